@@ -1,0 +1,229 @@
+"""Input domains: all of ``R^n``, a box, or a polytope ``A x <= b``.
+
+Invariant: a :class:`Domain` is described by weak rows ``u . x + v >= 0`` (see :mod:`exactrelu.lp`)
+over exact rationals; :func:`check_nonempty` proves it has a point before any search starts.
+
+>>> d = Domain.box(["-1", "0"], ["1", "1/2"])
+>>> d.contains(["1", "1/2"]), d.contains(["0", "1"])
+(True, False)
+>>> parse_box("-1/2:3", 2).to_dict()
+{'kind': 'box', 'dim': 2, 'lower': ['-1/2', '-1/2'], 'upper': ['3', '3']}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import DomainError, InputError
+from .lp import Row, decide, satisfies
+from .rationals import format_rational, parse_rational
+
+Vector = tuple[Fraction, ...]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """``R^n`` (``kind == "reals"``), a box ``lower <= x <= upper``, or a polytope ``A x <= b``."""
+
+    kind: str
+    dim: int
+    lower: Optional[Vector] = None
+    upper: Optional[Vector] = None
+    A: Optional[tuple[Vector, ...]] = None
+    b: Optional[Vector] = None
+
+    # ------------------------------------------------------------- constructors
+    @classmethod
+    def reals(cls, dim: int) -> "Domain":
+        return cls("reals", dim)
+
+    @classmethod
+    def box(cls, lower: Sequence[object], upper: Sequence[object], where: str = "box") -> "Domain":
+        if len(lower) != len(upper):
+            raise DomainError(f"{where}: {len(lower)} lower bounds but {len(upper)} upper bounds")
+        lo = tuple(parse_rational(v, f"{where} lower bound {i + 1}") for i, v in enumerate(lower))
+        hi = tuple(parse_rational(v, f"{where} upper bound {i + 1}") for i, v in enumerate(upper))
+        for i, (a, c) in enumerate(zip(lo, hi)):
+            if a > c:
+                raise DomainError(f"{where}: input {i + 1} has LO > HI ({format_rational(a)} > {format_rational(c)}); the domain is empty")
+        return cls("box", len(lo), lower=lo, upper=hi)
+
+    @classmethod
+    def polytope(cls, A: Sequence[Sequence[object]], b: Sequence[object], where: str = "polytope") -> "Domain":
+        if len(A) != len(b) or not A:
+            raise DomainError(f"{where}: A has {len(A)} rows and b has {len(b)} entries (need equal, nonzero)")
+        width = len(A[0])
+        rows = []
+        for i, row in enumerate(A):
+            if len(row) != width:
+                raise DomainError(f"{where}: row {i} of A has {len(row)} entries, row 0 has {width}")
+            rows.append(tuple(parse_rational(v, f"{where} A[{i}][{j}]") for j, v in enumerate(row)))
+        bb = tuple(parse_rational(v, f"{where} b[{i}]") for i, v in enumerate(b))
+        return cls("polytope", width, A=tuple(rows), b=bb)
+
+    # ------------------------------------------------------------- semantics
+    def rows(self) -> list[Row]:
+        """The domain as weak rows ``u . x + v >= 0``, in a fixed documented order:
+        for a box, ``x_i - lower_i >= 0`` then ``upper_i - x_i >= 0`` for each ``i``;
+        for a polytope, ``b_i - A_i x >= 0``."""
+        n = self.dim
+        if self.kind == "box":
+            result: list[Row] = []
+            for i in range(n):
+                e = tuple(Fraction(1 if j == i else 0) for j in range(n))
+                result.append((e, -self.lower[i], False))
+                result.append((tuple(-a for a in e), self.upper[i], False))
+            return result
+        if self.kind == "polytope":
+            return [(tuple(-a for a in row), bi, False) for row, bi in zip(self.A, self.b)]
+        return []
+
+    def contains(self, x: Sequence[object]) -> bool:
+        """Exact membership test."""
+        point = tuple(parse_rational(v, "x") for v in x)
+        return all(satisfies(row, point) for row in self.rows())
+
+    def check_dimension(self, dim: int, what: str = "the network") -> None:
+        if self.dim != dim:
+            raise DomainError(f"domain has dimension {self.dim} but {what} has {dim} inputs")
+
+    def check_nonempty(self) -> Vector:
+        """A point of the domain, or :class:`DomainError` if it is empty (decided exactly)."""
+        decision = decide(self.rows(), self.dim)
+        if not decision.nonempty:
+            raise DomainError("the domain is empty (its constraints have no common point)")
+        return decision.point
+
+    @property
+    def bounded_box(self) -> Optional[tuple[Vector, Vector]]:
+        return (self.lower, self.upper) if self.kind == "box" else None
+
+    def describe(self) -> str:
+        if self.kind == "reals":
+            return f"R^{self.dim}"
+        if self.kind == "box":
+            return " x ".join(f"[{format_rational(a)}, {format_rational(c)}]" for a, c in zip(self.lower, self.upper))
+        return f"polytope with {len(self.A)} constraints A x <= b in R^{self.dim}"
+
+    def to_dict(self) -> dict:
+        if self.kind == "box":
+            return {"kind": "box", "dim": self.dim,
+                    "lower": [format_rational(v) for v in self.lower],
+                    "upper": [format_rational(v) for v in self.upper]}
+        if self.kind == "polytope":
+            return {"kind": "polytope", "dim": self.dim,
+                    "A": [[format_rational(v) for v in row] for row in self.A],
+                    "b": [format_rational(v) for v in self.b]}
+        return {"kind": "reals", "dim": self.dim}
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = "domain") -> "Domain":
+        """Inverse of :meth:`to_dict`; also accepts the user forms ``{"box": [[lo, hi], ...]}`` and
+        ``{"A": [[...]], "b": [...]}``."""
+        if not isinstance(data, dict):
+            raise DomainError(f"{where}: expected a JSON object")
+        if "box" in data:
+            pairs = data["box"]
+            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise DomainError(f"{where}: field 'box' must be a list of [LO, HI] pairs")
+            return cls.box([p[0] for p in pairs], [p[1] for p in pairs], where)
+        kind = data.get("kind")
+        try:
+            if kind == "reals":
+                dim = data.get("dim")
+                if not isinstance(dim, int) or isinstance(dim, bool) or dim < 0:
+                    raise DomainError(f"{where}: field 'dim' must be a nonnegative integer")
+                return cls.reals(dim)
+            if kind == "box":
+                return cls.box(data["lower"], data["upper"], where)
+            if kind == "polytope" or (kind is None and "A" in data):
+                return cls.polytope(data["A"], data["b"], where)
+        except (KeyError, TypeError) as exc:
+            raise DomainError(f"{where}: missing or malformed field {exc}") from None
+        raise DomainError(f"{where}: expected 'box', 'A'/'b', or 'kind' in reals/box/polytope")
+
+
+_BOUND = r"\s*([^:,\s]+)\s*"
+
+
+def parse_box(text: str, dim: int) -> Domain:
+    """Parse ``--box=LO:HI,LO:HI,...`` (or one ``LO:HI`` for every input)."""
+    parts = text.split(",")
+    pairs = []
+    for i, part in enumerate(parts):
+        m = re.fullmatch(_BOUND + ":" + _BOUND, part)
+        if not m:
+            raise DomainError(f"--box: entry {i + 1} {part!r} is not LO:HI")
+        pairs.append((m.group(1), m.group(2)))
+    if len(pairs) == 1:
+        pairs = pairs * dim
+    if len(pairs) != dim:
+        raise DomainError(f"--box: has {len(pairs)} intervals but the network has {dim} inputs")
+    try:
+        return Domain.box([p[0] for p in pairs], [p[1] for p in pairs], "--box")
+    except InputError as exc:
+        raise DomainError(str(exc)) from None
+
+
+def load_domain(path: str | Path) -> Domain:
+    """Read a domain from a JSON file or a VNN-LIB file (its input constraints only)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DomainError(f"{p}: cannot read domain: {exc}") from None
+    if not text.strip():
+        raise DomainError(f"{p}: empty domain file")
+    if p.suffix.lower() == ".vnnlib":
+        return _parse_vnnlib(text, str(p))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DomainError(f"{p}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    try:
+        return Domain.from_dict(data, str(p))
+    except InputError as exc:
+        raise DomainError(str(exc) if str(exc).startswith(str(p)) else f"{p}: {exc}") from None
+
+
+_VNN_DECL = re.compile(r"\(\s*declare-const\s+X_(\d+)\s+Real\s*\)")
+_VNN_BOUND = re.compile(r"\(\s*assert\s+\(\s*(<=|>=)\s+(\S+)\s+(\S+)\s*\)\s*\)")
+
+
+def _parse_vnnlib(text: str, where: str) -> Domain:
+    """Input bounds of a VNN-LIB property: ``(assert (<= X_i c))`` and ``(assert (>= X_i c))``
+    (either operand order).  Output constraints (``Y_j``) are ignored; other input constraints
+    are refused."""
+    text = "\n".join(line.split(";", 1)[0] for line in text.splitlines())
+    dims = [int(i) for i in _VNN_DECL.findall(text)]
+    if not dims:
+        raise DomainError(f"{where}: no input variables X_i declared")
+    n = max(dims) + 1
+    lower: list[Optional[Fraction]] = [None] * n
+    upper: list[Optional[Fraction]] = [None] * n
+    for op, a, b in _VNN_BOUND.findall(text):
+        if a.startswith("Y_") or b.startswith("Y_"):
+            continue
+        if a.startswith("X_"):
+            var, value, is_upper = a, b, op == "<="
+        elif b.startswith("X_"):
+            var, value, is_upper = b, a, op == ">="
+        else:
+            raise DomainError(f"{where}: unsupported input constraint ({op} {a} {b})")
+        i = int(var[2:])
+        if not 0 <= i < n:
+            raise DomainError(f"{where}: variable {var} was not declared")
+        c = parse_rational(value, f"{where}: bound of {var}")
+        if is_upper:
+            upper[i] = c if upper[i] is None else min(upper[i], c)
+        else:
+            lower[i] = c if lower[i] is None else max(lower[i], c)
+    missing = [f"X_{i}" for i in range(n) if lower[i] is None or upper[i] is None]
+    if missing:
+        raise DomainError(f"{where}: inputs without both bounds: {', '.join(missing)}")
+    return Domain.box(lower, upper, where)

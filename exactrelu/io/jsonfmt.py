@@ -1,0 +1,80 @@
+"""The JSON network format ``exactrelu-network``, version 1 (see docs/formats.md).
+
+``{"format": "exactrelu-network", "version": 1, "layers": [{"weight": [[...]], "bias": [...]}]}``.
+Entries are JSON integers, JSON numbers (binary64, converted exactly) or strings ``"p/q"`` /
+exact decimals.  ``input_dim`` is optional (required only when it cannot be read off the first
+weight, i.e. never in practice).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import NetworkFormatError
+from ..network import NETWORK_FORMAT, NETWORK_VERSION, ReluNetwork
+
+
+def read_json(path: Path, what: str = "file") -> object:
+    """Parse a JSON file; an empty, truncated or invalid file is a :class:`NetworkFormatError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NetworkFormatError(f"{path}: cannot read {what}: {exc}") from None
+    if not text.strip():
+        raise NetworkFormatError(f"{path}: empty {what}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NetworkFormatError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def network_from_dict(data: object, where: str) -> ReluNetwork:
+    """Build a network from a parsed ``exactrelu-network`` object."""
+    if not isinstance(data, dict):
+        raise NetworkFormatError(f"{where}: expected a JSON object")
+    if data.get("format") != NETWORK_FORMAT:
+        raise NetworkFormatError(f"{where}: field 'format' must be {NETWORK_FORMAT!r}, got {data.get('format')!r}")
+    if data.get("version") != NETWORK_VERSION:
+        raise NetworkFormatError(
+            f"{where}: field 'version' must be {NETWORK_VERSION}, got {data.get('version')!r} (unsupported version)"
+        )
+    layers = data.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise NetworkFormatError(f"{where}: field 'layers' must be a non-empty list")
+    pairs = []
+    for k, layer in enumerate(layers):
+        if not isinstance(layer, dict) or "weight" not in layer or "bias" not in layer:
+            raise NetworkFormatError(f"{where}: layer {k} must be an object with 'weight' and 'bias'")
+        pairs.append((layer["weight"], layer["bias"]))
+    net = ReluNetwork.from_lists(pairs, where)
+    declared = data.get("input_dim")
+    if declared is not None and declared != net.input_dim:
+        raise NetworkFormatError(f"{where}: field 'input_dim' is {declared!r} but layer 0 has {net.input_dim} columns")
+    return net
+
+
+def load(path: Path) -> ReluNetwork:
+    """Read an ``exactrelu-network`` JSON file."""
+    return network_from_dict(read_json(path, "network"), str(path))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so no partial file is ever left."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save(network: ReluNetwork, path: Path) -> None:
+    """Write ``network`` as ``exactrelu-network`` JSON (rationals as strings)."""
+    write_text_atomic(Path(path), json.dumps(network.to_dict(), indent=1) + "\n")
