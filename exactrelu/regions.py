@@ -53,7 +53,7 @@ class Region:
 
     pattern: tuple[tuple[bool, ...], ...]
     preactivations: tuple[Affine, ...]  # one per hidden neuron, layer-major, under ``pattern``
-    witness: Vector
+    witness: Vector  # satisfies every row; strictly every non-constant row iff full_dimensional
     alpha: Matrix  # output_dim x input_dim
     beta: Vector
     full_dimensional: bool
@@ -194,9 +194,12 @@ def enumerate_regions(
             final = compose(last.weight, last.bias, maps[-1], layer_bits(len(hidden) - 1), n)
         else:
             final = list(zip(last.weight, last.bias))
-        full = interior or interior_point(rows, n) is not None
+        full = interior
         if not interior:
             result.lps += 1
+            inner = interior_point(rows, n)
+            if inner is not None:  # prefer a witness that shows full dimension
+                witness, full = inner, True
         if not all(satisfies(row, witness) for row in rows):
             raise InternalError("a witness violates its region's conditions")
         widths = network.hidden_widths

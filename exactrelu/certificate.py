@@ -1,0 +1,233 @@
+"""Writing equivalence certificates (format ``exactrelu-certificate`` v1, docs/certificate-format.md).
+
+The producer does every search; the certificate carries the evidence so that
+:mod:`exactrelu.checker` only does arithmetic.  Before a certificate is written the producer
+equates, for every region, the deep network under the region's pattern with the shallow network
+under the region's gates (:func:`equate`), by one of two exact methods:
+
+* ``"flint"`` (the default, chosen from ``benchmarks/certificates.py``): python-flint ``fmpq_mat``
+  products;
+* ``"sympy"``: sympy expressions in symbols ``x1..xn`` whose difference must expand to ``0``.
+
+Invariant: a certificate file exists at its final path only if it was completely written (it is
+streamed into a temporary file in the same folder and renamed at the end).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Optional, TextIO
+
+from . import __version__
+from .errors import InputError, InternalError
+from .extended import Infinity
+from .network import canonical_dumps
+from .rationals import format_rational
+from .regions import Child, Empty, Enumeration, Leaf, Region, Split
+from .shallow import ShallowNetwork
+
+CERT_FORMAT = "exactrelu-certificate"
+CERT_VERSION = 1
+EQUATION_METHODS = ("flint", "sympy")
+
+
+def producer_versions() -> dict[str, str]:
+    """Versions of exactrelu and of the libraries that made the certificate."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    result = {"exactrelu": __version__}
+    for name in ("pycddlib", "python-flint", "sympy"):
+        try:
+            result[name] = version(name)
+        except PackageNotFoundError:
+            result[name] = "unknown"
+    return result
+
+
+# ----------------------------------------------------------------------------- equation
+def _model_rows(shallow: ShallowNetwork) -> dict[int, tuple[dict[int, Fraction], Fraction]]:
+    """Layer 1 of the shallow network as ``row -> ({column: weight}, bias)``."""
+    first = shallow.layers[0]
+    rows: dict[int, dict[int, Fraction]] = {}
+    for i, j, w in first.entries:
+        rows.setdefault(i, {})[j] = w  # type: ignore[assignment]
+    return {i: (rows.get(i, {}), first.bias[i]) for i in range(first.rows)}  # type: ignore[misc]
+
+
+def check_gates(shallow: ShallowNetwork) -> None:
+    """On each region ``k`` exactly gate ``k`` is open: its violation score has no term that is
+    positive on ``R_k``, and every other gate ``k'`` has one (a ``j`` with ``h_j > 0`` required by one
+    region and ``h_j <= 0`` by the other).  Raises :class:`InternalError` otherwise."""
+    J = shallow.hyperplanes
+    third = shallow.layers[2]
+    m = shallow.output_dim
+    infinite: dict[int, set[int]] = {}
+    for i, j, w in third.entries:
+        if isinstance(w, Infinity):
+            infinite.setdefault(i, set()).add(j)
+    strict_bits = [sum(1 << j for j in s) for s in shallow.strict]
+    weak_bits = [sum(1 << j for j in w) for w in shallow.weak]
+    for k in range(shallow.regions):
+        own = set(shallow.strict[k]) | {J + j for j in shallow.weak[k]}
+        for o in range(m):
+            for row in (2 * (k * m + o), 2 * (k * m + o) + 1):
+                if infinite.get(row, set()) != own:
+                    raise InternalError(f"gate {row} of region {k} does not test exactly the region's conditions")
+        for other in range(shallow.regions):
+            if other != k and not ((strict_bits[other] & weak_bits[k]) or (weak_bits[other] & strict_bits[k])):
+                raise InternalError(f"the gate of region {other} is not closed on region {k}")
+
+
+def _deep_map_flint(region: Region, enumeration: Enumeration):
+    import flint
+
+    net = enumeration.network
+    n = net.input_dim
+
+    def mat(rows, r, c):
+        return flint.fmpq_mat(r, c, [flint.fmpq(v.numerator, v.denominator) for row in rows for v in row])
+
+    A = flint.fmpq_mat(n, n, [int(i == j) for i in range(n) for j in range(n)])
+    a = flint.fmpq_mat(n, 1, [0] * n)
+    for layer, bits in zip(net.layers[:-1], region.pattern):
+        mask = flint.fmpq_mat(layer.out_dim, layer.out_dim,
+                              [int(i == j and bits[i]) for i in range(layer.out_dim) for j in range(layer.out_dim)])
+        W = mat(layer.weight, layer.out_dim, layer.in_dim)
+        b = mat([[v] for v in layer.bias], layer.out_dim, 1)
+        A, a = mask * (W * A), mask * (W * a + b)
+    last = net.layers[-1]
+    W = mat(last.weight, last.out_dim, last.in_dim)
+    b = mat([[v] for v in last.bias], last.out_dim, 1)
+    return W * A, W * a + b
+
+
+def equate(enumeration: Enumeration, shallow: ShallowNetwork, method: str = "flint") -> None:
+    """Confirm region by region that the deep network under the region's pattern and the shallow
+    network under the region's gates are the same affine function (see module docstring)."""
+    if method not in EQUATION_METHODS:
+        raise InputError(f"--equation: unknown method {method!r}; choose one of {', '.join(EQUATION_METHODS)}")
+    check_gates(shallow)
+    rows = _model_rows(shallow)
+    J, m, n = shallow.hyperplanes, shallow.output_dim, shallow.input_dim
+    if method == "sympy":
+        import sympy
+
+        xs = sympy.symbols(f"x1:{n + 1}")
+    for k, region in enumerate(enumeration.regions):
+        models = [rows[J + 2 * (k * m + o)] for o in range(m)]
+        if method == "flint":
+            import flint
+
+            A, a = _deep_map_flint(region, enumeration)
+            for o, (weights, bias) in enumerate(models):
+                want = [flint.fmpq(weights.get(t, Fraction(0)).numerator, weights.get(t, Fraction(0)).denominator) for t in range(n)]
+                got = [A[o, t] for t in range(n)]
+                if got != want or a[o, 0] != flint.fmpq(bias.numerator, bias.denominator):
+                    raise InternalError(f"region {k}: deep and shallow outputs differ (flint)")
+        else:
+            vec = sympy.Matrix(xs)
+            for layer, bits in zip(enumeration.network.layers[:-1], region.pattern):
+                z = sympy.Matrix(layer.weight) * vec + sympy.Matrix(layer.bias)
+                vec = sympy.Matrix([z[i] if on else 0 for i, on in enumerate(bits)])
+            last = enumeration.network.layers[-1]
+            deep = sympy.Matrix(last.weight) * vec + sympy.Matrix(last.bias)
+            for o, (weights, bias) in enumerate(models):
+                model = sum((sympy.Rational(w.numerator, w.denominator) * xs[t] for t, w in weights.items()),
+                            sympy.Rational(bias.numerator, bias.denominator))
+                if sympy.expand(deep[o] - model) != 0:
+                    raise InternalError(f"region {k}: deep and shallow outputs differ (sympy)")
+
+
+# ----------------------------------------------------------------------------- writing
+def _q(v: Fraction) -> str:
+    return json.dumps(format_rational(v))
+
+
+def _vec(values) -> str:
+    return "[" + ",".join(_q(v) for v in values) + "]"
+
+
+def _leaf_json(region: Region) -> str:
+    conditions = ",".join(
+        '{"w":%s,"b":%s,"rel":"%s"}' % (_vec(w), _q(b), ">" if on else "<=")
+        for (w, b), on in zip(region.preactivations, region.flat_pattern)
+    )
+    pattern = "[" + ",".join("[" + ",".join("1" if bit else "0" for bit in layer) + "]" for layer in region.pattern) + "]"
+    return '{"pattern":%s,"conditions":[%s],"witness":%s,"alpha":[%s],"beta":%s,"full_dimensional":%s}' % (
+        pattern, conditions, _vec(region.witness), ",".join(_vec(r) for r in region.alpha), _vec(region.beta),
+        "true" if region.full_dimensional else "false",
+    )
+
+
+def _tree_chunks(child: Child) -> Iterator[str]:
+    """The tree as JSON text, depth first, so that it is never held in memory twice."""
+    stack: list[object] = [child]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, Leaf):
+            yield '{"leaf":%d}' % item.index
+        elif isinstance(item, Empty):
+            yield '{"empty":[%s]}' % ",".join("[%d,%s]" % (m, _q(lam)) for m, lam in item.multipliers.items())
+        elif isinstance(item, Split):
+            stack += ["}", item.inactive, ',"inactive":', item.active,
+                      '{"split":[%d,%d],"active":' % item.neuron]
+
+
+def write_certificate(
+    path: str | Path,
+    enumeration: Enumeration,
+    shallow: ShallowNetwork,
+    shallow_path: Optional[str | Path] = None,
+) -> int:
+    """Stream the certificate to ``path`` and return its size in bytes.
+
+    With ``shallow_path`` the shallow network is named (relative to the certificate's folder) with
+    its SHA-256; without it, it is embedded.
+    """
+    path = Path(path)
+    if shallow_path is not None:
+        name = os.path.relpath(Path(shallow_path).resolve(), path.resolve().parent)
+        shallow_ref = {"file": name, "sha256": shallow.sha256()}
+    else:
+        shallow_ref = {"network": shallow.to_dict(), "sha256": shallow.sha256()}
+    header = {
+        "format": CERT_FORMAT,
+        "version": CERT_VERSION,
+        "producer": producer_versions(),
+        "network": enumeration.network.to_dict(),
+        "network_sha256": enumeration.network.sha256(),
+        "domain": enumeration.domain.to_dict(),
+        "shallow": shallow_ref,
+        "order": "layer-major",
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            _stream(out, header, enumeration)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path.stat().st_size
+
+
+def _stream(out: TextIO, header: dict, enumeration: Enumeration) -> None:
+    text = canonical_dumps(header)
+    out.write(text[:-1])
+    out.write(',\n"leaves":[\n')
+    for k, region in enumerate(enumeration.regions):
+        if k:
+            out.write(",\n")
+        out.write(_leaf_json(region))
+    out.write('\n],\n"tree":')
+    for chunk in _tree_chunks(enumeration.tree):
+        out.write(chunk)
+    out.write("}\n")
+

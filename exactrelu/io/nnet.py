@@ -1,0 +1,192 @@
+"""The ACAS Xu ``.nnet`` text format, read exactly, with its normalisation folded in.
+
+Layout: ``//`` comment lines, then the header ``numLayers, inputSize, outputSize, maxLayerSize``,
+the layer sizes (``numLayers + 1`` of them), a flag line, the input minimums, the input maximums,
+the means and the ranges (``inputSize`` entries for the inputs, then one for the outputs), and for
+each layer its weight rows (one row per line) followed by its biases (one per line).
+``maxLayerSize`` and the flag line are read but not used.  Fields are comma-separated; a trailing
+comma is allowed; blank lines are ignored.
+
+Invariant: every number is read as the exact decimal it is written as (``0.1`` is 1/10), and the
+network returned computes exactly what the file's network computes on normalised inputs, as a
+function of the raw inputs: ``x -> range_out * N((x - mean) / range) + mean_out``.  The input
+normalisation is folded into the first layer and the output scaling into the last one, exactly.
+Inputs are not clipped; the minimums and maximums are returned as the default domain box.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import DomainError, InputError, NetworkFormatError
+from ..network import AffineLayer, ReluNetwork, Vector
+from ..rationals import format_rational, parse_rational
+from .jsonfmt import write_text_atomic
+
+__all__ = ["load", "save", "format_decimal"]
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+class _Reader:
+    """The numeric lines of a ``.nnet`` file, with their 1-based line numbers."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.pos = 0
+        while self.pos < len(self.lines) and (
+            not self.lines[self.pos].strip() or self.lines[self.pos].lstrip().startswith("//")
+        ):
+            self.pos += 1
+
+    def _fields(self, what: str) -> tuple[int, list[str]]:
+        while self.pos < len(self.lines) and not self.lines[self.pos].strip():
+            self.pos += 1
+        if self.pos >= len(self.lines):
+            raise NetworkFormatError(f"truncated file: it ends at line {len(self.lines)}, before the {what}")
+        self.pos += 1
+        fields = [f.strip() for f in self.lines[self.pos - 1].split(",")]
+        if len(fields) > 1 and not fields[-1]:
+            fields.pop()
+        return self.pos, fields
+
+    def numbers(self, what: str, count: int) -> tuple[Fraction, ...]:
+        """The next line, which must hold exactly ``count`` numbers."""
+        line, fields = self._fields(what)
+        if len(fields) != count:
+            raise NetworkFormatError(f"line {line} ({what}): has {len(fields)} values, expected {count}")
+        values = []
+        for i, field in enumerate(fields):
+            try:
+                values.append(parse_rational(field, f"line {line} ({what}) value {i + 1}"))
+            except InputError as exc:
+                raise NetworkFormatError(str(exc)) from None
+        return tuple(values)
+
+    def integers(self, what: str, count: int) -> tuple[int, ...]:
+        """The next line, which must hold exactly ``count`` integers of at least 1."""
+        line, fields = self._fields(what)
+        if len(fields) != count:
+            raise NetworkFormatError(f"line {line} ({what}): has {len(fields)} values, expected {count}")
+        for i, field in enumerate(fields):
+            if not _INT_RE.match(field) or int(field) < 1:
+                raise NetworkFormatError(
+                    f"line {line} ({what}) value {i + 1}: {field!r} is not a positive integer"
+                )
+        return tuple(int(f) for f in fields)
+
+    def check_end(self) -> None:
+        for offset, text in enumerate(self.lines[self.pos :]):
+            if text.strip():
+                raise NetworkFormatError(f"line {self.pos + offset + 1}: unexpected content after the last bias")
+
+
+def _fold(layers: list[AffineLayer], means: Vector, ranges: Vector) -> list[AffineLayer]:
+    """Fold ``x -> (x - mean) / range`` into the first layer and ``y -> range * y + mean`` into the last."""
+    n = len(means) - 1
+    for j in range(n + 1):
+        if ranges[j] == 0:
+            where = f"input {j + 1}" if j < n else "the output"
+            raise NetworkFormatError(f"ranges: {where} has range 0, so its normalisation divides by zero")
+    first = layers[0]
+    weight = tuple(tuple(w / ranges[j] for j, w in enumerate(row)) for row in first.weight)
+    shift = tuple(-means[j] for j in range(n))
+    bias = tuple(b + sum((w * s for w, s in zip(row, shift)), Fraction(0)) for row, b in zip(weight, first.bias))
+    layers[0] = AffineLayer(weight, bias)
+    last = layers[-1]
+    scale, offset = ranges[n], means[n]
+    layers[-1] = AffineLayer(
+        tuple(tuple(scale * w for w in row) for row in last.weight),
+        tuple(scale * b + offset for b in last.bias),
+    )
+    return layers
+
+
+def load(path: Path) -> tuple[ReluNetwork, tuple[Vector, Vector]]:
+    """Read a ``.nnet`` file: the exact network on raw inputs and the box ``(mins, maxes)``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NetworkFormatError(f"cannot read the file: {exc}") from None
+    if not text.strip():
+        raise NetworkFormatError("empty file (expected an .nnet network)")
+    reader = _Reader(text)
+    num_layers, n, m, _max_size = reader.integers("header: numLayers, inputSize, outputSize, maxLayerSize", 4)
+    sizes = reader.integers("layer sizes", num_layers + 1)
+    if sizes[0] != n or sizes[-1] != m:
+        raise NetworkFormatError(
+            f"layer sizes {list(sizes)} must start with the input size {n} and end with the output size {m}"
+        )
+    reader.numbers("flag line", 1)
+    mins = reader.numbers("minimums", n)
+    maxes = reader.numbers("maximums", n)
+    for j, (low, high) in enumerate(zip(mins, maxes)):
+        if low > high:
+            raise NetworkFormatError(
+                f"input {j + 1}: minimum {format_rational(low)} exceeds maximum {format_rational(high)}"
+            )
+    means = reader.numbers("means", n + 1)
+    ranges = reader.numbers("ranges", n + 1)
+    layers = []
+    for k in range(num_layers):
+        rows = tuple(reader.numbers(f"layer {k} weight row {i}", sizes[k]) for i in range(sizes[k + 1]))
+        bias = tuple(reader.numbers(f"layer {k} bias {i}", 1)[0] for i in range(sizes[k + 1]))
+        layers.append(AffineLayer(rows, bias))
+    reader.check_end()
+    return ReluNetwork(tuple(_fold(layers, means, ranges)), n), (mins, maxes)
+
+
+def format_decimal(value: Fraction, where: str) -> str:
+    """The exact decimal text of ``value``; :class:`NetworkFormatError` if it has none.
+
+    >>> format_decimal(Fraction(-3, 8), "w")
+    '-0.375'
+    """
+    rest, twos, fives = value.denominator, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:
+        raise NetworkFormatError(
+            f"NNet cannot hold the exact network: {where} = {format_rational(value)} has no finite decimal "
+            "expansion; save it as JSON instead"
+        )
+    places = max(twos, fives)
+    scaled = abs(value.numerator) * 10**places // value.denominator
+    digits = str(scaled).rjust(places + 1, "0")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
+
+
+def save(network: ReluNetwork, path: Path, lows: Sequence[object], highs: Sequence[object]) -> None:
+    """Write ``network`` with input box ``[lows, highs]``, means 0 and ranges 1 (no normalisation).
+
+    Every number is written as an exact decimal; a weight without one (such as 1/3) is refused.
+    """
+    n = network.input_dim
+    box = []
+    for name, values in (("lows", lows), ("highs", highs)):
+        if len(values) != n:
+            raise DomainError(f"{name}: has {len(values)} entries, the network has {n} inputs")
+        box.append([parse_rational(v, f"{name} entry {j + 1}") for j, v in enumerate(values)])
+    sizes = network.widths
+    lines = [
+        "// written by exactrelu: means 0 and ranges 1, so no normalisation",
+        f"{len(network.layers)},{n},{network.output_dim},{max(sizes)},",
+        ",".join(map(str, sizes)) + ",",
+        "0,",
+    ]
+    for name, values in zip(("lows", "highs"), box):
+        lines.append("".join(format_decimal(v, f"{name} entry {j + 1}") + "," for j, v in enumerate(values)))
+    lines.append("0," * (n + 1))
+    lines.append("1," * (n + 1))
+    for k, layer in enumerate(network.layers):
+        for i, row in enumerate(layer.weight):
+            lines.append("".join(format_decimal(w, f"layer {k} weight[{i}][{j}]") + "," for j, w in enumerate(row)))
+        lines.extend(format_decimal(b, f"layer {k} bias[{i}]") + "," for i, b in enumerate(layer.bias))
+    write_text_atomic(Path(path), "\n".join(lines) + "\n")
+
