@@ -33,6 +33,7 @@ __all__ = [
     "load",
     "save",
     "check_numeric_dtype",
+    "python_values",
     "exact_array",
     "float64_layers",
     "identity_layer",
@@ -57,15 +58,19 @@ def check_numeric_dtype(array: np.ndarray, where: str) -> None:
     )
 
 
+def python_values(array: np.ndarray, where: str) -> object:
+    """The entries of a numeric array as nested lists of Python ints or floats (exactly)."""
+    check_numeric_dtype(array, where)
+    return array.astype(np.float64).tolist() if array.dtype.kind == "f" else array.tolist()
+
+
 def exact_array(array: np.ndarray, where: str) -> object:
     """The entries of a numeric array as exact rationals, nested like the array.
 
     A 2-D array gives a tuple of row tuples, a 1-D array a tuple.  Non-finite entries are refused
     with their index, e.g. ``"fc1.weight[0][2]: nan is not a finite number"``.
     """
-    check_numeric_dtype(array, where)
-    values = array.astype(np.float64).tolist() if array.dtype.kind == "f" else array.tolist()
-    return _exact_nested(values, where)
+    return _exact_nested(python_values(array, where), where)
 
 
 def _exact_nested(values: object, where: str) -> object:
@@ -215,9 +220,7 @@ def load(path: Path) -> ReluNetwork:
             raise NetworkFormatError(f"b{k} must be 1-D, got shape {bias.shape}")
         if weight.size == 0:
             raise NetworkFormatError(f"W{k} has shape {weight.shape}; a layer needs at least one input and output")
-        check_numeric_dtype(weight, f"W{k}")
-        check_numeric_dtype(bias, f"b{k}")
-        pairs.append((weight, bias))
+        pairs.append((python_values(weight, f"W{k}"), python_values(bias, f"b{k}")))
     return ReluNetwork.from_lists(pairs, str(path))
 
 

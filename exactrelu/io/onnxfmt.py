@@ -226,7 +226,7 @@ def load(path: Path) -> ReluNetwork:
 
     users: dict[str, list[int]] = defaultdict(list)
     for index, node in enumerate(model.graph.node):
-        for name in node.input:
+        for name in dict.fromkeys(node.input):
             if name and name not in g.constants:
                 users[name].append(index)
     steps: list[Step] = []
