@@ -270,6 +270,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return checker.main(argv)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    size = write_report(args.certificate, args.output, latex=args.latex)
+    Console(args.quiet).note(f"wrote {args.output} ({size} characters)")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    code = run_demo(args.out, quiet=args.quiet)
+    return EXIT_OK if code == 0 else EXIT_NEGATIVE
+
+
 COMMANDS = {
     "info": (cmd_info, "show a network's format, widths and counts (deep or shallow)",
              "exactrelu info net.json"),
@@ -283,6 +298,10 @@ COMMANDS = {
                 "exactrelu shallow net.json --box=-1:1 -o shallow.json"),
     "check": (cmd_check, "verify a certificate with the independent checker",
               "exactrelu check shallow.cert.json --model net.json"),
+    "report": (cmd_report, "write a human-readable proof from a certificate",
+               "exactrelu report shallow.cert.json -o proof.md"),
+    "demo": (cmd_demo, "run the whole pipeline on the bundled Iris classifier",
+             "exactrelu demo --out exactrelu-demo"),
 }
 
 
@@ -330,6 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shallow", help="the shallow network file (default: the one the certificate names)")
     p.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
     p.add_argument("--dump", action="store_true", help="print what the checker parsed")
+    p = parsers["report"]
+    p.add_argument("certificate")
+    p.add_argument("-o", "--output", required=True, help="where to write the proof (Markdown, or LaTeX with --latex)")
+    p.add_argument("--latex", action="store_true", help="write a LaTeX document instead of Markdown")
+    p.add_argument("--quiet", action="store_true")
+    p = parsers["demo"]
+    p.add_argument("--out", default="exactrelu-demo", help="output folder (default exactrelu-demo)")
+    p.add_argument("--quiet", action="store_true", help="print only the verdict")
     return parser
 
 

@@ -156,6 +156,17 @@ def interior_point(rows: Sequence[Row], dim: int) -> Optional[tuple[Fraction, ..
     return _found(rows, solved[1], True).point
 
 
+def simplest_interior_point(rows: Sequence[Row], point: Sequence[Fraction]) -> tuple[Fraction, ...]:
+    """An interior point (every non-constant row strictly satisfied) with small denominators, found
+    by rounding the interior ``point`` to denominators 1, 2, 4, 10, 100, ...; ``point`` itself when
+    no rounding stays inside.  Used to make witnesses readable."""
+    for limit in (1, 2, 4, 10, 100, 1000, 10**4, 10**6):
+        candidate = tuple(c.limit_denominator(limit) for c in point)
+        if all(satisfies(row, candidate) and (is_constant(row) or row_value(row, candidate) > 0) for row in rows):
+            return candidate
+    return tuple(point)
+
+
 def _found(rows: Sequence[Row], point: tuple[Fraction, ...], interior: bool) -> Decision:
     if not all(satisfies(row, point) for row in rows):
         raise InternalError("cdd.gmp returned a point that violates a condition")

@@ -34,7 +34,8 @@ def layers_of(net: ReluNetwork) -> list:
 def test_unknown_extension_lists_the_supported_ones(tmp_path: Path) -> None:
     path = tmp_path / "model.h5"
     path.write_text("x")
-    with pytest.raises(InputError, match=r"unknown file extension '\.h5'; supported: \.json, \.nnet, \.npz, \.onnx, \.pt, \.pth"):
+    supported = r"supported: \.json, \.nnet, \.npz, \.onnx, \.pt, \.pth"
+    with pytest.raises(InputError, match=rf"unknown file extension '\.h5'; {supported}"):
         load_model(path)
 
 
@@ -72,7 +73,8 @@ def test_npz_integer_arrays(tmp_path: Path) -> None:
 
 def test_npz_save_refuses_non_float64(tmp_path: Path) -> None:
     path = tmp_path / "third.npz"
-    with pytest.raises(NetworkFormatError, match=r"NPZ cannot hold the exact network: layer 0 weight\[0\]\[0\] = 1/3 .*JSON"):
+    message = r"NPZ cannot hold the exact network: layer 0 weight\[0\]\[0\] = 1/3 .*JSON"
+    with pytest.raises(NetworkFormatError, match=message):
         npz.save(THIRD, path)
     assert not path.exists()
 
@@ -446,7 +448,7 @@ def test_onnx_refuses_two_inputs_and_bad_files(tmp_path: Path) -> None:
     good = tmp_path / "good.onnx"
     onnxfmt.save(NET, good)
     path.write_bytes(good.read_bytes()[:-7])
-    with pytest.raises(NetworkFormatError):
+    with pytest.raises(NetworkFormatError, match=r"not a valid ONNX model"):
         onnxfmt.load(path)
 
 
@@ -554,14 +556,15 @@ def test_torch_refuses_bad_state_dicts_and_files(tmp_path: Path) -> None:
     path = tmp_path / "bad.pt"
     one = torch.ones((1, 1))
     cases = [
-        ({"0.weight": one, "3.weight": one}, r"modules '2' to '2'|modules '1' to '2' have no parameters"),
+        ({"0.weight": one, "3.weight": one}, r"modules '1' to '2' have no parameters"),
         ({"1.weight": one}, r"the first Linear layer is module '1'"),
         ({"0.weight": one, "1.running_mean": one}, r"state dict key '1.running_mean' is not"),
         ({"a.0.weight": one, "b.2.weight": one}, r"different prefixes \['a', 'b'\]"),
         ({"0.bias": torch.ones(1)}, r"'0.bias' has no weight '0.weight'"),
         ({"0.weight": torch.ones(2)}, r"0.weight: must be 2-D \(out x in\), got shape \(2,\)"),
         ({"0.weight": torch.tensor([[1.0, float("nan")]])}, r"0.weight\[0\]\[1\]: nan is not a finite number"),
-        ({"0.weight": one, "2.weight": torch.ones((1, 2))}, r"module '2' \(Linear\): takes 2 inputs but module '0' \(Linear\) gives 1"),
+        ({"0.weight": one, "2.weight": torch.ones((1, 2))},
+         r"module '2' \(Linear\): takes 2 inputs but module '0' \(Linear\) gives 1"),
         ({}, r"the state dict is empty"),
     ]
     for state, message in cases:

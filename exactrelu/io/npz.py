@@ -119,7 +119,9 @@ def identity_layer(width: int) -> AffineLayer:
 def _compose(outer: AffineLayer, inner: AffineLayer) -> AffineLayer:
     """The exact affine map ``outer(inner(x))``."""
     columns = list(zip(*inner.weight))
-    weight = tuple(tuple(sum((a * c for a, c in zip(row, col)), Fraction(0)) for col in columns) for row in outer.weight)
+    weight = tuple(
+        tuple(sum((a * c for a, c in zip(row, col)), Fraction(0)) for col in columns) for row in outer.weight
+    )
     return AffineLayer(weight, outer.apply(inner.bias))
 
 

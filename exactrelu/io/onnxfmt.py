@@ -26,13 +26,22 @@ import numpy as np
 
 from ..errors import InputError, NetworkFormatError
 from ..network import ReluNetwork
+from ..rationals import parse_rational
 from .npz import Step, exact_array, float64_layers, identity_layer, network_from_steps
 
 __all__ = ["load", "save", "SUPPORTED_OPS"]
 
 SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Relu", "Flatten", "Reshape", "Identity")
 # op type -> (fewest, most) inputs
-_ARITY = {"Gemm": (2, 3), "MatMul": (2, 2), "Add": (2, 2), "Relu": (1, 1), "Flatten": (1, 1), "Reshape": (2, 2), "Identity": (1, 1)}
+_ARITY = {
+    "Gemm": (2, 3),
+    "MatMul": (2, 2),
+    "Add": (2, 2),
+    "Relu": (1, 1),
+    "Flatten": (1, 1),
+    "Reshape": (2, 2),
+    "Identity": (1, 1),
+}
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 
 
@@ -52,7 +61,7 @@ def _label(node: Any, index: int) -> str:
 
 
 class _Graph:
-    """The constants of a graph and the walk along its data path."""
+    """A graph whose operators are all supported, with its initializers and constants as arrays."""
 
     def __init__(self, onnx: ModuleType, graph: Any) -> None:
         self.onnx = onnx
@@ -95,6 +104,77 @@ class _Graph:
             raise NetworkFormatError(f"{label}: {role} {name!r} is not an initializer or a constant")
         return self.constants[name]
 
+    def chain(self, start: str, target: str, width: Optional[int]) -> list[Step]:
+        """The affine maps and ReLUs met on the way from tensor ``start`` to tensor ``target``.
+
+        ``width`` is the number of entries of ``start`` per example, if known.
+        """
+        nodes = self.graph.node
+        users: dict[str, list[int]] = defaultdict(list)
+        for index, node in enumerate(nodes):
+            for name in dict.fromkeys(node.input):
+                if name and name not in self.constants:
+                    users[name].append(index)
+        steps: list[Step] = []
+        visited: set[int] = set()
+        current = start
+        while current != target:
+            found = users.get(current, [])
+            if not found:
+                raise NetworkFormatError(
+                    f"tensor {current!r} is used by no node and is not the graph output {target!r}"
+                )
+            if len(found) > 1:
+                names = ", ".join(_label(nodes[i], i) for i in found)
+                raise NetworkFormatError(
+                    f"tensor {current!r} is used by {len(found)} nodes ({names}); "
+                    "only chains of operators are supported"
+                )
+            index = found[0]
+            if index in visited:
+                raise NetworkFormatError(f"the graph has a cycle through {_label(nodes[index], index)}")
+            visited.add(index)
+            step, width = self._step(nodes[index], _label(nodes[index], index), current, width)
+            if step is not None:
+                steps.append(step)
+            current = nodes[index].output[0]
+        for index, node in enumerate(nodes):
+            if index not in visited and node.op_type != "Constant":
+                raise NetworkFormatError(
+                    f"{_label(node, index)} is not on the path from the graph input to the graph output"
+                )
+        return steps
+
+    def _step(self, node: Any, label: str, current: str, width: Optional[int]) -> tuple[Optional[Step], Optional[int]]:
+        """The step of one node on the data path (``None`` for a no-op) and the width after it."""
+        fewest, most = _ARITY[node.op_type]
+        if not fewest <= len(node.input) <= most:
+            expected = f"{fewest}" if fewest == most else f"{fewest} to {most}"
+            raise NetworkFormatError(f"{label}: {node.op_type} has {len(node.input)} inputs, expected {expected}")
+        data = [name for name in node.input if name and name not in self.constants]
+        if len(data) != 1:
+            raise NetworkFormatError(
+                f"{label}: has {len(data)} computed operands {data}; all operands but the data must be constants"
+            )
+        if len(node.output) != 1:
+            raise NetworkFormatError(f"{label}: has {len(node.output)} outputs, expected one")
+        op = node.op_type
+        if op == "Relu":
+            return (label, None), width
+        if op == "Reshape":
+            if node.input[0] != current:
+                raise NetworkFormatError(f"{label}: Reshape must take the data as its first operand")
+            return None, _reshape_width(self, node, label, width)
+        if op in ("Flatten", "Identity"):  # both keep the vector as it is
+            return None, width
+        if op == "Gemm":
+            step = _gemm(self, node, label, current)
+        elif op == "MatMul":
+            step = _matmul(self, node, label, current)
+        else:
+            step = _add(self, node, label, current, width)
+        return step, len(step[1][1])  # type: ignore[index]
+
 
 def _input_width(value_info: Any) -> Optional[int]:
     """Entries per example of the graph input (all dimensions but the batch one), if static."""
@@ -114,6 +194,14 @@ def _attributes(onnx: ModuleType, node: Any) -> dict[str, object]:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _rational_attribute(attrs: dict[str, object], name: str, label: str) -> Fraction:
+    """A float attribute (default 1), exactly: ONNX stores it as a float32."""
+    try:
+        return parse_rational(attrs.get(name, 1), f"{label}: attribute {name}")
+    except InputError as exc:
+        raise NetworkFormatError(str(exc)) from None
+
+
 def _gemm(g: _Graph, node: Any, label: str, current: str) -> Step:
     attrs = _attributes(g.onnx, node)
     inputs = list(node.input)
@@ -121,8 +209,8 @@ def _gemm(g: _Graph, node: Any, label: str, current: str) -> Step:
         raise NetworkFormatError(f"{label}: Gemm must take the data as its first operand A")
     if attrs.get("transA", 0):
         raise NetworkFormatError(f"{label}: Gemm with transA=1 is not supported (the data must be a row)")
-    alpha = Fraction(attrs.get("alpha", 1.0))
-    beta = Fraction(attrs.get("beta", 1.0))
+    alpha = _rational_attribute(attrs, "alpha", label)
+    beta = _rational_attribute(attrs, "beta", label)
     b_name = inputs[1]
     b = g.constant(b_name, label, "operand B")
     if b.ndim != 2:
@@ -168,7 +256,9 @@ def _add(g: _Graph, node: Any, label: str, current: str, width: Optional[int]) -
     c = g.constant(other, label, "bias")
     if c.size == 1:
         if width is None:
-            raise NetworkFormatError(f"{label}: adds a scalar to data of unknown width; give the graph input a static shape")
+            raise NetworkFormatError(
+                f"{label}: adds a scalar to data of unknown width; give the graph input a static shape"
+            )
         flat = c.reshape(1).repeat(width)
     elif c.ndim in (1, 2) and c.shape[0 if c.ndim == 1 else 1] == c.size and width in (None, c.size):
         flat = c.reshape(c.size)
@@ -223,67 +313,7 @@ def load(path: Path) -> ReluNetwork:
         )
     input_width = _input_width(inputs[0])
     target = model.graph.output[0].name
-
-    users: dict[str, list[int]] = defaultdict(list)
-    for index, node in enumerate(model.graph.node):
-        for name in dict.fromkeys(node.input):
-            if name and name not in g.constants:
-                users[name].append(index)
-    steps: list[Step] = []
-    visited: set[int] = set()
-    current, width = inputs[0].name, input_width
-    while current != target:
-        found = users.get(current, [])
-        if not found:
-            raise NetworkFormatError(f"tensor {current!r} is used by no node and is not the graph output {target!r}")
-        if len(found) > 1:
-            names = ", ".join(_label(model.graph.node[i], i) for i in found)
-            raise NetworkFormatError(
-                f"tensor {current!r} is used by {len(found)} nodes ({names}); only chains of operators are supported"
-            )
-        index = found[0]
-        if index in visited:
-            raise NetworkFormatError(f"the graph has a cycle through {_label(model.graph.node[index], index)}")
-        visited.add(index)
-        node = model.graph.node[index]
-        label = _label(node, index)
-        fewest, most = _ARITY[node.op_type]
-        if not fewest <= len(node.input) <= most:
-            raise NetworkFormatError(f"{label}: {node.op_type} has {len(node.input)} inputs, expected {fewest} to {most}")
-        data = [name for name in node.input if name and name not in g.constants]
-        if len(data) != 1:
-            raise NetworkFormatError(
-                f"{label}: has {len(data)} computed operands {data}; all operands but the data must be constants"
-            )
-        if len(node.output) != 1:
-            raise NetworkFormatError(f"{label}: has {len(node.output)} outputs, expected one")
-        op = node.op_type
-        if op == "Gemm":
-            step = _gemm(g, node, label, current)
-        elif op == "MatMul":
-            step = _matmul(g, node, label, current)
-        elif op == "Add":
-            step = _add(g, node, label, current, width)
-        elif op == "Relu":
-            step = (label, None)
-        elif op == "Reshape":
-            if node.input[0] != current:
-                raise NetworkFormatError(f"{label}: Reshape must take the data as its first operand")
-            width = _reshape_width(g, node, label, width)
-            step = None
-        else:  # Flatten and Identity keep the vector as it is
-            step = None
-        if step is not None:
-            steps.append(step)
-            if step[1] is not None:
-                width = len(step[1][1])
-        current = node.output[0]
-    for index, node in enumerate(model.graph.node):
-        if index not in visited and node.op_type != "Constant":
-            raise NetworkFormatError(
-                f"{_label(node, index)} is not on the path from the graph input to the graph output"
-            )
-    return network_from_steps(steps, input_width)
+    return network_from_steps(g.chain(inputs[0].name, target, input_width), input_width)
 
 
 def save(network: ReluNetwork, path: Path) -> None:

@@ -150,7 +150,8 @@ def load(path: Path) -> ReluNetwork:
     try:
         obj = torch.load(path, weights_only=False, map_location="cpu")
     except Exception as exc:  # unpickling a foreign or damaged file can raise any exception
-        raise NetworkFormatError(f"not a readable PyTorch file ({type(exc).__name__}: {exc})") from None
+        detail = " ".join(str(exc).split())
+        raise NetworkFormatError(f"not a readable PyTorch file ({type(exc).__name__}: {detail})") from None
     if isinstance(obj, torch.nn.Module):
         return network_from_module(obj)
     if isinstance(obj, Mapping):
