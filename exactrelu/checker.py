@@ -499,7 +499,7 @@ class Checker:
 
     def run(self) -> None:
         self.parse()
-        net, n = self.net, self.net.input_dim
+        net = self.net
         order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
         self.order = order
         self.referenced = [0] * len(self.leaves)

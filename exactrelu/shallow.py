@@ -45,7 +45,7 @@ import numpy as np
 
 from .domain import Domain
 from .errors import InputError, NetworkFormatError
-from .extended import INF, NEG_INF, Extended, Infinity, add, format_extended, mul, parse_extended, relu
+from .extended import NEG_INF, Extended, Infinity, add, format_extended, mul, parse_extended, relu
 from .network import Matrix, Vector, canonical_dumps
 from .rationals import format_rational, parse_rational
 from .regions import Enumeration

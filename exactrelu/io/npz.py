@@ -4,11 +4,6 @@ Invariant: :func:`load` returns exactly the network the arrays hold.  Every floa
 binary float, hence a dyadic rational, and is converted exactly (a float32 ``0.1`` becomes
 ``13421773/134217728``, not ``1/10``); integer arrays are exact already.  :func:`save` writes
 float64 arrays only when every weight *is* a float64, so ``load(save(net)) == net`` always.
-
-This module also holds the array helpers that the other array formats (ONNX, PyTorch) share:
-exact conversion of a numeric array, the float64 test for writers, and
-:func:`network_from_steps`, which turns a chain of affine maps and ReLUs into a
-:class:`~exactrelu.network.ReluNetwork`, composing consecutive affine maps exactly.
 """
 
 from __future__ import annotations
@@ -19,155 +14,21 @@ import re
 import tempfile
 import zipfile
 import zlib
-from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Optional
 
 import numpy as np
 
-from ..errors import InputError, NetworkFormatError
-from ..network import AffineLayer, Matrix, ReluNetwork, Vector
-from ..rationals import format_rational, parse_rational
+from ..errors import NetworkFormatError
+from ..network import ReluNetwork
+from .layers import float64_layers, python_values
 
-__all__ = [
-    "load",
-    "save",
-    "check_numeric_dtype",
-    "python_values",
-    "exact_array",
-    "float64_layers",
-    "identity_layer",
-    "network_from_steps",
-    "Step",
-]
+__all__ = ["load", "save"]
 
 _NAME_RE = re.compile(r"^([Wb])(0|[1-9][0-9]*)$")
 
-# One link of a chain: (label for messages, (W, b)) for an affine map, (label, None) for ReLU.
-Step = tuple[str, Optional[tuple[Matrix, Vector]]]
 
 
-# --------------------------------------------------------------------- shared array helpers
-def check_numeric_dtype(array: np.ndarray, where: str) -> None:
-    """Refuse arrays whose entries are not integers or float16/float32/float64 numbers."""
-    kind = array.dtype.kind
-    if kind in "iu" or (kind == "f" and array.dtype.itemsize <= 8):
-        return
-    raise NetworkFormatError(
-        f"{where}: has dtype {array.dtype}; expected integers or float16/float32/float64 numbers"
-    )
 
-
-def python_values(array: np.ndarray, where: str) -> object:
-    """The entries of a numeric array as nested lists of Python ints or floats (exactly)."""
-    check_numeric_dtype(array, where)
-    return array.astype(np.float64).tolist() if array.dtype.kind == "f" else array.tolist()
-
-
-def exact_array(array: np.ndarray, where: str) -> object:
-    """The entries of a numeric array as exact rationals, nested like the array.
-
-    A 2-D array gives a tuple of row tuples, a 1-D array a tuple.  Non-finite entries are refused
-    with their index, e.g. ``"fc1.weight[0][2]: nan is not a finite number"``.
-    """
-    return _exact_nested(python_values(array, where), where)
-
-
-def _exact_nested(values: object, where: str) -> object:
-    if isinstance(values, list):
-        return tuple(_exact_nested(v, f"{where}[{i}]") for i, v in enumerate(values))
-    try:
-        return parse_rational(values, where)
-    except InputError as exc:
-        raise NetworkFormatError(str(exc)) from None
-
-
-def float64_layers(network: ReluNetwork, fmt: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The layers as float64 arrays, or :class:`NetworkFormatError` if a weight is not a float64.
-
-    ``fmt`` names the target format in the message.  Used by the writers of float formats so
-    that they never round.
-    """
-    for k, layer in enumerate(network.layers):
-        entries = [(f"weight[{i}][{j}]", w) for i, row in enumerate(layer.weight) for j, w in enumerate(row)]
-        entries += [(f"bias[{i}]", b) for i, b in enumerate(layer.bias)]
-        for name, value in entries:
-            if not _is_float64(value):
-                raise NetworkFormatError(
-                    f"{fmt} cannot hold the exact network: layer {k} {name} = {format_rational(value)} "
-                    "is not a float64 number; save it as JSON instead"
-                )
-    return network.float_layers()
-
-
-def _is_float64(value: Fraction) -> bool:
-    try:
-        return Fraction(float(value)) == value
-    except OverflowError:
-        return False
-
-
-def identity_layer(width: int) -> AffineLayer:
-    """The exact identity map of R^width."""
-    one, zero = Fraction(1), Fraction(0)
-    return AffineLayer(
-        tuple(tuple(one if i == j else zero for j in range(width)) for i in range(width)),
-        (zero,) * width,
-    )
-
-
-def _compose(outer: AffineLayer, inner: AffineLayer) -> AffineLayer:
-    """The exact affine map ``outer(inner(x))``."""
-    columns = list(zip(*inner.weight))
-    weight = tuple(
-        tuple(sum((a * c for a, c in zip(row, col)), Fraction(0)) for col in columns) for row in outer.weight
-    )
-    return AffineLayer(weight, outer.apply(inner.bias))
-
-
-def network_from_steps(steps: Iterable[Step], input_dim: Optional[int] = None) -> ReluNetwork:
-    """Build the network computed by a chain of affine maps and ReLUs, exactly.
-
-    Consecutive affine maps are composed into one layer; ``relu(relu(x))`` is ``relu(x)``; a ReLU
-    before the first affine map or after the last one becomes an identity layer, so the network
-    still ends with an affine layer.  ``input_dim``, when known, is checked against the first map.
-    """
-    layers: list[AffineLayer] = []
-    pending: Optional[AffineLayer] = None
-    leading_relu = False
-    width = input_dim
-    source = "the input"
-    for label, affine in steps:
-        if affine is None:
-            if pending is not None:
-                layers.append(pending)
-                pending = None
-            elif not layers:
-                leading_relu = True
-            continue
-        weight, bias = affine
-        layer = AffineLayer(tuple(weight), tuple(bias))
-        if len(layer.weight) != layer.out_dim:
-            raise NetworkFormatError(
-                f"{label}: weight has {len(layer.weight)} rows but bias has {layer.out_dim} entries"
-            )
-        if width is not None and layer.in_dim != width:
-            raise NetworkFormatError(f"{label}: takes {layer.in_dim} inputs but {source} gives {width}")
-        if leading_relu and not layers and pending is None:
-            layers.append(identity_layer(layer.in_dim))
-        pending = layer if pending is None else _compose(layer, pending)
-        width = layer.out_dim
-        source = label
-    if pending is not None:
-        layers.append(pending)
-    elif layers:
-        layers.append(identity_layer(layers[-1].out_dim))
-    if not layers:
-        raise NetworkFormatError("contains no affine layer")
-    return ReluNetwork(tuple(layers), layers[0].in_dim)
-
-
-# --------------------------------------------------------------------- the NPZ format
 def _open(path: Path) -> dict[str, np.ndarray]:
     """Every array of the archive, read with ``allow_pickle=False``."""
     if path.stat().st_size == 0:

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import InputError, NetworkFormatError
 from ..network import ReluNetwork
 from ..rationals import parse_rational
-from .npz import Step, exact_array, float64_layers, identity_layer, network_from_steps
+from .layers import Step, exact_array, float64_layers, identity_layer, network_from_steps
 
 __all__ = ["load", "save", "SUPPORTED_OPS"]
 

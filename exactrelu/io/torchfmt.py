@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import InputError, NetworkFormatError
 from ..network import ReluNetwork
-from .npz import Step, exact_array, float64_layers, network_from_steps
+from .layers import Step, exact_array, float64_layers, network_from_steps
 
 __all__ = ["load", "save", "network_from_module", "SUPPORTED_MODULES"]
 
