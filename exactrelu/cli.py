@@ -8,6 +8,7 @@ on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -305,6 +306,12 @@ COMMANDS = {
 }
 
 
+# Commands that live in their own module: the module defines SUMMARY, EXAMPLE,
+# configure(parser) and run(args) -> exit code.
+MODULE_COMMANDS = {
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="exactrelu",
@@ -349,6 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shallow", help="the shallow network file (default: the one the certificate names)")
     p.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
     p.add_argument("--dump", action="store_true", help="print what the checker parsed")
+    for name, module_name in MODULE_COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.SUMMARY, description=module.SUMMARY,
+                           epilog=f"example:\n  {module.EXAMPLE}", formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.configure(p)
+        p.set_defaults(func=module.run)
     p = parsers["report"]
     p.add_argument("certificate")
     p.add_argument("-o", "--output", required=True, help="where to write the proof (Markdown, or LaTeX with --latex)")

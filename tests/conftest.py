@@ -12,12 +12,13 @@ Degenerate kinds (the names accepted by :func:`make_network`):
 * ``zero_neuron``   a neuron that is identically zero (zero row, zero bias);
 * ``dead``          neurons that are always negative: zero row with negative bias, and in deeper
                     layers a row of nonpositive weights with a negative bias (inputs are >= 0);
-* ``parallel``      parallel hyperplanes: same normal with other offsets, and the negated normal;
-* ``concurrent``    three (or more) hyperplanes through one rational point;
+* ``parallel``      parallel hyperplanes: same normal with another offset, the negated neuron
+                    (same hyperplane, opposite side), and the negated normal with another offset;
+* ``concurrent``    three hyperplanes through one rational point (normals ``u, v, u + v``);
 * ``touching``      a neuron ``x1 - 1`` (and ``-x1 - 1``) whose hyperplane only touches the box
                     ``[-1, 1]^n`` on its boundary;
 * ``multi_output``  generic weights with at least two outputs;
-* ``mixed``         every first-layer degeneracy at once.
+* ``mixed``         three of the first-layer degeneracies above at once.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def _degenerate_first_layer(
     b = [rand_rational(rng) for _ in range(width)]
     zero = [Fraction(0)] * n
     special: list[tuple[list[Fraction], Fraction]] = []
-    kinds = [kind] if kind != "mixed" else ["duplicate", "zero_row", "zero_neuron", "dead",
-                                             "parallel", "concurrent", "touching"]
+    kinds = [kind] if kind != "mixed" else rng.sample(
+        ["duplicate", "zero_row", "zero_neuron", "dead", "parallel", "concurrent", "touching"], 3)
     for k in kinds:
         if k == "duplicate":
             special.append((list(W[0]), b[0]))  # exact copy of neuron 0
@@ -100,12 +101,19 @@ def _degenerate_first_layer(
             c = rand_rational(rng)
             special.append((list(w), c))
             special.append((list(w), c + 1))
+            special.append(([-a for a in w], -c))  # the same hyperplane, opposite side
             special.append(([-a for a in w], -c + Fraction(1, 2)))
         elif k == "concurrent":
-            p = [rand_rational(rng, 1) for _ in range(n)]  # the common point
-            for _ in range(3):
-                w = _random_row(rng, n)
-                special.append((w, -sum((a * v for a, v in zip(w, p)), Fraction(0))))
+            # normals u, v, u + v (linearly dependent) through one rational point p: in the
+            # plane, three lines through one point; in R^n, three hyperplanes sharing an (n-2)-flat
+            p = [rand_rational(rng, 1) for _ in range(n)]
+            u = _random_row(rng, n)
+            while True:
+                v = _random_row(rng, n)
+                if any(a + c for a, c in zip(u, v)):
+                    break
+            for w in (u, v, [a + c for a, c in zip(u, v)]):
+                special.append((w, -sum((a * t for a, t in zip(w, p)), Fraction(0))))
         elif k == "touching":
             e = [Fraction(1)] + [Fraction(0)] * (n - 1)
             special.append((list(e), Fraction(-1)))  # x1 - 1: zero only on the face x1 = 1
