@@ -19,6 +19,20 @@ What a ``s VERIFIED`` verdict establishes (docs/certificate-format.md, docs/theo
    from the leaves matches, so by the construction lemma it equals the deep network on every
    point of the domain; as a further guard both networks are evaluated exactly at every witness.
 
+A second kind of certificate, ``exactrelu-equivalence`` v1 (written by ``exactrelu equiv`` and
+``exactrelu prune``), is recognised by its ``format`` field.  It embeds two networks ``A`` and ``B``
+and a domain; the checker builds the side-by-side network ``A||B`` itself (:func:`side_by_side`),
+walks the same kind of case-split tree over it (points 2 and 3 above), and then checks the claim:
+
+5. ``equal``: on every leaf the affine maps of ``A`` and ``B`` are identical, or LP dual multipliers
+   ``y >= 0`` over the leaf's rows (read as ``>= 0``) prove ``±(A_o - B_o) <= 0`` there: with
+   ``d . x + e`` the bounded function, ``sum y_m u_m = -d`` and ``e + sum y_m v_m <= 0`` (weak
+   duality: arithmetic only);
+6. ``max_deviation``: the same with the claimed value in place of ``0`` and the sign vectors of the
+   norm (``±e_o`` for the inf-norm, every ``s`` in ``{±1}^m`` for the 1-norm), and the claimed
+   maximiser is a point of the domain where ``||A(x) - B(x)||`` equals the value exactly, so the
+   value is the maximum; a stated tolerance must be ``>=`` the value.
+
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
 """
@@ -28,6 +42,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 from fractions import Fraction
@@ -36,6 +51,9 @@ CERT_FORMAT = "exactrelu-certificate"
 CERT_VERSION = 1
 NETWORK_FORMAT = "exactrelu-network"
 SHALLOW_FORMAT = "exactrelu-shallow"
+EQUIV_FORMAT = "exactrelu-equivalence"
+EQUIV_VERSION = 1
+COMBINATION = "side-by-side"
 ZERO = Fraction(0)
 ONE = Fraction(1)
 
@@ -60,6 +78,15 @@ def _parse_constant(text: str):
     raise CheckFailure("file", f"non-standard JSON constant {text}")
 
 
+def _unique_keys(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise CheckFailure(key, "the field appears twice in one JSON object")
+        result[key] = value
+    return result
+
+
 def load_json(path: str, what: str):
     try:
         with open(path, "r", encoding="utf-8") as fh:
@@ -69,11 +96,14 @@ def load_json(path: str, what: str):
     if not text.strip():
         raise CheckFailure(path, f"empty {what}")
     try:
-        return text, json.loads(text, parse_float=JsonFloat, parse_constant=_parse_constant)
+        return text, json.loads(text, parse_float=JsonFloat, parse_constant=_parse_constant,
+                                object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise CheckFailure(path, f"invalid or truncated JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:
         raise CheckFailure(path, "JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise CheckFailure(path, f"unreadable JSON value ({exc})") from None
 
 
 # ----------------------------------------------------------------------------- field parsing
@@ -106,6 +136,11 @@ def extended(value, where: str):
     if value in ("inf", "-inf"):
         return value
     return rational(value, where)
+
+
+def same_int(value, expected: int) -> bool:
+    """``value`` is the JSON integer ``expected`` (a boolean is not an integer here)."""
+    return type(value) is int and value == expected
 
 
 def field(obj, key: str, where: str):
@@ -165,7 +200,7 @@ class Network:
     def __init__(self, data, where: str, allow_floats: bool = False) -> None:
         if field(data, "format", where) != NETWORK_FORMAT:
             raise CheckFailure(f"{where}.format", f"expected {NETWORK_FORMAT!r}")
-        if field(data, "version", where) != 1:
+        if not same_int(field(data, "version", where), 1):
             raise CheckFailure(f"{where}.version", "expected 1")
         layers = as_list(field(data, "layers", where), f"{where}.layers")
         if not layers:
@@ -190,7 +225,7 @@ class Network:
             self.layers.append((W, b))
         self.input_dim = len(self.layers[0][0][0])
         declared = data.get("input_dim", self.input_dim)
-        if declared != self.input_dim:
+        if not same_int(declared, self.input_dim):
             raise CheckFailure(f"{where}.input_dim", f"is {declared!r}, layer 0 has {self.input_dim} columns")
         self.output_dim = len(self.layers[-1][1])
         self.widths = [len(b) for _, b in self.layers[:-1]]
@@ -426,17 +461,152 @@ def parse_shallow_layers(data, where: str):
     return layers
 
 
-def evaluate_shallow(layers, x: list) -> list:
-    """Exact extended-real evaluation; a row whose infinite terms decide it skips its finite sum."""
-    v = list(x)
+def prepare_shallow(layers) -> list:
+    """Each layer's rows split into infinite and finite entries, for :func:`evaluate_shallow`."""
+    prepared = []
     for t, (rows, _cols, entries, bias) in enumerate(layers):
-        out = list(bias)
+        infinite = [[] for _ in range(rows)]
+        finite = [[] for _ in range(rows)]
         for i, j, w in entries:
-            if isinstance(out[i], str) and not isinstance(w, str):
-                continue  # an infinite row value absorbs every finite term
-            out[i] = ext_add(out[i], ext_mul(w, v[j]))
-        v = out if t == len(layers) - 1 else [ext_relu(z) for z in out]
-    return v
+            (infinite if isinstance(w, str) else finite)[i].append((j, w))
+        uniform = [t > 0 and len({w for _, w in inf}) <= 1 for inf in infinite]
+        if t == 0 and not any(infinite) and not any(isinstance(b, str) for b in bias):
+            finite = [_integer_row(row, b) for row, b in zip(finite, bias)]
+        prepared.append((infinite, finite, bias, uniform))
+    return prepared
+
+
+def _integer_row(entries, bias):
+    """A finite row ``sum w_j x_j + b`` over a common denominator: ``(cols, ints, int_bias, den)``."""
+    den = bias.denominator
+    for _, w in entries:
+        den = den * w.denominator // math.gcd(den, w.denominator)
+    return ([j for j, _ in entries], [int(w * den) for _, w in entries], int(bias * den), den)
+
+
+def evaluate_shallow(prepared: list, x: list) -> list:
+    """Exact extended-real evaluation of the four layers at ``x``, computed lazily from the output.
+
+    A row adds its infinite terms first; when they make it infinite its finite terms cannot change
+    it (``a + inf = inf``) and are not computed.  When every infinite weight of a row has one sign
+    and the row's inputs are ReLU outputs (``>= 0``), every infinite term has that sign, so the first
+    infinite term decides the row (no ``inf - inf`` is possible).  Otherwise all infinite terms are
+    added, and ``inf - inf`` is an error.  The result is the same as the plain layer-by-layer
+    evaluation; only work whose outcome cannot matter is skipped.
+    """
+    memo = [dict() for _ in prepared]
+    last = len(prepared) - 1
+    den = 1
+    for v in x:
+        den = den * v.denominator // math.gcd(den, v.denominator)
+    scaled = [int(v * den) for v in x]  # x = scaled / den, in integers
+
+    def value(t: int, i: int):
+        cache = memo[t]
+        if i in cache:
+            return cache[i]
+        infinite, finite, bias, uniform = prepared[t]
+        if t == 0 and isinstance(finite[i], tuple):  # a finite first-layer row, in integer arithmetic
+            cols, ints, int_bias, row_den = finite[i]
+            total = Fraction(sum(a * scaled[j] for j, a in zip(cols, ints)) + int_bias * den, row_den * den)
+            result = total if t == last else ext_relu(total)
+            cache[i] = result
+            return result
+        source = (lambda j: x[j]) if t == 0 else (lambda j: value(t - 1, j))
+        total = bias[i]
+        for j, w in infinite[i]:
+            total = ext_add(total, ext_mul(w, source(j)))
+            if uniform[i] and isinstance(total, str):
+                break
+        if not isinstance(total, str):
+            for j, w in finite[i]:
+                total = ext_add(total, ext_mul(w, source(j)))
+        result = total if t == last else ext_relu(total)
+        cache[i] = result
+        return result
+
+    return [value(last, i) for i in range(len(prepared[last][2]))]
+
+
+# ----------------------------------------------------------------------------- equivalence certificates
+def _identity(width: int):
+    return [[ONE if i == j else ZERO for j in range(width)] for i in range(width)], [ZERO] * width
+
+
+def padded_layers(net, hidden: int) -> list:
+    """The layers of ``net`` padded to ``hidden`` hidden layers, computing the same function exactly:
+    identity layers after the last hidden layer (they carry ReLU outputs, ``>= 0``, so ReLU changes
+    nothing); a network with no hidden layer, ``v = W x + b``, becomes ``relu(v) - relu(-v)``."""
+    layers = [([list(r) for r in W], list(b)) for W, b in net.layers]
+    own = len(layers) - 1
+    if own == hidden:
+        return layers
+    if own >= 1:
+        width = len(layers[-2][1])
+        return layers[:-1] + [_identity(width) for _ in range(hidden - own)] + layers[-1:]
+    W, b = layers[0]
+    m = len(b)
+    first = (W + [[-a for a in r] for r in W], b + [-c for c in b])
+    out = ([[ONE if j == i else -ONE if j == i + m else ZERO for j in range(2 * m)] for i in range(m)], [ZERO] * m)
+    return [first] + [_identity(2 * m) for _ in range(hidden - 1)] + [out]
+
+
+def side_by_side(a, b) -> dict:
+    """The network ``x -> (A(x), B(x))`` (exactrelu-network JSON), built from ``A`` and ``B`` alone:
+    both padded to the same number of hidden layers, first layers stacked, later layers
+    block-diagonal, ``A``'s outputs first."""
+    hidden = max(len(a.layers), len(b.layers)) - 1
+    layers = []
+    for k, ((Wa, ba), (Wb, bb)) in enumerate(zip(padded_layers(a, hidden), padded_layers(b, hidden))):
+        if k == 0:
+            W = Wa + Wb
+        else:
+            ca, cb = len(Wa[0]), len(Wb[0])
+            W = [r + [ZERO] * cb for r in Wa] + [[ZERO] * ca + r for r in Wb]
+        layers.append({"weight": [[fmt(v) for v in r] for r in W], "bias": [fmt(v) for v in ba + bb]})
+    return {"format": NETWORK_FORMAT, "version": 1, "input_dim": a.input_dim, "layers": layers}
+
+
+def sign_vectors(norm: str, m: int) -> list:
+    """``±e_o`` for the inf-norm; every vector of ``{1, -1}^m`` for the 1-norm."""
+    if norm == "inf":
+        return [[s if j == o else 0 for j in range(m)] for o in range(m) for s in (1, -1)]
+    vectors = [[]]
+    for _ in range(m):
+        vectors = [v + [s] for v in vectors for s in (1, -1)]
+    return vectors
+
+
+def deviation(ya, yb, norm: str) -> Fraction:
+    diffs = [abs(p - q) for p, q in zip(ya, yb)]
+    return max(diffs, default=ZERO) if norm == "inf" else sum(diffs, ZERO)
+
+
+def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
+    """Multipliers ``y > 0`` with ``sum y_m u_m = -objective`` prove, on every point of the rows (read
+    as ``u . x + v >= 0``), ``objective . x + constant <= constant + sum y_m v_m``; returns that bound."""
+    pairs = as_list(pairs, where)
+    total_u = [ZERO] * len(objective)
+    total = constant
+    seen = set()
+    for t, pair in enumerate(pairs):
+        pw = f"{where}[{t}]"
+        pair = as_list(pair, pw, 2)
+        m = as_int(pair[0], f"{pw}[0]", 0, len(rows) - 1)
+        if m in seen:
+            raise CheckFailure(pw, f"row {m} appears twice")
+        seen.add(m)
+        y = rational(pair[1], f"{pw}[1]")
+        if y <= 0:
+            raise CheckFailure(pw, f"multiplier {fmt(y)} of row {m} is not positive")
+        u, v, _ = rows[m]
+        for i, a in enumerate(u):
+            total_u[i] += y * a
+        total += y * v
+    if total_u != [-a for a in objective]:
+        raise CheckFailure(where, "the multipliers do not reproduce the objective (sum of y*u is not minus the "
+                                  "difference of the two affine maps)")
+    return total
 
 
 # ----------------------------------------------------------------------------- the check
@@ -447,14 +617,17 @@ class Checker:
         self.shallow_path = shallow_path
         self.symbolic = symbolic
         self.stats = {}
+        self.kind = CERT_FORMAT
 
     def parse(self):
         _, cert = load_json(self.cert_path, "certificate")
         if not isinstance(cert, dict):
             raise CheckFailure("file", "the certificate is not a JSON object")
+        if cert.get("format") == EQUIV_FORMAT:
+            return self._parse_equivalence(cert)
         if field(cert, "format", "") != CERT_FORMAT:
             raise CheckFailure("format", f"expected {CERT_FORMAT!r}, found {cert.get('format')!r}")
-        if field(cert, "version", "") != CERT_VERSION:
+        if not same_int(field(cert, "version", ""), CERT_VERSION):
             raise CheckFailure("version", f"expected {CERT_VERSION}, found {cert.get('version')!r} (unsupported version)")
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
@@ -487,18 +660,25 @@ class Checker:
         self.tree = field(cert, "tree", "")
 
     def dump(self, out) -> None:
+        """What was parsed, for a person to confirm; it reads only what :meth:`parse` accepted."""
+        if self.kind == EQUIV_FORMAT:
+            return self._dump_equivalence(out)
         net = self.net
         print(f"deep network: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {self.cert['network_sha256']}", file=out)
         for k, (W, b) in enumerate(net.layers):
             print(f"  layer {k}: W = {[[fmt(v) for v in r] for r in W]}, b = {[fmt(v) for v in b]}", file=out)
-        print(f"domain: {json.dumps(_plain(self.domain.data, 'domain'))}", file=out)
-        sizes = [layer.get("rows") for layer in self.shallow.get("layers", []) if isinstance(layer, dict)]
+        shown = lambda obj: json.dumps(obj, default=lambda v: v.text if isinstance(v, JsonFloat) else str(v))  # noqa: E731
+        print(f"domain: {shown(self.domain.data)}", file=out)
+        layers = self.shallow.get("layers") if isinstance(self.shallow, dict) else None
+        sizes = [layer.get("rows") for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) else "?"
         print(f"shallow network: layer widths {sizes}, sha256 {self.cert['shallow'].get('sha256')}", file=out)
         print(f"leaves: {len(self.leaves)}", file=out)
-        print(f"producer: {json.dumps(_plain(self.cert.get('producer'), 'producer'))}", file=out)
+        print(f"producer: {shown(self.cert.get('producer'))}", file=out)
 
     def run(self) -> None:
         self.parse()
+        if self.kind == EQUIV_FORMAT:
+            return self._run_equivalence()
         net = self.net
         order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
         self.order = order
@@ -536,7 +716,7 @@ class Checker:
             raise CheckFailure(where, "splits after every neuron is decided")
         split = as_list(node["split"], f"{where}.split", 2)
         l, i = self.order[depth]
-        if split != [l, i]:
+        if not (same_int(split[0], l) and same_int(split[1], i)):
             raise CheckFailure(f"{where}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
         n = self.net.input_dim
         if i == 0:
@@ -614,9 +794,9 @@ class Checker:
     def _check_shallow(self) -> None:
         s, net = self.shallow, self.net
         n, m = net.input_dim, net.output_dim
-        if field(s, "format", "shallow") != SHALLOW_FORMAT or field(s, "version", "shallow") != 1:
+        if field(s, "format", "shallow") != SHALLOW_FORMAT or not same_int(field(s, "version", "shallow"), 1):
             raise CheckFailure("shallow.format", f"expected {SHALLOW_FORMAT!r} version 1")
-        if field(s, "input_dim", "shallow") != n or field(s, "output_dim", "shallow") != m:
+        if not (same_int(field(s, "input_dim", "shallow"), n) and same_int(field(s, "output_dim", "shallow"), m)):
             raise CheckFailure("shallow.input_dim", "dimensions differ from the deep network's")
         if field(s, "deep_sha256", "shallow") != self.cert["network_sha256"]:
             raise CheckFailure("shallow.deep_sha256", "the shallow network was built from another deep network")
@@ -629,8 +809,10 @@ class Checker:
         K = len(self.verified_leaves)
         for key in ("strict", "weak"):
             got = as_list(field(s, key, "shallow"), f"shallow.{key}", K)
-            if got != want[key]:
-                bad = next(k for k in range(K) if got[k] != want[key][k])
+            if not all(isinstance(g, list) and len(g) == len(w) and all(same_int(a, b) for a, b in zip(g, w))
+                       for g, w in zip(got, want[key])):
+                bad = next(k for k in range(K) if not (isinstance(got[k], list) and len(got[k]) == len(want[key][k])
+                                                      and all(same_int(a, b) for a, b in zip(got[k], want[key][k]))))
                 raise CheckFailure(f"shallow.{key}[{bad}]", "differs from the leaf's conditions")
         alpha = as_list(field(s, "alpha", "shallow"), "shallow.alpha", K)
         beta = as_list(field(s, "beta", "shallow"), "shallow.beta", K)
@@ -649,9 +831,10 @@ class Checker:
                 bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
                 raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
         self.shallow_layers = layers
+        prepared = prepare_shallow(layers)
         for k, leaf in enumerate(self.verified_leaves):
             x = leaf["witness"]
-            deep, shallow = net.evaluate(x), evaluate_shallow(layers, x)
+            deep, shallow = net.evaluate(x), evaluate_shallow(prepared, x)
             if deep != shallow:
                 raise CheckFailure(f"leaves[{k}].witness", "the deep and the shallow network differ at the witness")
         self.stats["hyperplanes"] = len(H)
@@ -682,6 +865,161 @@ class Checker:
                             sympy.Rational(bias1[row].numerator, bias1[row].denominator))
                 if sympy.expand(deep[o] - model) != 0:
                     raise CheckFailure(f"leaves[{k}]", f"symbolic: output {o} of the deep and the shallow network differ")
+
+    # ------------------------------------------------------------------------- equivalence certificates
+    def _parse_equivalence(self, cert) -> None:
+        self.kind = EQUIV_FORMAT
+        if not same_int(field(cert, "version", ""), EQUIV_VERSION):
+            raise CheckFailure("version", f"expected {EQUIV_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self.cert = cert
+        networks = field(cert, "networks", "")
+        shas = field(cert, "network_sha256", "")
+        self.nets = {}
+        for name in ("A", "B"):
+            net = Network(field(networks, name, "networks"), f"networks.{name}")
+            if net.sha256() != field(shas, name, "network_sha256"):
+                raise CheckFailure(f"network_sha256.{name}", f"does not match the embedded network {name}")
+            self.nets[name] = net
+        a, b = self.nets["A"], self.nets["B"]
+        if a.input_dim != b.input_dim or a.output_dim != b.output_dim:
+            raise CheckFailure("networks", f"A is {a.input_dim} -> {a.output_dim} but B is {b.input_dim} -> {b.output_dim}")
+        if self.model_path is not None:
+            _, model = load_json(self.model_path, "model")
+            other = Network(model, f"model {self.model_path}", allow_floats=True)
+            if other.sha256() not in (a.sha256(), b.sha256()):
+                raise CheckFailure("networks", f"neither A nor B is the network {self.model_path}")
+        if self.shallow_path is not None:
+            raise CheckFailure("--shallow", "an equivalence certificate involves no shallow network")
+        if field(cert, "combination", "") != COMBINATION:
+            raise CheckFailure("combination", f"expected {COMBINATION!r}")
+        if field(cert, "order", "") != "layer-major":
+            raise CheckFailure("order", "expected 'layer-major'")
+        self.domain = Domain(field(cert, "domain", ""), "domain")
+        if self.domain.dim != a.input_dim:
+            raise CheckFailure("domain.dim", f"is {self.domain.dim}, the networks have {a.input_dim} inputs")
+        self.net = Network(side_by_side(a, b), "A||B")
+        self.claim = self._parse_claim(field(cert, "claim", ""))
+        self.leaves = as_list(field(cert, "leaves", ""), "leaves")
+        self.tree = field(cert, "tree", "")
+
+    def _parse_claim(self, claim) -> dict:
+        kind = field(claim, "kind", "claim")
+        norm = field(claim, "norm", "claim")
+        if norm not in ("inf", "1"):
+            raise CheckFailure("claim.norm", f"expected 'inf' or '1', found {norm!r}")
+        if kind == "equal":
+            return {"kind": kind, "norm": norm, "bound": ZERO, "argmax": None, "tolerance": None}
+        if kind != "max_deviation":
+            raise CheckFailure("claim.kind", f"expected 'equal' or 'max_deviation', found {kind!r}")
+        bound = rational(field(claim, "value", "claim"), "claim.value")
+        argmax = vector(field(claim, "argmax", "claim"), "claim.argmax", self.nets["A"].input_dim)
+        tolerance = field(claim, "tolerance", "claim")
+        tolerance = None if tolerance is None else rational(tolerance, "claim.tolerance")
+        return {"kind": kind, "norm": norm, "bound": bound, "argmax": argmax, "tolerance": tolerance}
+
+    def _dump_equivalence(self, out) -> None:
+        shown = lambda obj: json.dumps(obj, default=lambda v: v.text if isinstance(v, JsonFloat) else str(v))  # noqa: E731
+        c = self.claim
+        print(f"equivalence certificate: claim {c['kind']} ({c['norm']}-norm), bound {fmt(c['bound'])}"
+              + (f", tolerance {fmt(c['tolerance'])}" if c["tolerance"] is not None else ""), file=out)
+        for name, net in self.nets.items():
+            print(f"network {name}: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {net.sha256()}", file=out)
+            for k, (W, b) in enumerate(net.layers):
+                print(f"  layer {k}: W = {[[fmt(v) for v in r] for r in W]}, b = {[fmt(v) for v in b]}", file=out)
+        print(f"side-by-side network A||B (built by the checker): widths "
+              f"{[self.net.input_dim] + [len(b) for _, b in self.net.layers]}", file=out)
+        print(f"domain: {shown(self.domain.data)}", file=out)
+        print(f"leaves: {len(self.leaves)}", file=out)
+        print(f"producer: {shown(self.cert.get('producer'))}", file=out)
+
+    def _run_equivalence(self) -> None:
+        net = self.net
+        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
+        self.referenced = [0] * len(self.leaves)
+        self.verified_leaves = [None] * len(self.leaves)
+        self.empty = 0
+        self._walk(self.tree, "tree", 0, list(self.domain.rows), [None] * len(net.widths), [], [])
+        for k, count in enumerate(self.referenced):
+            if count == 0:
+                raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
+        bounded = self._check_claim()
+        if self.symbolic:
+            self._check_symbolic_maps()
+        self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order), bounded=bounded)
+
+    def _check_claim(self) -> int:
+        """Points 5 and 6 of the module docstring; returns how many leaves needed bounds."""
+        a, b = self.nets["A"], self.nets["B"]
+        n, m = a.input_dim, a.output_dim
+        claim = self.claim
+        bound, norm = claim["bound"], claim["norm"]
+        if claim["kind"] == "max_deviation":
+            x = claim["argmax"]
+            for t, row in enumerate(self.domain.rows):
+                if not holds(row, x):
+                    raise CheckFailure("claim.argmax", f"is outside the domain (violates domain row {t})")
+            got = deviation(a.evaluate(x), b.evaluate(x), norm)
+            if got != bound:
+                raise CheckFailure("claim.value", f"is {fmt(bound)} but the deviation of A and B at claim.argmax is {fmt(got)}")
+            if claim["tolerance"] is not None and bound > claim["tolerance"]:
+                raise CheckFailure("claim.tolerance", f"{fmt(claim['tolerance'])} is below the maximum deviation {fmt(bound)}")
+        required = sign_vectors(norm, m)
+        bounded = 0
+        for k, leaf in enumerate(self.verified_leaves):
+            where = f"leaves[{k}]"
+            alpha, beta = leaf["alpha"], leaf["beta"]
+            da = [[p - q for p, q in zip(alpha[o], alpha[m + o])] for o in range(m)]
+            db = [beta[o] - beta[m + o] for o in range(m)]
+            terms = as_list(self.leaves[k].get("bounds", []), f"{where}.bounds")
+            if not terms and not any(any(r) for r in da) and not any(db):
+                continue  # identical affine maps: A = B on the whole leaf
+            rows = list(self.domain.rows) + [neuron_row(w, c, bit) for (w, c), bit in zip(leaf["maps"], leaf["bits"])]
+            seen = []
+            for t, term in enumerate(terms):
+                tw = f"{where}.bounds[{t}]"
+                sign = as_list(field(term, "sign", tw), f"{tw}.sign", m)
+                if not all(type(s) is int for s in sign) or sign not in required:
+                    raise CheckFailure(f"{tw}.sign", f"is not one of the sign vectors of the {norm}-norm")
+                if sign in seen:
+                    raise CheckFailure(f"{tw}.sign", "appears twice")
+                seen.append(sign)
+                d = [sum((s * da[o][i] for o, s in enumerate(sign) if s), ZERO) for i in range(n)]
+                e = sum((s * db[o] for o, s in enumerate(sign) if s), ZERO)
+                value = check_dual_bound(rows, field(term, "multipliers", tw), d, e, f"{tw}.multipliers")
+                stated = rational(field(term, "bound", tw), f"{tw}.bound")
+                if stated != value:
+                    raise CheckFailure(f"{tw}.bound", f"is {fmt(stated)} but the multipliers prove {fmt(value)}")
+                if stated > bound:
+                    raise CheckFailure(f"{tw}.bound", f"{fmt(stated)} exceeds the claimed maximum deviation {fmt(bound)}")
+            missing = [s for s in required if s not in seen]
+            if missing:
+                raise CheckFailure(f"{where}.bounds", f"the affine maps of A and B differ on this leaf and no bound is "
+                                                      f"given for the sign vector {missing[0]}")
+            bounded += 1
+        for k, leaf in enumerate(self.verified_leaves):  # a further guard, at every witness
+            if deviation(a.evaluate(leaf["witness"]), b.evaluate(leaf["witness"]), norm) > bound:
+                raise CheckFailure(f"leaves[{k}].witness", "A and B deviate there by more than the claim allows")
+        return bounded
+
+    def _check_symbolic_maps(self) -> None:
+        try:
+            import sympy
+        except ImportError:
+            raise CheckFailure("--symbolic", "sympy is not installed") from None
+        n = self.net.input_dim
+        xs = sympy.symbols(f"x1:{n + 1}")
+        for k, leaf in enumerate(self.verified_leaves):
+            vec = sympy.Matrix(xs)
+            for (W, b), layer_bits in zip(self.net.layers[:-1], _split(leaf["bits"], self.net.widths)):
+                z = sympy.Matrix(W) * vec + sympy.Matrix(b)
+                vec = sympy.Matrix([z[i] if on else 0 for i, on in enumerate(layer_bits)])
+            W, b = self.net.layers[-1]
+            out = sympy.Matrix(W) * vec + sympy.Matrix(b)
+            for o in range(len(b)):
+                model = sum((sympy.Rational(w.numerator, w.denominator) * xs[t] for t, w in enumerate(leaf["alpha"][o])),
+                            sympy.Rational(leaf["beta"][o].numerator, leaf["beta"][o].denominator))
+                if sympy.expand(out[o] - model) != 0:
+                    raise CheckFailure(f"leaves[{k}]", f"symbolic: output {o} of A||B differs from the leaf's affine map")
 
 
 def _split(bits, widths):
@@ -730,6 +1068,14 @@ def main(argv=None) -> int:
         return 1
     st = checker.stats
     print("s VERIFIED")
+    if checker.kind == EQUIV_FORMAT:
+        claim = checker.claim
+        what = "A = B at every point of the domain" if claim["kind"] == "equal" else (
+            f"max ||A - B||_{claim['norm']} over the domain = {fmt(claim['bound'])}"
+            + (f" <= tolerance {fmt(claim['tolerance'])}" if claim["tolerance"] is not None else ""))
+        print(f"c {what}; {st['leaves']} regions of A||B ({st['bounded']} with LP-dual bounds), "
+              f"{st['empty']} branches proved empty, {st['neurons']} neurons", file=sys.stderr)
+        return 0
     print(f"c {st['leaves']} regions, {st['empty']} branches proved empty, {st.get('hyperplanes', 0)} hyperplanes, "
           f"{st['neurons']} neurons", file=sys.stderr)
     return 0

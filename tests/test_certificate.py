@@ -55,7 +55,7 @@ def _layer(rng: random.Random, rows: int, cols: int) -> tuple[list, list]:
     return W, [_bias(rng) for _ in range(rows)]
 
 
-def random_network(seed: int) -> tuple[str, ReluNetwork]:
+def draw_network(seed: int) -> tuple[str, ReluNetwork]:
     """A small network of kind ``KINDS[seed % len(KINDS)]`` (deterministic in ``seed``)."""
     rng = random.Random(seed)
     kind = KINDS[seed % len(KINDS)]
@@ -201,12 +201,13 @@ def run_checker(capsys, *argv) -> tuple[int, str, str]:
 
 
 def certify(tmp_path: Path, net: ReluNetwork, domain: Domain):
+    """The enumeration and the shallow network (``tmp_path`` unused: kept for symmetry of calls)."""
     e = enumerate_regions(net, domain)
     s = build_shallow(e)
     return e, s
 
 
-CASES = {seed: random_network(seed) for seed in SEEDS}
+CASES = {seed: draw_network(seed) for seed in SEEDS}
 
 
 def test_the_cases_cover_every_kind_and_domain() -> None:
@@ -250,6 +251,26 @@ def test_random_network_certificate_verifies(seed: int, tmp_path: Path, capsys) 
     points = [r.witness for r in e.regions] + rational_points(domain, rng, 6)
     for x in points:
         assert s.evaluate(x) == net.evaluate(x), (kind, x)
+
+
+CONFTEST_KINDS = ("generic", "duplicate", "zero_row", "zero_neuron", "dead", "parallel", "concurrent", "touching",
+                  "multi_output", "mixed")
+
+
+@pytest.mark.parametrize("kind", CONFTEST_KINDS)
+def test_shared_factory_networks_certify(kind: str, random_network, tmp_path: Path, capsys) -> None:
+    """The degenerate kinds of tests/conftest.py (two and three inputs, over the box [-1, 1]^n,
+    where ``touching`` hyperplanes only meet the boundary) certify too."""
+    rng = random.Random(f"certificate-{kind}")
+    for dims in ((2, 3, 2, 1), (3, 3, 1)):
+        net = random_network(rng, dims, kind)
+        n = net.input_dim
+        e, s = certify(tmp_path, net, Domain.box(["-1"] * n, ["1"] * n))
+        equate(e, s, "flint")
+        write_certificate(tmp_path / "c.json", e, s)
+        assert run_checker(capsys, tmp_path / "c.json")[:2] == (0, "s VERIFIED\n"), (kind, dims)
+        for x in rational_points(e.domain, rng, 4):
+            assert s.evaluate(x) == net.evaluate(x)
 
 
 @pytest.mark.parametrize("seed", [s for s in SEEDS if len(CASES[s][1].hidden_widths) and CASES[s][1].neuron_count <= 5][:6])
@@ -310,13 +331,31 @@ def test_model_option_binds_the_certificate_to_its_network(tmp_path: Path, capsy
     code, out, err = run_checker(capsys, tmp_path / "c.json", "--model", tmp_path / "other.json")
     assert (code, out) == (1, "s NOT VERIFIED\n")
     assert err.startswith("c network: the certificate is about another network than ")
-    # the same network written with floats (exact dyadic values) is the same network
+
+
+def test_model_written_with_json_floats_is_the_same_network(tmp_path: Path, capsys) -> None:
+    """``--model`` accepts the network format's JSON numbers, converted exactly: 0.75 is 3/4, but
+    0.1 is the binary64 value nearest 1/10, which is not 1/10."""
+    net = ReluNetwork.from_lists([([["3/4", "-1/2"], ["1/8", 2]], ["1/4", "-5/2"]), ([[1, "-3/2"]], ["1/16"])])
+    e, s = certify(tmp_path, net, Domain.box(["-1", "-1"], ["1", "1"]))
+    write_certificate(tmp_path / "c.json", e, s)
     data = net.to_dict()
     data["layers"] = [{"weight": [[float(Fraction(v)) for v in row] for row in layer["weight"]],
                        "bias": [float(Fraction(v)) for v in layer["bias"]]} for layer in data["layers"]]
-    if all(Fraction(float(Fraction(v))) == Fraction(v) for layer in net.to_dict()["layers"] for v in layer["bias"]):
-        (tmp_path / "floats.json").write_text(json.dumps(data))
-        assert run_checker(capsys, tmp_path / "c.json", "--model", tmp_path / "floats.json")[:2] == (0, "s VERIFIED\n")
+    (tmp_path / "floats.json").write_text(json.dumps(data))
+    assert "0.75" in (tmp_path / "floats.json").read_text()
+    assert run_checker(capsys, tmp_path / "c.json", "--model", tmp_path / "floats.json")[:2] == (0, "s VERIFIED\n")
+    # a certificate about the output bias 1/10 is not about the binary64 number 0.1
+    tenth = ReluNetwork.from_lists([([["3/4", "-1/2"], ["1/8", 2]], ["1/4", "-5/2"]), ([[1, "-3/2"]], ["1/10"])])
+    e, s = certify(tmp_path, tenth, Domain.box(["-1", "-1"], ["1", "1"]))
+    write_certificate(tmp_path / "tenth.cert.json", e, s)
+    data["layers"][1]["bias"] = [0.1]
+    (tmp_path / "tenth.json").write_text(json.dumps(data))
+    code, out, err = run_checker(capsys, tmp_path / "tenth.cert.json", "--model", tmp_path / "tenth.json")
+    assert (code, out) == (1, "s NOT VERIFIED\n") and err.startswith("c network: ")
+    data["layers"][1]["bias"] = ["1/10"]
+    (tmp_path / "tenth.json").write_text(json.dumps(data))
+    assert run_checker(capsys, tmp_path / "tenth.cert.json", "--model", tmp_path / "tenth.json")[:2] == (0, "s VERIFIED\n")
 
 
 def test_shallow_option_and_a_moved_shallow_file(tmp_path: Path, capsys) -> None:

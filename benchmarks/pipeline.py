@@ -1,0 +1,76 @@
+"""Shallow construction and certificate benchmark (issues: shallow network, certificates).
+
+    python benchmarks/pipeline.py [--only NAME] [--sympy-limit 800]
+
+For each benchmark network over [-2, 2]^n, measured in one run:
+
+* the enumeration time and the construction time of the three-hidden-layer network, with its size
+  (hyperplanes J, regions K, neurons per hidden layer, infinite weights);
+* the producer's region-by-region equation with python-flint matrices and with sympy expressions
+  (sympy only when K <= --sympy-limit), and their ratio;
+* the certificate's size and the independent checker's time against the producing time
+  (enumeration + construction + equation + writing), the target being under a quarter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import NETWORKS, box, random_network  # noqa: E402
+
+from exactrelu import checker  # noqa: E402
+from exactrelu.certificate import equate, write_certificate  # noqa: E402
+from exactrelu.regions import enumerate_regions  # noqa: E402
+from exactrelu.shallow import build_shallow, save_shallow  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", help="one network name")
+    parser.add_argument("--sympy-limit", type=int, default=800, help="run the sympy equation when K <= this")
+    args = parser.parse_args()
+    head = (f"{'network':<16}{'K':>6}{'J':>6}{'hidden widths':>20}{'inf w':>8}{'enum s':>8}{'build s':>8}"
+            f"{'flint s':>8}{'sympy s':>8}{'sy/fl':>7}{'cert MB':>8}{'prod s':>8}{'check s':>8}{'chk/prod':>9}")
+    print(head)
+    print("-" * len(head))
+    for name, widths in NETWORKS.items():
+        if args.only and name != args.only:
+            continue
+        net = random_network(widths, seed=0)
+        t0 = time.perf_counter()
+        e = enumerate_regions(net, box(widths[0]))
+        t1 = time.perf_counter()
+        s = build_shallow(e)
+        t2 = time.perf_counter()
+        equate(e, s, "flint")
+        t3 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            shallow_path, cert_path = Path(tmp) / "s.json", Path(tmp) / "s.cert.json"
+            save_shallow(s, shallow_path)
+            size = write_certificate(cert_path, e, s, shallow_path)
+            t4 = time.perf_counter()
+            check = checker.Checker(str(cert_path))
+            check.run()
+            t5 = time.perf_counter()
+        sympy_s, ratio = "-", "-"
+        if len(e.regions) <= args.sympy_limit:
+            t6 = time.perf_counter()
+            equate(e, s, "sympy")
+            elapsed = time.perf_counter() - t6
+            sympy_s, ratio = f"{elapsed:.2f}", f"{elapsed / (t3 - t2):.1f}"
+        produce = t4 - t0
+        hidden = "-".join(map(str, s.hidden_widths))
+        print(f"{name:<16}{s.regions:>6}{s.hyperplanes:>6}{hidden:>20}{s.infinite_weights:>8}{t1 - t0:>8.2f}"
+              f"{t2 - t1:>8.2f}{t3 - t2:>8.2f}{sympy_s:>8}{ratio:>7}{size / 1e6:>8.2f}{produce:>8.2f}"
+              f"{t5 - t4:>8.2f}{(t5 - t4) / produce:>9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
