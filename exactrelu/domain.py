@@ -12,7 +12,6 @@ over exact rationals; :func:`check_nonempty` proves it has a point before any se
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -181,10 +180,9 @@ def load_domain(path: str | Path) -> Domain:
         raise DomainError(f"{p}: empty domain file")
     if p.suffix.lower() == ".vnnlib":
         return _parse_vnnlib(text, str(p))
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DomainError(f"{p}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    from .io.jsonfmt import parse_json_text
+
+    data = parse_json_text(text, p, DomainError)
     try:
         return Domain.from_dict(data, str(p))
     except InputError as exc:

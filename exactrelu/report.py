@@ -95,7 +95,13 @@ def _pattern_text(bits: Sequence[bool], widths: Sequence[int]) -> str:
     for w in widths:
         out.append("".join("1" if b else "0" for b in bits[start : start + w]))
         start += w
-    return " | ".join(out) if out else "(no hidden neurons)"
+    while out and not out[-1]:
+        out.pop()
+    return " | ".join(out) if out else "(no neuron decided)"
+
+
+def _count(k: int, one: str, many: str = "") -> str:
+    return f"1 {one}" if k == 1 else f"{k} {many or one + 's'}"
 
 
 def render(cert_path: str | Path, latex: bool = False) -> str:
@@ -125,7 +131,7 @@ def render(cert_path: str | Path, latex: bool = False) -> str:
         kind = "full-dimensional" if leaf["full_dimensional"] else "lower-dimensional"
         lines = [f"**Region {k + 1}** ({kind}), pattern {p.math(_pattern_text(bits, widths))}:", ""]
         conds = [p.math(p.row(r)) for r in rows[D:] if any(r[0])]
-        lines.append("- conditions: " + (", ".join(conds) if conds else "none (the whole domain)"))
+        lines.append("- conditions (with x in the domain): " + (", ".join(conds) if conds else "none (the whole domain)"))
         for o in range(m):
             lines.append(f"- output {o + 1}: {p.math(f'y_{o + 1} = ' + p.expr(alpha[o], beta[o]))}")
         lines.append(f"- witness: {p.math('(' + ', '.join(p.q(v) for v in witness) + ')')}")
@@ -141,7 +147,7 @@ def render(cert_path: str | Path, latex: bool = False) -> str:
             total += lam * row[1]
             strict = strict or row[2]
         rel = ">" if strict else (r"\geq" if latex else ">=")
-        head = f"Branch {p.math(_pattern_text(bits, widths) or '-')} is empty: adding"
+        head = f"Branch {p.math(_pattern_text(bits, widths))} (the neurons decided so far) is empty: adding"
         tail = (f"  the x-terms cancel and the sum is the constant {p.math(p.q(total))}, so the combination reads "
                 f"{p.math(f'{p.q(total)} {rel} 0')}, which is false.")
         empties.append("\n".join([head, *terms, tail]))
@@ -166,7 +172,7 @@ def _assemble(cert, network, domain, regions, empties, p: _Printer, latex: bool)
         "",
     ]
     for k, layer in enumerate(network.layers):
-        kind = "ReLU" if k < len(network.layers) - 1 else "output (affine)"
+        kind = "ReLU" if k < len(network.layers) - 1 else "affine output"
         what = "the input x" if k == 0 else f"v{k}_j = relu(z{k}_j)"
         out.append(f"Layer {k + 1} ({kind}), on {what}:")
         out.append("")
@@ -178,8 +184,8 @@ def _assemble(cert, network, domain, regions, empties, p: _Printer, latex: bool)
         "## 1. The regions cover the domain, each point once",
         "",
         "The case split decides the neurons in layer-major order; each branch either continues, ends in a "
-        f"region below, or is proved empty by a Motzkin combination. There are {len(regions)} regions and "
-        f"{len(empties)} empty branches.",
+        f"region below, or is proved empty by a Motzkin combination. The proof has {_count(len(regions), 'region')} and "
+        f"{_count(len(empties), 'empty branch', 'empty branches')}.",
         "",
         "## 2. The regions and the local formulas",
         "",
@@ -204,7 +210,7 @@ def _assemble(cert, network, domain, regions, empties, p: _Printer, latex: bool)
         "",
     ]
     if len(regions) > SUMMARY_LIMIT or len(empties) > SUMMARY_LIMIT:
-        out += ["## Appendix: every region and every empty branch", ""]
+        out += ["## Appendix: the remaining regions and empty branches", ""]
         out += [text + "\n" for text in regions[SUMMARY_LIMIT:]]
         out += [text + "\n" for text in empties[SUMMARY_LIMIT:]]
     text = "\n".join(out)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional, Sequence
@@ -323,7 +324,7 @@ def shallow_from_dict(data: object, where: str) -> ShallowNetwork:
 def load_shallow(path) -> ShallowNetwork:
     from .io.jsonfmt import read_json
 
-    return shallow_from_dict(read_json(path, "shallow network"), str(path))
+    return shallow_from_dict(read_json(Path(path), "shallow network"), str(path))
 
 
 def save_shallow(shallow: ShallowNetwork, path) -> None:

@@ -306,3 +306,9 @@ def test_load_model_missing_file_and_unknown_extension(tmp_path: Path) -> None:
         load_model(_write(tmp_path, json.dumps(GOOD), "net.txt"))
     with pytest.raises(InputError, match=r"unknown file extension '\(none\)'"):
         load_model(_write(tmp_path, json.dumps(GOOD), "net"))
+
+
+def test_json_loader_refuses_deeply_nested_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[" * 100000 + "]" * 100000)
+    with pytest.raises(NetworkFormatError, match=r"net\.json: "):
+        load_model(path)

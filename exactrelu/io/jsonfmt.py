@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import NetworkFormatError
+from ..errors import InputError, NetworkFormatError
 from ..network import NETWORK_FORMAT, NETWORK_VERSION, ReluNetwork
 
 
@@ -25,10 +25,19 @@ def read_json(path: Path, what: str = "file") -> object:
         raise NetworkFormatError(f"{path}: cannot read {what}: {exc}") from None
     if not text.strip():
         raise NetworkFormatError(f"{path}: empty {what}")
+    return parse_json_text(text, path, NetworkFormatError)
+
+
+def parse_json_text(text: str, path: Path, error: type[Exception]) -> object:
+    """``json.loads`` with every failure (syntax, nesting depth, huge integers) as ``error`` naming ``path``."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NetworkFormatError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise error(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise error(f"{path}: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise error(f"{path}: unreadable JSON value ({exc})") from None
 
 
 def network_from_dict(data: object, where: str) -> ReluNetwork:
@@ -61,9 +70,20 @@ def load(path: Path) -> ReluNetwork:
     return network_from_dict(read_json(path, "network"), str(path))
 
 
+def check_writable(path: Path) -> None:
+    """Refuse, before any work is done, an output path whose folder is missing or that is a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{path}: the folder {parent} does not exist")
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so no partial file is ever left."""
     path = Path(path)
+    check_writable(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
