@@ -68,15 +68,14 @@ def _read_model(path: str, args: argparse.Namespace):
 
 
 def _is_shallow(path: str) -> bool:
+    """Whether ``path`` is an ``exactrelu-shallow`` JSON file (decided by its ``format`` field)."""
     p = Path(path)
     if p.suffix.lower() != ".json" or not p.is_file():
         return False
-    try:
-        with p.open("r", encoding="utf-8") as fh:
-            head = fh.read(4096)
-    except (OSError, UnicodeDecodeError):
-        return False
-    return '"exactrelu-shallow"' in head
+    from .io.jsonfmt import read_json
+
+    data = read_json(p, "network")
+    return isinstance(data, dict) and data.get("format") == "exactrelu-shallow"
 
 
 def _domain(args: argparse.Namespace, loaded):
@@ -201,6 +200,10 @@ def _region_item(region) -> dict:
 
 def cmd_regions(args: argparse.Namespace) -> int:
     console = Console(args.quiet or args.json == "-")
+    if args.json and args.json != "-":
+        from .io.jsonfmt import check_writable
+
+        check_writable(Path(args.json))
     loaded = _read_model(args.model, args)
     e = _enumerate(args, loaded, console)
     summary = {"regions": len(e.regions), "full_dimensional": e.full_dimensional,
@@ -221,6 +224,7 @@ def cmd_regions(args: argparse.Namespace) -> int:
 
 def cmd_shallow(args: argparse.Namespace) -> int:
     from .certificate import equate, write_certificate
+    from .io.jsonfmt import check_writable
     from .shallow import build_shallow, save_shallow
 
     console = Console(args.quiet)
@@ -229,8 +233,7 @@ def cmd_shallow(args: argparse.Namespace) -> int:
     cert_path = Path(args.certificate) if args.certificate else out.with_name(
         out.name[:-5] + ".cert.json" if out.name.endswith(".json") else out.name + ".cert.json")
     for p in (out, cert_path):
-        if not p.parent.is_dir():
-            raise InputError(f"{p}: the folder {p.parent} does not exist")
+        check_writable(p)
     e = _enumerate(args, loaded, console)
     started = time.perf_counter()
     s = build_shallow(e)
@@ -309,7 +312,18 @@ COMMANDS = {
 # Commands that live in their own module: the module defines SUMMARY, EXAMPLE,
 # configure(parser) and run(args) -> exit code.
 MODULE_COMMANDS = {
+    "equiv": "exactrelu.equiv",
+    "prune": "exactrelu.prune",
+    "explain": "exactrelu.explain",
+    "plot": "exactrelu.plot",
 }
+
+
+def _unavailable(name: str, exc: Exception):
+    def run(args: argparse.Namespace) -> int:
+        raise InputError(f"the command {name!r} is unavailable: {exc}")
+
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -357,7 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
     p.add_argument("--dump", action="store_true", help="print what the checker parsed")
     for name, module_name in MODULE_COMMANDS.items():
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:  # a command whose module cannot load must not take the others down
+            p = sub.add_parser(name, help=f"(unavailable: {exc})")
+            p.set_defaults(func=_unavailable(name, exc))
+            continue
         p = sub.add_parser(name, help=module.SUMMARY, description=module.SUMMARY,
                            epilog=f"example:\n  {module.EXAMPLE}", formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(p)
@@ -426,6 +445,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:
+        print(f"exactrelu: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":
