@@ -21,6 +21,7 @@ test-slow: setup
 
 bench: setup
 	$(PY) benchmarks/regions.py
+	$(PY) benchmarks/pipeline.py
 
 clean:
 	rm -rf $(VENV) exactrelu-demo .pytest_cache

@@ -25,6 +25,7 @@ from typing import Iterator, Optional, TextIO
 from . import __version__
 from .errors import InputError, InternalError
 from .extended import Infinity
+from .io.jsonfmt import publish
 from .network import canonical_dumps
 from .rationals import format_rational
 from .regions import Child, Empty, Enumeration, Leaf, Region, Split
@@ -210,7 +211,7 @@ def write_certificate(
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             _stream(out, header, enumeration)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

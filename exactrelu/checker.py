@@ -120,7 +120,7 @@ def rational(value, where: str) -> Fraction:
         parts = text.split("/")
         if len(parts) in (1, 2) and all(_is_int(p, i == 1) for i, p in enumerate(parts)):
             try:
-                return Fraction(text)
+                return Fraction(int(parts[0]), int(parts[1])) if len(parts) == 2 else Fraction(int(parts[0]))
             except (ValueError, ZeroDivisionError):
                 pass
     raise CheckFailure(where, f"{value!r} is not a rational written as \"p/q\"")
@@ -395,12 +395,13 @@ def normalise(w, b):
 def construction(leaves, n: int, m: int):
     """What the shallow network must be: its blocks and its four layers (DESIGN.md section 3)."""
     index = {}
-    H, c, strict, weak = [], [], [], []
+    H, c, strict, weak, hyperplane_of = [], [], [], [], []
     for leaf in leaves:
-        s_k, w_k = set(), set()
+        s_k, w_k, own = set(), set(), []
         for (w, b), active in zip(leaf["maps"], leaf["bits"]):
             h = normalise(w, b)
             if h is None:
+                own.append(None)
                 continue
             key = (tuple(h[0]), h[1])
             if key not in index:
@@ -408,8 +409,10 @@ def construction(leaves, n: int, m: int):
                 H.append(h[0])
                 c.append(h[1])
             (s_k if active else w_k).add(index[key])
+            own.append(index[key])
         strict.append(sorted(s_k))
         weak.append(sorted(w_k))
+        hyperplane_of.append(own)
     J, K = len(H), len(leaves)
     halves = 2 * K * m
     e1, b1 = [], []
@@ -440,7 +443,33 @@ def construction(leaves, n: int, m: int):
         (halves, 2 * J + halves, e3, [ZERO] * halves),
         (m, halves, e4, [ZERO] * m),
     ]
-    return {"H": H, "c": c, "strict": strict, "weak": weak, "layers": layers}
+    return {"H": H, "c": c, "strict": strict, "weak": weak, "layers": layers, "hyperplane_of": hyperplane_of}
+
+
+def gate_hints(leaves, hyperplane_of, J: int, m: int):
+    """For the witness of each leaf ``k``, a function naming, for the gate rows of every other leaf
+    ``k'``, the column of one condition of ``k'`` that fails on leaf ``k``: the first neuron where
+    their patterns differ has the same pre-activation under both (the earlier layers agree), so its
+    hyperplane ``j`` is required ``> 0`` by one leaf and ``<= 0`` by the other.  Only an evaluation
+    order: the value of the gate is computed, not assumed."""
+    bits = ["".join("1" if b else "0" for b in leaf["bits"]) for leaf in leaves]
+
+    def for_leaf(k: int):
+        def hint(t: int, row: int):
+            if t != 2:
+                return ()
+            other = row // (2 * m)
+            if other == k:
+                return ()
+            d = len(os.path.commonprefix([bits[k], bits[other]]))
+            if d >= len(bits[k]) or hyperplane_of[other][d] is None:
+                return ()
+            j = hyperplane_of[other][d]
+            return (j if bits[other][d] == "1" else J + j,)
+
+        return hint
+
+    return for_leaf
 
 
 def parse_shallow_layers(data, where: str):
@@ -472,7 +501,7 @@ def prepare_shallow(layers) -> list:
         uniform = [t > 0 and len({w for _, w in inf}) <= 1 for inf in infinite]
         if t == 0 and not any(infinite) and not any(isinstance(b, str) for b in bias):
             finite = [_integer_row(row, b) for row, b in zip(finite, bias)]
-        prepared.append((infinite, finite, bias, uniform))
+        prepared.append((infinite, finite, bias, uniform, [dict(row) for row in infinite]))
     return prepared
 
 
@@ -484,7 +513,7 @@ def _integer_row(entries, bias):
     return ([j for j, _ in entries], [int(w * den) for _, w in entries], int(bias * den), den)
 
 
-def evaluate_shallow(prepared: list, x: list) -> list:
+def evaluate_shallow(prepared: list, x: list, hint=None) -> list:
     """Exact extended-real evaluation of the four layers at ``x``, computed lazily from the output.
 
     A row adds its infinite terms first; when they make it infinite its finite terms cannot change
@@ -492,7 +521,8 @@ def evaluate_shallow(prepared: list, x: list) -> list:
     and the row's inputs are ReLU outputs (``>= 0``), every infinite term has that sign, so the first
     infinite term decides the row (no ``inf - inf`` is possible).  Otherwise all infinite terms are
     added, and ``inf - inf`` is an error.  The result is the same as the plain layer-by-layer
-    evaluation; only work whose outcome cannot matter is skipped.
+    evaluation; only work whose outcome cannot matter is skipped.  ``hint(t, i)`` may name columns of
+    row ``i`` of layer ``t`` to try first: it changes the order of the work, never its result.
     """
     memo = [dict() for _ in prepared]
     last = len(prepared) - 1
@@ -505,7 +535,7 @@ def evaluate_shallow(prepared: list, x: list) -> list:
         cache = memo[t]
         if i in cache:
             return cache[i]
-        infinite, finite, bias, uniform = prepared[t]
+        infinite, finite, bias, uniform, infinite_at = prepared[t]
         if t == 0 and isinstance(finite[i], tuple):  # a finite first-layer row, in integer arithmetic
             cols, ints, int_bias, row_den = finite[i]
             total = Fraction(sum(a * scaled[j] for j, a in zip(cols, ints)) + int_bias * den, row_den * den)
@@ -514,13 +544,27 @@ def evaluate_shallow(prepared: list, x: list) -> list:
             return result
         source = (lambda j: x[j]) if t == 0 else (lambda j: value(t - 1, j))
         total = bias[i]
-        for j, w in infinite[i]:
-            total = ext_add(total, ext_mul(w, source(j)))
-            if uniform[i] and isinstance(total, str):
-                break
+        if uniform[i] and hint is not None:
+            for j in hint(t, i):
+                w = infinite_at[i].get(j)
+                if w is not None:
+                    total = ext_add(total, ext_mul(w, source(j)))
+                    if isinstance(total, str):
+                        break
+            if not isinstance(total, str):
+                total = bias[i]
+        if not isinstance(total, str):
+            for j, w in infinite[i]:
+                total = ext_add(total, ext_mul(w, source(j)))
+                if uniform[i] and isinstance(total, str):
+                    break
         if not isinstance(total, str):
             for j, w in finite[i]:
-                total = ext_add(total, ext_mul(w, source(j)))
+                v = source(j)
+                if isinstance(v, str) or isinstance(total, str):
+                    total = ext_add(total, ext_mul(w, v))
+                elif v:  # a zero input adds nothing
+                    total += w * v
         result = total if t == last else ext_relu(total)
         cache[i] = result
         return result
@@ -832,9 +876,10 @@ class Checker:
                 raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
         self.shallow_layers = layers
         prepared = prepare_shallow(layers)
+        hints = gate_hints(self.verified_leaves, want["hyperplane_of"], len(want["H"]), m)
         for k, leaf in enumerate(self.verified_leaves):
             x = leaf["witness"]
-            deep, shallow = net.evaluate(x), evaluate_shallow(prepared, x)
+            deep, shallow = net.evaluate(x), evaluate_shallow(prepared, x, hints(k))
             if deep != shallow:
                 raise CheckFailure(f"leaves[{k}].witness", "the deep and the shallow network differ at the witness")
         self.stats["hyperplanes"] = len(H)

@@ -287,7 +287,7 @@ def shallow_from_dict(data: object, where: str) -> ShallowNetwork:
         raise NetworkFormatError(f"{where}: expected a JSON object")
     if data.get("format") != SHALLOW_FORMAT:
         raise NetworkFormatError(f"{where}: field 'format' must be {SHALLOW_FORMAT!r}")
-    if data.get("version") != SHALLOW_VERSION:
+    if type(data.get("version")) is not int or data.get("version") != SHALLOW_VERSION:
         raise NetworkFormatError(f"{where}: field 'version' must be {SHALLOW_VERSION}, got {data.get('version')!r}")
     missing = [k for k in ("input_dim", "output_dim", "domain", "deep_sha256", "H", "c", "alpha", "beta",
                            "strict", "weak", "layers") if k not in data]

@@ -46,7 +46,7 @@ def network_from_dict(data: object, where: str) -> ReluNetwork:
         raise NetworkFormatError(f"{where}: expected a JSON object")
     if data.get("format") != NETWORK_FORMAT:
         raise NetworkFormatError(f"{where}: field 'format' must be {NETWORK_FORMAT!r}, got {data.get('format')!r}")
-    if data.get("version") != NETWORK_VERSION:
+    if type(data.get("version")) is not int or data.get("version") != NETWORK_VERSION:
         raise NetworkFormatError(
             f"{where}: field 'version' must be {NETWORK_VERSION}, got {data.get('version')!r} (unsupported version)"
         )
@@ -80,6 +80,15 @@ def check_writable(path: Path) -> None:
         raise InputError(f"{path}: the folder {parent} does not exist")
 
 
+def publish(tmp: str, path: Path) -> None:
+    """Give a finished temporary file the usual permissions (``0666`` less the umask; ``mkstemp``
+    makes it ``0600``) and move it to ``path`` in one step."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so no partial file is ever left."""
     path = Path(path)
@@ -88,7 +97,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
