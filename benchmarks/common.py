@@ -30,3 +30,13 @@ def random_network(widths: list[int], seed: int = 0) -> ReluNetwork:
 
 def box(n: int) -> Domain:
     return Domain.box(["-2"] * n, ["2"] * n)
+
+
+def markdown_header(columns: list[str]) -> None:
+    """Print the head of a Markdown table."""
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "|".join(" --- " for _ in columns) + "|", flush=True)
+
+
+def markdown_row(cells: list[object]) -> None:
+    print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)

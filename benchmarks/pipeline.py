@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import NETWORKS, box, random_network  # noqa: E402
+from common import NETWORKS, box, markdown_header, markdown_row, random_network  # noqa: E402
 
 from exactrelu import checker  # noqa: E402
 from exactrelu.certificate import equate, write_certificate  # noqa: E402
@@ -36,10 +36,9 @@ def main() -> None:
     parser.add_argument("--only", help="one network name")
     parser.add_argument("--sympy-limit", type=int, default=800, help="run the sympy equation when K <= this")
     args = parser.parse_args()
-    head = (f"{'network':<16}{'K':>6}{'J':>6}{'hidden widths':>20}{'inf w':>8}{'enum s':>8}{'build s':>8}"
-            f"{'flint s':>8}{'sympy s':>8}{'sy/fl':>7}{'cert MB':>8}{'prod s':>8}{'check s':>8}{'chk/prod':>9}")
-    print(head)
-    print("-" * len(head))
+    markdown_header(["network", "K", "J", "hidden widths", "infinite weights", "enumerate s", "construct s",
+                     "flint equation s", "sympy equation s", "sympy / flint", "certificate MB", "produce s",
+                     "check s", "check / produce"])
     for name, widths in NETWORKS.items():
         if args.only and name != args.only:
             continue
@@ -67,10 +66,9 @@ def main() -> None:
             sympy_s, ratio = f"{elapsed:.2f}", f"{elapsed / (t3 - t2):.1f}"
         produce = t4 - t0
         hidden = "-".join(map(str, s.hidden_widths))
-        print(f"{name:<16}{s.regions:>6}{s.hyperplanes:>6}{hidden:>20}{s.infinite_weights:>8}{t1 - t0:>8.2f}"
-              f"{t2 - t1:>8.2f}{t3 - t2:>8.2f}{sympy_s:>8}{ratio:>7}{size / 1e6:>8.2f}{produce:>8.2f}"
-              f"{t5 - t4:>8.2f}{(t5 - t4) / produce:>9.2f}", flush=True)
-
+        markdown_row([name, s.regions, s.hyperplanes, hidden, s.infinite_weights, f"{t1 - t0:.2f}", f"{t2 - t1:.2f}",
+                      f"{t3 - t2:.2f}", sympy_s, ratio, f"{size / 1e6:.2f}", f"{produce:.2f}", f"{t5 - t4:.2f}",
+                      f"{(t5 - t4) / produce:.2f}"])
 
 if __name__ == "__main__":
     main()

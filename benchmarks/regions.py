@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import NETWORKS, box, random_network  # noqa: E402
+from common import NETWORKS, box, markdown_header, markdown_row, random_network  # noqa: E402
 
 from exactrelu.bruteforce import brute_force_patterns  # noqa: E402
 from exactrelu.lp import Decision, is_constant  # noqa: E402
@@ -81,10 +81,8 @@ def main() -> None:
     parser.add_argument("--brute-limit", type=int, default=16, help="run the brute force when N <= this")
     parser.add_argument("--only", help="one network name")
     args = parser.parse_args()
-    header = f"{'network':<16}{'N':>4}{'regions':>9}{'full':>6}{'nodes':>8}{'LPs':>8}{'seconds':>9}{'reg/s':>8}" \
-             f"{'brute s':>9}{'x brute':>9}{'float s':>9}{'x float':>9}{'same':>6}"
-    print(header)
-    print("-" * len(header))
+    markdown_header(["network", "N", "regions", "full-dim", "nodes", "LPs", "seconds", "regions/s",
+                     "brute force s", "exact / brute", "float-LP s", "exact / float", "same regions"])
     for name, widths in NETWORKS.items():
         if args.only and name != args.only:
             continue
@@ -105,10 +103,8 @@ def main() -> None:
             if set(found) != {r.flat_pattern for r in e.regions}:
                 raise SystemExit(f"{name}: the brute force disagrees with the search")
             brute_s, ratio = f"{elapsed:.2f}", f"{exact_s / elapsed:.4f}"
-        print(f"{name:<16}{net.neuron_count:>4}{len(e.regions):>9}{e.full_dimensional:>6}{e.nodes:>8}{e.lps:>8}"
-              f"{exact_s:>9.2f}{len(e.regions) / exact_s:>8.0f}{brute_s:>9}{ratio:>9}{float_s:>9.2f}"
-              f"{exact_s / float_s:>9.2f}{same:>6}", flush=True)
-
+        markdown_row([name, net.neuron_count, len(e.regions), e.full_dimensional, e.nodes, e.lps, f"{exact_s:.2f}",
+                      f"{len(e.regions) / exact_s:.0f}", brute_s, ratio, f"{float_s:.2f}", f"{exact_s / float_s:.2f}", same])
 
 if __name__ == "__main__":
     main()

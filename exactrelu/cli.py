@@ -271,7 +271,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         if value:
             argv += [flag, value]
     argv += ["--symbolic"] * args.symbolic + ["--dump"] * args.dump
-    return checker.main(argv)
+    if not args.json:
+        return checker.main(argv)
+    run = checker.Checker(args.certificate, args.model, args.shallow, args.symbolic)
+    try:
+        run.run()
+    except checker.CheckFailure as exc:
+        print(json.dumps({"verified": False, "location": exc.location, "reason": exc.reason}))
+        return EXIT_NEGATIVE
+    except RecursionError:
+        print(json.dumps({"verified": False, "location": "tree", "reason": "nested too deeply"}))
+        return EXIT_NEGATIVE
+    print(json.dumps({"verified": True, **run.stats}))
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -370,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shallow", help="the shallow network file (default: the one the certificate names)")
     p.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
     p.add_argument("--dump", action="store_true", help="print what the checker parsed")
+    p.add_argument("--json", action="store_true",
+                   help='print {"verified": true|false, ...} instead of the verdict line (with the reason and location when not verified)')
     for name, module_name in MODULE_COMMANDS.items():
         try:
             module = importlib.import_module(module_name)

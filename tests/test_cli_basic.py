@@ -310,3 +310,20 @@ def test_deeply_nested_json_exits_2(tmp_path: Path) -> None:
     result = run_process("info", str(path), cwd=tmp_path)
     assert result.returncode == 2
     assert_one_line_error(result.stderr, r"deep\.json")
+
+
+def test_check_json_reports_the_verdict(tmp_path: Path, capsys) -> None:
+    """``check --json`` prints one JSON object: verified with the sizes, or the reason and place."""
+    net = tmp_path / "abs.json"
+    net.write_text('{"format": "exactrelu-network", "version": 1, "layers": ['
+                   '{"weight": [[1], [-1]], "bias": [0, 0]}, {"weight": [[1, 1]], "bias": [0]}]}')
+    assert main(["shallow", str(net), "-o", str(tmp_path / "s.json"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(tmp_path / "s.cert.json"), "--json"]) == 0
+    good = json.loads(capsys.readouterr().out)
+    assert good["verified"] is True and good["leaves"] == 3 and good["empty"] == 1
+    cert = tmp_path / "s.cert.json"
+    cert.write_text(cert.read_text().replace('"version":1', '"version":2', 1))
+    assert main(["check", str(cert), "--json"]) == 1
+    bad = json.loads(capsys.readouterr().out)
+    assert bad == {"verified": False, "location": "version", "reason": bad["reason"]} and "unsupported" in bad["reason"]

@@ -1,0 +1,166 @@
+"""Exact Shapley values against shap's exact explainer (issue: explain).
+
+    python benchmarks/shapley.py [--points 5] [--background 20] [--no-evaluators]
+
+Networks n-[16,16]-1 (float32 weights read exactly, fixed seeds) for n = 4, 8, 10 features.  For
+each, ``--points`` points are explained over a background of ``--background`` points, twice:
+
+* ``global``: one background drawn from the same distribution as the points (N(0, 1), float32);
+* ``local``:  each point's own background, the point plus perturbations of at most 1e-3 (where
+  the one-region fast path can apply).
+
+Columns: seconds of the exact computation (exactrelu.explain, all points), seconds of
+``shap.explainers.Exact`` with ``shap.maskers.Independent`` on the float network with the same
+background (numba compilation excluded by a warm-up call), their ratio (> 1: exact is slower),
+the share of points where the one-region fast path applied, and the largest absolute difference
+between the exact values and shap's (next to the largest value).  Both are measured in the same
+run, each as the best of ``--repeats`` runs (the first run pays imports and numba compilation).
+
+Note on the ``local`` rows: shap's tabular masker treats a background entry as equal to ``x`` when
+``np.isclose(x_i, b_i)`` (relative tolerance 1e-5) and skips it, so for backgrounds within ~1e-5 of
+``x`` its "exact" values differ from the exact ones by far more than float rounding; the exact
+values agree with a float64 brute force of the textbook formula there.
+
+A second table (unless ``--no-evaluators``) measures the two exact evaluators of the hybrid points
+behind ``--method auto``: exact deep evaluation against region lookup on the shallow network
+(enumeration time shown separately), on small networks of benchmarks/common.py over [-2, 2]^n.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import box, random_network  # noqa: E402
+
+from exactrelu.explain import Explainer, IntegerNetwork, RegionLookup  # noqa: E402
+
+
+def exact_rows(a: np.ndarray) -> list[list[Fraction]]:
+    return [[Fraction(float(v)) for v in row] for row in a]
+
+
+def shap_values(shap, net, x: np.ndarray, background: np.ndarray) -> np.ndarray:
+    explainer = shap.explainers.Exact(net.evaluate_float, shap.maskers.Independent(background, max_samples=len(background)))
+    values = explainer(x, silent=True).values
+    return values.reshape(len(x), net.input_dim, -1)
+
+
+def best_of(func, repeats: int):
+    """The fastest of ``repeats`` runs (the first run pays imports and numba compilation) and its result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = func()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def compare(shap, n: int, points: int, size: int, scenario: str, seed: int, repeats: int) -> dict:
+    net = random_network([n, 16, 16, 1], seed=seed)
+    rng = np.random.default_rng(1000 + seed)
+    X = rng.normal(size=(points, n)).astype(np.float32).astype(float)
+    if scenario == "global":
+        backgrounds = [rng.normal(size=(size, n)).astype(np.float32).astype(float)] * points
+    else:
+        backgrounds = [(x + rng.uniform(-1e-3, 1e-3, size=(size, n))).astype(np.float32).astype(float) for x in X]
+
+    def run_exact():
+        ours, fast = [], 0
+        evaluator = IntegerNetwork(net)
+        cache: dict[int, Explainer] = {}
+        for x, bg in zip(X, backgrounds):
+            explainer = cache.setdefault(id(bg), Explainer(net, exact_rows(bg), evaluator=evaluator))
+            result = explainer.explain([Fraction(float(v)) for v in x])
+            fast += result.fast_path
+            ours.append([[float(v) for v in row] for row in result.values])
+        return np.array(ours), fast
+
+    def run_shap():
+        if scenario == "global":
+            return shap_values(shap, net, X, backgrounds[0])
+        return np.concatenate([shap_values(shap, net, x[None, :], bg) for x, bg in zip(X, backgrounds)])
+
+    exact_seconds, (ours, fast) = best_of(run_exact, repeats)
+    shap_seconds, theirs = best_of(run_shap, repeats)
+    return {"n": n, "scenario": scenario, "points": points, "background": size, "exact": exact_seconds,
+            "shap": shap_seconds, "fast": fast / points, "diff": float(np.max(np.abs(ours - theirs))),
+            "scale": float(np.max(np.abs(ours)))}
+
+
+def evaluators(points: int, size: int) -> list[dict]:
+    from exactrelu.regions import enumerate_regions
+    from exactrelu.shallow import build_shallow
+
+    rows = []
+    for name, widths in (("2-[12]-1", [2, 12, 1]), ("2-[8,8]-1", [2, 8, 8, 1]), ("3-[10,10]-1", [3, 10, 10, 1])):
+        net = random_network(widths, seed=0)
+        n = widths[0]
+        rng = np.random.default_rng(7)
+        X = exact_rows(np.clip(rng.normal(size=(points, n)), -2, 2).astype(np.float32))
+        bg = exact_rows(np.clip(rng.normal(size=(size, n)), -2, 2).astype(np.float32))
+        started = time.perf_counter()
+        shallow = build_shallow(enumerate_regions(net, box(n)))
+        enumeration = time.perf_counter() - started
+        evaluator = IntegerNetwork(net)
+        lookup = RegionLookup(shallow, evaluator)
+        timings, results = {}, {}
+        for method, kwargs in (("deep", {"evaluator": evaluator}), ("regions", {"lookup": lookup})):
+            explainer = Explainer(net, bg, method=method, fast_path=False, **kwargs)
+            started = time.perf_counter()
+            results[method] = [explainer.explain(x).values for x in X]
+            timings[{"deep": "deep_s", "regions": "lookup_s"}[method]] = time.perf_counter() - started
+        assert results["deep"] == results["regions"], "the two exact evaluators disagree"
+        rows.append({"network": name, "regions": shallow.regions, "J": shallow.hyperplanes, "enumeration": enumeration,
+                     **timings})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=5, help="points explained per case (default 5)")
+    parser.add_argument("--background", type=int, default=20, help="background size (default 20)")
+    parser.add_argument("--repeats", type=int, default=2, help="time the best of this many runs (default 2)")
+    parser.add_argument("--no-evaluators", action="store_true", help="skip the deep-vs-regions table")
+    args = parser.parse_args()
+    try:
+        import shap
+    except ImportError:
+        print("this benchmark needs shap: pip install 'exactrelu[explain]'", file=sys.stderr)
+        return 2
+
+    print(f"exact Shapley values vs shap.explainers.Exact, networks n-[16,16]-1, {args.points} points, "
+          f"background {args.background} points")
+    head = (f"{'n':>3} {'background':>10} {'exact s':>9} {'shap s':>9} {'ratio':>8} {'fast path':>10} {'max |diff|':>11}"
+            f" {'max |phi|':>10}")
+    print(head)
+    print("-" * len(head))
+    for n in (4, 8, 10):
+        for scenario in ("global", "local"):
+            r = compare(shap, n, args.points, args.background, scenario, seed=n, repeats=args.repeats)
+            print(f"{r['n']:>3} {r['scenario']:>10} {r['exact']:>9.3f} {r['shap']:>9.3f} {r['exact'] / r['shap']:>8.1f} "
+                  f"{r['fast']:>10.0%} {r['diff']:>11.1e} {r['scale']:>10.1e}", flush=True)
+    print("ratio = exact s / shap s (> 1: exact is slower); max |diff| = largest |exact - shap| over all values")
+    if not args.no_evaluators:
+        print()
+        print(f"exact evaluators of the hybrid points ({args.points} points, background {args.background}, all coalitions, "
+              "box [-2, 2]^n)")
+        head = f"{'network':>12} {'regions':>8} {'J':>6} {'enumerate s':>12} {'lookup s':>9} {'deep s':>9}"
+        print(head)
+        print("-" * len(head))
+        for r in evaluators(args.points, args.background):
+            print(f"{r['network']:>12} {r['regions']:>8} {r['J']:>6} {r['enumeration']:>12.3f} {r['lookup_s']:>9.3f} "
+                  f"{r['deep_s']:>9.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
