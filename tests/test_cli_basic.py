@@ -323,7 +323,9 @@ def test_check_json_reports_the_verdict(tmp_path: Path, capsys) -> None:
     good = json.loads(capsys.readouterr().out)
     assert good["verified"] is True and good["leaves"] == 3 and good["empty"] == 1
     cert = tmp_path / "s.cert.json"
-    cert.write_text(cert.read_text().replace('"version":1', '"version":2', 1))
+    data = json.loads(cert.read_text())
+    data["version"] = 2
+    cert.write_text(json.dumps(data))
     assert main(["check", str(cert), "--json"]) == 1
     bad = json.loads(capsys.readouterr().out)
     assert bad == {"verified": False, "location": "version", "reason": bad["reason"]} and "unsupported" in bad["reason"]
