@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import box, random_network  # noqa: E402
+from common import box, markdown_header, markdown_row, random_network  # noqa: E402
 
 from exactrelu.explain import Explainer, IntegerNetwork, RegionLookup  # noqa: E402
 
@@ -139,26 +139,22 @@ def main() -> int:
 
     print(f"exact Shapley values vs shap.explainers.Exact, networks n-[16,16]-1, {args.points} points, "
           f"background {args.background} points")
-    head = (f"{'n':>3} {'background':>10} {'exact s':>9} {'shap s':>9} {'ratio':>8} {'fast path':>10} {'max |diff|':>11}"
-            f" {'max |phi|':>10}")
-    print(head)
-    print("-" * len(head))
+    markdown_header(["n", "background", "exact s", "shap s", "ratio", "fast path", "max abs diff", "max abs phi"])
     for n in (4, 8, 10):
         for scenario in ("global", "local"):
             r = compare(shap, n, args.points, args.background, scenario, seed=n, repeats=args.repeats)
-            print(f"{r['n']:>3} {r['scenario']:>10} {r['exact']:>9.3f} {r['shap']:>9.3f} {r['exact'] / r['shap']:>8.1f} "
-                  f"{r['fast']:>10.0%} {r['diff']:>11.1e} {r['scale']:>10.1e}", flush=True)
-    print("ratio = exact s / shap s (> 1: exact is slower); max |diff| = largest |exact - shap| over all values")
+            markdown_row([r["n"], r["scenario"], f"{r['exact']:.3f}", f"{r['shap']:.3f}", f"{r['exact'] / r['shap']:.1f}",
+                          f"{r['fast']:.0%}", f"{r['diff']:.1e}", f"{r['scale']:.1e}"])
+    print()
+    print("ratio = exact s / shap s (> 1: exact is slower); max abs diff = largest |exact - shap| over all values")
     if not args.no_evaluators:
         print()
         print(f"exact evaluators of the hybrid points ({args.points} points, background {args.background}, all coalitions, "
               "box [-2, 2]^n)")
-        head = f"{'network':>12} {'regions':>8} {'J':>6} {'enumerate s':>12} {'lookup s':>9} {'deep s':>9}"
-        print(head)
-        print("-" * len(head))
+        markdown_header(["network", "regions", "J", "enumerate s", "lookup s", "deep s"])
         for r in evaluators(args.points, args.background):
-            print(f"{r['network']:>12} {r['regions']:>8} {r['J']:>6} {r['enumeration']:>12.3f} {r['lookup_s']:>9.3f} "
-                  f"{r['deep_s']:>9.3f}", flush=True)
+            markdown_row([r["network"], r["regions"], r["J"], f"{r['enumeration']:.3f}", f"{r['lookup_s']:.3f}",
+                          f"{r['deep_s']:.3f}"])
     return 0
 
 
