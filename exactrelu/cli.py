@@ -289,7 +289,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    size = write_report(args.certificate, args.output, latex=args.latex)
+    size = write_report(args.certificate, args.output, latex=args.latex, picture=not args.no_picture)
     Console(args.quiet).note(f"wrote {args.output} ({size} characters)")
     return EXIT_OK
 
@@ -399,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("certificate")
     p.add_argument("-o", "--output", required=True, help="where to write the proof (Markdown, or LaTeX with --latex)")
     p.add_argument("--latex", action="store_true", help="write a LaTeX document instead of Markdown")
+    p.add_argument("--no-picture", action="store_true",
+                   help="no picture of the regions (by default drawn for 2-input networks on a bounded domain, "
+                        "when matplotlib is installed)")
     p.add_argument("--quiet", action="store_true")
     p = parsers["demo"]
     p.add_argument("--out", default="exactrelu-demo", help="output folder (default exactrelu-demo)")

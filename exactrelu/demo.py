@@ -4,7 +4,8 @@ The bundled network (``exactrelu/data/demo_classifier.json``, trained by ``examp
 maps petal length and width to three class scores.  The demo reads it exactly, enumerates its
 regions over the box ``[0, 7] x [0, 3]`` (cm), builds the three-hidden-layer network, writes it with
 its certificate and a proof report, runs the independent checker on the certificate, and prints a
-summary ending with the checker's verdict.
+summary ending with the checker's verdict.  With the ``plot`` extra the proof comes with a picture
+of the regions (``proof.regions.png``).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def run_demo(out_dir: str | Path, quiet: bool = False) -> int:
     save_shallow(s, shallow_path)
     size = write_certificate(cert_path, e, s, shallow_path)
     write_report(cert_path, proof_path)
-    picture = _picture(net, domain, out / "regions.png")
+    picture = (out / "proof.regions.png").is_file()
     produced = time.perf_counter() - started
     verdict_out, verdict_err = io.StringIO(), io.StringIO()
     check_started = time.perf_counter()
@@ -66,7 +67,7 @@ def run_demo(out_dir: str | Path, quiet: bool = False) -> int:
         f"  hyperplanes       {s.hyperplanes}",
         f"  time              {produced:.2f} s to produce, {checked:.2f} s to check",
         f"  files in {out}/: deep.json, shallow.json, shallow.cert.json ({size} bytes), proof.md"
-        + (", regions.png" if picture else " (install the 'plot' extra for regions.png)"),
+        + (", proof.regions.png" if picture else " (install the 'plot' extra for a picture of the regions)"),
         f"  re-check with     exactrelu check {cert_path} --model {deep_path}",
     ]
     if not quiet:
@@ -76,15 +77,3 @@ def run_demo(out_dir: str | Path, quiet: bool = False) -> int:
         print(verdict_err.getvalue().strip())
     return code
 
-
-def _picture(net, domain: Domain, path: Path) -> bool:
-    """Draw the regions when the plotting extra is installed; ``False`` when it is not."""
-    try:
-        from .plot import plot_regions
-    except ImportError:
-        return False
-    try:
-        plot_regions(net, domain, path)
-    except ImportError:
-        return False
-    return True

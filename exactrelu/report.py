@@ -104,8 +104,8 @@ def _count(k: int, one: str, many: str = "") -> str:
     return f"1 {one}" if k == 1 else f"{k} {many or one + 's'}"
 
 
-def render(cert_path: str | Path, latex: bool = False) -> str:
-    """The proof text (Markdown, or a LaTeX document with ``latex=True``)."""
+def read_certificate(cert_path: str | Path):
+    """The certificate's JSON object with its network and domain, parsed exactly."""
     path = Path(cert_path)
     cert = read_json(path, "certificate")
     if not isinstance(cert, dict) or cert.get("format") != "exactrelu-certificate":
@@ -113,9 +113,21 @@ def render(cert_path: str | Path, latex: bool = False) -> str:
     try:
         network = network_from_dict(cert["network"], f"{path}: network")
         domain = Domain.from_dict(cert["domain"], f"{path}: domain")
-        leaves, tree = cert["leaves"], cert["tree"]
+        cert["leaves"], cert["tree"]
     except KeyError as exc:
         raise InputError(f"{path}: missing field {exc}") from None
+    return cert, network, domain
+
+
+def render(cert_path: str | Path, latex: bool = False, picture: Optional[str] = None) -> str:
+    """The proof text (Markdown, or a LaTeX document with ``latex=True``); ``picture`` names an image
+    of the regions to show."""
+    cert, network, domain = read_certificate(cert_path)
+    return _render(cert, network, domain, latex, picture)
+
+
+def _render(cert, network, domain, latex: bool, picture: Optional[str]) -> str:
+    leaves, tree = cert["leaves"], cert["tree"]
     n, m = network.input_dim, network.output_dim
     p = _Printer(n, latex)
     widths = network.hidden_widths
@@ -153,10 +165,10 @@ def render(cert_path: str | Path, latex: bool = False) -> str:
         empties.append("\n".join([head, *terms, tail]))
 
     _walk(network, domain, tree, on_leaf, on_empty)
-    return _assemble(cert, network, domain, regions, empties, p, latex)
+    return _assemble(cert, network, domain, regions, empties, p, latex, picture)
 
 
-def _assemble(cert, network, domain, regions, empties, p: _Printer, latex: bool) -> str:
+def _assemble(cert, network, domain, regions, empties, p: _Printer, latex: bool, picture: Optional[str]) -> str:
     shallow_sha = cert.get("shallow", {}).get("sha256", "?")
     widths = "-".join(map(str, network.widths))
     out = ["# Proof of equivalence" if not latex else r"\section*{Proof of equivalence}", ""]
@@ -190,6 +202,9 @@ def _assemble(cert, network, domain, regions, empties, p: _Printer, latex: bool)
         "## 2. The regions and the local formulas",
         "",
     ]
+    if picture:
+        out += ([rf"\includegraphics[width=0.8\textwidth]{{{picture}}}", ""] if latex
+                else [f"![The regions over the domain]({picture})", ""])
     main_regions = regions[:SUMMARY_LIMIT]
     out += [text + "\n" for text in main_regions]
     if len(regions) > SUMMARY_LIMIT:
@@ -217,13 +232,28 @@ def _assemble(cert, network, domain, regions, empties, p: _Printer, latex: bool)
     if latex:
         body = text.replace("## ", r"\subsection*{").replace("**", "")
         body = "\n".join((line + "}") if line.startswith(r"\subsection*{") else line for line in body.splitlines())
-        return "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n" + body + "\n\\end{document}\n"
+        return "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{graphicx}\n\\begin{document}\n" + body + "\n\\end{document}\n"
     return text
 
 
-def write_report(cert_path: str | Path, out_path: str | Path, latex: bool = False) -> Optional[int]:
-    from .io.jsonfmt import write_text_atomic
+def write_report(cert_path: str | Path, out_path: str | Path, latex: bool = False, picture: bool = True) -> int:
+    """Write the proof to ``out_path`` and return its length.  With ``picture`` (the default), a
+    2-input network over a bounded domain gets its regions drawn beside the proof
+    (``<name>.regions.png``) when matplotlib is installed."""
+    from .io.jsonfmt import check_writable, write_text_atomic
 
-    text = render(cert_path, latex)
-    write_text_atomic(Path(out_path), text)
+    out = Path(out_path)
+    check_writable(out)
+    cert, network, domain = read_certificate(cert_path)
+    name = None
+    if picture and network.input_dim == 2 and domain.kind != "reals":
+        try:
+            from .plot import plot_regions
+
+            name = out.with_suffix("").name + ".regions.png"
+            plot_regions(network, domain, out.parent / name)
+        except ImportError:  # the plotting extra is not installed
+            name = None
+    text = _render(cert, network, domain, latex, name)
+    write_text_atomic(out, text)
     return len(text)

@@ -30,7 +30,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-"$VENV/bin/python" -m pip install -q -e ".[dev,onnx,plot]"
+"$VENV/bin/python" -m pip install -q -e ".[dev,onnx,plot,explain]"
 # The CPU build of torch; this machine's image carries it as a local wheel (see docs/user-guide.md).
 if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   "$VENV/bin/python" -m pip install -q "${EXACTRELU_TORCH:-torch==2.13.0}" \

@@ -214,6 +214,9 @@ def test_stored_files_are_current(name, tmp_path):
             assert result.stdout.strip() == "s VERIFIED"
     assert sorted(p.name for p in work.iterdir()) == sorted(p.name for p in stored.iterdir()), \
         f"{name}: command.sh writes other files than those stored"
+    for picture in work.glob("*.png"):  # drawn by `report` for 2-input networks; not compared byte for byte
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{name}/{picture.name} is not a PNG"
+        assert f"]({picture.name})" in (work / "proof.md").read_text(encoding="utf-8")
     for f in written:
         old, new = stored / f, work / f
         if f.endswith(".cert.json"):
