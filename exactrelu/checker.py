@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -446,28 +447,32 @@ def construction(leaves, n: int, m: int):
     return {"H": H, "c": c, "strict": strict, "weak": weak, "layers": layers, "hyperplane_of": hyperplane_of}
 
 
-def gate_hints(leaves, hyperplane_of, J: int, m: int):
-    """For the witness of each leaf ``k``, a function naming, for the gate rows of every other leaf
-    ``k'``, the column of one condition of ``k'`` that fails on leaf ``k``: the first neuron where
-    their patterns differ has the same pre-activation under both (the earlier layers agree), so its
-    hyperplane ``j`` is required ``> 0`` by one leaf and ``<= 0`` by the other.  Only an evaluation
-    order: the value of the gate is computed, not assumed."""
+def gate_hints(leaves, order, hyperplane_of, J: int, m: int):
+    """For the witness of each leaf ``k``, the column of one condition of every other leaf ``k'``
+    that fails on leaf ``k``, for ``k'``'s gate rows (layer index 2): the first neuron where their
+    patterns differ has the same pre-activation under both (the earlier layers agree), so its
+    hyperplane ``j`` is required ``> 0`` by one leaf and ``<= 0`` by the other.  That neuron is the
+    split at the two leaves' lowest common ancestor; ``order`` lists the leaves in the tree's
+    depth-first order, where the common prefix of two leaves is the least common prefix of the
+    neighbours between them.  Only an evaluation order: the gates' values are computed, not assumed."""
+    K = len(leaves)
     bits = ["".join("1" if b else "0" for b in leaf["bits"]) for leaf in leaves]
+    position = {k: p for p, k in enumerate(order)}
+    between = [len(os.path.commonprefix([bits[a], bits[b]])) for a, b in zip(order, order[1:])]
+    # col_at[k][d]: the column of leaf k's condition on its d-th neuron (None for a constant one)
+    col_at = [[None if j is None else (j if bit == "1" else J + j) for j, bit in zip(hyperplane_of[k], bits[k])] + [None]
+              for k in range(K)]
 
-    def for_leaf(k: int):
-        def hint(t: int, row: int):
-            if t != 2:
-                return ()
-            other = row // (2 * m)
-            if other == k:
-                return ()
-            d = len(os.path.commonprefix([bits[k], bits[other]]))
-            if d >= len(bits[k]) or hyperplane_of[other][d] is None:
-                return ()
-            j = hyperplane_of[other][d]
-            return (j if bits[other][d] == "1" else J + j,)
-
-        return hint
+    def for_leaf(k: int) -> dict:
+        p = position[k]
+        depth = [0] * K
+        for q, d in zip(order[p + 1:], itertools.accumulate(between[p:], min)):
+            depth[q] = d
+        for q, d in zip(reversed(order[:p]), itertools.accumulate(reversed(between[:p]), min)):
+            depth[q] = d
+        depth[k] = len(bits[k])  # its own gate: no hint
+        per_leaf = [col_at[o][depth[o]] for o in range(K)]
+        return {2: [c for c in per_leaf for _ in range(2 * m)]}
 
     return for_leaf
 
@@ -513,7 +518,7 @@ def _integer_row(entries, bias):
     return ([j for j, _ in entries], [int(w * den) for _, w in entries], int(bias * den), den)
 
 
-def evaluate_shallow(prepared: list, x: list, hint=None) -> list:
+def evaluate_shallow(prepared: list, x: list, first=None) -> list:
     """Exact extended-real evaluation of the four layers at ``x``, computed lazily from the output.
 
     A row adds its infinite terms first; when they make it infinite its finite terms cannot change
@@ -521,8 +526,9 @@ def evaluate_shallow(prepared: list, x: list, hint=None) -> list:
     and the row's inputs are ReLU outputs (``>= 0``), every infinite term has that sign, so the first
     infinite term decides the row (no ``inf - inf`` is possible).  Otherwise all infinite terms are
     added, and ``inf - inf`` is an error.  The result is the same as the plain layer-by-layer
-    evaluation; only work whose outcome cannot matter is skipped.  ``hint(t, i)`` may name columns of
-    row ``i`` of layer ``t`` to try first: it changes the order of the work, never its result.
+    evaluation; only work whose outcome cannot matter is skipped.  ``first[t][i]``, when given, names
+    a column of row ``i`` of layer ``t`` to try first: it changes the order of the work, never its
+    result.
     """
     memo = [dict() for _ in prepared]
     last = len(prepared) - 1
@@ -544,31 +550,54 @@ def evaluate_shallow(prepared: list, x: list, hint=None) -> list:
             return result
         source = (lambda j: x[j]) if t == 0 else (lambda j: value(t - 1, j))
         total = bias[i]
-        if uniform[i] and hint is not None:
-            for j in hint(t, i):
-                w = infinite_at[i].get(j)
-                if w is not None:
-                    total = ext_add(total, ext_mul(w, source(j)))
-                    if isinstance(total, str):
-                        break
-            if not isinstance(total, str):
-                total = bias[i]
+        if uniform[i] and first is not None and t in first:
+            j = first[t][i]
+            w = infinite_at[i].get(j) if j is not None else None
+            if w is not None:
+                total = ext_add(total, ext_mul(w, source(j)))
+                if not isinstance(total, str):
+                    total = bias[i]
         if not isinstance(total, str):
             for j, w in infinite[i]:
                 total = ext_add(total, ext_mul(w, source(j)))
                 if uniform[i] and isinstance(total, str):
                     break
         if not isinstance(total, str):
+            below = memo[t - 1] if t > 0 else None
             for j, w in finite[i]:
-                v = source(j)
-                if isinstance(v, str) or isinstance(total, str):
+                v = x[j] if below is None else below.get(j)
+                if v is None:
+                    v = value(t - 1, j)
+                if v.__class__ is str or total.__class__ is str:
                     total = ext_add(total, ext_mul(w, v))
-                elif v:  # a zero input adds nothing
+                elif v.numerator:  # a zero input adds nothing
                     total += w * v
         result = total if t == last else ext_relu(total)
         cache[i] = result
         return result
 
+    if first:
+        for t, cols in first.items():  # the hinted rows in bulk: one infinite term decides a uniform row
+            infinite, finite, bias, uniform, infinite_at = prepared[t]
+            inputs = {j: (x[j] if t == 0 else value(t - 1, j)) for j in set(cols) if j is not None}
+            cache = memo[t]
+            for i, j in enumerate(cols):
+                if j is None or not uniform[i]:
+                    continue
+                w = infinite_at[i].get(j)
+                if w is None:
+                    continue
+                v = inputs[j]
+                if v.__class__ is str:
+                    term = ext_mul(w, v)
+                elif v.numerator > 0:
+                    term = w
+                elif v.numerator < 0:
+                    term = "-inf" if w == "inf" else "inf"
+                else:
+                    continue
+                total = ext_add(bias[i], term) if bias[i].__class__ is str else term
+                cache[i] = total if (t == last or total == "inf") else ZERO
     return [value(last, i) for i in range(len(prepared[last][2]))]
 
 
@@ -727,6 +756,7 @@ class Checker:
         order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
         self.order = order
         self.referenced = [0] * len(self.leaves)
+        self.leaf_order = []
         self.verified_leaves = [None] * len(self.leaves)
         self.empty = 0
         rows = list(self.domain.rows)
@@ -750,6 +780,7 @@ class Checker:
                 raise CheckFailure(where, f"a leaf after {depth} of {len(self.order)} neurons are decided")
             k = as_int(node["leaf"], f"{where}.leaf", 0, len(self.leaves) - 1)
             self.referenced[k] += 1
+            self.leaf_order.append(k)
             if self.referenced[k] > 1:
                 raise CheckFailure(where, f"leaf {k} is reached twice")
             self._check_leaf(k, rows, maps, bits, prefix_maps)
@@ -869,14 +900,14 @@ class Checker:
             lw = f"shallow.layers[{t}]"
             if got[0] != exp[0] or got[1] != exp[1]:
                 raise CheckFailure(lw, f"is {got[0]} x {got[1]}, the construction gives {exp[0]} x {exp[1]}")
-            if sorted(got[2], key=lambda e: (e[0], e[1])) != exp[2]:
+            if got[2] != exp[2] and sorted(got[2], key=lambda e: (e[0], e[1])) != exp[2]:
                 raise CheckFailure(f"{lw}.weights", _first_difference(got[2], exp[2]))
             if got[3] != exp[3]:
                 bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
                 raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
         self.shallow_layers = layers
         prepared = prepare_shallow(layers)
-        hints = gate_hints(self.verified_leaves, want["hyperplane_of"], len(want["H"]), m)
+        hints = gate_hints(self.verified_leaves, self.leaf_order, want["hyperplane_of"], len(want["H"]), m)
         for k, leaf in enumerate(self.verified_leaves):
             x = leaf["witness"]
             deep, shallow = net.evaluate(x), evaluate_shallow(prepared, x, hints(k))
@@ -981,6 +1012,7 @@ class Checker:
         net = self.net
         self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
         self.referenced = [0] * len(self.leaves)
+        self.leaf_order = []
         self.verified_leaves = [None] * len(self.leaves)
         self.empty = 0
         self._walk(self.tree, "tree", 0, list(self.domain.rows), [None] * len(net.widths), [], [])

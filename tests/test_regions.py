@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
