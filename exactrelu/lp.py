@@ -177,3 +177,129 @@ def _proved_empty(rows: Sequence[Row], multipliers: dict[int, Fraction], dim: in
     if not motzkin_valid(rows, multipliers, dim):
         raise InternalError("the LP dual did not give valid Motzkin multipliers")
     return Decision(multipliers=dict(sorted(multipliers.items())))
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """The outcome of :func:`maximize`: the exact supremum of ``c . x + c0`` over the closure of the
+    rows (every row read as ``u . x + v >= 0``).
+
+    Invariant, checked exactly before it is returned:
+
+    * ``status == "optimal"``: ``point`` satisfies every row weakly and ``c . point + c0 == value``;
+      the dual ``multipliers`` (row index -> positive rational) satisfy
+      ``sum y_m u_m = -c`` and ``c0 + sum y_m v_m == value``, which proves ``c . x + c0 <= value``
+      on every point of the rows (weak duality, arithmetic only);
+    * ``status == "unbounded"``: ``point`` satisfies every row weakly, ``u_m . ray >= 0`` for every
+      row and ``c . ray > 0``, so ``point + t ray`` stays feasible and the objective grows without
+      bound; ``value`` is ``None``;
+    * ``status == "infeasible"``: the weakened rows have no common point; ``multipliers`` is a
+      Motzkin certificate of that (over the weakened rows); ``value`` and ``point`` are ``None``.
+    """
+
+    status: str
+    value: Optional[Fraction] = None
+    point: Optional[tuple[Fraction, ...]] = None
+    multipliers: Optional[dict[int, Fraction]] = None
+    ray: Optional[tuple[Fraction, ...]] = None
+
+
+def maximize(rows: Sequence[Row], objective: Sequence[Fraction], constant: Fraction, dim: int) -> Optimum:
+    """Maximise ``objective . x + constant`` exactly over the closure of ``rows`` (strict rows are
+    read as weak: the supremum over the strict system, when it is nonempty, equals the maximum over
+    its closure).  Returns an :class:`Optimum` with the maximiser and the dual multipliers, both
+    verified exactly here.
+
+    >>> from fractions import Fraction as F
+    >>> rows = [((F(1), F(0)), F(0), False), ((F(0), F(1)), F(0), True), ((F(-1), F(-1)), F(1), False)]
+    >>> best = maximize(rows, (F(1), F(2)), F(0), 2)       # x >= 0, y > 0, x + y <= 1
+    >>> best.status, best.value, best.point, best.multipliers
+    ('optimal', Fraction(2, 1), (Fraction(0, 1), Fraction(1, 1)), {0: Fraction(1, 1), 2: Fraction(2, 1)})
+    >>> maximize(rows[:2], (F(1), F(0)), F(0), 2).status
+    'unbounded'
+    """
+    c = tuple(Fraction(a) for a in objective)
+    c0 = Fraction(constant)
+    weak = [(tuple(u), Fraction(v), False) for u, v, _ in rows]
+    if any(is_constant(row) and row[1] < 0 for row in weak):
+        return _infeasible(weak, dim)
+    active = [m for m, row in enumerate(weak) if not is_constant(row)]
+    if not active:
+        origin = (ZERO,) * dim
+        if not any(c):
+            return Optimum("optimal", c0, origin, {})
+        return _checked_unbounded(weak, origin, c)
+    array = [[weak[m][1], *weak[m][0]] for m in active]
+    array.append([c0, *c])
+    lp = cdd.gmp.linprog_from_array(array, obj_type=cdd.LPObjType.MAX)
+    cdd.gmp.linprog_solve(lp)
+    if lp.status == cdd.LPStatusType.OPTIMAL:
+        value = Fraction(lp.obj_value)
+        point = tuple(Fraction(p) for p in lp.primal_solution)
+        multipliers = {}
+        for index, y in lp.dual_solution:
+            y = Fraction(y)
+            if index < len(active) and y != 0:
+                multipliers[active[index]] = y
+        multipliers = dict(sorted(multipliers.items()))
+        if not all(satisfies(row, point) for row in weak):
+            raise InternalError("cdd.gmp returned a maximiser that violates a row")
+        if sum((a * b for a, b in zip(c, point)), c0) != value:
+            raise InternalError("cdd.gmp returned a maximiser whose objective is not the optimum")
+        if not dual_bound_valid(weak, multipliers, c, c0, value, dim):
+            raise InternalError("cdd.gmp returned dual multipliers that do not prove the optimum")
+        return Optimum("optimal", value, point, multipliers)
+    if lp.status in (cdd.LPStatusType.INCONSISTENT, cdd.LPStatusType.STRUC_INCONSISTENT):
+        return _infeasible(weak, dim)
+    if lp.status not in (cdd.LPStatusType.DUAL_INCONSISTENT, cdd.LPStatusType.UNBOUNDED,
+                         cdd.LPStatusType.STRUC_DUAL_INCONSISTENT):
+        raise InternalError(f"cdd.gmp ended a maximisation with status {lp.status!r}")
+    decision = decide(weak, dim)
+    if not decision.nonempty:
+        return _infeasible(weak, dim)
+    return _checked_unbounded(weak, decision.point, c)
+
+
+def dual_bound_valid(rows: Sequence[Row], multipliers: dict[int, Fraction], objective: Sequence[Fraction],
+                     constant: Fraction, bound: Fraction, dim: int) -> bool:
+    """Exact check that multipliers ``y > 0`` prove ``objective . x + constant <= bound`` on the
+    (weakened) rows: ``sum y_m u_m = -objective`` and ``constant + sum y_m v_m <= bound``."""
+    if any(y <= 0 for y in multipliers.values()):
+        return False
+    total_u = [ZERO] * dim
+    total = Fraction(constant)
+    for m, y in multipliers.items():
+        if not 0 <= m < len(rows):
+            return False
+        u, v, _ = rows[m]
+        for i, a in enumerate(u):
+            total_u[i] += y * a
+        total += y * v
+    return all(t == -a for t, a in zip(total_u, objective)) and total <= bound
+
+
+def _checked_unbounded(weak: Sequence[Row], point: tuple[Fraction, ...], c: tuple[Fraction, ...]) -> Optimum:
+    """Find and check a ray ``r`` with ``u_m . r >= 0`` for every row and ``c . r > 0``."""
+    dim = len(c)
+    active = [m for m, row in enumerate(weak) if not is_constant(row)]
+    array = [[ZERO, *weak[m][0]] for m in active]
+    array.append([Fraction(1), *(-a for a in c)])  # c . r <= 1
+    array.append([ZERO, *c])
+    lp = cdd.gmp.linprog_from_array(array, obj_type=cdd.LPObjType.MAX)
+    cdd.gmp.linprog_solve(lp)
+    if lp.status != cdd.LPStatusType.OPTIMAL or Fraction(lp.obj_value) <= 0:
+        raise InternalError("cdd.gmp reported an unbounded maximisation but no improving ray exists")
+    ray = tuple(Fraction(p) for p in lp.primal_solution[:dim])
+    if not all(satisfies(row, point) for row in weak):
+        raise InternalError("the feasible point of an unbounded maximisation violates a row")
+    if any(sum((a * b for a, b in zip(weak[m][0], ray)), ZERO) < 0 for m in active) or \
+            sum((a * b for a, b in zip(c, ray)), ZERO) <= 0:
+        raise InternalError("cdd.gmp returned an invalid unbounded ray")
+    return Optimum("unbounded", None, tuple(point), None, ray)
+
+
+def _infeasible(weak: Sequence[Row], dim: int) -> Optimum:
+    decision = decide(weak, dim)
+    if decision.nonempty:
+        raise InternalError("cdd.gmp called a feasible maximisation infeasible")
+    return Optimum("infeasible", multipliers=decision.multipliers)

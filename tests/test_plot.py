@@ -218,4 +218,5 @@ def test_demo_includes_the_picture(tmp_path: Path, capsys) -> None:
     from exactrelu.demo import run_demo
 
     assert run_demo(tmp_path / "demo", quiet=True) == 0
-    assert (tmp_path / "demo" / "regions.png").read_bytes()[:8] == PNG
+    assert (tmp_path / "demo" / "proof.regions.png").read_bytes()[:8] == PNG
+    assert "](proof.regions.png)" in (tmp_path / "demo" / "proof.md").read_text()

@@ -1,0 +1,614 @@
+"""``exactrelu equiv A B``: exact equivalence and maximum deviation of two ReLU networks.
+
+The two networks are run side by side on the same input (:func:`side_by_side`): one network
+``A||B`` whose outputs are ``A(x)`` followed by ``B(x)``.  Its activation regions are the common
+refinement of the regions of ``A`` and of ``B`` (:func:`exactrelu.regions.enumerate_regions`), and
+on each region both networks are affine, so they are compared map against map.
+
+* On a region where the two affine maps are identical, ``A = B`` there.
+* Elsewhere the producer maximises ``±(A_o - B_o)`` (inf-norm) or ``sum_o s_o (A_o - B_o)`` for every
+  sign vector ``s`` (1-norm) over the region's closure by exact LP (:func:`exactrelu.lp.maximize`).
+  The supremum over the region equals that maximum, and it is attained *in the domain*: ``A - B`` is
+  continuous and equals the region's affine map on the closure, which lies in the (closed) domain.
+  The LP duals prove each bound with arithmetic only.
+
+So the maximum deviation ``max_{x in D} ||A(x) - B(x)||`` is exact, and ``A = B`` on ``D`` iff it
+is ``0``.  A region can be lower-dimensional, and there the two maps may differ as affine maps and
+still agree on the region; the LP bound ``0`` proves it.
+
+The side-by-side network (the checker rebuilds it the same way, from ``A`` and ``B`` alone): with
+``H`` the larger number of hidden layers, the shallower network is padded to ``H`` hidden layers.
+A network with hidden layers gets identity layers ``(I, 0)`` inserted after its last hidden layer;
+they are exact because the values they carry are ReLU outputs, ``>= 0``, and they add no region
+(each copy's activation repeats the neuron it copies).  A network with no hidden layer, ``W x + b``,
+becomes ``relu(v) - relu(-v)`` with ``v = W x + b`` (first layer ``[W; -W]``, identity layers, output
+``[I, -I]``).  Then the first layers are stacked (both read ``x``), every later layer is
+block-diagonal, and the outputs are ``A``'s then ``B``'s.
+
+>>> from exactrelu.network import ReluNetwork
+>>> A = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])   # relu(x) - relu(-x)
+>>> B = ReluNetwork.from_lists([([[1]], [0])])                               # x
+>>> side_by_side(A, B).widths
+(1, 4, 2)
+>>> result = compare(A, B)
+>>> result.equal, result.max_deviation, len(result.enumeration.regions)
+(True, Fraction(0, 1), 3)
+>>> C = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, "-999/1000"]], [0])])
+>>> from exactrelu.domain import Domain
+>>> result = compare(A, C, Domain.box(["-2"], ["3"]))
+>>> result.equal, result.max_deviation, result.argmax
+(False, Fraction(1, 500), (Fraction(-2, 1),))
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, TextIO
+
+from .errors import InputError, InternalError
+from .rationals import format_rational
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .domain import Domain
+    from .network import ReluNetwork
+    from .regions import Child, Enumeration, Region
+
+Vector = tuple[Fraction, ...]
+ZERO = Fraction(0)
+ONE = Fraction(1)
+NORMS = ("inf", "1")
+EQUIV_FORMAT = "exactrelu-equivalence"
+EQUIV_VERSION = 1
+COMBINATION = "side-by-side"
+MAX_ONE_NORM_OUTPUTS = 12
+
+SUMMARY = "decide whether two networks are equal on a domain, exactly, with the maximum deviation"
+EXAMPLE = "exactrelu equiv a.json b.onnx --box=-1:1 --certificate equiv.cert.json"
+
+
+# ----------------------------------------------------------------------------- the side-by-side network
+def _identity(width: int) -> tuple[list[list[Fraction]], list[Fraction]]:
+    return [[ONE if i == j else ZERO for j in range(width)] for i in range(width)], [ZERO] * width
+
+
+def padded_layers(network: "ReluNetwork", hidden: int) -> list[tuple[list[list[Fraction]], list[Fraction]]]:
+    """The layers of ``network`` padded to ``hidden`` hidden layers, computing the same function
+    exactly (see the module docstring)."""
+    layers = [([list(row) for row in layer.weight], list(layer.bias)) for layer in network.layers]
+    own = len(layers) - 1
+    if own > hidden:
+        raise ValueError("cannot pad a network to fewer hidden layers than it has")
+    if own == hidden:
+        return layers
+    if own >= 1:
+        width = len(layers[-2][1])
+        return layers[:-1] + [_identity(width) for _ in range(hidden - own)] + layers[-1:]
+    W, b = layers[0]
+    m = len(b)
+    first = (W + [[-a for a in row] for row in W], b + [-c for c in b])
+    out = ([[ONE if j == i else -ONE if j == i + m else ZERO for j in range(2 * m)] for i in range(m)], [ZERO] * m)
+    return [first] + [_identity(2 * m) for _ in range(hidden - 1)] + [out]
+
+
+def side_by_side(a: "ReluNetwork", b: "ReluNetwork") -> "ReluNetwork":
+    """The network ``x -> (A(x), B(x))`` (the construction in the module docstring)."""
+    from .network import ReluNetwork
+
+    check_compatible(a, b)
+    hidden = max(len(a.layers), len(b.layers)) - 1
+    la, lb = padded_layers(a, hidden), padded_layers(b, hidden)
+    layers = []
+    for k, ((Wa, ba), (Wb, bb)) in enumerate(zip(la, lb)):
+        if k == 0:
+            W = Wa + Wb
+        else:
+            ca, cb = len(Wa[0]), len(Wb[0])
+            W = [row + [ZERO] * cb for row in Wa] + [[ZERO] * ca + row for row in Wb]
+        layers.append((W, ba + bb))
+    return ReluNetwork.from_lists(layers, "A||B")
+
+
+def check_compatible(a: "ReluNetwork", b: "ReluNetwork", names: tuple[str, str] = ("A", "B")) -> None:
+    """Raise :class:`InputError` unless the input and output dimensions match."""
+    if a.input_dim != b.input_dim:
+        raise InputError(f"{names[0]} has {a.input_dim} inputs but {names[1]} has {b.input_dim}: "
+                         "the networks must read the same input dimension")
+    if a.output_dim != b.output_dim:
+        raise InputError(f"{names[0]} has {a.output_dim} outputs but {names[1]} has {b.output_dim}: "
+                         "the networks must have the same output dimension")
+
+
+# ----------------------------------------------------------------------------- a faster exact oracle
+class _PairOracle:
+    """:mod:`exactrelu.lp` with one shortcut: when the newest row is the opposite of an earlier one
+    (``u' = -t u`` with ``t > 0``) and the two cannot hold together, the Motzkin certificate
+    ``{earlier: t, newest: 1}`` is returned without an LP (the enumeration checks nothing else of
+    it, so the test here is exact: normalised directions are compared as exact rationals).  In
+    ``A||B`` this is frequent: a padding neuron repeats the neuron it copies, and networks with
+    common neurons repeat each other's hyperplanes."""
+
+    _LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple] = {}  # id(row) -> (row, direction id, opposite id, offset, scale)
+        self._directions: dict[tuple, int] = {}
+
+    def _info(self, row) -> tuple:
+        entry = self._rows.get(id(row))
+        if entry is not None and entry[0] is row:  # the entry holds the row, so its id is not reused
+            return entry
+        if len(self._rows) > self._LIMIT or len(self._directions) > self._LIMIT:
+            self._rows.clear()
+            self._directions.clear()
+        u, v, _ = row
+        pivot = next((a for a in u if a), None)
+        if pivot is None:
+            entry = (row, None, None, None, None)
+        else:
+            scale = abs(pivot)
+            key = tuple(a / scale for a in u)
+            ident = self._directions.setdefault(key, len(self._directions))
+            opposite = self._directions.setdefault(tuple(-a for a in key), len(self._directions))
+            entry = (row, ident, opposite, v / scale, scale)
+        self._rows[id(row)] = entry
+        return entry
+
+    def decide(self, rows, dim):
+        from . import lp
+
+        if len(rows) >= 2:
+            last = self._info(rows[-1])
+            if last[1] is not None:
+                newest = len(rows) - 1
+                for m in range(newest):
+                    info = self._info(rows[m])
+                    if info[1] == last[2]:
+                        total = info[3] + last[3]
+                        if total < 0 or (total == 0 and (rows[m][2] or rows[newest][2])):
+                            return lp.Decision(multipliers={m: last[4] / info[4], newest: ONE})
+        return lp.decide(rows, dim)
+
+    def interior_point(self, rows, dim):
+        from . import lp
+
+        return lp.interior_point(rows, dim)
+
+
+# ----------------------------------------------------------------------------- the comparison
+@dataclass(frozen=True)
+class Term:
+    """Evidence that ``sum_o sign_o (A_o - B_o)(x) <= bound`` on a region: dual multipliers
+    (row index -> positive rational) over the region's rows read as weak (domain rows first, then
+    one row per neuron of ``A||B`` in layer-major order)."""
+
+    sign: tuple[int, ...]
+    multipliers: dict[int, Fraction]
+    bound: Fraction
+    exact: bool  # the bound is the region's maximum (an LP optimum), not only an upper bound
+
+
+@dataclass
+class Comparison:
+    """The outcome of :func:`compare`.
+
+    Invariants: ``max_deviation`` is ``None`` iff ``unbounded``; otherwise it is the exact maximum of
+    ``||A(x) - B(x)||`` over the domain, attained at ``argmax`` (a point of the domain, checked by
+    evaluating both networks there).  ``terms[k]`` is ``None`` when the two affine maps of region
+    ``k`` are identical, else one :class:`Term` per sign vector of the norm, each bound
+    ``<= max_deviation``.  ``counterexample`` is a point of the domain where ``A(x) != B(x)``, or
+    ``None`` iff the networks are equal on the domain.
+    """
+
+    a: "ReluNetwork"
+    b: "ReluNetwork"
+    domain: "Domain"
+    norm: str
+    combined: "ReluNetwork"
+    enumeration: "Enumeration"
+    terms: list[Optional[list[Term]]]
+    max_deviation: Optional[Fraction]
+    argmax: Optional[Vector]
+    unbounded: bool
+    counterexample: Optional[Vector]
+    per_output: Optional[list[tuple[Fraction, Vector]]] = None
+    lps: int = 0
+    seconds: float = 0.0
+    outputs: dict = field(default_factory=dict)
+
+    @property
+    def equal(self) -> bool:
+        return self.counterexample is None
+
+    @property
+    def identical_regions(self) -> int:
+        return sum(t is None for t in self.terms)
+
+
+def sign_vectors(norm: str, m: int) -> list[tuple[int, ...]]:
+    """The sign vectors whose bounds together bound the norm: ``±e_o`` (inf) or ``{±1}^m`` (1)."""
+    if norm == "inf":
+        return [tuple(s if j == o else 0 for j in range(m)) for o in range(m) for s in (1, -1)]
+    if norm == "1":
+        return list(itertools.product((1, -1), repeat=m))
+    raise InputError(f"--norm: expected one of {', '.join(NORMS)}, got {norm!r}")
+
+
+def deviation(a_out: Sequence[Fraction], b_out: Sequence[Fraction], norm: str) -> Fraction:
+    """``||a - b||`` in the inf-norm or the 1-norm, exactly."""
+    diffs = [abs(x - y) for x, y in zip(a_out, b_out)]
+    return max(diffs, default=ZERO) if norm == "inf" else sum(diffs, ZERO)
+
+
+def _dot(u: Sequence[Fraction], x: Sequence[Fraction]) -> Fraction:
+    return sum((a * b for a, b in zip(u, x)), ZERO)
+
+
+def compare(
+    a: "ReluNetwork",
+    b: "ReluNetwork",
+    domain: Optional["Domain"] = None,
+    *,
+    norm: str = "inf",
+    max_regions: Optional[int] = None,
+    progress: Optional[Callable[[int, int, int], None]] = None,
+) -> Comparison:
+    """Compare ``a`` and ``b`` on ``domain`` (default ``R^n``) exactly (see the module docstring)."""
+    from . import lp
+    from .domain import Domain
+    from .regions import enumerate_regions
+
+    started = time.perf_counter()
+    check_compatible(a, b)
+    n, m = a.input_dim, a.output_dim
+    if norm == "1" and m > MAX_ONE_NORM_OUTPUTS:
+        raise InputError(f"--norm 1: {m} outputs need 2^{m} bounds per region; use --norm inf "
+                         f"(at most {MAX_ONE_NORM_OUTPUTS} outputs are supported with the 1-norm)")
+    signs = sign_vectors(norm, m)
+    domain = domain or Domain.reals(n)
+    domain.check_dimension(n)
+    combined = side_by_side(a, b)
+    e = enumerate_regions(combined, domain, max_regions=max_regions, progress=progress, oracle=_PairOracle())
+    domain_rows = domain.rows()
+    box = domain.bounded_box
+
+    # every (region, sign) whose map is not identically zero in A - B
+    terms: list[Optional[dict[tuple[int, ...], Term]]] = []
+    tasks = []
+    for k, region in enumerate(e.regions):
+        da = [tuple(x - y for x, y in zip(region.alpha[o], region.alpha[m + o])) for o in range(m)]
+        db = [region.beta[o] - region.beta[m + o] for o in range(m)]
+        if not any(any(row) for row in da) and not any(db):
+            terms.append(None)
+            continue
+        terms.append({})
+        for s in signs:
+            d = tuple(sum((so * row[t] for so, row in zip(s, da) if so), ZERO) for t in range(n))
+            c0 = sum((so * v for so, v in zip(s, db) if so), ZERO)
+            cheap = None
+            if box is not None:  # the bound from the box rows alone, and its multipliers
+                lo, hi = box
+                cheap = c0 + sum((dt * (hi[t] if dt > 0 else lo[t]) for t, dt in enumerate(d)), ZERO)
+            tasks.append((k, s, d, c0, cheap))
+    if box is not None:
+        tasks.sort(key=lambda task: -task[4])  # stable: ties keep region order
+
+    group = (lambda s: next(o for o, so in enumerate(s) if so)) if norm == "inf" else (lambda s: 0)
+    groups = m if norm == "inf" else 1
+    best: list[Fraction] = [ZERO] * groups
+    best_at: list[Optional[Vector]] = [None] * groups
+    lps = 0
+    unbounded_at = None
+    for k, s, d, c0, cheap in tasks:
+        g = group(s)
+        if cheap is not None and cheap <= best[g]:
+            lo, hi = box
+            multipliers = {}
+            for t, dt in enumerate(d):
+                if dt > 0:
+                    multipliers[2 * t + 1] = dt  # hi_t - x_t >= 0
+                elif dt < 0:
+                    multipliers[2 * t] = -dt  # x_t - lo_t >= 0
+            terms[k][s] = Term(s, multipliers, cheap, exact=False)
+            continue
+        if not any(d):  # a constant: its own bound, no multipliers needed
+            terms[k][s] = Term(s, {}, c0, exact=True)
+            if c0 > best[g]:
+                best[g], best_at[g] = c0, e.regions[k].witness
+            continue
+        region = e.regions[k]
+        rows = domain_rows + region.neuron_rows()
+        lps += 1
+        opt = lp.maximize(rows, d, c0, n)
+        if opt.status == "infeasible":
+            raise InternalError(f"region {k} has a witness but its closure was found empty")
+        if opt.status == "unbounded":
+            unbounded_at = (opt.point, opt.ray, d, c0)
+            break
+        terms[k][s] = Term(s, opt.multipliers, opt.value, exact=True)
+        if opt.value > best[g]:
+            best[g], best_at[g] = opt.value, opt.point
+
+    a_eval = a.evaluate
+    b_eval = b.evaluate
+    result = Comparison(a, b, domain, norm, combined, e, [], None, None, False, None, lps=lps)
+    if unbounded_at is not None:
+        point, ray, d, c0 = unbounded_at
+        value = _dot(d, point) + c0
+        t = max(ZERO, (ONE - value) / _dot(d, ray))
+        x = tuple(p + t * r for p, r in zip(point, ray))
+        result.unbounded = True
+        result.terms = [None if ts is None else list(ts.values()) for ts in terms]
+        result.counterexample = x
+    else:
+        result.terms = [None if ts is None else [ts[s] for s in signs] for ts in terms]
+        value = max(best)
+        if value > 0:
+            g = best.index(value)
+            argmax = best_at[g]
+        else:
+            argmax = e.regions[0].witness
+        got = deviation(a_eval(argmax), b_eval(argmax), norm)
+        if got != value:
+            raise InternalError(f"the deviation at the maximiser is {got}, the LP said {value}")
+        if norm == "inf":
+            result.per_output = []
+            for o in range(m):
+                at = best_at[o] if best_at[o] is not None else argmax
+                if abs(a_eval(at)[o] - b_eval(at)[o]) != best[o]:
+                    raise InternalError(f"output {o}: the deviation at the maximiser differs from the LP optimum")
+                result.per_output.append((best[o], at))
+        result.max_deviation, result.argmax = value, argmax
+        result.counterexample = argmax if value > 0 else None
+    if result.counterexample is not None:
+        ya, yb = a_eval(result.counterexample), b_eval(result.counterexample)
+        if ya == yb or not domain.contains(result.counterexample):
+            raise InternalError("the counterexample does not separate the networks inside the domain")
+        result.outputs = {"A": ya, "B": yb}
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# ----------------------------------------------------------------------------- the certificate
+def _q(v: Fraction) -> str:
+    return json.dumps(format_rational(v))
+
+
+def _vec(values) -> str:
+    return "[" + ",".join(_q(v) for v in values) + "]"
+
+
+def _leaf_json(region: "Region", terms: Optional[list[Term]]) -> str:
+    conditions = ",".join(
+        '{"w":%s,"b":%s,"rel":"%s"}' % (_vec(w), _q(b), ">" if on else "<=")
+        for (w, b), on in zip(region.preactivations, region.flat_pattern)
+    )
+    pattern = "[" + ",".join("[" + ",".join("1" if bit else "0" for bit in layer) + "]" for layer in region.pattern) + "]"
+    bounds = ",".join(
+        '{"sign":[%s],"multipliers":[%s],"bound":%s}' % (
+            ",".join(str(s) for s in term.sign),
+            ",".join("[%d,%s]" % (r, _q(y)) for r, y in term.multipliers.items()),
+            _q(term.bound))
+        for term in (terms or [])
+    )
+    return ('{"pattern":%s,"conditions":[%s],"witness":%s,"alpha":[%s],"beta":%s,"full_dimensional":%s,'
+            '"bounds":[%s]}') % (
+        pattern, conditions, _vec(region.witness), ",".join(_vec(r) for r in region.alpha), _vec(region.beta),
+        "true" if region.full_dimensional else "false", bounds,
+    )
+
+
+def tree_chunks(child: "Child") -> Iterator[str]:
+    """The case-split tree as JSON text, depth first, without recursion."""
+    from .regions import Empty, Leaf, Split
+
+    stack: list[object] = [child]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, Leaf):
+            yield '{"leaf":%d}' % item.index
+        elif isinstance(item, Empty):
+            yield '{"empty":[%s]}' % ",".join("[%d,%s]" % (r, _q(lam)) for r, lam in item.multipliers.items())
+        elif isinstance(item, Split):
+            stack += ["}", item.inactive, ',"inactive":', item.active, '{"split":[%d,%d],"active":' % item.neuron]
+
+
+def claim_of(comparison: Comparison, tolerance: Optional[Fraction] = None) -> dict:
+    """The certificate's claim: ``equal``, or the exact ``max_deviation`` (at most ``tolerance``)."""
+    if comparison.unbounded:
+        raise InputError("no certificate: the deviation is unbounded on this domain")
+    if comparison.equal:
+        return {"kind": "equal", "norm": comparison.norm}
+    if tolerance is not None and comparison.max_deviation > tolerance:
+        raise InputError("no certificate: the maximum deviation exceeds the tolerance")
+    return {"kind": "max_deviation", "norm": comparison.norm, "value": format_rational(comparison.max_deviation),
+            "argmax": [format_rational(v) for v in comparison.argmax],
+            "tolerance": None if tolerance is None else format_rational(tolerance)}
+
+
+def write_equivalence_certificate(path: str | Path, comparison: Comparison,
+                                  tolerance: Optional[Fraction] = None) -> int:
+    """Stream an ``exactrelu-equivalence`` certificate to ``path``; return its size in bytes.
+
+    It embeds ``A``, ``B`` (with their SHA-256) and the domain, not ``A||B``: the checker rebuilds
+    the side-by-side network itself.  The file appears only once completely written."""
+    from .certificate import producer_versions
+    from .network import canonical_dumps
+
+    path = Path(path)
+    header = {
+        "format": EQUIV_FORMAT,
+        "version": EQUIV_VERSION,
+        "producer": producer_versions(),
+        "networks": {"A": comparison.a.to_dict(), "B": comparison.b.to_dict()},
+        "network_sha256": {"A": comparison.a.sha256(), "B": comparison.b.sha256()},
+        "domain": comparison.domain.to_dict(),
+        "combination": COMBINATION,
+        "order": "layer-major",
+        "claim": claim_of(comparison, tolerance),
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            _stream(out, canonical_dumps(header), comparison)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path.stat().st_size
+
+
+def _stream(out: TextIO, header_text: str, comparison: Comparison) -> None:
+    out.write(header_text[:-1])
+    out.write(',\n"leaves":[\n')
+    for k, region in enumerate(comparison.enumeration.regions):
+        if k:
+            out.write(",\n")
+        out.write(_leaf_json(region, comparison.terms[k]))
+    out.write('\n],\n"tree":')
+    for chunk in tree_chunks(comparison.enumeration.tree):
+        out.write(chunk)
+    out.write("}\n")
+
+
+# ----------------------------------------------------------------------------- the command
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", metavar="A", help="first network (.json, .npz, .onnx, .pt/.pth, .nnet)")
+    parser.add_argument("b", metavar="B", help="second network (any of the same formats)")
+    parser.add_argument("--box", help="box domain LO:HI,LO:HI,... (one LO:HI applies to every input)")
+    parser.add_argument("--domain", help="domain file: JSON box or polytope, or VNN-LIB input constraints")
+    parser.add_argument("--tolerance", metavar="EPS",
+                        help="succeed (exit 0) iff the maximum deviation is <= EPS (an exact rational), and certify it")
+    parser.add_argument("--norm", choices=NORMS, default="inf", help="norm of A(x) - B(x) (default inf)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--certificate", metavar="PATH",
+                        help="on success write an exactrelu-equivalence certificate to PATH")
+    parser.add_argument("--max-regions", type=_positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
+    parser.add_argument("--quiet", action="store_true", help="no notes or progress on stderr")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def domain_for(args: argparse.Namespace, n: int, *loaded) -> "Domain":
+    """``--box``, ``--domain``, the input bounds a model file states (NNet), or ``R^n``."""
+    from .domain import Domain, load_domain, parse_box
+
+    if getattr(args, "box", None) and getattr(args, "domain", None):
+        raise InputError("give either --box or --domain, not both")
+    if getattr(args, "box", None):
+        domain = parse_box(args.box, n)
+    elif getattr(args, "domain", None):
+        domain = load_domain(args.domain)
+    else:
+        boxes = [m for m in loaded if m.default_box is not None]
+        if boxes:
+            domain = Domain.box(*boxes[0].default_box, where=f"{boxes[0].path} input bounds")
+        else:
+            domain = Domain.reals(n)
+    domain.check_dimension(n)
+    return domain
+
+
+def _fmt_vec(values) -> str:
+    return "[" + ", ".join(format_rational(v) for v in values) + "]"
+
+
+def run(args: argparse.Namespace) -> int:
+    from .cli import Console, _is_shallow, _read_model
+    from .rationals import parse_rational
+
+    console = Console(args.quiet or args.json)
+    for name, path in (("A", args.a), ("B", args.b)):
+        if _is_shallow(path):
+            raise InputError(f"{path}: is a shallow (extended-real) network; equiv compares ReLU networks ({name})")
+    la, lb = _read_model(args.a, args), _read_model(args.b, args)
+    check_compatible(la.network, lb.network, (f"A ({args.a})", f"B ({args.b})"))
+    tolerance = None
+    if args.tolerance is not None:
+        tolerance = parse_rational(args.tolerance, "--tolerance")
+        if tolerance < 0:
+            raise InputError("--tolerance: must be >= 0")
+    if args.certificate and not Path(args.certificate).parent.is_dir():
+        raise InputError(f"{args.certificate}: the folder {Path(args.certificate).parent} does not exist")
+    domain = domain_for(args, la.network.input_dim, la, lb)
+    try:
+        result = compare(la.network, lb.network, domain, norm=args.norm, max_regions=args.max_regions,
+                         progress=console.progress)
+    finally:
+        console.end_progress()
+    if tolerance is None:
+        success = result.equal
+    else:
+        success = not result.unbounded and result.max_deviation <= tolerance
+    written = None
+    if args.certificate and success:
+        size = write_equivalence_certificate(args.certificate, result, tolerance)
+        written = args.certificate
+    summary = {
+        "equal": result.equal,
+        "counterexample": None if result.counterexample is None else [format_rational(v) for v in result.counterexample],
+        "outputs": None if result.counterexample is None else
+        {k: [format_rational(v) for v in vs] for k, vs in result.outputs.items()},
+        "max_deviation": None if result.unbounded else format_rational(result.max_deviation),
+        "argmax": None if result.argmax is None else [format_rational(v) for v in result.argmax],
+        "norm": args.norm,
+        "unbounded": result.unbounded,
+        "attained": not result.unbounded,
+        "per_output": None if result.per_output is None else
+        [{"max_deviation": format_rational(v), "argmax": [format_rational(t) for t in at]} for v, at in result.per_output],
+        "tolerance": None if tolerance is None else format_rational(tolerance),
+        "within_tolerance": None if tolerance is None else success,
+        "regions": len(result.enumeration.regions),
+        "identical_regions": result.identical_regions,
+        "lps": result.lps,
+        "domain": domain.describe(),
+        "certificate": written,
+        "seconds": round(result.seconds, 3),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        norm = "inf-norm" if args.norm == "inf" else "1-norm"
+        print(f"A {args.a} ({'-'.join(map(str, la.network.widths))}) vs B {args.b} "
+              f"({'-'.join(map(str, lb.network.widths))}) over {domain.describe()}: "
+              f"{len(result.enumeration.regions)} regions of A||B, {result.lps} LPs, {result.seconds:.2f} s")
+        if result.equal:
+            print("EQUAL: A(x) = B(x) at every point of the domain (exactly)")
+        else:
+            print(f"NOT EQUAL: counterexample x = {_fmt_vec(result.counterexample)}")
+            print(f"  A(x) = {_fmt_vec(result.outputs['A'])}")
+            print(f"  B(x) = {_fmt_vec(result.outputs['B'])}")
+        if result.unbounded:
+            print(f"max deviation ({norm}): unbounded (|A - B| grows without bound on {domain.describe()})")
+        else:
+            v = result.max_deviation
+            print(f"max deviation ({norm}): {format_rational(v)} (~{float(v):.6g}), attained at x = {_fmt_vec(result.argmax)}")
+            if result.per_output is not None and len(result.per_output) > 1:
+                for o, (vo, _) in enumerate(result.per_output):
+                    print(f"  output {o}: max |A_{o} - B_{o}| = {format_rational(vo)} (~{float(vo):.6g})")
+        if tolerance is not None:
+            verdict = "WITHIN" if success else "NOT WITHIN"
+            print(f"{verdict} TOLERANCE {format_rational(tolerance)}")
+        if written:
+            print(f"wrote {written} ({size} bytes); check it with: exactrelu check {written}")
+        elif args.certificate:
+            console.note("note: no certificate written: the claim does not hold")
+    return 0 if success else 1
