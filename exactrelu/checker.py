@@ -330,18 +330,14 @@ def compose(W, b, maps, bits, n):
     return out
 
 
-def check_motzkin(rows, pairs, where: str) -> None:
-    """Nonnegative ``lambda`` with ``sum lambda u = 0`` and ``sum lambda v < 0``, or ``= 0`` with a
-    positive multiplier on a strict row: then the rows have no common solution."""
-    pairs = as_list(pairs, where)
-    if not pairs:
-        raise CheckFailure(where, "no multipliers")
-    n = len(rows[0][0]) if rows else 0
+def combine(rows, pairs, where: str, n: int):
+    """``sum lambda_m u_m``, ``sum lambda_m v_m`` and whether a strict row has ``lambda_m > 0``, for
+    pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers."""
     total_u = [ZERO] * n
     total_v = ZERO
     strict = False
     seen = set()
-    for t, pair in enumerate(pairs):
+    for t, pair in enumerate(as_list(pairs, where)):
         pw = f"{where}[{t}]"
         pair = as_list(pair, pw, 2)
         m = as_int(pair[0], f"{pw}[0]", 0, len(rows) - 1)
@@ -356,6 +352,15 @@ def check_motzkin(rows, pairs, where: str) -> None:
             total_u[i] += lam * a
         total_v += lam * v
         strict = strict or is_strict
+    return total_u, total_v, strict
+
+
+def check_motzkin(rows, pairs, where: str) -> None:
+    """Nonnegative ``lambda`` with ``sum lambda u = 0`` and ``sum lambda v < 0``, or ``= 0`` with a
+    positive multiplier on a strict row: then the rows have no common solution."""
+    if not as_list(pairs, where):
+        raise CheckFailure(where, "no multipliers")
+    total_u, total_v, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0)
     if any(total_u):
         raise CheckFailure(where, "the multipliers do not cancel the variables (sum of lambda*u is not 0)")
     if total_v > 0 or (total_v == 0 and not strict):
@@ -658,28 +663,11 @@ def deviation(ya, yb, norm: str) -> Fraction:
 def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
     """Multipliers ``y > 0`` with ``sum y_m u_m = -objective`` prove, on every point of the rows (read
     as ``u . x + v >= 0``), ``objective . x + constant <= constant + sum y_m v_m``; returns that bound."""
-    pairs = as_list(pairs, where)
-    total_u = [ZERO] * len(objective)
-    total = constant
-    seen = set()
-    for t, pair in enumerate(pairs):
-        pw = f"{where}[{t}]"
-        pair = as_list(pair, pw, 2)
-        m = as_int(pair[0], f"{pw}[0]", 0, len(rows) - 1)
-        if m in seen:
-            raise CheckFailure(pw, f"row {m} appears twice")
-        seen.add(m)
-        y = rational(pair[1], f"{pw}[1]")
-        if y <= 0:
-            raise CheckFailure(pw, f"multiplier {fmt(y)} of row {m} is not positive")
-        u, v, _ = rows[m]
-        for i, a in enumerate(u):
-            total_u[i] += y * a
-        total += y * v
+    total_u, total_v, _ = combine(rows, pairs, where, len(objective))
     if total_u != [-a for a in objective]:
         raise CheckFailure(where, "the multipliers do not reproduce the objective (sum of y*u is not minus the "
                                   "difference of the two affine maps)")
-    return total
+    return constant + total_v
 
 
 # ----------------------------------------------------------------------------- the check
