@@ -26,14 +26,20 @@ if ! have_headers; then
   fi
 fi
 
+# pip, quietly: this machine's pip configuration may name local package folders that do not
+# exist, and pip warns about each one; those lines say nothing about exactrelu.
+pip_install() {
+  "$VENV/bin/python" -m pip install -q "$@" 2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
+}
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-"$VENV/bin/python" -m pip install -q -e ".[dev,onnx,plot,explain]"
+pip_install --upgrade pip >/dev/null 2>&1 || true
+pip_install -e ".[dev,onnx,plot,explain]"
 # The CPU build of torch; this machine's image carries it as a local wheel (see docs/user-guide.md).
 if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
-  "$VENV/bin/python" -m pip install -q "${EXACTRELU_TORCH:-torch==2.13.0}" \
+  pip_install "${EXACTRELU_TORCH:-torch==2.13.0}" \
     || echo "setup: torch could not be installed; the PyTorch loader tests will be skipped" >&2
 fi
 "$VENV/bin/python" -c "import cdd.gmp, flint, sympy, numpy" \
