@@ -20,7 +20,7 @@ import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional, TextIO
+from typing import Iterable, Iterator, Optional
 
 from . import __version__
 from .errors import InputError, InternalError
@@ -144,28 +144,31 @@ def equate(enumeration: Enumeration, shallow: ShallowNetwork, method: str = "fli
 
 
 # ----------------------------------------------------------------------------- writing
-def _q(v: Fraction) -> str:
+def json_rational(v: Fraction) -> str:
+    """A rational as JSON text: a ``"p/q"`` string."""
     return json.dumps(format_rational(v))
 
 
-def _vec(values) -> str:
-    return "[" + ",".join(_q(v) for v in values) + "]"
+def json_vector(values) -> str:
+    return "[" + ",".join(json_rational(v) for v in values) + "]"
 
 
-def _leaf_json(region: Region) -> str:
+def leaf_json(region: Region, extra: str = "") -> str:
+    """One leaf of the ``leaves`` list as JSON text; ``extra`` adds fields (``,"name":...``)."""
     conditions = ",".join(
-        '{"w":%s,"b":%s,"rel":"%s"}' % (_vec(w), _q(b), ">" if on else "<=")
+        '{"w":%s,"b":%s,"rel":"%s"}' % (json_vector(w), json_rational(b), ">" if on else "<=")
         for (w, b), on in zip(region.preactivations, region.flat_pattern)
     )
     pattern = "[" + ",".join("[" + ",".join("1" if bit else "0" for bit in layer) + "]" for layer in region.pattern) + "]"
-    return '{"pattern":%s,"conditions":[%s],"witness":%s,"alpha":[%s],"beta":%s,"full_dimensional":%s}' % (
-        pattern, conditions, _vec(region.witness), ",".join(_vec(r) for r in region.alpha), _vec(region.beta),
-        "true" if region.full_dimensional else "false",
+    return '{"pattern":%s,"conditions":[%s],"witness":%s,"alpha":[%s],"beta":%s,"full_dimensional":%s%s}' % (
+        pattern, conditions, json_vector(region.witness), ",".join(json_vector(r) for r in region.alpha),
+        json_vector(region.beta), "true" if region.full_dimensional else "false", extra,
     )
 
 
-def _tree_chunks(child: Child) -> Iterator[str]:
-    """The tree as JSON text, depth first, so that it is never held in memory twice."""
+def tree_chunks(child: Child) -> Iterator[str]:
+    """The case-split tree as JSON text, depth first and without recursion, so that it is never
+    held in memory twice."""
     stack: list[object] = [child]
     while stack:
         item = stack.pop()
@@ -174,7 +177,7 @@ def _tree_chunks(child: Child) -> Iterator[str]:
         elif isinstance(item, Leaf):
             yield '{"leaf":%d}' % item.index
         elif isinstance(item, Empty):
-            yield '{"empty":[%s]}' % ",".join("[%d,%s]" % (m, _q(lam)) for m, lam in item.multipliers.items())
+            yield '{"empty":[%s]}' % ",".join("[%d,%s]" % (m, json_rational(lam)) for m, lam in item.multipliers.items())
         elif isinstance(item, Split):
             stack += ["}", item.inactive, ',"inactive":', item.active,
                       '{"split":[%d,%d],"active":' % item.neuron]
@@ -207,28 +210,29 @@ def write_certificate(
         "shallow": shallow_ref,
         "order": "layer-major",
     }
+    return stream_certificate(path, header, [leaf_json(region) for region in enumeration.regions], enumeration.tree)
+
+
+def stream_certificate(path: Path, header: dict, leaves: Iterable[str], tree: Child) -> int:
+    """Write ``header`` (canonical JSON) extended by the ``leaves`` (JSON texts) and the ``tree``
+    through a temporary file in the same folder, renamed into place only once complete; return
+    the size in bytes."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            _stream(out, header, enumeration)
+            out.write(canonical_dumps(header)[:-1])
+            out.write(',\n"leaves":[\n')
+            for k, text in enumerate(leaves):
+                if k:
+                    out.write(",\n")
+                out.write(text)
+            out.write('\n],\n"tree":')
+            for chunk in tree_chunks(tree):
+                out.write(chunk)
+            out.write("}\n")
         publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path.stat().st_size
-
-
-def _stream(out: TextIO, header: dict, enumeration: Enumeration) -> None:
-    text = canonical_dumps(header)
-    out.write(text[:-1])
-    out.write(',\n"leaves":[\n')
-    for k, region in enumerate(enumeration.regions):
-        if k:
-            out.write(",\n")
-        out.write(_leaf_json(region))
-    out.write('\n],\n"tree":')
-    for chunk in _tree_chunks(enumeration.tree):
-        out.write(chunk)
-    out.write("}\n")
-

@@ -78,20 +78,21 @@ def _is_shallow(path: str) -> bool:
     return isinstance(data, dict) and data.get("format") == "exactrelu-shallow"
 
 
-def _domain(args: argparse.Namespace, loaded):
+def domain_from_args(args: argparse.Namespace, n: int, *loaded):
+    """The domain a command works on: ``--box``, ``--domain``, else the input bounds the first model
+    file that states them gives (NNet), else ``R^n``."""
     from .domain import Domain, load_domain, parse_box
 
-    n = loaded.network.input_dim
     if getattr(args, "box", None) and getattr(args, "domain", None):
         raise InputError("give either --box or --domain, not both")
     if getattr(args, "box", None):
         domain = parse_box(args.box, n)
     elif getattr(args, "domain", None):
         domain = load_domain(args.domain)
-    elif loaded.default_box is not None:
-        domain = Domain.box(*loaded.default_box, where=f"{loaded.path} input bounds")
     else:
-        domain = Domain.reals(n)
+        stated = [m for m in loaded if m.default_box is not None]
+        domain = (Domain.box(*stated[0].default_box, where=f"{stated[0].path} input bounds") if stated
+                  else Domain.reals(n))
     domain.check_dimension(n)
     return domain
 
@@ -99,7 +100,7 @@ def _domain(args: argparse.Namespace, loaded):
 def _enumerate(args: argparse.Namespace, loaded, console: Console):
     from .regions import enumerate_regions
 
-    domain = _domain(args, loaded)
+    domain = domain_from_args(args, loaded.network.input_dim, loaded)
     try:
         return enumerate_regions(loaded.network, domain, max_regions=args.max_regions, progress=console.progress)
     finally:
@@ -357,14 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("info", "eval", "convert", "regions", "shallow"):
         p = parsers[name]
         p.add_argument("model", help=model_help)
-        p.add_argument("--limit-denominator", type=_positive_int, metavar="Q",
+        p.add_argument("--limit-denominator", type=positive_int, metavar="Q",
                        help="round every weight to the nearest rational with denominator <= Q (reports the largest change)")
         p.add_argument("--quiet", action="store_true", help="no notes or progress on stderr")
     for name in ("regions", "shallow"):
         p = parsers[name]
         p.add_argument("--box", help="box domain LO:HI,LO:HI,... (one LO:HI applies to every input)")
         p.add_argument("--domain", help="domain file: JSON box or polytope, or VNN-LIB input constraints")
-        p.add_argument("--max-regions", type=_positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
+        p.add_argument("--max-regions", type=positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
     parsers["info"].add_argument("--json", action="store_true", help="machine-readable output")
     parsers["eval"].add_argument("--x", required=True, help="the point, comma-separated rationals such as 1/2,-3,0.25")
     parsers["eval"].add_argument("--json", action="store_true", help='print {"output": ["p/q", ...]}')
@@ -409,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:

@@ -45,13 +45,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from .errors import InputError, InternalError
 from .rationals import format_rational
@@ -59,7 +57,7 @@ from .rationals import format_rational
 if TYPE_CHECKING:  # pragma: no cover
     from .domain import Domain
     from .network import ReluNetwork
-    from .regions import Child, Enumeration, Region
+    from .regions import Enumeration, Region
 
 Vector = tuple[Fraction, ...]
 ZERO = Fraction(0)
@@ -377,49 +375,17 @@ def compare(
 
 
 # ----------------------------------------------------------------------------- the certificate
-def _q(v: Fraction) -> str:
-    return json.dumps(format_rational(v))
-
-
-def _vec(values) -> str:
-    return "[" + ",".join(_q(v) for v in values) + "]"
-
-
 def _leaf_json(region: "Region", terms: Optional[list[Term]]) -> str:
-    conditions = ",".join(
-        '{"w":%s,"b":%s,"rel":"%s"}' % (_vec(w), _q(b), ">" if on else "<=")
-        for (w, b), on in zip(region.preactivations, region.flat_pattern)
-    )
-    pattern = "[" + ",".join("[" + ",".join("1" if bit else "0" for bit in layer) + "]" for layer in region.pattern) + "]"
+    from .certificate import json_rational, leaf_json
+
     bounds = ",".join(
         '{"sign":[%s],"multipliers":[%s],"bound":%s}' % (
             ",".join(str(s) for s in term.sign),
-            ",".join("[%d,%s]" % (r, _q(y)) for r, y in term.multipliers.items()),
-            _q(term.bound))
+            ",".join("[%d,%s]" % (r, json_rational(y)) for r, y in term.multipliers.items()),
+            json_rational(term.bound))
         for term in (terms or [])
     )
-    return ('{"pattern":%s,"conditions":[%s],"witness":%s,"alpha":[%s],"beta":%s,"full_dimensional":%s,'
-            '"bounds":[%s]}') % (
-        pattern, conditions, _vec(region.witness), ",".join(_vec(r) for r in region.alpha), _vec(region.beta),
-        "true" if region.full_dimensional else "false", bounds,
-    )
-
-
-def tree_chunks(child: "Child") -> Iterator[str]:
-    """The case-split tree as JSON text, depth first, without recursion."""
-    from .regions import Empty, Leaf, Split
-
-    stack: list[object] = [child]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, Leaf):
-            yield '{"leaf":%d}' % item.index
-        elif isinstance(item, Empty):
-            yield '{"empty":[%s]}' % ",".join("[%d,%s]" % (r, _q(lam)) for r, lam in item.multipliers.items())
-        elif isinstance(item, Split):
-            stack += ["}", item.inactive, ',"inactive":', item.active, '{"split":[%d,%d],"active":' % item.neuron]
+    return leaf_json(region, ',"bounds":[%s]' % bounds)
 
 
 def claim_of(comparison: Comparison, tolerance: Optional[Fraction] = None) -> dict:
@@ -441,8 +407,7 @@ def write_equivalence_certificate(path: str | Path, comparison: Comparison,
 
     It embeds ``A``, ``B`` (with their SHA-256) and the domain, not ``A||B``: the checker rebuilds
     the side-by-side network itself.  The file appears only once completely written."""
-    from .certificate import producer_versions
-    from .network import canonical_dumps
+    from .certificate import producer_versions, stream_certificate
 
     path = Path(path)
     header = {
@@ -456,33 +421,13 @@ def write_equivalence_certificate(path: str | Path, comparison: Comparison,
         "order": "layer-major",
         "claim": claim_of(comparison, tolerance),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            _stream(out, canonical_dumps(header), comparison)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path.stat().st_size
+    leaves = (_leaf_json(region, comparison.terms[k]) for k, region in enumerate(comparison.enumeration.regions))
+    return stream_certificate(path, header, leaves, comparison.enumeration.tree)
 
 
-def _stream(out: TextIO, header_text: str, comparison: Comparison) -> None:
-    out.write(header_text[:-1])
-    out.write(',\n"leaves":[\n')
-    for k, region in enumerate(comparison.enumeration.regions):
-        if k:
-            out.write(",\n")
-        out.write(_leaf_json(region, comparison.terms[k]))
-    out.write('\n],\n"tree":')
-    for chunk in tree_chunks(comparison.enumeration.tree):
-        out.write(chunk)
-    out.write("}\n")
-
-
-# ----------------------------------------------------------------------------- the command
 def configure(parser: argparse.ArgumentParser) -> None:
+    from .cli import positive_int
+
     parser.add_argument("a", metavar="A", help="first network (.json, .npz, .onnx, .pt/.pth, .nnet)")
     parser.add_argument("b", metavar="B", help="second network (any of the same formats)")
     parser.add_argument("--box", help="box domain LO:HI,LO:HI,... (one LO:HI applies to every input)")
@@ -493,38 +438,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--certificate", metavar="PATH",
                         help="on success write an exactrelu-equivalence certificate to PATH")
-    parser.add_argument("--max-regions", type=_positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
+    parser.add_argument("--max-regions", type=positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
     parser.add_argument("--quiet", action="store_true", help="no notes or progress on stderr")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
-
-
-def domain_for(args: argparse.Namespace, n: int, *loaded) -> "Domain":
-    """``--box``, ``--domain``, the input bounds a model file states (NNet), or ``R^n``."""
-    from .domain import Domain, load_domain, parse_box
-
-    if getattr(args, "box", None) and getattr(args, "domain", None):
-        raise InputError("give either --box or --domain, not both")
-    if getattr(args, "box", None):
-        domain = parse_box(args.box, n)
-    elif getattr(args, "domain", None):
-        domain = load_domain(args.domain)
-    else:
-        boxes = [m for m in loaded if m.default_box is not None]
-        if boxes:
-            domain = Domain.box(*boxes[0].default_box, where=f"{boxes[0].path} input bounds")
-        else:
-            domain = Domain.reals(n)
-    domain.check_dimension(n)
-    return domain
 
 
 def _fmt_vec(values) -> str:
@@ -532,7 +447,7 @@ def _fmt_vec(values) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _is_shallow, _read_model
+    from .cli import Console, _is_shallow, _read_model, domain_from_args
     from .rationals import parse_rational
 
     console = Console(args.quiet or args.json)
@@ -548,7 +463,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--tolerance: must be >= 0")
     if args.certificate and not Path(args.certificate).parent.is_dir():
         raise InputError(f"{args.certificate}: the folder {Path(args.certificate).parent} does not exist")
-    domain = domain_for(args, la.network.input_dim, la, lb)
+    domain = domain_from_args(args, la.network.input_dim, la, lb)
     try:
         result = compare(la.network, lb.network, domain, norm=args.norm, max_regions=args.max_regions,
                          progress=console.progress)

@@ -693,7 +693,7 @@ def _csv_rows(items: list[dict], n: int) -> list[list[str]]:
 
 # ============================================================================ the command
 def configure(parser: argparse.ArgumentParser) -> None:
-    from .cli import _positive_int
+    from .cli import positive_int
 
     parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
     where = parser.add_mutually_exclusive_group(required=True)
@@ -709,13 +709,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", help="write the result to this file instead of stdout")
     parser.add_argument("--method", choices=METHODS, default="auto",
                         help="how f is evaluated at the hybrid points (auto = deep, the faster one measured)")
-    parser.add_argument("--max-features", type=_positive_int, default=MAX_EXACT_FEATURES, metavar="N",
+    parser.add_argument("--max-features", type=positive_int, default=MAX_EXACT_FEATURES, metavar="N",
                         help=f"refuse exact values above N features (default {MAX_EXACT_FEATURES})")
-    parser.add_argument("--samples", type=_positive_int, metavar="N",
+    parser.add_argument("--samples", type=positive_int, metavar="N",
                         help="above the feature limit, a sampled estimate from N permutations (APPROXIMATE)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of --samples (default 0)")
     parser.add_argument("--no-fast-path", action="store_true", help="always compute all coalitions")
-    parser.add_argument("--limit-denominator", type=_positive_int, metavar="Q",
+    parser.add_argument("--limit-denominator", type=positive_int, metavar="Q",
                         help="round every weight to the nearest rational with denominator <= Q (reports the largest change)")
     parser.add_argument("--quiet", action="store_true", help="no notes on stderr")
 
@@ -726,13 +726,13 @@ def _check_inside(domain, point: Vector, what: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _domain, _read_model
+    from .cli import Console, _read_model, domain_from_args
 
     console = Console(args.quiet)
     loaded = _read_model(args.model, args)
     net = loaded.network
     n = net.input_dim
-    domain = _domain(args, loaded)
+    domain = domain_from_args(args, loaded.network.input_dim, loaded)
     if args.x is not None:
         points = [net.coerce_point(parse_vector(args.x, "--x"), "--x")]
     else:

@@ -375,7 +375,7 @@ def plot_regions(
 
 # ============================================================================ the command
 def configure(parser: argparse.ArgumentParser) -> None:
-    from .cli import _positive_int
+    from .cli import positive_int
 
     parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
     parser.add_argument("-o", "--output", required=True, help="the image file to write (PNG)")
@@ -385,17 +385,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slice", help="for more than 2 inputs: fix all but two, e.g. x3=0,x4=1/2")
     parser.add_argument("--no-heatmap", action="store_true", help="draw the regions only")
     parser.add_argument("--no-boundary", action="store_true", help="do not draw the decision boundary")
-    parser.add_argument("--heat-output", type=_positive_int, metavar="K",
+    parser.add_argument("--heat-output", type=positive_int, metavar="K",
                         help="heat map of output K (1-based; default: the output, or the predicted class)")
-    parser.add_argument("--max-regions", type=_positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
-    parser.add_argument("--dpi", type=_positive_int, default=120, help="resolution of the image (default 120)")
-    parser.add_argument("--limit-denominator", type=_positive_int, metavar="Q",
+    parser.add_argument("--max-regions", type=positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
+    parser.add_argument("--dpi", type=positive_int, default=120, help="resolution of the image (default 120)")
+    parser.add_argument("--limit-denominator", type=positive_int, metavar="Q",
                         help="round every weight to the nearest rational with denominator <= Q (reports the largest change)")
     parser.add_argument("--quiet", action="store_true", help="no notes on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _domain, _read_model
+    from .cli import Console, _read_model, domain_from_args
     from .domain import Domain
 
     console = Console(args.quiet)
@@ -418,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if not out.parent.is_dir():
         raise InputError(f"{out}: the folder {out.parent} does not exist")
-    domain = _domain(args, loaded)
+    domain = domain_from_args(args, loaded.network.input_dim, loaded)
     names = [f"x{i + 1}" for i in range(n)]
     title = None
     if args.slice:

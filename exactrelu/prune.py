@@ -189,7 +189,7 @@ def certify(result: PruneResult, max_regions: Optional[int] = None, progress=Non
 
 # ----------------------------------------------------------------------------- the command
 def configure(parser: argparse.ArgumentParser) -> None:
-    from .equiv import _positive_int
+    from .cli import positive_int
 
     parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
     parser.add_argument("-o", "--output", required=True, help="where to write the pruned network (exactrelu-network JSON)")
@@ -198,7 +198,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--certificate", metavar="PATH",
                         help="where to write the equivalence certificate (default: beside the output, .cert.json)")
     parser.add_argument("--json", action="store_true", help="machine-readable summary")
-    parser.add_argument("--max-regions", type=_positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
+    parser.add_argument("--max-regions", type=positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
     parser.add_argument("--quiet", action="store_true", help="no notes or progress on stderr")
 
 
@@ -207,8 +207,8 @@ def _names(neurons) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _read_model
-    from .equiv import domain_for, write_equivalence_certificate
+    from .cli import Console, _read_model, domain_from_args
+    from .equiv import write_equivalence_certificate
     from .io.jsonfmt import save
 
     console = Console(args.quiet or args.json)
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{p}: the folder {p.parent} does not exist")
     loaded = _read_model(args.model, args)
     net = loaded.network
-    domain = domain_for(args, net.input_dim, loaded)
+    domain = domain_from_args(args, net.input_dim, loaded)
     started = time.perf_counter()
     try:
         result = prune(net, domain, max_regions=args.max_regions, progress=console.progress)

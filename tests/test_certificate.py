@@ -412,15 +412,14 @@ def test_certificate_writing_is_atomic(tmp_path: Path, monkeypatch) -> None:
     write_certificate(path, e, s)
     before = path.read_bytes()
     assert os.listdir(tmp_path) == ["c.json"]
-    real_stream = certificate._stream
+    real_chunks = certificate.tree_chunks
 
-    def failing(out, header, enumeration):
-        real_stream(out, header, enumeration)
-        out.flush()
+    def failing(tree):
+        yield from real_chunks(tree)
         assert any(name.endswith(".tmp") for name in os.listdir(tmp_path))  # streamed beside the target
         raise OSError("disk full")
 
-    monkeypatch.setattr(certificate, "_stream", failing)
+    monkeypatch.setattr(certificate, "tree_chunks", failing)
     with pytest.raises(OSError, match="disk full"):
         write_certificate(path, e, s)
     assert os.listdir(tmp_path) == ["c.json"] and path.read_bytes() == before
