@@ -303,3 +303,24 @@ def _infeasible(weak: Sequence[Row], dim: int) -> Optimum:
     if decision.nonempty:
         raise InternalError("cdd.gmp called a feasible maximisation infeasible")
     return Optimum("infeasible", multipliers=decision.multipliers)
+
+
+def vertices(rows: Sequence[Row]) -> list[tuple[Fraction, ...]]:
+    """The vertices of the closed polytope ``{x : u . x + v >= 0 for every row}`` (strict rows are
+    closed), exactly, by cddlib's double description in GMP arithmetic; ``[]`` if it is empty.
+    Raises :class:`~exactrelu.errors.DomainError` if the set is unbounded."""
+    from .errors import DomainError
+
+    array = [[Fraction(v), *(Fraction(a) for a in u)] for u, v, _ in rows]
+    if not array:
+        raise DomainError("the set is unbounded (no constraints): give a box")
+    matrix = cdd.gmp.matrix_from_array(array, rep_type=cdd.RepType.INEQUALITY)
+    generators = cdd.gmp.copy_generators(cdd.gmp.polyhedron_from_matrix(matrix))
+    if generators.lin_set or any(row[0] == 0 for row in generators.array):
+        raise DomainError("the set is unbounded: plotting needs a bounded domain (give --box)")
+    found: list[tuple[Fraction, ...]] = []
+    for row in generators.array:
+        point = tuple(Fraction(v) / Fraction(row[0]) for v in row[1:])
+        if point not in found:
+            found.append(point)
+    return found

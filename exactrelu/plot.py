@@ -2,14 +2,10 @@
 
 The regions come from :func:`exactrelu.regions.enumerate_regions` over a bounded domain (a box, or
 a bounded polytope).  Each region's closure is a convex polygon (full-dimensional regions), a
-segment or a point (lower-dimensional ones).  Its vertices are computed **exactly** with
-pycddlib's GMP interface from the H-representation (the domain's rows and the region's neuron
-rows, strict rows closed), ordered by angle around their centroid with exact cross products, and
+segment or a point (lower-dimensional ones).  Its vertices are computed **exactly** by
+:func:`exactrelu.lp.vertices` (pycddlib's GMP interface) from the H-representation (the domain's
+rows and the region's neuron rows, strict rows closed), ordered by angle around their centroid with exact cross products, and
 its area is the exact shoelace formula.  Floats appear only at the last step, for drawing.
-
-*Exception to DESIGN.md section 5* ("lp.py is the only module that talks to pycddlib"):
-:func:`polygon_vertices` here imports ``cdd.gmp`` (lazily) for the vertex enumeration, because
-lp.py offers LPs only.  It is the only other use of pycddlib in the package.
 
 For more than two inputs, ``--slice x3=0,x4=1/2`` fixes all inputs but two; the fixed values are
 substituted exactly into the first layer, giving an exact 2-input network (and the domain is
@@ -39,6 +35,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import DomainError, InputError, InternalError
+from .lp import vertices
 from .network import AffineLayer, ReluNetwork
 from .rationals import format_rational, parse_rational
 
@@ -60,22 +57,7 @@ def polygon_vertices(rows) -> list[Point]:
     """Vertices of ``{x : u . x + v >= 0 for every row}`` (strict rows closed), exactly, in
     counter-clockwise order for a polygon; ``[]`` if the set is empty.  Raises
     :class:`DomainError` if the set is unbounded."""
-    import cdd
-    import cdd.gmp
-
-    array = [[Fraction(v), *(Fraction(a) for a in u)] for u, v, _ in rows]
-    if not array:
-        raise DomainError("the set is unbounded (no constraints): give a box")
-    matrix = cdd.gmp.matrix_from_array(array, rep_type=cdd.RepType.INEQUALITY)
-    generators = cdd.gmp.copy_generators(cdd.gmp.polyhedron_from_matrix(matrix))
-    if generators.lin_set or any(row[0] == 0 for row in generators.array):
-        raise DomainError("the set is unbounded: plotting needs a bounded domain (give --box)")
-    vertices = []
-    for row in generators.array:
-        point = tuple(Fraction(v) / Fraction(row[0]) for v in row[1:])
-        if point not in vertices:
-            vertices.append(point)
-    return order_vertices(vertices)
+    return order_vertices(vertices(rows))
 
 
 def order_vertices(vertices: Sequence[Point]) -> list[Point]:
