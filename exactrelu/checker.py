@@ -241,10 +241,23 @@ class Network:
         return canonical_sha256(self.canonical())
 
     def evaluate(self, x: list) -> list:
-        for W, b in self.layers[:-1]:
-            x = [max(z, ZERO) for z in affine(W, b, x)]
-        W, b = self.layers[-1]
-        return affine(W, b, x)
+        """The exact output at ``x``, in integer arithmetic: each layer is scaled by the least
+        common denominator of its entries, and the values are kept as integers over one
+        common denominator (the same numbers as Fraction arithmetic, without a gcd per step)."""
+        if not hasattr(self, "_integer_layers"):
+            self._integer_layers = []
+            for W, b in self.layers:
+                den = lcm_of(v.denominator for v in [*b, *(w for row in W for w in row)])
+                self._integer_layers.append(([[int(w * den) for w in row] for row in W], [int(c * den) for c in b], den))
+        den = lcm_of(v.denominator for v in x)
+        values = [int(v * den) for v in x]
+        last = len(self._integer_layers) - 1
+        for t, (W, b, scale) in enumerate(self._integer_layers):
+            values = [sum(w * v for w, v in zip(row, values) if w) + c * den for row, c in zip(W, b)]
+            den *= scale
+            if t < last:
+                values = [v if v > 0 else 0 for v in values]
+        return [Fraction(v, den) for v in values]
 
 
 def _float_tolerant(value, where):
@@ -265,8 +278,11 @@ def _float_tolerant(value, where):
     return rational(value, where)
 
 
-def affine(W, b, x):
-    return [sum((w * v for w, v in zip(row, x) if w), c) for row, c in zip(W, b)]
+def lcm_of(denominators) -> int:
+    result = 1
+    for d in denominators:
+        result = result * d // math.gcd(result, d)
+    return result
 
 
 class Domain:
@@ -409,7 +425,7 @@ def construction(leaves, n: int, m: int):
             if h is None:
                 own.append(None)
                 continue
-            key = (tuple(h[0]), h[1])
+            key = tuple((a.numerator, a.denominator) for a in h[0]) + ((h[1].numerator, h[1].denominator),)
             if key not in index:
                 index[key] = len(H)
                 H.append(h[0])
@@ -517,9 +533,7 @@ def prepare_shallow(layers) -> list:
 
 def _integer_row(entries, bias):
     """A finite row ``sum w_j x_j + b`` over a common denominator: ``(cols, ints, int_bias, den)``."""
-    den = bias.denominator
-    for _, w in entries:
-        den = den * w.denominator // math.gcd(den, w.denominator)
+    den = lcm_of([bias.denominator] + [w.denominator for _, w in entries])
     return ([j for j, _ in entries], [int(w * den) for _, w in entries], int(bias * den), den)
 
 
@@ -537,9 +551,7 @@ def evaluate_shallow(prepared: list, x: list, first=None) -> list:
     """
     memo = [dict() for _ in prepared]
     last = len(prepared) - 1
-    den = 1
-    for v in x:
-        den = den * v.denominator // math.gcd(den, v.denominator)
+    den = lcm_of(v.denominator for v in x)
     scaled = [int(v * den) for v in x]  # x = scaled / den, in integers
 
     def value(t: int, i: int):
