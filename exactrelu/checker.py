@@ -843,16 +843,17 @@ class Checker:
             if rel != (">" if bit else "<="):
                 raise CheckFailure(f"{cw}.rel", f"is {rel!r} but the pattern makes it {'>' if bit else '<='!r}")
         witness = vector(field(leaf, "witness", where), f"{where}.witness", n)
-        for t, row in enumerate(rows):
-            if not holds(row, witness):
+        values = [row_value(row, witness) for row in rows]
+        for t, (row, value) in enumerate(zip(rows, values)):
+            if not (value > 0 if row[2] else value >= 0):
                 what = f"domain row {t}" if t < len(self.domain.rows) else f"condition {t - len(self.domain.rows)}"
                 raise CheckFailure(f"{where}.witness", f"violates {what}")
         full = field(leaf, "full_dimensional", where)
         if not isinstance(full, bool):
             raise CheckFailure(f"{where}.full_dimensional", "expected true or false")
         if full:
-            for t, row in enumerate(rows):
-                if any(row[0]) and row_value(row, witness) <= 0:
+            for t, (row, value) in enumerate(zip(rows, values)):
+                if any(row[0]) and value <= 0:
                     raise CheckFailure(f"{where}.witness", f"claims full dimension but is on the boundary of row {t}")
         W, b = net.layers[-1]
         if net.widths:
