@@ -916,26 +916,30 @@ class Checker:
                 raise CheckFailure(f"leaves[{k}].witness", "the deep and the shallow network differ at the witness")
         self.stats["hyperplanes"] = len(H)
 
-    def _check_symbolic(self) -> None:
+    def _symbolic_outputs(self):
+        """For each verified leaf, the deep network's outputs under its pattern as sympy expressions
+        in ``x1..xn`` (with the symbols and sympy itself)."""
         try:
             import sympy
         except ImportError:
             raise CheckFailure("--symbolic", "sympy is not installed") from None
-        n = self.net.input_dim
-        xs = sympy.symbols(f"x1:{n + 1}")
-        J = len(self.shallow["H"])
-        rows1 = {}
-        for i, j, w in self.shallow_layers[0][2]:
-            rows1.setdefault(i, []).append((j, w))
-        bias1 = self.shallow_layers[0][3]
-        m = self.net.output_dim
+        xs = sympy.symbols(f"x1:{self.net.input_dim + 1}")
         for k, leaf in enumerate(self.verified_leaves):
             vec = sympy.Matrix(xs)
             for (W, b), layer_bits in zip(self.net.layers[:-1], _split(leaf["bits"], self.net.widths)):
                 z = sympy.Matrix(W) * vec + sympy.Matrix(b)
                 vec = sympy.Matrix([z[i] if on else 0 for i, on in enumerate(layer_bits)])
             W, b = self.net.layers[-1]
-            deep = sympy.Matrix(W) * vec + sympy.Matrix(b)
+            yield k, leaf, sympy.Matrix(W) * vec + sympy.Matrix(b), xs, sympy
+
+    def _check_symbolic(self) -> None:
+        J = len(self.shallow["H"])
+        rows1 = {}
+        for i, j, w in self.shallow_layers[0][2]:
+            rows1.setdefault(i, []).append((j, w))
+        bias1 = self.shallow_layers[0][3]
+        m = self.net.output_dim
+        for k, _leaf, deep, xs, sympy in self._symbolic_outputs():
             for o in range(m):
                 row = J + 2 * (k * m + o)
                 model = sum((sympy.Rational(w.numerator, w.denominator) * xs[j] for j, w in rows1.get(row, [])),
@@ -1080,20 +1084,8 @@ class Checker:
         return bounded
 
     def _check_symbolic_maps(self) -> None:
-        try:
-            import sympy
-        except ImportError:
-            raise CheckFailure("--symbolic", "sympy is not installed") from None
-        n = self.net.input_dim
-        xs = sympy.symbols(f"x1:{n + 1}")
-        for k, leaf in enumerate(self.verified_leaves):
-            vec = sympy.Matrix(xs)
-            for (W, b), layer_bits in zip(self.net.layers[:-1], _split(leaf["bits"], self.net.widths)):
-                z = sympy.Matrix(W) * vec + sympy.Matrix(b)
-                vec = sympy.Matrix([z[i] if on else 0 for i, on in enumerate(layer_bits)])
-            W, b = self.net.layers[-1]
-            out = sympy.Matrix(W) * vec + sympy.Matrix(b)
-            for o in range(len(b)):
+        for k, leaf, out, xs, sympy in self._symbolic_outputs():
+            for o in range(len(out)):
                 model = sum((sympy.Rational(w.numerator, w.denominator) * xs[t] for t, w in enumerate(leaf["alpha"][o])),
                             sympy.Rational(leaf["beta"][o].numerator, leaf["beta"][o].denominator))
                 if sympy.expand(out[o] - model) != 0:
