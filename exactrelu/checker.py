@@ -313,6 +313,30 @@ class Domain:
         self.data = data
 
 
+def canonical_domain(data, where: str, parse=None) -> dict:
+    """A domain in the canonical form ``{"kind", "dim", ...}`` with rationals as ``"p/q"`` strings; a
+    user's file may also say ``{"box": [[lo, hi], ...]}`` or ``{"A": ..., "b": ...}``."""
+    parse = parse or rational
+    if isinstance(data, dict) and "box" in data:
+        pairs = as_list(data["box"], f"{where}.box")
+        for i, pair in enumerate(pairs):
+            as_list(pair, f"{where}.box[{i}]", 2)
+        data = {"kind": "box", "dim": len(pairs), "lower": [p[0] for p in pairs], "upper": [p[1] for p in pairs]}
+    elif isinstance(data, dict) and "kind" not in data and "A" in data:
+        A = as_list(data["A"], f"{where}.A")
+        data = {"kind": "polytope", "dim": len(A[0]) if A and isinstance(A[0], list) else 0, "A": A, "b": data.get("b")}
+    kind = field(data, "kind", where)
+    out = {"kind": kind, "dim": as_int(field(data, "dim", where), f"{where}.dim")}
+    for key in {"box": ("lower", "upper"), "polytope": ("b",), "reals": ()}.get(kind, ()):
+        out[key] = [fmt(parse(v, f"{where}.{key}[{i}]")) for i, v in enumerate(as_list(field(data, key, where), f"{where}.{key}"))]
+    if kind == "polytope":
+        out["A"] = [[fmt(parse(v, f"{where}.A[{i}][{j}]")) for j, v in enumerate(as_list(row, f"{where}.A[{i}]"))]
+                    for i, row in enumerate(as_list(field(data, "A", where), f"{where}.A"))]
+    elif kind not in ("box", "reals"):
+        raise CheckFailure(f"{where}.kind", f"unknown domain kind {kind!r}")
+    return out
+
+
 def row_value(row, x) -> Fraction:
     u, v, _ = row
     return sum((a * b for a, b in zip(u, x) if a), v)
@@ -684,7 +708,8 @@ def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
 
 # ----------------------------------------------------------------------------- the check
 class Checker:
-    def __init__(self, cert_path: str, model_path=None, shallow_path=None, symbolic=False) -> None:
+    def __init__(self, cert_path: str, model_path=None, shallow_path=None, symbolic=False, domain_path=None) -> None:
+        self.domain_path = domain_path
         self.cert_path = cert_path
         self.model_path = model_path
         self.shallow_path = shallow_path
@@ -713,6 +738,7 @@ class Checker:
             if other.sha256() != sha:
                 raise CheckFailure("network", f"the certificate is about another network than {self.model_path}")
         self.domain = Domain(field(cert, "domain", ""), "domain")
+        self._require_domain()
         if self.domain.dim != self.net.input_dim:
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the network has {self.net.input_dim} inputs")
         shallow_ref = field(cert, "shallow", "")
@@ -731,6 +757,15 @@ class Checker:
         self.shallow = shallow
         self.leaves = as_list(field(cert, "leaves", ""), "leaves")
         self.tree = field(cert, "tree", "")
+
+    def _require_domain(self) -> None:
+        """With ``--domain FILE``: the certificate must be about exactly that domain."""
+        if self.domain_path is None:
+            return
+        _, wanted = load_json(self.domain_path, "domain")
+        if canonical_domain(wanted, f"domain file {self.domain_path}", _float_tolerant) != \
+                canonical_domain(self.domain.data, "domain"):
+            raise CheckFailure("domain", f"the certificate is about another domain than {self.domain_path}")
 
     def dump(self, out) -> None:
         """What was parsed, for a person to confirm; it reads only what :meth:`parse` accepted."""
@@ -976,6 +1011,7 @@ class Checker:
         if field(cert, "order", "") != "layer-major":
             raise CheckFailure("order", "expected 'layer-major'")
         self.domain = Domain(field(cert, "domain", ""), "domain")
+        self._require_domain()
         if self.domain.dim != a.input_dim:
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the networks have {a.input_dim} inputs")
         self.net = Network(side_by_side(a, b), "A||B")
@@ -1121,8 +1157,9 @@ def main(argv=None) -> int:
     parser.add_argument("--shallow", help="the shallow network file (default: the one the certificate names)")
     parser.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
     parser.add_argument("--dump", action="store_true", help="print what was parsed (network, domain, sizes) to stderr")
+    parser.add_argument("--domain", help="a domain file (JSON) the certificate must be about, exactly")
     args = parser.parse_args(argv)
-    checker = Checker(args.certificate, args.model, args.shallow, args.symbolic)
+    checker = Checker(args.certificate, args.model, args.shallow, args.symbolic, args.domain)
     try:
         if args.dump:
             checker.parse()

@@ -329,3 +329,21 @@ def test_check_json_reports_the_verdict(tmp_path: Path, capsys) -> None:
     assert main(["check", str(cert), "--json"]) == 1
     bad = json.loads(capsys.readouterr().out)
     assert bad == {"verified": False, "location": "version", "reason": bad["reason"]} and "unsupported" in bad["reason"]
+
+
+def test_check_domain_pins_the_domain(tmp_path: Path, capsys) -> None:
+    """``check --domain FILE`` verifies only a certificate about exactly that domain (a certificate
+    over a smaller box must not pass for the box the auditor asked about)."""
+    net = tmp_path / "abs.json"
+    net.write_text('{"format": "exactrelu-network", "version": 1, "layers": ['
+                   '{"weight": [[1], [-1]], "bias": [0, 0]}, {"weight": [[1, 1]], "bias": [0]}]}')
+    assert main(["shallow", str(net), "--box=-1:1/2", "-o", str(tmp_path / "s.json"), "--quiet"]) == 0
+    same, wider = tmp_path / "same.json", tmp_path / "wider.json"
+    same.write_text('{"box": [[-1, 0.5]]}')  # JSON numbers are read exactly: 0.5 is 1/2
+    wider.write_text('{"box": [["-1", "1"]]}')
+    capsys.readouterr()
+    assert main(["check", str(tmp_path / "s.cert.json"), "--domain", str(same)]) == 0
+    assert capsys.readouterr().out == "s VERIFIED\n"
+    assert main(["check", str(tmp_path / "s.cert.json"), "--domain", str(wider)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "s NOT VERIFIED\n" and "another domain" in captured.err
