@@ -20,8 +20,11 @@ test-slow: setup
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 bench: setup
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) benchmarks/regions.py
 	$(PY) benchmarks/pipeline.py
+	$(PY) benchmarks/shapley.py
+	$(PY) benchmarks/equiv.py --quick
 
 clean:
 	rm -rf $(VENV) exactrelu-demo .pytest_cache
