@@ -260,16 +260,35 @@ class Network:
         return [Fraction(v, den) for v in values]
 
 
+def nearest_binary64(q: Fraction, where: str) -> Fraction:
+    """The binary64 value nearest to ``q`` (ties to even), exactly, in integer arithmetic: what a
+    JSON number means in the network format, computed without floating point."""
+    if q == 0:
+        return ZERO
+    a = abs(q)
+    e = a.numerator.bit_length() - a.denominator.bit_length()  # 2^e <= a < 2^(e+1) after the fix-up
+    if a < Fraction(2) ** e:
+        e -= 1
+    scale = max(e, -1022) - 52  # 53 significant bits; subnormals share the exponent of 2^-1074
+    m = a / Fraction(2) ** scale
+    n, r = divmod(m.numerator, m.denominator)
+    if 2 * r > m.denominator or (2 * r == m.denominator and n % 2):
+        n += 1
+    result = n * Fraction(2) ** scale
+    if result >= Fraction(2) ** 1024:
+        raise CheckFailure(where, "not a finite binary64 number")
+    return result if q > 0 else -result
+
+
 def _float_tolerant(value, where):
-    """For ``--model`` files only: the network format allows JSON numbers (converted exactly)."""
+    """For ``--model`` files only: the network format allows JSON numbers, which denote binary64
+    values; each becomes that value exactly (:func:`nearest_binary64`)."""
     if isinstance(value, JsonFloat):
         try:
-            number = float(value.text)  # a JSON number denotes a binary64 value; Fraction of it is exact
+            decimal = Fraction(value.text)
         except ValueError:
             raise CheckFailure(where, f"bad number {value.text}") from None
-        if number != number or number in (float("inf"), float("-inf")):
-            raise CheckFailure(where, "not a finite number")
-        return Fraction(number)
+        return nearest_binary64(decimal, where)
     if isinstance(value, str):
         try:
             return Fraction(value.strip())

@@ -133,3 +133,28 @@ def test_checker_source_imports_only_the_standard_library() -> None:
     assert top_level <= stdlib, top_level - stdlib
     assert nested - stdlib <= {"sympy"}, nested - stdlib
     assert "exactrelu" not in top_level | nested
+
+
+def test_json_numbers_in_a_model_file_become_their_binary64_value_without_floats() -> None:
+    """The checker reads a ``--model`` file's JSON numbers as the binary64 values they denote, in
+    integer arithmetic; it must agree with Python's correctly rounded ``float`` everywhere: normal
+    and subnormal numbers, exact ties (rounded to even), the largest finite value, and overflow."""
+    import random
+    import struct
+    from fractions import Fraction
+
+    from exactrelu.checker import CheckFailure, nearest_binary64
+
+    rng = random.Random(7)
+    texts = ["0.1", "-0.25", "1e-3", "3.141592653589793", "5e-324", "2.4703282292062328e-324",
+             "2.4703282292062327e-324", "1.7976931348623157e308", "2.2250738585072014e-308",
+             "9007199254740993", "9007199254740995", "0.30000000000000004", "-0.0"]
+    for _ in range(2000):
+        bits = rng.getrandbits(64) & ~(0x7FF << 52) | (rng.randrange(0x7FF) << 52)
+        value = struct.unpack("<d", struct.pack("<Q", bits))[0]
+        texts.append(repr(value))
+        texts.append(f"{value:.{rng.randrange(1, 25)}e}")
+    for text in texts:
+        assert nearest_binary64(Fraction(text), "x") == Fraction(float(text)), text
+    with pytest.raises(CheckFailure, match="not a finite binary64"):
+        nearest_binary64(Fraction("1.8e308"), "x")
