@@ -66,25 +66,31 @@ def is_constant(row: Row) -> bool:
     return not any(row[0])
 
 
-def motzkin_valid(rows: Sequence[Row], multipliers: dict[int, Fraction], dim: int) -> bool:
-    """Exact check of a Motzkin certificate: ``lambda >= 0``, ``sum lambda_m u_m = 0`` and either
-    ``sum lambda_m v_m < 0``, or ``= 0`` with a positive multiplier on a strict row."""
-    if not multipliers or any(lam <= 0 for lam in multipliers.values()):
-        return False
+def combination(rows: Sequence[Row], multipliers: dict[int, Fraction], dim: int):
+    """``(sum y_m u_m, sum y_m v_m, some strict row has y_m > 0)``, or ``None`` when a multiplier is
+    not positive or names no row."""
+    if any(y <= 0 for y in multipliers.values()) or any(not 0 <= m < len(rows) for m in multipliers):
+        return None
     total_u = [ZERO] * dim
     total_v = ZERO
     strict = False
-    for m, lam in multipliers.items():
-        if not 0 <= m < len(rows):
-            return False
+    for m, y in multipliers.items():
         u, v, is_strict = rows[m]
         for i, a in enumerate(u):
-            total_u[i] += lam * a
-        total_v += lam * v
+            total_u[i] += y * a
+        total_v += y * v
         strict = strict or is_strict
-    if any(total_u):
+    return total_u, total_v, strict
+
+
+def motzkin_valid(rows: Sequence[Row], multipliers: dict[int, Fraction], dim: int) -> bool:
+    """Exact check of a Motzkin certificate: ``lambda >= 0``, ``sum lambda_m u_m = 0`` and either
+    ``sum lambda_m v_m < 0``, or ``= 0`` with a positive multiplier on a strict row."""
+    combined = combination(rows, multipliers, dim) if multipliers else None
+    if combined is None:
         return False
-    return total_v < 0 or (total_v == 0 and strict)
+    total_u, total_v, strict = combined
+    return not any(total_u) and (total_v < 0 or (total_v == 0 and strict))
 
 
 def _solve(rows: Sequence[Row], active: Sequence[int], dim: int, slack_on: Sequence[bool]):
@@ -264,18 +270,11 @@ def dual_bound_valid(rows: Sequence[Row], multipliers: dict[int, Fraction], obje
                      constant: Fraction, bound: Fraction, dim: int) -> bool:
     """Exact check that multipliers ``y > 0`` prove ``objective . x + constant <= bound`` on the
     (weakened) rows: ``sum y_m u_m = -objective`` and ``constant + sum y_m v_m <= bound``."""
-    if any(y <= 0 for y in multipliers.values()):
+    combined = combination(rows, multipliers, dim)
+    if combined is None:
         return False
-    total_u = [ZERO] * dim
-    total = Fraction(constant)
-    for m, y in multipliers.items():
-        if not 0 <= m < len(rows):
-            return False
-        u, v, _ = rows[m]
-        for i, a in enumerate(u):
-            total_u[i] += y * a
-        total += y * v
-    return all(t == -a for t, a in zip(total_u, objective)) and total <= bound
+    total_u, total_v, _ = combined
+    return all(t == -a for t, a in zip(total_u, objective)) and constant + total_v <= bound
 
 
 def _checked_unbounded(weak: Sequence[Row], point: tuple[Fraction, ...], c: tuple[Fraction, ...]) -> Optimum:
