@@ -128,8 +128,8 @@ def check_compatible(a: "ReluNetwork", b: "ReluNetwork", names: tuple[str, str] 
 class _PairOracle:
     """:mod:`exactrelu.lp` with one shortcut: when the newest row is the opposite of an earlier one
     (``u' = -t u`` with ``t > 0``) and the two cannot hold together, the Motzkin certificate
-    ``{earlier: t, newest: 1}`` is returned without an LP (the enumeration checks nothing else of
-    it, so the test here is exact: normalised directions are compared as exact rationals).  In
+    ``{earlier: t, newest: 1}`` is returned without an LP (checked exactly with
+    :func:`exactrelu.lp.motzkin_valid` before it is returned, like every other proof of lp.py).  In
     ``A||B`` this is frequent: a padding neuron repeats the neuron it copies, and networks with
     common neurons repeat each other's hyperplanes."""
 
@@ -171,7 +171,10 @@ class _PairOracle:
                     if info[1] == last[2]:
                         total = info[3] + last[3]
                         if total < 0 or (total == 0 and (rows[m][2] or rows[newest][2])):
-                            return lp.Decision(multipliers={m: last[4] / info[4], newest: ONE})
+                            multipliers = {m: last[4] / info[4], newest: ONE}
+                            if not lp.motzkin_valid(rows, multipliers, dim):
+                                raise InternalError("a proof for opposite hyperplanes did not check")
+                            return lp.Decision(multipliers=multipliers)
         return lp.decide(rows, dim)
 
     def interior_point(self, rows, dim):
