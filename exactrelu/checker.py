@@ -55,6 +55,7 @@ SHALLOW_FORMAT = "exactrelu-shallow"
 EQUIV_FORMAT = "exactrelu-equivalence"
 EQUIV_VERSION = 1
 COMBINATION = "side-by-side"
+MAX_ONE_NORM_OUTPUTS = 12
 ZERO = Fraction(0)
 ONE = Fraction(1)
 
@@ -354,6 +355,32 @@ def canonical_domain(data, where: str, parse=None) -> dict:
     elif kind not in ("box", "reals"):
         raise CheckFailure(f"{where}.kind", f"unknown domain kind {kind!r}")
     return out
+
+
+def box_domain(text: str, dim: int) -> dict:
+    """``LO:HI,LO:HI,...`` (one ``LO:HI`` for every input) as a box domain in the certificate's form."""
+    pairs = [part.split(":") for part in text.split(",")]
+    if len(pairs) == 1:
+        pairs = pairs * dim
+    if len(pairs) != dim or any(len(p) != 2 for p in pairs):
+        raise CheckFailure("--box", f"expected {dim} bounds LO:HI separated by commas, or one for every input")
+    return {"kind": "box", "dim": dim, "lower": [p[0] for p in pairs], "upper": [p[1] for p in pairs]}
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the working folder when it lies below it, else absolute."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def describe_domain(data) -> str:
+    """A domain in words, for the verdict."""
+    kind, dim = data.get("kind"), data.get("dim")
+    if kind == "box":
+        return " x ".join(f"[{lo}, {hi}]" for lo, hi in zip(data.get("lower", []), data.get("upper", [])))
+    if kind == "polytope":
+        return f"polytope of {len(data.get('b', []))} constraints in R^{dim}"
+    return f"R^{dim}"
 
 
 def row_value(row, x) -> Fraction:
@@ -726,24 +753,82 @@ def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
 
 
 # ----------------------------------------------------------------------------- the check
+KINDS = {
+    "shallow": "the three-hidden-layer network equals the deep network at every point of the domain",
+    "equivalence": "a claim about two networks A and B on the domain (equal, or their exact maximum deviation)",
+    "prune": "the pruned network equals the original network at every point of the domain",
+}
+MODEL_SUFFIXES = (".onnx", ".npz", ".pt", ".pth", ".nnet")
+
+
+class UsageError(ValueError):
+    """Options that contradict each other (the command line's fault, not the certificate's)."""
+
+
+def expected_kind(expect=None, model=None, shallow=None, model_a=None, model_b=None, pruned=None):
+    """The kind of certificate the auditor's options ask for, or ``None`` when they name no file of a
+    network (then any kind is accepted and every network is taken from the certificate)."""
+    named = {"--shallow": shallow, "--model-a": model_a, "--model-b": model_b, "--pruned": pruned}
+    if pruned is not None:
+        implied = "prune"
+    elif model_a is not None or model_b is not None:
+        implied = "equivalence"
+    elif model is not None or shallow is not None:
+        implied = "shallow"
+    else:
+        implied = None
+    allowed = {"shallow": ("--shallow",), "equivalence": ("--model-a", "--model-b"), "prune": ("--pruned",)}
+    kind = expect or implied
+    if expect is not None and expect not in KINDS:
+        raise UsageError(f"--expect: unknown kind {expect!r} (one of {', '.join(KINDS)})")
+    if kind is not None:
+        stray = [flag for flag, value in named.items() if value is not None and flag not in allowed[kind]]
+        if model is not None and kind == "equivalence":
+            stray.insert(0, "--model")
+        if stray:
+            raise UsageError(f"{stray[0]} does not apply to a {kind} certificate"
+                             + (" (name the two networks with --model-a and --model-b)" if kind == "equivalence" else ""))
+    return kind
+
+
 class Checker:
-    def __init__(self, cert_path: str, model_path=None, shallow_path=None, symbolic=False, domain_path=None) -> None:
-        self.domain_path = domain_path
+    """One check of one certificate against the files an auditor names.
+
+    Each network binding (``model``, ``shallow``, ``model_a``, ``model_b``, ``pruned``) is a path, or
+    a pair ``(label, parsed JSON)`` for a network that a caller converted itself (``exactrelu check``
+    does so for other formats, outside this trusted base).  A bound network must have the SHA-256 the
+    certificate records; ``domain`` (a JSON file) or ``box`` (``LO:HI,...``) must equal its domain
+    exactly.  After :meth:`run`, :attr:`bindings` says for each network and the domain whether it was
+    *pinned* (compared with a file named here) or *embedded* (taken from the certificate alone)."""
+
+    def __init__(self, cert_path: str, *, expect=None, model=None, shallow=None, model_a=None, model_b=None,
+                 pruned=None, domain=None, box=None, symbolic=False) -> None:
+        if hasattr(sys, "set_int_max_str_digits"):  # rationals of any size (Python 3.11+ limits int(str))
+            sys.set_int_max_str_digits(0)
         self.cert_path = cert_path
-        self.model_path = model_path
-        self.shallow_path = shallow_path
+        self.expect = expected_kind(expect, model, shallow, model_a, model_b, pruned)
+        if domain is not None and box is not None:
+            raise UsageError("give either --domain or --box, not both")
+        self.model, self.shallow_path, self.model_a, self.model_b, self.pruned = model, shallow, model_a, model_b, pruned
+        self.domain_path, self.box = domain, box
         self.symbolic = symbolic
         self.stats = {}
-        self.kind = CERT_FORMAT
+        self.kind = None
+        self.bindings = []  # (what, sha256 or description, "pinned (...)" / "embedded ...")
+        self.parsed = False
 
     def parse(self):
         _, cert = load_json(self.cert_path, "certificate")
         if not isinstance(cert, dict):
             raise CheckFailure("file", "the certificate is not a JSON object")
-        if cert.get("format") == EQUIV_FORMAT:
+        self.kind = kind = self._kind_of(cert)
+        if self.expect is not None and kind != self.expect:
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise CheckFailure("format", f"this is {article} {kind} certificate ({KINDS[kind]}), not the {self.expect} "
+                                         f"certificate the options ask for")
+        self.parsed = True
+        if kind in ("equivalence", "prune"):
             return self._parse_equivalence(cert)
-        if field(cert, "format", "") != CERT_FORMAT:
-            raise CheckFailure("format", f"expected {CERT_FORMAT!r}, found {cert.get('format')!r}")
         if not same_int(field(cert, "version", ""), CERT_VERSION):
             raise CheckFailure("version", f"expected {CERT_VERSION}, found {cert.get('version')!r} (unsupported version)")
         self.cert = cert
@@ -751,44 +836,92 @@ class Checker:
         sha = field(cert, "network_sha256", "")
         if self.net.sha256() != sha:
             raise CheckFailure("network_sha256", "does not match the embedded network")
-        if self.model_path is not None:
-            _, model = load_json(self.model_path, "model")
-            other = Network(model, f"model {self.model_path}", allow_floats=True)
-            if other.sha256() != sha:
-                raise CheckFailure("network", f"the certificate is about another network than {self.model_path}")
+        self._pin_network("deep network", self.model, sha)
         self.domain = Domain(field(cert, "domain", ""), "domain")
-        self._require_domain()
+        self._pin_domain()
         if self.domain.dim != self.net.input_dim:
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the network has {self.net.input_dim} inputs")
         shallow_ref = field(cert, "shallow", "")
         if self.shallow_path is not None:
-            _, shallow = load_json(self.shallow_path, "shallow network")
+            shallow, status = self._load_regular(self.shallow_path, "shallow network"), f"pinned ({self.shallow_path})"
         elif isinstance(shallow_ref, dict) and "file" in shallow_ref:
             name = shallow_ref["file"]
-            if not isinstance(name, str):
-                raise CheckFailure("shallow.file", "expected a file name")
+            if not isinstance(name, str) or not name or os.path.isabs(name) or "\0" in name:
+                raise CheckFailure("shallow.file", "expected the relative name of a file")
             path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
-            _, shallow = load_json(path, "shallow network")
+            shallow = self._load_regular(path, "shallow network")
+            status = f"pinned ({_shown_path(path)}, the file the certificate names)"
         else:
-            shallow = field(shallow_ref, "network", "shallow")
-        if raw_sha256(shallow) != field(shallow_ref, "sha256", "shallow"):
-            raise CheckFailure("shallow.sha256", "does not match the shallow network")
+            shallow, status = field(shallow_ref, "network", "shallow"), "embedded (taken from the certificate alone)"
+        sha = field(shallow_ref, "sha256", "shallow")
+        if raw_sha256(shallow) != sha:
+            raise CheckFailure("shallow.sha256", "does not match the shallow network"
+                               + (f" {self.shallow_path}" if self.shallow_path is not None else ""))
+        self.bindings.append(("shallow network", f"sha256 {sha}", status))
         self.shallow = shallow
         self.leaves = as_list(field(cert, "leaves", ""), "leaves")
         self.tree = field(cert, "tree", "")
 
-    def _require_domain(self) -> None:
-        """With ``--domain FILE``: the certificate must be about exactly that domain."""
-        if self.domain_path is None:
+    @staticmethod
+    def _kind_of(cert) -> str:
+        fmt_ = cert.get("format")
+        if fmt_ == CERT_FORMAT:
+            return "shallow"
+        if fmt_ == EQUIV_FORMAT:
+            purpose = cert.get("purpose", "equivalence")
+            if purpose not in ("equivalence", "prune"):
+                raise CheckFailure("purpose", f"expected 'equivalence' or 'prune', found {purpose!r}")
+            return purpose
+        raise CheckFailure("format", f"expected {CERT_FORMAT!r} or {EQUIV_FORMAT!r}, found {fmt_!r}")
+
+    @staticmethod
+    def _load_regular(path: str, what: str):
+        """A file named for a binding: a regular file (not a device, FIFO or folder)."""
+        try:
+            exists, regular = os.path.exists(path), os.path.isfile(path)
+        except (ValueError, OSError):
+            exists = regular = False
+        if not exists:
+            raise CheckFailure(path, f"cannot read the {what}: no such file")
+        if not regular:
+            raise CheckFailure(path, f"the {what} must be a regular file")
+        return load_json(path, what)[1]
+
+    def _pin_network(self, what: str, binding, sha: str) -> None:
+        """Compare the network the certificate records (``sha``) with the file the auditor named."""
+        if binding is None:
+            self.bindings.append((what, f"sha256 {sha}", "embedded (taken from the certificate alone)"))
             return
-        _, wanted = load_json(self.domain_path, "domain")
-        if canonical_domain(wanted, f"domain file {self.domain_path}", _float_tolerant) != \
-                canonical_domain(self.domain.data, "domain"):
-            raise CheckFailure("domain", f"the certificate is about another domain than {self.domain_path}")
+        if isinstance(binding, tuple):
+            label, data = binding
+        else:
+            label = binding
+            if binding.lower().endswith(MODEL_SUFFIXES):
+                raise CheckFailure(binding, "the checker reads exactrelu-network JSON only: convert the file with "
+                                            "'exactrelu convert', or use 'exactrelu check', which converts it itself")
+            data = self._load_regular(binding, what)
+        other = Network(data, f"{what} {label}", allow_floats=True)
+        if other.sha256() != sha:
+            raise CheckFailure(what, f"the certificate is about another network than {label}")
+        self.bindings.append((what, f"sha256 {sha}", f"pinned ({label})"))
+
+    def _pin_domain(self) -> None:
+        """With ``--domain FILE`` or ``--box``: the certificate must be about exactly that domain."""
+        described = describe_domain(self.domain.data)
+        if self.domain_path is None and self.box is None:
+            self.bindings.append(("domain", described, "embedded (taken from the certificate alone)"))
+            return
+        if self.box is not None:
+            wanted, label = box_domain(self.box, self.domain.dim), f"--box={self.box}"
+        else:
+            wanted, label = self._load_regular(self.domain_path, "domain"), self.domain_path
+        if canonical_domain(wanted, f"domain {label}", _float_tolerant) != canonical_domain(self.domain.data, "domain"):
+            raise CheckFailure("domain", f"the certificate is about another domain than {label}")
+        self.bindings.append(("domain", described, f"pinned ({label})"))
 
     def dump(self, out) -> None:
         """What was parsed, for a person to confirm; it reads only what :meth:`parse` accepted."""
-        if self.kind == EQUIV_FORMAT:
+        if self.kind != "shallow":
             return self._dump_equivalence(out)
         net = self.net
         print(f"deep network: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {self.cert['network_sha256']}", file=out)
@@ -803,28 +936,51 @@ class Checker:
         print(f"producer: {shown(self.cert.get('producer'))}", file=out)
 
     def run(self) -> None:
-        self.parse()
-        if self.kind == EQUIV_FORMAT:
+        """Parse (unless :meth:`parse` already ran: what was dumped is what is verified) and check."""
+        if not self.parsed:
+            self.parse()
+        self._walk_tree()
+        if self.kind != "shallow":
             return self._run_equivalence()
+        self._check_shallow()
+        if self.symbolic:
+            self._check_symbolic()
+        self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order))
+
+    def _walk_tree(self) -> None:
+        """Points 2 and 3 of the module docstring over the whole tree; an empty domain proves nothing."""
         net = self.net
-        order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
-        self.order = order
+        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
         self.referenced = [0] * len(self.leaves)
         self.leaf_order = []
         self.verified_leaves = [None] * len(self.leaves)
         self.empty = 0
-        rows = list(self.domain.rows)
-        maps = [None] * len(net.widths)
-        bits = []
-        prefix_maps = []
-        self._walk(self.tree, "tree", 0, rows, maps, bits, prefix_maps)
+        self._walk(self.tree, "tree", 0, list(self.domain.rows), [None] * len(net.widths), [], [])
         for k, count in enumerate(self.referenced):
             if count == 0:
                 raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
-        self._check_shallow()
-        if self.symbolic:
-            self._check_symbolic()
-        self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(order))
+        if not self.leaves:
+            raise CheckFailure("domain", "the domain is empty (every branch is proved empty), so the certificate "
+                                         "proves nothing about any point")
+
+    def verdict_lines(self) -> list:
+        """The comment lines that follow the verdict: the kind, and each network and the domain with
+        whether it was pinned to a file the auditor named or taken from the certificate alone."""
+        lines = [f"c kind: {self.kind} certificate: {KINDS[self.kind]}"] if self.kind else []
+        return lines + [f"c {what}: {ident}, {status}" for what, ident, status in self.bindings]
+
+    def summary(self) -> str:
+        """The last comment line of a verified certificate: what was established, in numbers."""
+        st = self.stats
+        if self.kind == "shallow":
+            return (f"c {st['leaves']} regions, {st['empty']} branches proved empty, {st.get('hyperplanes', 0)} "
+                    f"hyperplanes, {st['neurons']} neurons")
+        claim = self.claim
+        what = "A = B at every point of the domain" if claim["kind"] == "equal" else (
+            f"max ||A - B||_{claim['norm']} over the domain = {fmt(claim['bound'])}"
+            + (f" <= tolerance {fmt(claim['tolerance'])}" if claim["tolerance"] is not None else ""))
+        return (f"c {what}; {st['leaves']} regions of A||B ({st['bounded']} with LP-dual bounds), "
+                f"{st['empty']} branches proved empty, {st['neurons']} neurons")
 
     def _walk(self, node, where, depth, rows, maps, bits, prefix_maps) -> None:
         if not isinstance(node, dict):
@@ -1003,38 +1159,37 @@ class Checker:
 
     # ------------------------------------------------------------------------- equivalence certificates
     def _parse_equivalence(self, cert) -> None:
-        self.kind = EQUIV_FORMAT
         if not same_int(field(cert, "version", ""), EQUIV_VERSION):
             raise CheckFailure("version", f"expected {EQUIV_VERSION}, found {cert.get('version')!r} (unsupported version)")
         self.cert = cert
         networks = field(cert, "networks", "")
         shas = field(cert, "network_sha256", "")
         self.nets = {}
+        names = {"A": "original network", "B": "pruned network"} if self.kind == "prune" else \
+            {"A": "network A", "B": "network B"}
+        pins = {"A": self.model, "B": self.pruned} if self.kind == "prune" else {"A": self.model_a, "B": self.model_b}
         for name in ("A", "B"):
             net = Network(field(networks, name, "networks"), f"networks.{name}")
-            if net.sha256() != field(shas, name, "network_sha256"):
+            sha = field(shas, name, "network_sha256")
+            if net.sha256() != sha:
                 raise CheckFailure(f"network_sha256.{name}", f"does not match the embedded network {name}")
+            self._pin_network(names[name], pins[name], sha)
             self.nets[name] = net
         a, b = self.nets["A"], self.nets["B"]
         if a.input_dim != b.input_dim or a.output_dim != b.output_dim:
             raise CheckFailure("networks", f"A is {a.input_dim} -> {a.output_dim} but B is {b.input_dim} -> {b.output_dim}")
-        if self.model_path is not None:
-            _, model = load_json(self.model_path, "model")
-            other = Network(model, f"model {self.model_path}", allow_floats=True)
-            if other.sha256() not in (a.sha256(), b.sha256()):
-                raise CheckFailure("networks", f"neither A nor B is the network {self.model_path}")
-        if self.shallow_path is not None:
-            raise CheckFailure("--shallow", "an equivalence certificate involves no shallow network")
         if field(cert, "combination", "") != COMBINATION:
             raise CheckFailure("combination", f"expected {COMBINATION!r}")
         if field(cert, "order", "") != "layer-major":
             raise CheckFailure("order", "expected 'layer-major'")
         self.domain = Domain(field(cert, "domain", ""), "domain")
-        self._require_domain()
+        self._pin_domain()
         if self.domain.dim != a.input_dim:
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the networks have {a.input_dim} inputs")
         self.net = Network(side_by_side(a, b), "A||B")
         self.claim = self._parse_claim(field(cert, "claim", ""))
+        if self.kind == "prune" and self.claim["kind"] != "equal":
+            raise CheckFailure("claim.kind", "a prune certificate claims equality")
         self.leaves = as_list(field(cert, "leaves", ""), "leaves")
         self.tree = field(cert, "tree", "")
 
@@ -1043,6 +1198,9 @@ class Checker:
         norm = field(claim, "norm", "claim")
         if norm not in ("inf", "1"):
             raise CheckFailure("claim.norm", f"expected 'inf' or '1', found {norm!r}")
+        if norm == "1" and self.nets["A"].output_dim > MAX_ONE_NORM_OUTPUTS:
+            raise CheckFailure("claim.norm", f"a 1-norm claim needs 2^m sign vectors; at most {MAX_ONE_NORM_OUTPUTS} "
+                                             "outputs are checked (as the producer allows)")
         if kind == "equal":
             return {"kind": kind, "norm": norm, "bound": ZERO, "argmax": None, "tolerance": None}
         if kind != "max_deviation":
@@ -1069,16 +1227,6 @@ class Checker:
         print(f"producer: {shown(self.cert.get('producer'))}", file=out)
 
     def _run_equivalence(self) -> None:
-        net = self.net
-        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
-        self.referenced = [0] * len(self.leaves)
-        self.leaf_order = []
-        self.verified_leaves = [None] * len(self.leaves)
-        self.empty = 0
-        self._walk(self.tree, "tree", 0, list(self.domain.rows), [None] * len(net.widths), [], [])
-        for k, count in enumerate(self.referenced):
-            if count == 0:
-                raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
         bounded = self._check_claim()
         if self.symbolic:
             self._check_symbolic_maps()
@@ -1165,45 +1313,71 @@ def _first_difference(got, exp) -> str:
     return "entries differ from the construction"
 
 
+def _nonempty(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("an empty value (an unset shell variable?) names no file")
+    return text
+
+
+def add_binding_options(parser) -> None:
+    """The options that name the files a verdict binds (shared with ``exactrelu check``)."""
+    add = parser.add_argument
+    add("--model", type=_nonempty, help="the deep network of a shallow certificate, or the original of a prune certificate")
+    add("--shallow", type=_nonempty, help="the shallow network (default: the file the certificate names)")
+    add("--model-a", type=_nonempty, help="network A of an equivalence certificate")
+    add("--model-b", type=_nonempty, help="network B of an equivalence certificate")
+    add("--pruned", type=_nonempty, help="the pruned network of a prune certificate")
+    add("--domain", type=_nonempty, help="a domain file (JSON) the certificate must be about, exactly")
+    add("--box", type=_nonempty, help="a box LO:HI,... the certificate's domain must equal, exactly")
+    add("--expect", choices=tuple(KINDS), help="the kind of certificate (default: implied by the files named)")
+    add("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
+    add("--dump", action="store_true", help="print what was parsed (networks, domain, sizes) to stderr")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="exactrelu check",
-        description="Verify an exactrelu equivalence certificate. Prints 's VERIFIED' or 's NOT VERIFIED'.",
-        epilog="example: python -m exactrelu.checker shallow.cert.json --model net.json",
+        description="Verify an exactrelu certificate against the files you name. Prints 's VERIFIED' or "
+                    "'s NOT VERIFIED' on stdout; on stderr, what each network and the domain was compared with.",
+        epilog="example: python -m exactrelu.checker S.cert.json --model net.json --shallow S.json --box=-1:1",
     )
-    parser.add_argument("certificate")
-    parser.add_argument("--model", help="the deep network (exactrelu-network JSON) the certificate must be about")
-    parser.add_argument("--shallow", help="the shallow network file (default: the one the certificate names)")
-    parser.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
-    parser.add_argument("--dump", action="store_true", help="print what was parsed (network, domain, sizes) to stderr")
-    parser.add_argument("--domain", help="a domain file (JSON) the certificate must be about, exactly")
+    parser.add_argument("certificate", type=_nonempty)
+    add_binding_options(parser)
     args = parser.parse_args(argv)
-    checker = Checker(args.certificate, args.model, args.shallow, args.symbolic, args.domain)
     try:
-        if args.dump:
+        checker = checker_from_args(args)
+    except UsageError as exc:
+        parser.error(str(exc))
+    code = report(checker, args.dump)
+    return code
+
+
+def checker_from_args(args, **converted) -> "Checker":
+    """A :class:`Checker` for parsed options; ``converted`` replaces bindings by ``(label, data)`` pairs."""
+    names = ("model", "shallow", "model_a", "model_b", "pruned")
+    files = {name: converted.get(name, getattr(args, name)) for name in names}
+    return Checker(args.certificate, expect=args.expect, domain=args.domain, box=args.box, symbolic=args.symbolic, **files)
+
+
+def report(checker: "Checker", dump: bool = False, out=None, err=None) -> int:
+    """Run ``checker`` and print the verdict (stdout) and its comment lines (stderr); the exit code."""
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        if dump:
             checker.parse()
-            checker.dump(sys.stderr)
+            checker.dump(err)
         checker.run()
-    except CheckFailure as exc:
-        print("s NOT VERIFIED")
-        print(f"c {exc.location}: {exc.reason}", file=sys.stderr)
+    except (CheckFailure, RecursionError) as exc:
+        print("s NOT VERIFIED", file=out)
+        location, reason = (exc.location, exc.reason) if isinstance(exc, CheckFailure) else ("tree", "nested too deeply")
+        print(f"c {location}: {reason}", file=err)
+        for line in checker.verdict_lines():
+            print(line, file=err)
         return 1
-    except RecursionError:
-        print("s NOT VERIFIED")
-        print("c tree: nested too deeply", file=sys.stderr)
-        return 1
-    st = checker.stats
-    print("s VERIFIED")
-    if checker.kind == EQUIV_FORMAT:
-        claim = checker.claim
-        what = "A = B at every point of the domain" if claim["kind"] == "equal" else (
-            f"max ||A - B||_{claim['norm']} over the domain = {fmt(claim['bound'])}"
-            + (f" <= tolerance {fmt(claim['tolerance'])}" if claim["tolerance"] is not None else ""))
-        print(f"c {what}; {st['leaves']} regions of A||B ({st['bounded']} with LP-dual bounds), "
-              f"{st['empty']} branches proved empty, {st['neurons']} neurons", file=sys.stderr)
-        return 0
-    print(f"c {st['leaves']} regions, {st['empty']} branches proved empty, {st.get('hyperplanes', 0)} hyperplanes, "
-          f"{st['neurons']} neurons", file=sys.stderr)
+    print("s VERIFIED", file=out)
+    for line in checker.verdict_lines():
+        print(line, file=err)
+    print(checker.summary(), file=err)
     return 0
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
-from .errors import ExactReluError, ExtendedArithmeticError, IncompleteError, InputError, InternalError
+from .errors import (ExactReluError, ExtendedArithmeticError, IncompleteError, InputError, InternalError,
+                     RejectedCertificateError)
+from .io import load_model
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -51,7 +53,7 @@ class Console:
 # ----------------------------------------------------------------------------- helpers
 def _read_model(path: str, args: argparse.Namespace):
     """A deep network (``LoadedModel``), rounded only if ``--limit-denominator`` asks."""
-    from .io import LoadedModel, load_model
+    from .io import LoadedModel
 
     loaded = load_model(path)
     limit = getattr(args, "limit_denominator", None)
@@ -95,6 +97,24 @@ def domain_from_args(args: argparse.Namespace, n: int, *loaded):
                   else Domain.reals(n))
     domain.check_dimension(n)
     return domain
+
+
+def check_command(cert, args: argparse.Namespace, domain, **files) -> str:
+    """The auditor's command that checks ``cert`` against every file it binds: the networks named
+    in ``files`` (checker option name -> path) and the domain as the user gave it."""
+    import shlex
+
+    words = ["exactrelu", "check", str(cert)]
+    for option, path in files.items():
+        words += [f"--{option.replace('_', '-')}", str(path)]
+    if getattr(args, "domain", None):
+        words += ["--domain", args.domain]
+    elif domain.kind == "box":
+        from .rationals import format_rational
+
+        words.append("--box=" + ",".join(f"{format_rational(a)}:{format_rational(b)}"
+                                         for a, b in zip(domain.lower, domain.upper)))
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _enumerate(args: argparse.Namespace, loaded, console: Console):
@@ -260,31 +280,42 @@ def cmd_shallow(args: argparse.Namespace) -> int:
         print(f"{len(e.regions)} regions ({e.full_dimensional} full-dimensional, {e.lower_dimensional} lower-dimensional), "
               f"{s.hyperplanes} hyperplanes, over {e.domain.describe()}")
         print(f"wrote {out} and {cert_path} ({size} bytes) in {result['seconds']:.2f} s")
-        print(f"check it with: exactrelu check {cert_path}")
+        print(f"check it with: {check_command(cert_path, args, e.domain, model=args.model, shallow=out)}")
     return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from . import checker
 
-    argv = [args.certificate]
-    for flag, value in (("--model", args.model), ("--shallow", args.shallow), ("--domain", args.domain)):
-        if value:
-            argv += [flag, value]
-    argv += ["--symbolic"] * args.symbolic + ["--dump"] * args.dump
+    converted = {}
+    notes = []
+    for name in ("model", "model_a", "model_b", "pruned"):
+        path = getattr(args, name)
+        if path is not None and not path.lower().endswith(".json"):
+            converted[name] = (path, load_model(path).network.to_dict())
+            notes.append(f"c note: {path} was converted to exact JSON by exactrelu's loaders, which are outside "
+                         "the checker's trusted base")
+    try:
+        run = checker.checker_from_args(args, **converted)
+    except checker.UsageError as exc:
+        raise InputError(str(exc)) from None
+    for note in notes:
+        print(note, file=sys.stderr)
     if not args.json:
-        return checker.main(argv)
-    run = checker.Checker(args.certificate, args.model, args.shallow, args.symbolic, args.domain)
+        return checker.report(run, args.dump)
     try:
         run.run()
-    except checker.CheckFailure as exc:
-        print(json.dumps({"verified": False, "location": exc.location, "reason": exc.reason}))
+    except (checker.CheckFailure, RecursionError) as exc:
+        location, reason = (exc.location, exc.reason) if isinstance(exc, checker.CheckFailure) else ("tree", "nested too deeply")
+        print(json.dumps({"verified": False, "location": location, "reason": reason, "kind": run.kind,
+                          "bindings": _bindings_json(run)}))
         return EXIT_NEGATIVE
-    except RecursionError:
-        print(json.dumps({"verified": False, "location": "tree", "reason": "nested too deeply"}))
-        return EXIT_NEGATIVE
-    print(json.dumps({"verified": True, **run.stats}))
+    print(json.dumps({"verified": True, "kind": run.kind, "bindings": _bindings_json(run), **run.stats}))
     return EXIT_OK
+
+
+def _bindings_json(run) -> list:
+    return [{"what": what, "id": ident, "status": status} for what, ident, status in run.bindings]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -379,11 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable summary")
     p = parsers["check"]
     p.add_argument("certificate")
-    p.add_argument("--model", help="the deep network (exactrelu-network JSON) the certificate must be about")
-    p.add_argument("--shallow", help="the shallow network file (default: the one the certificate names)")
-    p.add_argument("--domain", help="a domain file (JSON) the certificate must be about, exactly")
-    p.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
-    p.add_argument("--dump", action="store_true", help="print what the checker parsed")
+    from .checker import add_binding_options
+
+    add_binding_options(p)
     p.add_argument("--json", action="store_true",
                    help='print {"verified": true|false, ...} instead of the verdict line (with the reason and location when not verified)')
     for name, module_name in MODULE_COMMANDS.items():
@@ -453,6 +482,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("\nexactrelu: INCOMPLETE: interrupted; the result is incomplete and nothing was written", file=sys.stderr)
         return EXIT_INCOMPLETE
+    except RejectedCertificateError as exc:
+        print(f"exactrelu: NOT VERIFIED: {exc}", file=sys.stderr)
+        return EXIT_NEGATIVE
     except InternalError as exc:
         print(f"exactrelu: internal self-check failed: {exc}; nothing was written (please report this)", file=sys.stderr)
         return EXIT_NEGATIVE

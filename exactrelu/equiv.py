@@ -405,17 +405,20 @@ def claim_of(comparison: Comparison, tolerance: Optional[Fraction] = None) -> di
 
 
 def write_equivalence_certificate(path: str | Path, comparison: Comparison,
-                                  tolerance: Optional[Fraction] = None) -> int:
+                                  tolerance: Optional[Fraction] = None, purpose: str = "equivalence") -> int:
     """Stream an ``exactrelu-equivalence`` certificate to ``path``; return its size in bytes.
 
     It embeds ``A``, ``B`` (with their SHA-256) and the domain, not ``A||B``: the checker rebuilds
-    the side-by-side network itself.  The file appears only once completely written."""
+    the side-by-side network itself.  ``purpose`` is ``"equivalence"`` or ``"prune"`` (``A`` the
+    original, ``B`` the pruned network): the checker refuses a certificate of another purpose than
+    the auditor asks for.  The file appears only once completely written."""
     from .certificate import producer_versions, stream_certificate
 
     path = Path(path)
     header = {
         "format": EQUIV_FORMAT,
         "version": EQUIV_VERSION,
+        "purpose": purpose,
         "producer": producer_versions(),
         "networks": {"A": comparison.a.to_dict(), "B": comparison.b.to_dict()},
         "network_sha256": {"A": comparison.a.sha256(), "B": comparison.b.sha256()},
@@ -526,7 +529,10 @@ def run(args: argparse.Namespace) -> int:
             verdict = "WITHIN" if success else "NOT WITHIN"
             print(f"{verdict} TOLERANCE {format_rational(tolerance)}")
         if written:
-            print(f"wrote {written} ({size} bytes); check it with: exactrelu check {written}")
+            from .cli import check_command
+
+            print(f"wrote {written} ({size} bytes); check it with: "
+                  f"{check_command(written, args, domain, model_a=args.a, model_b=args.b)}")
         elif args.certificate:
             console.note("note: no certificate written: the claim does not hold")
     return 0 if success else 1

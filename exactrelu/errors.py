@@ -24,6 +24,10 @@ class DomainError(InputError):
     """An input domain that is empty, malformed, or of the wrong dimension."""
 
 
+class RejectedCertificateError(ExactReluError):
+    """A certificate the independent checker does not verify (exit code 1): nothing is built on it."""
+
+
 class IncompleteError(ExactReluError):
     """A search stopped early (region budget or interruption); its result is incomplete (exit 3)."""
 

@@ -207,7 +207,7 @@ def _names(neurons) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _read_model, domain_from_args
+    from .cli import Console, _read_model, check_command, domain_from_args
     from .equiv import write_equivalence_certificate
     from .io.jsonfmt import save
 
@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         console.end_progress()
     save(result.pruned, out)
-    size = write_equivalence_certificate(cert, comparison)
+    size = write_equivalence_certificate(cert, comparison, purpose="prune")
     seconds = time.perf_counter() - started
     pruned = result.pruned
     summary = {
@@ -268,5 +268,5 @@ def run(args: argparse.Namespace) -> int:
         print("  the network is constant on the domain")
     print("  (neurons are named L<hidden layer>.<index>, counting from 0 in the original network)")
     print(f"proved equal to the original at every point of the domain: wrote {cert} ({size} bytes); "
-          f"check it with: exactrelu check {cert}")
+          f"check it with: {check_command(cert, args, domain, model=args.model, pruned=out)}")
     return 0

@@ -19,7 +19,7 @@ from typing import Callable, Optional, Sequence
 import sympy
 
 from .domain import Domain
-from .errors import InputError
+from .errors import InputError, RejectedCertificateError
 from .io.jsonfmt import network_from_dict, read_json
 from .lp import Row
 from .rationals import format_rational
@@ -105,8 +105,16 @@ def _count(k: int, one: str, many: str = "") -> str:
 
 
 def read_certificate(cert_path: str | Path):
-    """The certificate's JSON object with its network and domain, parsed exactly."""
+    """The certificate's JSON object with its network and domain, parsed exactly, once the
+    independent checker has verified it (a proof is rendered only from what verifies)."""
+    from . import checker
+
     path = Path(cert_path)
+    try:
+        checker.Checker(str(path), expect="shallow").run()
+    except checker.CheckFailure as exc:
+        raise RejectedCertificateError(f"{path}: the checker does not verify it ({exc.location}: {exc.reason}); "
+                                       "no proof is rendered") from None
     cert = read_json(path, "certificate")
     if not isinstance(cert, dict) or cert.get("format") != "exactrelu-certificate":
         raise InputError(f"{path}: not an exactrelu certificate")

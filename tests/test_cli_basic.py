@@ -328,7 +328,10 @@ def test_check_json_reports_the_verdict(tmp_path: Path, capsys) -> None:
     cert.write_text(json.dumps(data))
     assert main(["check", str(cert), "--json"]) == 1
     bad = json.loads(capsys.readouterr().out)
-    assert bad == {"verified": False, "location": "version", "reason": bad["reason"]} and "unsupported" in bad["reason"]
+    assert bad["verified"] is False and bad["location"] == "version" and "unsupported" in bad["reason"]
+    assert bad["kind"] == "shallow" and bad["bindings"] == []
+    assert good["kind"] == "shallow" and [b["what"] for b in good["bindings"]] == ["deep network", "domain", "shallow network"]
+    assert good["bindings"][2]["status"].startswith("pinned (") and good["bindings"][0]["status"].startswith("embedded")
 
 
 def test_check_domain_pins_the_domain(tmp_path: Path, capsys) -> None:

@@ -533,12 +533,23 @@ def test_model_option_and_dump(certificates, tmp_path: Path, capsys) -> None:
     path.write_text(json.dumps(cert))
     (tmp_path / "b.json").write_text(json.dumps(cert["networks"]["B"]))
     (tmp_path / "other.json").write_text(json.dumps(net(([[1]], [0])).to_dict()))
-    assert checker.main([str(path), "--model", str(tmp_path / "b.json"), "--dump", "--symbolic"]) == 0
+    (tmp_path / "a.json").write_text(json.dumps(cert["networks"]["A"]))
+    assert checker.main([str(path), "--model-b", str(tmp_path / "b.json"), "--dump", "--symbolic"]) == 0
     out = capsys.readouterr()
     assert out.out == "s VERIFIED\n"
     assert "network B: widths [2, 3, 1]" in out.err and "A = B at every point of the domain" in out.err
-    assert checker.main([str(path), "--model", str(tmp_path / "other.json")]) == 1
-    assert "neither A nor B is the network" in capsys.readouterr().err
+    assert "c network A: sha256 " in out.err and "embedded (taken from the certificate alone)" in out.err
+    assert f"c network B: sha256 {cert['network_sha256']['B']}, pinned ({tmp_path / 'b.json'})" in out.err
+    assert checker.main([str(path), "--model-a", str(tmp_path / "a.json"), "--model-b", str(tmp_path / "b.json")]) == 0
+    assert out.err.count("pinned") == 1 and capsys.readouterr().err.count("pinned") == 2
+    assert checker.main([str(path), "--model-a", str(tmp_path / "b.json")]) == 1
+    assert "c network A: the certificate is about another network than" in capsys.readouterr().err
+    assert checker.main([str(path), "--model-b", str(tmp_path / "other.json")]) == 1
+    assert "c network B: the certificate is about another network than" in capsys.readouterr().err
+    # the deep-network option of a shallow certificate is not an equivalence binding
+    assert checker.main([str(path), "--model", str(tmp_path / "b.json")]) == 1
+    assert "this is a equivalence certificate" not in (err := capsys.readouterr().err)
+    assert err.startswith("c format: this is an equivalence certificate") and "not the shallow certificate" in err
 
 
 def test_the_lone_checker_file_verifies_an_equivalence_certificate(certificates, tmp_path: Path) -> None:
