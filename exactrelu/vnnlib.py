@@ -200,10 +200,6 @@ def parse_property(text: str, where: str) -> Property:
             ins, outs = reader.factor(conjunct, form.line)
             inputs = _and(inputs, ins, f"{where}: the input constraints")
             outputs = _and(outputs, outs, f"{where}: the output constraints")
-    if not inputs:
-        raise PropertyError(f"{where}: the input constraints are constantly false (the input set is empty)")
-    if not outputs:
-        raise PropertyError(f"{where}: the output constraints are constantly false (no output is unsafe)")
     sets = tuple(_input_set(rows, dims["X"], where if len(inputs) == 1 else f"{where}: input set {k}")
                  for k, rows in enumerate(inputs))
     return Property(dims["X"], dims["Y"], sets, tuple(outputs), where)
@@ -226,6 +222,9 @@ class _Reader:
     def factor(self, expr: Expr, line: int) -> tuple[list[tuple[Row, ...]], list[tuple[Row, ...]]]:
         """A conjunct as (input DNF, output DNF) whose product it equals, or an error."""
         terms = self.dnf(expr, line)
+        if not terms:
+            raise PropertyError(f"{self.where}, line {line}: {_show(expr, 60)} is constantly false, so no input "
+                                f"satisfies the property's constraints (an empty input set)")
         split = [(tuple(r for s, r in t if s == "X"), tuple(r for s, r in t if s == "Y")) for t in terms]
         ins = list(dict.fromkeys(frozenset(i) for i, _ in split))
         outs = list(dict.fromkeys(frozenset(o) for _, o in split))
@@ -371,10 +370,15 @@ def _constant(text: str, at: str) -> Fraction:
 
 
 def _and(left: list, right: list, what: str) -> list:
-    """The DNF of the conjunction of two DNFs (terms concatenated, duplicates removed)."""
+    """The DNF of the conjunction of two DNFs (terms concatenated; equal terms, as sets, once)."""
     if len(left) * len(right) > MAX_DISJUNCTS:
         raise PropertyError(f"{what} expand to more than {MAX_DISJUNCTS} disjuncts")
-    return list(dict.fromkeys(tuple(dict.fromkeys(a + b)) for a in left for b in right))
+    result: dict[frozenset, tuple] = {}
+    for a in left:
+        for b in right:
+            term = tuple(dict.fromkeys(a + b))
+            result.setdefault(frozenset(term), term)
+    return list(result.values())
 
 
 def _conjuncts(expr: Expr) -> list[Expr]:
