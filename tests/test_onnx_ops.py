@@ -177,8 +177,9 @@ def test_squeeze_unsqueeze_reshape_identity(tmp_path: Path, opset: int) -> None:
     ([("Div", ["c", "z"], ["d"], "k"), ("Add", ["x", "d"], ["y"], "a")], {"c": np.ones(2), "z": np.zeros(2)},
      r"node 'k': Div by constant 'z' divides by zero"),
     ([("Unsqueeze", ["x"], ["y"], "u")], {}, r"Unsqueeze needs axes"),
-    ([("Gemm", ["x", ""], ["y"], "g")], {}, r"node 'g': operand B '' must be 2-D, got no operand"),
-    ([("Relu", [""], ["r"], "r"), ("Add", ["x", "r"], ["y"])], {}, r"node 'r': Relu has no first operand"),
+    ([("Flatten", ["x"], ["f"], "fl"), ("Gemm", ["f", ""], ["y"], "g")], {},
+     r"node 'g': operand B '' must be 2-D, got no operand"),
+    ([("Relu", [""], ["r"], "r"), ("Add", ["x", "r"], ["y"], "a")], {}, r"node 'r': Relu has no first operand"),
 ])
 def test_refusals_name_the_node(tmp_path: Path, nodes: list, inits: dict, message: str) -> None:
     built = [node(op, ins, outs, name) for op, ins, outs, name in nodes]
