@@ -34,3 +34,7 @@ class ExtendedArithmeticError(ExactReluError):
 
 class InternalError(ExactReluError):
     """A self-check of the producer failed; no result is written."""
+
+
+class OutputError(InputError):
+    """An output that cannot or must not be written (exit code 2); the message names the user's path."""

@@ -29,7 +29,7 @@ from ..network import ReluNetwork
 from ..rationals import parse_rational
 from .layers import Step, exact_array, float64_layers, identity_layer, network_from_steps
 
-__all__ = ["load", "save", "SUPPORTED_OPS"]
+__all__ = ["load", "save", "encode", "SUPPORTED_OPS"]
 
 SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Relu", "Flatten", "Reshape", "Identity")
 # op type -> (fewest, most) inputs
@@ -316,10 +316,11 @@ def load(path: Path) -> ReluNetwork:
     return network_from_steps(g.chain(inputs[0].name, target, input_width), input_width)
 
 
-def save(network: ReluNetwork, path: Path) -> None:
-    """Write ``network`` as Gemm/Relu nodes with float64 initializers (for tests and examples).
+def encode(network: ReluNetwork) -> bytes:
+    """``network`` as an ONNX model of Gemm/Relu nodes with float64 initializers.
 
-    Refused with :class:`NetworkFormatError` unless every weight is exactly a float64.
+    Refused with :class:`NetworkFormatError` (naming the layer and entry) unless every weight is
+    exactly a float64.
     """
     layers = float64_layers(network, "ONNX")
     onnx = _onnx()
@@ -345,4 +346,11 @@ def save(network: ReluNetwork, path: Path) -> None:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="exactrelu")
     onnx.checker.check_model(model)
-    Path(path).write_bytes(model.SerializeToString())
+    return model.SerializeToString()
+
+
+def save(network: ReluNetwork, path: Path) -> None:
+    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`."""
+    from .output import write_bytes
+
+    write_bytes(path, encode(network))
