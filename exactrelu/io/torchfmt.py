@@ -196,8 +196,9 @@ def load(path: Path, trust_pickle: bool = False, notes: Optional[list[str]] = No
     try:
         obj = torch.load(path, weights_only=not trust_pickle, map_location="cpu")
     except pickle.UnpicklingError as exc:
-        if trust_pickle or "weights_only" not in str(exc).replace("Weights only", "weights_only"):
-            raise NetworkFormatError(f"not a readable PyTorch file (UnpicklingError: {' '.join(str(exc).split())[:200]})") from None
+        if trust_pickle or "Unsupported global" not in str(exc):
+            detail = str(exc).rsplit("error:", 1)[-1].split("Check the documentation")[0]
+            raise NetworkFormatError(f"not a readable PyTorch file (UnpicklingError: {' '.join(detail.split())[:200]})") from None
         raise NetworkFormatError(
             "holds a pickled Python object (such as a whole model), and unpickling it runs code stored in "
             "the file: pass --trust-pickle (trust_pickle=True) only if you trust the file, or save the state "
