@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:  # a command whose module cannot load must not take the others down
-            p = sub.add_parser(name, help=f"(unavailable: {exc})")
+            p = sub.add_parser(name, help=f"(unavailable: {exc})", prefix_chars="\0")
+            p.add_argument("arguments", nargs="*")  # whatever is given, the answer is the reason
             p.set_defaults(func=_unavailable(name, exc))
             continue
         p = sub.add_parser(name, help=module.SUMMARY, description=module.SUMMARY,
