@@ -27,7 +27,8 @@ from .errors import InputError
 
 __all__ = ["Fraction", "parse_rational", "format_rational", "parse_vector", "format_vector"]
 
-_RATIONAL_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE]([+-]?\d+))?(\s*/\s*\d+)?\s*$")
+# "p/q" (ASCII digits, optional sign, whitespace around "/") or a decimal with an optional exponent
+_RATIONAL_RE = re.compile(r"^\s*[+-]?(?:[0-9]+\s*/\s*[0-9]+|([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?)\s*$")
 MAX_EXPONENT = 100_000  # a decimal exponent beyond this is refused: 10**e alone would take long to build
 
 
@@ -53,7 +54,7 @@ def parse_rational(value: object, where: str = "value") -> Fraction:
         if not match:
             shown = repr(value) if len(value) <= 60 else repr(value[:57] + "...")
             raise InputError(f"{where}: {shown} is not a rational number (write p/q or a decimal)")
-        exponent = match.group(4)
+        exponent = match.group(2)
         if exponent is not None and (len(exponent.lstrip("+-").lstrip("0")) > 6 or abs(int(exponent)) > MAX_EXPONENT):
             raise InputError(f"{where}: the exponent of {value.strip()[:60]!r} exceeds {MAX_EXPONENT} in magnitude")
         try:

@@ -303,6 +303,9 @@ def load(path: Path) -> ReluNetwork:
         model = onnx.load(str(path))
     except (DecodeError, OSError, ValueError) as exc:
         raise NetworkFormatError(f"not a valid ONNX model ({exc})") from None
+    except onnx.checker.ValidationError as exc:  # raised while loading external data
+        raise NetworkFormatError(f"cannot load the model's external data ({' '.join(str(exc).split())}); keep the "
+                                 "data file(s) beside the .onnx file, or save the model with its data inside") from None
     g = _Graph(onnx, model.graph)
     inputs = [v for v in model.graph.input if v.name not in g.constants]
     if len(inputs) != 1:
