@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from exactrelu import checker, commands
-from exactrelu.commands import main
 from exactrelu.network import ReluNetwork
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,17 +22,9 @@ ABS = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])
 PLANE = ReluNetwork.from_lists([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])])
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
-def model(tmp_path: Path) -> Path:
-    path = tmp_path / "abs.json"
-    path.write_text(json.dumps(ABS.to_dict()))
-    return path
+def model(abs_model: Path) -> Path:
+    return abs_model
 
 
 # ============================================================================ layering
@@ -86,11 +77,11 @@ def test_every_command_has_its_module() -> None:
         assert callable(module.configure) and callable(module.run)
 
 
-def test_a_command_that_cannot_import_does_not_take_the_others_down(monkeypatch, capsys, model) -> None:
+def test_a_command_that_cannot_import_does_not_take_the_others_down(monkeypatch, run_main, model) -> None:
     monkeypatch.setitem(commands.COMMANDS, "plot", "exactrelu.commands.no_such_module")
-    code, out, err = run(capsys, "eval", model, "--x", "2")
+    code, out, err = run_main("eval", model, "--x", "2")
     assert code == 0 and out == "2\n"
-    code, _, err = run(capsys, "plot", model, "-o", "x.png")
+    code, _, err = run_main("plot", model, "-o", "x.png")
     assert code == 2 and "the command 'plot' is unavailable" in err
 
 
@@ -111,22 +102,22 @@ def test_python_dash_m_runs_the_command_layer(model) -> None:
     (["info", ""], "argument 2"),
     (["equiv", "{model}", "{model}", "--certificate="], "--certificate"),
 ])
-def test_an_empty_flag_value_is_a_usage_error(capsys, model, argv, flag) -> None:
-    code, out, err = run(capsys, *[a.format(model=model) for a in argv])
+def test_an_empty_flag_value_is_a_usage_error(run_main, model, argv, flag) -> None:
+    code, out, err = run_main(*[a.format(model=model) for a in argv])
     assert code == 2 and out == ""
     assert err == f"exactrelu: error: {flag}: empty value (an unset shell variable?)\n"
 
 
-def test_a_nul_byte_in_an_argument_is_one_clear_line(capsys, model) -> None:
-    code, _, err = run(capsys, "info", f"{model}\0x")
+def test_a_nul_byte_in_an_argument_is_one_clear_line(run_main, model) -> None:
+    code, _, err = run_main("info", f"{model}\0x")
     assert code == 2 and err == "exactrelu: error: argument 2 contains a NUL byte\n"
 
 
 # ============================================================================ bindings
-def test_info_prints_the_shallow_sha256_the_certificate_records(capsys, tmp_path, model) -> None:
-    code, out, _ = run(capsys, "shallow", model, "--box=-1:1", "-o", tmp_path / "s.json")
+def test_info_prints_the_shallow_sha256_the_certificate_records(run_main, tmp_path, model) -> None:
+    code, out, _ = run_main("shallow", model, "--box=-1:1", "-o", tmp_path / "s.json")
     assert code == 0
-    code, out, _ = run(capsys, "info", tmp_path / "s.json", "--json")
+    code, out, _ = run_main("info", tmp_path / "s.json", "--json")
     info = json.loads(out)
     cert = json.loads((tmp_path / "s.cert.json").read_text())
     assert info["sha256"] == cert["shallow"]["sha256"]
@@ -134,47 +125,47 @@ def test_info_prints_the_shallow_sha256_the_certificate_records(capsys, tmp_path
     assert info["deep_sha256"] == ABS.sha256()
 
 
-def test_the_shallow_hint_names_every_binding_and_verifies(capsys, tmp_path, model) -> None:
+def test_the_shallow_hint_names_every_binding_and_verifies(run_main, tmp_path, model) -> None:
     out_path = tmp_path / "s.json"
-    code, out, _ = run(capsys, "shallow", model, "--box=-1/2:3", "-o", out_path)
+    code, out, _ = run_main("shallow", model, "--box=-1/2:3", "-o", out_path)
     hint = out.splitlines()[-1]
     assert hint == (f"check it with: exactrelu check {tmp_path / 's.cert.json'} --model {model} "
                     f"--shallow {out_path} --box=-1/2:3")
     domain = tmp_path / "d.json"
     domain.write_text(json.dumps({"box": [["-1/2", 3]]}))
-    code, out, _ = run(capsys, "shallow", model, "--domain", domain, "-o", out_path, "--json")
+    code, out, _ = run_main("shallow", model, "--domain", domain, "-o", out_path, "--json")
     summary = json.loads(out)
     assert summary["check"].endswith(f"--model {model} --shallow {out_path} --domain {domain}")
-    argv = summary["check"].split()[1:]
-    assert main(argv) == 0 and capsys.readouterr().out == "s VERIFIED\n"  # the hint runs as printed
+    code, out, _ = run_main(*summary["check"].split()[1:])
+    assert code == 0 and out == "s VERIFIED\n"  # the hint runs as printed
 
 
-def test_the_equiv_and_prune_hints_name_both_networks(capsys, tmp_path, model) -> None:
-    code, out, _ = run(capsys, "equiv", model, model, "--box=-1:1", "--certificate", tmp_path / "e.json")
+def test_the_equiv_and_prune_hints_name_both_networks(run_main, tmp_path, model) -> None:
+    code, out, _ = run_main("equiv", model, model, "--box=-1:1", "--certificate", tmp_path / "e.json")
     assert code == 0
     assert out.splitlines()[-1].endswith(f"exactrelu check {tmp_path / 'e.json'} --model-a {model} --model-b {model} "
                                          "--box=-1:1")
-    code, out, _ = run(capsys, "prune", model, "--box=0:1", "-o", tmp_path / "p.json")
+    code, out, _ = run_main("prune", model, "--box=0:1", "-o", tmp_path / "p.json")
     assert code == 0
     assert out.splitlines()[-1].endswith(f"exactrelu check {tmp_path / 'p.cert.json'} --model {model} "
                                          f"--pruned {tmp_path / 'p.json'} --box=0:1")
 
 
-def test_an_empty_domain_is_an_error_at_production(capsys, tmp_path, model) -> None:
+def test_an_empty_domain_is_an_error_at_production(run_main, tmp_path, model) -> None:
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"A": [[1], [-1]], "b": [-1, -1]}))  # x <= -1 and x >= 1
     for argv in (["shallow", model, "--domain", empty, "-o", tmp_path / "s.json"],
                  ["regions", model, "--domain", empty],
                  ["equiv", model, model, "--domain", empty],
                  ["shallow", model, "--box=1:-1", "-o", tmp_path / "s.json"]):
-        code, out, err = run(capsys, *argv)
+        code, out, err = run_main(*argv)
         assert code == 2 and out == "" and len(err.splitlines()) == 1 and "the domain is empty" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["abs.json", "empty.json"]
 
 
-def test_a_malformed_domain_file_is_one_clear_line(capsys, tmp_path, model) -> None:
+def test_a_malformed_domain_file_is_one_clear_line(run_main, tmp_path, model) -> None:
     for text in ('{"box": [[0, 1]', '{"box": "0:1"}', '{"A": [[1]], "b": ["x"]}', "\x00\x01"):
         bad = tmp_path / "bad.json"
         bad.write_text(text)
-        code, out, err = run(capsys, "regions", model, "--domain", bad)
+        code, out, err = run_main("regions", model, "--domain", bad)
         assert code == 2 and out == "" and len(err.splitlines()) == 1 and str(bad) in err, err

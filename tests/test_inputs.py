@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
-from exactrelu.commands import main
 from exactrelu.errors import InputError, NetworkFormatError
 from exactrelu.io import load_model
 from exactrelu.io.jsonfmt import network_from_dict
@@ -20,18 +18,12 @@ from exactrelu.network import ReluNetwork
 from exactrelu.rationals import parse_rational
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def network_json(layers) -> dict:
     return {"format": "exactrelu-network", "version": 1, "layers": layers}
 
 
 # ============================================================================ PyTorch
-def test_a_state_dict_says_what_it_assumes(capsys, tmp_path) -> None:
+def test_a_state_dict_says_what_it_assumes(run_main, tmp_path) -> None:
     torch = pytest.importorskip("torch")
     nn = torch.nn
     model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).double()
@@ -40,13 +32,13 @@ def test_a_state_dict_says_what_it_assumes(capsys, tmp_path) -> None:
     loaded = load_model(path)
     assert loaded.network == __import__("exactrelu.io.torchfmt", fromlist=["x"]).network_from_module(model)
     assert len(loaded.notes) == 1 and "'1' are taken to be ReLU" in loaded.notes[0]
-    code, out, err = run(capsys, "info", path)
+    code, out, err = run_main("info", path)
     assert code == 0 and "note:" in err and "nothing after the last Linear ('2') is visible" in err
-    code, _, err = run(capsys, "info", path, "--quiet")
+    code, _, err = run_main("info", path, "--quiet")
     assert code == 0 and err == ""
 
 
-def test_dropout_in_a_whole_model_is_the_identity(capsys, tmp_path) -> None:
+def test_dropout_in_a_whole_model_is_the_identity(run_main, tmp_path) -> None:
     torch = pytest.importorskip("torch")
     nn = torch.nn
     torch.manual_seed(1)
@@ -54,9 +46,9 @@ def test_dropout_in_a_whole_model_is_the_identity(capsys, tmp_path) -> None:
     plain = nn.Sequential(with_dropout[0], nn.ReLU(), with_dropout[3])
     path = tmp_path / "dropout.pt"
     torch.save(with_dropout, path)
-    code, _, err = run(capsys, "eval", path, "--x", "1/2,-1")
+    code, _, err = run_main("eval", path, "--x", "1/2,-1")
     assert code == 2 and "--trust-pickle" in err and "runs code" in err  # a full pickle needs the opt-in
-    code, out, err = run(capsys, "eval", path, "--x", "1/2,-1", "--trust-pickle")
+    code, out, err = run_main("eval", path, "--x", "1/2,-1", "--trust-pickle")
     assert code == 0, err
     from exactrelu.io.torchfmt import network_from_module
 
@@ -98,20 +90,20 @@ def test_torch_save_writes_a_state_dict_that_needs_no_trust(tmp_path) -> None:
 
 
 # ============================================================================ sizes and malformed input
-def test_a_weight_of_1e300_through_17_layers(capsys, tmp_path) -> None:
+def test_a_weight_of_1e300_through_17_layers(run_main, tmp_path) -> None:
     path = tmp_path / "big.json"
     path.write_text(json.dumps(network_json([{"weight": [[1e300]], "bias": [0]}] * 17 + [{"weight": [[1]], "bias": [0]}])))
     expected = Fraction(1e300) ** 17
     assert len(str(expected.numerator)) > 5000  # beyond Python's default 4300-digit limit
-    code, out, err = run(capsys, "info", path)
+    code, out, err = run_main("info", path)
     assert code == 0 and "hidden_layers: 17" in out, err
-    code, out, err = run(capsys, "eval", path, "--x", "1")
+    code, out, err = run_main("eval", path, "--x", "1")
     assert code == 0 and Fraction(out.strip()) == expected, err
-    code, out, err = run(capsys, "regions", path, "--box=-1:1")
+    code, out, err = run_main("regions", path, "--box=-1:1")
     assert code == 0 and out.startswith("2 regions (2 full-dimensional"), err
 
 
-def test_onnx_with_missing_external_data_is_one_line(capsys, tmp_path) -> None:
+def test_onnx_with_missing_external_data_is_one_line(run_main, tmp_path) -> None:
     onnx = pytest.importorskip("onnx")
     from exactrelu.io import onnxfmt
 
@@ -121,7 +113,7 @@ def test_onnx_with_missing_external_data_is_one_line(capsys, tmp_path) -> None:
     onnx.save_model(model, str(path), save_as_external_data=True, location="m.data", size_threshold=0)
     assert load_model(path).network == net
     (tmp_path / "m.data").unlink()
-    code, out, err = run(capsys, "info", path)
+    code, out, err = run_main("info", path)
     assert code == 2 and out == "" and len(err.splitlines()) == 1 and "cannot load the model's external data" in err
 
 
@@ -130,10 +122,10 @@ def test_onnx_with_missing_external_data_is_one_line(capsys, tmp_path) -> None:
     ('"1e999999999"', r"the exponent of '1e999999999' exceeds 100000"),
     ('"1e' + "9" * 5000 + '"', r"exceeds 100000"),
 ])
-def test_a_huge_exponent_is_one_clear_line(capsys, tmp_path, entry, message) -> None:
+def test_a_huge_exponent_is_one_clear_line(run_main, tmp_path, entry, message) -> None:
     path = tmp_path / "huge.json"
     path.write_text('{"format": "exactrelu-network", "version": 1, "layers": [{"weight": [[%s]], "bias": [0]}]}' % entry)
-    code, out, err = run(capsys, "info", path)
+    code, out, err = run_main("info", path)
     assert code == 2 and out == "" and len(err.splitlines()) == 1 and str(path) in err
     import re
 

@@ -30,17 +30,9 @@ ABS = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])
 THIRD = ReluNetwork.from_lists([([[1], ["1/3"]], [0, 0]), ([[1, 1]], [0])])
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
-def model(tmp_path: Path) -> Path:
-    path = tmp_path / "abs.json"
-    path.write_text(json.dumps(ABS.to_dict()))
-    return path
+def model(abs_model: Path) -> Path:
+    return abs_model
 
 
 def listing(folder: Path) -> list[str]:
@@ -58,12 +50,12 @@ def read_fifo(path: Path, into: list) -> threading.Thread:
 
 
 # ============================================================================ non-regular targets
-def test_a_fifo_is_written_in_place(capsys, tmp_path, model) -> None:
+def test_a_fifo_is_written_in_place(run_main, tmp_path, model) -> None:
     fifo = tmp_path / "regions.fifo"
     os.mkfifo(fifo)
     got: list[bytes] = []
     thread = read_fifo(fifo, got)
-    code, out, _ = run(capsys, "regions", model, "--json", fifo)
+    code, out, _ = run_main("regions", model, "--json", fifo)
     thread.join(30)
     assert code == 0 and out.startswith("3 regions")
     assert json.loads(got[0])["regions"] == 3
@@ -83,20 +75,20 @@ def test_a_pipe_as_dev_fd_is_written_in_place(tmp_path, model) -> None:
     assert json.loads(data)["regions"] == 3 and out.startswith(b"3 regions")
 
 
-def test_dash_is_stdout(capsys, model) -> None:
-    code, out, err = run(capsys, "regions", model, "--json", "-")
+def test_dash_is_stdout(run_main, model) -> None:
+    code, out, err = run_main("regions", model, "--json", "-")
     assert code == 0 and json.loads(out)["regions"] == 3
-    code, out, _ = run(capsys, "convert", model, "-")
+    code, out, _ = run_main("convert", model, "-")
     assert code == 0 and json.loads(out) == json.loads(json.dumps(ABS.to_dict()))
 
 
-def test_a_symlink_is_followed_not_replaced(capsys, tmp_path, model) -> None:
+def test_a_symlink_is_followed_not_replaced(run_main, tmp_path, model) -> None:
     real = tmp_path / "real"
     real.mkdir()
     (real / "s.json").write_text("old")
     link = tmp_path / "s.json"
     link.symlink_to(real / "s.json")
-    code, _, err = run(capsys, "shallow", model, "--box=-1:1", "-o", link, "--certificate", tmp_path / "s.cert.json")
+    code, _, err = run_main("shallow", model, "--box=-1:1", "-o", link, "--certificate", tmp_path / "s.cert.json")
     assert code == 0, err
     assert link.is_symlink() and os.readlink(link) == str(real / "s.json")
     assert json.loads((real / "s.json").read_text())["format"] == "exactrelu-shallow"
@@ -116,7 +108,7 @@ def no_work(monkeypatch):
     monkeypatch.setattr(exactrelu.regions, "enumerate_regions", forbidden)
 
 
-def test_a_read_only_folder_is_refused_before_work(capsys, tmp_path, model, no_work, monkeypatch) -> None:
+def test_a_read_only_folder_is_refused_before_work(run_main, tmp_path, model, no_work, monkeypatch) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     if os.geteuid() == 0:  # root writes anywhere: make creating the temporary file fail as it would
@@ -131,7 +123,7 @@ def test_a_read_only_folder_is_refused_before_work(capsys, tmp_path, model, no_w
     else:
         locked.chmod(0o555)
     try:
-        code, out, err = run(capsys, "shallow", model, "-o", tmp_path / "s.json", "--certificate", locked / "c.json")
+        code, out, err = run_main("shallow", model, "-o", tmp_path / "s.json", "--certificate", locked / "c.json")
     finally:
         locked.chmod(0o755)
     assert code == 2 and out == ""
@@ -145,32 +137,32 @@ def test_a_read_only_folder_is_refused_before_work(capsys, tmp_path, model, no_w
     ["shallow", "{model}", "-o", "{tmp}/s.json", "--certificate", "{model}"],
     ["prune", "{model}", "-o", "{tmp}/p.json", "--certificate", "{tmp}/abs.json"],
 ])
-def test_an_output_that_is_an_input_is_refused(capsys, tmp_path, model, no_work, argv) -> None:
+def test_an_output_that_is_an_input_is_refused(run_main, tmp_path, model, no_work, argv) -> None:
     before = model.read_bytes()
-    code, out, err = run(capsys, *[a.format(model=model, tmp=tmp_path) for a in argv])
+    code, out, err = run_main(*[a.format(model=model, tmp=tmp_path) for a in argv])
     assert code == 2 and "is also an input; refusing to overwrite it" in err
     assert model.read_bytes() == before and listing(tmp_path) == ["abs.json"]
 
 
-def test_the_same_output_twice_is_refused(capsys, tmp_path, model, no_work) -> None:
-    code, _, err = run(capsys, "shallow", model, "-o", tmp_path / "x.json", "--certificate", tmp_path / "x.json")
+def test_the_same_output_twice_is_refused(run_main, tmp_path, model, no_work) -> None:
+    code, _, err = run_main("shallow", model, "-o", tmp_path / "x.json", "--certificate", tmp_path / "x.json")
     assert code == 2 and "is given twice as an output" in err
     (tmp_path / "a.json").write_text("{}")
     (tmp_path / "b.json").symlink_to(tmp_path / "a.json")
-    code, _, err = run(capsys, "shallow", model, "-o", tmp_path / "a.json", "--certificate", tmp_path / "b.json")
+    code, _, err = run_main("shallow", model, "-o", tmp_path / "a.json", "--certificate", tmp_path / "b.json")
     assert code == 2 and "is given twice as an output" in err
     assert (tmp_path / "a.json").read_text() == "{}"
 
 
-def test_a_missing_folder_or_a_folder_as_output_is_refused_before_work(capsys, tmp_path, model, no_work) -> None:
-    code, _, err = run(capsys, "shallow", model, "-o", tmp_path / "nowhere" / "s.json")
+def test_a_missing_folder_or_a_folder_as_output_is_refused_before_work(run_main, tmp_path, model, no_work) -> None:
+    code, _, err = run_main("shallow", model, "-o", tmp_path / "nowhere" / "s.json")
     assert code == 2 and "does not exist" in err
-    code, _, err = run(capsys, "shallow", model, "-o", tmp_path)
+    code, _, err = run_main("shallow", model, "-o", tmp_path)
     assert code == 2 and "is a folder" in err
 
 
 # ============================================================================ pairs
-def test_a_failure_before_the_pair_is_complete_leaves_nothing(capsys, tmp_path, model, monkeypatch) -> None:
+def test_a_failure_before_the_pair_is_complete_leaves_nothing(run_main, tmp_path, model, monkeypatch) -> None:
     import exactrelu.certificate
 
     (tmp_path / "s.json").write_text("old network")
@@ -179,7 +171,7 @@ def test_a_failure_before_the_pair_is_complete_leaves_nothing(capsys, tmp_path, 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(exactrelu.certificate, "stream_shallow_certificate", broken)
-    code, _, err = run(capsys, "shallow", model, "-o", tmp_path / "s.json")
+    code, _, err = run_main("shallow", model, "-o", tmp_path / "s.json")
     assert code == 2 and "No space left" in err
     assert listing(tmp_path) == ["abs.json", "s.json"] and (tmp_path / "s.json").read_text() == "old network"
 
@@ -231,14 +223,14 @@ def test_sigterm_is_like_ctrl_c(tmp_path, model) -> None:
 
 # ============================================================================ convert
 @pytest.mark.parametrize("suffix", [".json", ".npz", ".onnx", ".pt", ".nnet"])
-def test_convert_writes_the_format_its_extension_names(capsys, tmp_path, model, suffix) -> None:
+def test_convert_writes_the_format_its_extension_names(run_main, tmp_path, model, suffix) -> None:
     if suffix == ".onnx":
         pytest.importorskip("onnx")
     if suffix == ".pt":
         pytest.importorskip("torch")
     out = tmp_path / f"net{suffix}"
     extra = ["--box=-1:2"] if suffix == ".nnet" else []
-    code, _, err = run(capsys, "convert", model, out, *extra)
+    code, _, err = run_main("convert", model, out, *extra)
     assert code == 0, err
     loaded = load_model(out)
     assert loaded.format == {".json": "json", ".npz": "npz", ".onnx": "onnx", ".pt": "torch", ".nnet": "nnet"}[suffix]
@@ -248,15 +240,15 @@ def test_convert_writes_the_format_its_extension_names(capsys, tmp_path, model, 
     third = tmp_path / "third.json"
     third.write_text(json.dumps(THIRD.to_dict()))
     if suffix != ".json":
-        code, _, err = run(capsys, "convert", third, tmp_path / f"third{suffix}", *extra)
+        code, _, err = run_main("convert", third, tmp_path / f"third{suffix}", *extra)
         assert code == 2 and "layer 0" in err and "1/3" in err and "save it as JSON instead" in err
         assert not (tmp_path / f"third{suffix}").exists()
 
 
-def test_convert_refuses_an_unknown_extension_and_a_missing_nnet_box(capsys, tmp_path, model) -> None:
-    code, _, err = run(capsys, "convert", model, tmp_path / "net.h5")
+def test_convert_refuses_an_unknown_extension_and_a_missing_nnet_box(run_main, tmp_path, model) -> None:
+    code, _, err = run_main("convert", model, tmp_path / "net.h5")
     assert code == 2 and "cannot write the extension '.h5'" in err
-    code, _, err = run(capsys, "convert", model, tmp_path / "net.nnet")
+    code, _, err = run_main("convert", model, tmp_path / "net.nnet")
     assert code == 2 and "give --box" in err
     assert listing(tmp_path) == ["abs.json"]
 

@@ -53,6 +53,24 @@ def add_quiet(parser: argparse.ArgumentParser, what: str = "no notes or progress
     parser.add_argument("--quiet", action="store_true", help=what)
 
 
+def add_enumeration_options(parser: argparse.ArgumentParser) -> None:
+    """What every command that enumerates the regions of one model takes: the model, its options,
+    ``--quiet``, the domain and the region budget."""
+    add_model_options(parser)
+    add_quiet(parser)
+    add_domain_options(parser)
+    add_budget(parser)
+
+
+def add_pair_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``-o`` (``what``), ``--certificate`` (default beside it) and ``--json``: the outputs of a
+    command that writes a network and its certificate together."""
+    parser.add_argument("-o", "--output", required=True, help=f"where to write {what}")
+    parser.add_argument("--certificate", metavar="PATH",
+                        help="where to write the certificate (default: beside the output, .cert.json)")
+    parser.add_argument("--json", action="store_true", help="machine-readable summary")
+
+
 def read_model(path: str, args: argparse.Namespace, console: Optional[Console] = None):
     """A deep network (``LoadedModel``), rounded only if ``--limit-denominator`` asks; the loader's
     notes and the rounding are reported on stderr."""

@@ -8,8 +8,8 @@ import json
 import time
 
 from .console import Console
-from .options import (add_budget, add_domain_options, add_model_options, add_quiet, check_command, domain_binding,
-                      domain_from_args, domain_inputs, read_model)
+from .options import (add_enumeration_options, add_pair_options, check_command, domain_binding, domain_from_args,
+                      domain_inputs, read_model)
 from .shallow import beside
 
 SUMMARY = "remove neurons that never fire and fold layers that are affine on the domain, exactly, with a certificate"
@@ -17,14 +17,8 @@ EXAMPLE = "exactrelu prune net.json --box=-1:1 -o pruned.json"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_model_options(parser)
-    parser.add_argument("-o", "--output", required=True, help="where to write the pruned network (exactrelu-network JSON)")
-    add_domain_options(parser)
-    parser.add_argument("--certificate", metavar="PATH",
-                        help="where to write the equivalence certificate (default: beside the output, .cert.json)")
-    parser.add_argument("--json", action="store_true", help="machine-readable summary")
-    add_budget(parser)
-    add_quiet(parser)
+    add_enumeration_options(parser)
+    add_pair_options(parser, "the pruned network (exactrelu-network JSON)")
 
 
 def _names(neurons) -> str:

@@ -6,17 +6,14 @@ import argparse
 import json
 
 from .console import Console
-from .options import add_budget, add_domain_options, add_model_options, add_quiet, domain_inputs, enumerate_with_progress, read_model
+from .options import add_enumeration_options, domain_inputs, enumerate_with_progress, read_model
 
 SUMMARY = "enumerate every activation region exactly"
 EXAMPLE = "exactrelu regions net.json --box=-2:2 --json regions.json"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_model_options(parser)
-    add_quiet(parser)
-    add_domain_options(parser)
-    add_budget(parser)
+    add_enumeration_options(parser)
     parser.add_argument("--json", metavar="OUT", help="write every region to OUT as JSON ('-' for stdout)")
 
 

@@ -14,23 +14,18 @@ import time
 
 from ..errors import InputError
 from .console import Console
-from .options import (add_budget, add_domain_options, add_model_options, add_quiet, check_command, domain_binding,
-                      domain_inputs, enumerate_with_progress, read_model)
+from .options import (add_enumeration_options, add_pair_options, check_command, domain_binding, domain_inputs,
+                      enumerate_with_progress, read_model)
 
 SUMMARY = "build the three-hidden-layer network and its certificate"
 EXAMPLE = "exactrelu shallow net.json --box=-1:1 -o shallow.json"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_model_options(parser)
-    add_quiet(parser)
-    add_domain_options(parser)
-    add_budget(parser)
-    parser.add_argument("-o", "--output", required=True, help="where to write the shallow network (JSON)")
-    parser.add_argument("--certificate", help="where to write the certificate (default: beside the output, .cert.json)")
+    add_enumeration_options(parser)
+    add_pair_options(parser, "the shallow network (JSON)")
     parser.add_argument("--equation", choices=("flint", "sympy"), default="flint",
                         help="how the producer equates the networks region by region (default flint: fastest, see benchmarks)")
-    parser.add_argument("--json", action="store_true", help="machine-readable summary")
 
 
 def beside(output: str, what: str = "certificate") -> str:
