@@ -9,23 +9,23 @@ under the region's gates (:func:`equate`), by one of two exact methods:
   products;
 * ``"sympy"``: sympy expressions in symbols ``x1..xn`` whose difference must expand to ``0``.
 
-Invariant: a certificate file exists at its final path only if it was completely written (it is
-streamed into a temporary file in the same folder and renamed at the end).
+Invariant: a certificate file exists at its final path only if it was completely written: it is
+streamed to a file object of :mod:`exactrelu.io.output`, the one writer, which renames it into place
+only once complete.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, TextIO
 
 from . import __version__
 from .errors import InputError, InternalError
 from .extended import Infinity
-from .io.jsonfmt import publish
+from .io.output import write_with
 from .network import canonical_dumps
 from .rationals import format_rational
 from .regions import Child, Empty, Enumeration, Leaf, Region, Split
@@ -183,24 +183,14 @@ def tree_chunks(child: Child) -> Iterator[str]:
                       '{"split":[%d,%d],"active":' % item.neuron]
 
 
-def write_certificate(
-    path: str | Path,
-    enumeration: Enumeration,
-    shallow: ShallowNetwork,
-    shallow_path: Optional[str | Path] = None,
-) -> int:
-    """Stream the certificate to ``path`` and return its size in bytes.
-
-    With ``shallow_path`` the shallow network is named (relative to the certificate's folder) with
-    its SHA-256; without it, it is embedded.
-    """
-    path = Path(path)
-    if shallow_path is not None:
-        name = os.path.relpath(Path(shallow_path).resolve(), path.resolve().parent)
-        shallow_ref = {"file": name, "sha256": shallow.sha256()}
+def certificate_header(enumeration: Enumeration, shallow: ShallowNetwork, shallow_name: Optional[str] = None) -> dict:
+    """Everything of the certificate but its leaves and tree.  With ``shallow_name`` (a path relative
+    to the certificate's folder) the shallow network is named with its SHA-256; without it, embedded."""
+    if shallow_name is not None:
+        shallow_ref = {"file": shallow_name, "sha256": shallow.sha256()}
     else:
         shallow_ref = {"network": shallow.to_dict(), "sha256": shallow.sha256()}
-    header = {
+    return {
         "format": CERT_FORMAT,
         "version": CERT_VERSION,
         "producer": producer_versions(),
@@ -210,29 +200,43 @@ def write_certificate(
         "shallow": shallow_ref,
         "order": "layer-major",
     }
-    return stream_certificate(path, header, [leaf_json(region) for region in enumeration.regions], enumeration.tree)
 
 
-def stream_certificate(path: Path, header: dict, leaves: Iterable[str], tree: Child) -> int:
-    """Write ``header`` (canonical JSON) extended by the ``leaves`` (JSON texts) and the ``tree``
-    through a temporary file in the same folder, renamed into place only once complete; return
-    the size in bytes."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(canonical_dumps(header)[:-1])
-            out.write(',\n"leaves":[\n')
-            for k, text in enumerate(leaves):
-                if k:
-                    out.write(",\n")
-                out.write(text)
-            out.write('\n],\n"tree":')
-            for chunk in tree_chunks(tree):
-                out.write(chunk)
-            out.write("}\n")
-        publish(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path.stat().st_size
+def relative_name(target: str | Path, certificate: str | Path) -> str:
+    """How a certificate at ``certificate`` names the file ``target``: relative to its folder."""
+    return os.path.relpath(Path(target).resolve(), Path(certificate).resolve().parent)
+
+
+def stream_shallow_certificate(out: TextIO, enumeration: Enumeration, shallow: ShallowNetwork,
+                               shallow_name: Optional[str] = None) -> None:
+    """Write the certificate of ``shallow`` = the deep network to the text stream ``out``."""
+    stream_certificate(out, certificate_header(enumeration, shallow, shallow_name),
+                       (leaf_json(region) for region in enumeration.regions), enumeration.tree)
+
+
+def write_certificate(
+    path: str | Path,
+    enumeration: Enumeration,
+    shallow: ShallowNetwork,
+    shallow_path: Optional[str | Path] = None,
+) -> int:
+    """Write the certificate to ``path`` (through :mod:`exactrelu.io.output`, so it appears only
+    complete) and return its size in bytes; ``shallow_path`` names the shallow network's file,
+    without it the shallow network is embedded."""
+    name = None if shallow_path is None else relative_name(shallow_path, path)
+    return write_with(path, lambda out: stream_shallow_certificate(out, enumeration, shallow, name))
+
+
+def stream_certificate(out: TextIO, header: dict, leaves: Iterable[str], tree: Child) -> None:
+    """Write ``header`` (canonical JSON) extended by the ``leaves`` (JSON texts) and the ``tree`` to
+    the text stream ``out``, piece by piece."""
+    out.write(canonical_dumps(header)[:-1])
+    out.write(',\n"leaves":[\n')
+    for k, text in enumerate(leaves):
+        if k:
+            out.write(",\n")
+        out.write(text)
+    out.write('\n],\n"tree":')
+    for chunk in tree_chunks(tree):
+        out.write(chunk)
+    out.write("}\n")

@@ -1,4 +1,4 @@
-"""``exactrelu equiv A B``: exact equivalence and maximum deviation of two ReLU networks.
+"""Exact equivalence and maximum deviation of two ReLU networks.
 
 The two networks are run side by side on the same input (:func:`side_by_side`): one network
 ``A||B`` whose outputs are ``A(x)`` followed by ``B(x)``.  Its activation regions are the common
@@ -42,9 +42,7 @@ block-diagonal, and the outputs are ``A``'s then ``B``'s.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -68,8 +66,6 @@ EQUIV_VERSION = 1
 COMBINATION = "side-by-side"
 MAX_ONE_NORM_OUTPUTS = 12
 
-SUMMARY = "decide whether two networks are equal on a domain, exactly, with the maximum deviation"
-EXAMPLE = "exactrelu equiv a.json b.onnx --box=-1:1 --certificate equiv.cert.json"
 
 
 # ----------------------------------------------------------------------------- the side-by-side network
@@ -404,18 +400,15 @@ def claim_of(comparison: Comparison, tolerance: Optional[Fraction] = None) -> di
             "tolerance": None if tolerance is None else format_rational(tolerance)}
 
 
-def write_equivalence_certificate(path: str | Path, comparison: Comparison,
-                                  tolerance: Optional[Fraction] = None, purpose: str = "equivalence") -> int:
-    """Stream an ``exactrelu-equivalence`` certificate to ``path``; return its size in bytes.
+def equivalence_header(comparison: Comparison, tolerance: Optional[Fraction] = None,
+                       purpose: str = "equivalence") -> dict:
+    """The certificate's header: ``A``, ``B`` (with their SHA-256), the domain and the claim; raises
+    :class:`InputError` if there is no claim to certify (see :func:`claim_of`).  ``purpose`` is
+    ``"equivalence"`` or ``"prune"`` (``A`` the original, ``B`` the pruned network): the checker
+    refuses a certificate of another purpose than the auditor asks for."""
+    from .certificate import producer_versions
 
-    It embeds ``A``, ``B`` (with their SHA-256) and the domain, not ``A||B``: the checker rebuilds
-    the side-by-side network itself.  ``purpose`` is ``"equivalence"`` or ``"prune"`` (``A`` the
-    original, ``B`` the pruned network): the checker refuses a certificate of another purpose than
-    the auditor asks for.  The file appears only once completely written."""
-    from .certificate import producer_versions, stream_certificate
-
-    path = Path(path)
-    header = {
+    return {
         "format": EQUIV_FORMAT,
         "version": EQUIV_VERSION,
         "purpose": purpose,
@@ -427,112 +420,23 @@ def write_equivalence_certificate(path: str | Path, comparison: Comparison,
         "order": "layer-major",
         "claim": claim_of(comparison, tolerance),
     }
+
+
+def stream_equivalence_certificate(out, comparison: Comparison, header: dict) -> None:
+    """Write an ``exactrelu-equivalence`` certificate with ``header`` to the text stream ``out``.
+
+    It embeds ``A`` and ``B``, not ``A||B``: the checker rebuilds the side-by-side network itself."""
+    from .certificate import stream_certificate
+
     leaves = (_leaf_json(region, comparison.terms[k]) for k, region in enumerate(comparison.enumeration.regions))
-    return stream_certificate(path, header, leaves, comparison.enumeration.tree)
+    stream_certificate(out, header, leaves, comparison.enumeration.tree)
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    from .cli import positive_int
+def write_equivalence_certificate(path: str | Path, comparison: Comparison,
+                                  tolerance: Optional[Fraction] = None, purpose: str = "equivalence") -> int:
+    """Write an ``exactrelu-equivalence`` certificate to ``path`` (through :mod:`exactrelu.io.output`,
+    so it appears only complete); return its size in bytes."""
+    from .io.output import write_with
 
-    parser.add_argument("a", metavar="A", help="first network (.json, .npz, .onnx, .pt/.pth, .nnet)")
-    parser.add_argument("b", metavar="B", help="second network (any of the same formats)")
-    parser.add_argument("--box", help="box domain LO:HI,LO:HI,... (one LO:HI applies to every input)")
-    parser.add_argument("--domain", help="domain file: JSON box or polytope, or VNN-LIB input constraints")
-    parser.add_argument("--tolerance", metavar="EPS",
-                        help="succeed (exit 0) iff the maximum deviation is <= EPS (an exact rational), and certify it")
-    parser.add_argument("--norm", choices=NORMS, default="inf", help="norm of A(x) - B(x) (default inf)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--certificate", metavar="PATH",
-                        help="on success write an exactrelu-equivalence certificate to PATH")
-    parser.add_argument("--max-regions", type=positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
-    parser.add_argument("--quiet", action="store_true", help="no notes or progress on stderr")
-
-
-def _fmt_vec(values) -> str:
-    return "[" + ", ".join(format_rational(v) for v in values) + "]"
-
-
-def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _is_shallow, _read_model, domain_from_args
-    from .rationals import parse_rational
-
-    console = Console(args.quiet or args.json)
-    for name, path in (("A", args.a), ("B", args.b)):
-        if _is_shallow(path):
-            raise InputError(f"{path}: is a shallow (extended-real) network; equiv compares ReLU networks ({name})")
-    la, lb = _read_model(args.a, args), _read_model(args.b, args)
-    check_compatible(la.network, lb.network, (f"A ({args.a})", f"B ({args.b})"))
-    tolerance = None
-    if args.tolerance is not None:
-        tolerance = parse_rational(args.tolerance, "--tolerance")
-        if tolerance < 0:
-            raise InputError("--tolerance: must be >= 0")
-    if args.certificate and not Path(args.certificate).parent.is_dir():
-        raise InputError(f"{args.certificate}: the folder {Path(args.certificate).parent} does not exist")
-    domain = domain_from_args(args, la.network.input_dim, la, lb)
-    try:
-        result = compare(la.network, lb.network, domain, norm=args.norm, max_regions=args.max_regions,
-                         progress=console.progress)
-    finally:
-        console.end_progress()
-    if tolerance is None:
-        success = result.equal
-    else:
-        success = not result.unbounded and result.max_deviation <= tolerance
-    written = None
-    if args.certificate and success:
-        size = write_equivalence_certificate(args.certificate, result, tolerance)
-        written = args.certificate
-    summary = {
-        "equal": result.equal,
-        "counterexample": None if result.counterexample is None else [format_rational(v) for v in result.counterexample],
-        "outputs": None if result.counterexample is None else
-        {k: [format_rational(v) for v in vs] for k, vs in result.outputs.items()},
-        "max_deviation": None if result.unbounded else format_rational(result.max_deviation),
-        "argmax": None if result.argmax is None else [format_rational(v) for v in result.argmax],
-        "norm": args.norm,
-        "unbounded": result.unbounded,
-        "attained": not result.unbounded,
-        "per_output": None if result.per_output is None else
-        [{"max_deviation": format_rational(v), "argmax": [format_rational(t) for t in at]} for v, at in result.per_output],
-        "tolerance": None if tolerance is None else format_rational(tolerance),
-        "within_tolerance": None if tolerance is None else success,
-        "regions": len(result.enumeration.regions),
-        "identical_regions": result.identical_regions,
-        "lps": result.lps,
-        "domain": domain.describe(),
-        "certificate": written,
-        "seconds": round(result.seconds, 3),
-    }
-    if args.json:
-        print(json.dumps(summary, indent=1))
-    else:
-        norm = "inf-norm" if args.norm == "inf" else "1-norm"
-        print(f"A {args.a} ({'-'.join(map(str, la.network.widths))}) vs B {args.b} "
-              f"({'-'.join(map(str, lb.network.widths))}) over {domain.describe()}: "
-              f"{len(result.enumeration.regions)} regions of A||B, {result.lps} LPs, {result.seconds:.2f} s")
-        if result.equal:
-            print("EQUAL: A(x) = B(x) at every point of the domain (exactly)")
-        else:
-            print(f"NOT EQUAL: counterexample x = {_fmt_vec(result.counterexample)}")
-            print(f"  A(x) = {_fmt_vec(result.outputs['A'])}")
-            print(f"  B(x) = {_fmt_vec(result.outputs['B'])}")
-        if result.unbounded:
-            print(f"max deviation ({norm}): unbounded (|A - B| grows without bound on {domain.describe()})")
-        else:
-            v = result.max_deviation
-            print(f"max deviation ({norm}): {format_rational(v)} (~{float(v):.6g}), attained at x = {_fmt_vec(result.argmax)}")
-            if result.per_output is not None and len(result.per_output) > 1:
-                for o, (vo, _) in enumerate(result.per_output):
-                    print(f"  output {o}: max |A_{o} - B_{o}| = {format_rational(vo)} (~{float(vo):.6g})")
-        if tolerance is not None:
-            verdict = "WITHIN" if success else "NOT WITHIN"
-            print(f"{verdict} TOLERANCE {format_rational(tolerance)}")
-        if written:
-            from .cli import check_command
-
-            print(f"wrote {written} ({size} bytes); check it with: "
-                  f"{check_command(written, args, domain, model_a=args.a, model_b=args.b)}")
-        elif args.certificate:
-            console.note("note: no certificate written: the claim does not hold")
-    return 0 if success else 1
+    header = equivalence_header(comparison, tolerance, purpose)
+    return write_with(path, lambda out: stream_equivalence_certificate(out, comparison, header))

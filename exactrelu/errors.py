@@ -42,3 +42,7 @@ class InternalError(ExactReluError):
 
 class PropertyError(InputError):
     """A VNN-LIB property file that cannot be read exactly (syntax, variables, or shape)."""
+
+
+class OutputError(InputError):
+    """An output that cannot or must not be written (exit code 2); the message names the user's path."""

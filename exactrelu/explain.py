@@ -68,10 +68,8 @@ arithmetic on the sampled permutations but labelled **approximate** in every out
 
 from __future__ import annotations
 
-import argparse
 import csv
 import itertools
-import json
 import math
 import random
 import time
@@ -82,10 +80,8 @@ from typing import Optional, Sequence
 
 from .errors import InputError, InternalError
 from .network import Matrix, ReluNetwork, Vector
-from .rationals import format_rational, parse_rational, parse_vector
+from .rationals import format_rational, parse_rational
 
-SUMMARY = "explain a point: its region, its exact local linear model, and exact Shapley values"
-EXAMPLE = "exactrelu explain net.json --x 1/2,3 --background background.csv --json"
 
 MAX_EXACT_FEATURES = 12
 METHODS = ("auto", "deep", "regions")
@@ -625,170 +621,3 @@ def explain_point(explainer: Explainer, x: Vector, *, baseline: Optional[Vector]
         out["note"] = f"APPROXIMATE: sampled estimate from {result.samples} random permutations (seed {explainer.seed}); not exact Shapley values"
     out["seconds"] = round(result.seconds, 4)
     return out
-
-
-def _text_report(item: dict, net: ReluNetwork, background_desc: str) -> str:
-    n, m = net.input_dim, net.output_dim
-    names = [f"x{i + 1}" for i in range(n)]
-    F = Fraction
-    lines = [f"x = ({', '.join(item['x'])})    f(x) = ({', '.join(item['output'])})"]
-    reg = item["region"]
-    pattern = " | ".join("".join(map(str, layer)) for layer in reg["pattern"]) or "(no hidden neurons)"
-    lines.append(f"region: pattern {pattern} ({'full-dimensional' if reg['full_dimensional'] else 'lower-dimensional'})")
-    conds = [f"{affine_text([F(a) for a in c['w']], F(c['b']), names)} {c['rel']} 0" for c in reg["conditions"]]
-    lines += [f"  {c}" for c in conds] or ["  (no conditions)"]
-    alpha = [[F(v) for v in row] for row in item["local_model"]["alpha"]]
-    beta = [F(v) for v in item["local_model"]["beta"]]
-    lines.append("local model:")
-    lines += [f"  y{o + 1} = {affine_text(alpha[o], beta[o], names)}" for o in range(m)]
-    def cell(text: str) -> str:  # the exact value, and a decimal reading when it is not an integer
-        return text if "/" not in text else f"{text} (~{float(Fraction(text)):.6g})"
-
-    tables = [item["contributions"], item.get("contributions_from_baseline", []),
-              item.get("shapley", item.get("shapley_approximate"))]
-    width = max(12, *(len(cell(v)) for rows in tables for row in rows for v in row))
-    header = "  feature  " + "".join(f"{'y' + str(o + 1):>{width + 2}}" for o in range(m))
-
-    def table(title: str, rows: list) -> None:
-        lines.append(title)
-        lines.append(header)
-        for i, row in enumerate(rows):
-            lines.append(f"  {names[i]:<8} " + "".join(f"{cell(v):>{width + 2}}" for v in row))
-
-    table("contributions alpha_i x_i:", item["contributions"])
-    if "contributions_from_baseline" in item:
-        table(f"contributions alpha_i (x_i - b_i), baseline b = ({', '.join(item['baseline'])}):",
-              item["contributions_from_baseline"])
-    if "shapley" in item:
-        how = ("one-region fast path: phi_i = alpha_i (x_i - mean b_i)" if item["fast_path"]
-               else f"all {2 ** n} coalitions, {item['method']} evaluation")
-        table(f"Shapley values (exact, interventional; background {background_desc}; {how}):", item["shapley"])
-    else:
-        table(f"Shapley values APPROXIMATE (sampled estimate, {item['samples']} permutations; background "
-              f"{background_desc}):", item["shapley_approximate"])
-    eff = item["efficiency"]
-    lines.append(f"efficiency: sum phi = ({', '.join(eff['sum_shapley'])}) = f(x) - mean f(b) = "
-                 f"({', '.join(eff['f_x'])}) - ({', '.join(eff['mean_f_background'])}) exactly")
-    return "\n".join(lines)
-
-
-CSV_HEAD = ("point", "output", "f_x", "mean_f_background")
-
-
-def _csv_rows(items: list[dict], n: int) -> list[list[str]]:
-    approx = any(not it["exact"] for it in items)
-    head = [*CSV_HEAD, *(f"phi_x{i + 1}" for i in range(n)), "pattern", "fast_path", "exact"]
-    if approx:
-        head[4:4 + n] = [f"phi_x{i + 1}_approximate" for i in range(n)]
-    rows = [head]
-    for p, it in enumerate(items, start=1):
-        values = it.get("shapley", it.get("shapley_approximate"))
-        pattern = "|".join("".join(map(str, layer)) for layer in it["region"]["pattern"])
-        for o in range(len(it["output"])):
-            rows.append([str(p), str(o + 1), it["efficiency"]["f_x"][o], it["efficiency"]["mean_f_background"][o],
-                         *(values[i][o] for i in range(n)), pattern, str(it["fast_path"]).lower(),
-                         "true" if it["exact"] else "false (APPROXIMATE)"])
-    return rows
-
-
-# ============================================================================ the command
-def configure(parser: argparse.ArgumentParser) -> None:
-    from .cli import positive_int
-
-    parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--x", help="the point, comma-separated rationals such as 1/2,3")
-    where.add_argument("--points", metavar="FILE.csv", help="batch mode: one point per row (no header)")
-    ref = parser.add_mutually_exclusive_group()
-    ref.add_argument("--background", metavar="FILE.csv",
-                     help="background set B: one point per row, no header (default: the single point 0)")
-    ref.add_argument("--baseline", help="a single baseline point b (also reports alpha_i (x_i - b_i))")
-    parser.add_argument("--box", help="domain box LO:HI,LO:HI,... (points must lie in the domain)")
-    parser.add_argument("--domain", help="domain file: JSON box or polytope, or VNN-LIB input constraints")
-    parser.add_argument("--json", action="store_true", help="JSON output (batch mode: CSV without it)")
-    parser.add_argument("-o", "--output", help="write the result to this file instead of stdout")
-    parser.add_argument("--method", choices=METHODS, default="auto",
-                        help="how f is evaluated at the hybrid points (auto = deep, the faster one measured)")
-    parser.add_argument("--max-features", type=positive_int, default=MAX_EXACT_FEATURES, metavar="N",
-                        help=f"refuse exact values above N features (default {MAX_EXACT_FEATURES})")
-    parser.add_argument("--samples", type=positive_int, metavar="N",
-                        help="above the feature limit, a sampled estimate from N permutations (APPROXIMATE)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of --samples (default 0)")
-    parser.add_argument("--no-fast-path", action="store_true", help="always compute all coalitions")
-    parser.add_argument("--limit-denominator", type=positive_int, metavar="Q",
-                        help="round every weight to the nearest rational with denominator <= Q (reports the largest change)")
-    parser.add_argument("--quiet", action="store_true", help="no notes on stderr")
-
-
-def _check_inside(domain, point: Vector, what: str) -> None:
-    if not domain.contains(point):
-        raise InputError(f"{what} ({', '.join(_q(v) for v in point)}) is outside the domain {domain.describe()}")
-
-
-def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _read_model, domain_from_args
-
-    console = Console(args.quiet)
-    loaded = _read_model(args.model, args)
-    net = loaded.network
-    n = net.input_dim
-    domain = domain_from_args(args, loaded.network.input_dim, loaded)
-    if args.x is not None:
-        points = [net.coerce_point(parse_vector(args.x, "--x"), "--x")]
-    else:
-        points = read_points_csv(args.points, n, "points")
-    for k, p in enumerate(points):
-        _check_inside(domain, p, "--x: the point" if args.x is not None else f"{args.points}: point {k + 1}")
-    baseline = None
-    if args.background:
-        background = read_points_csv(args.background, n, "background")
-        for k, b in enumerate(background):
-            _check_inside(domain, b, f"{args.background}: background point {k + 1} (line {k + 1})")
-        desc = f"{len(background)} points from {args.background}"
-    else:
-        if args.baseline:
-            baseline = net.coerce_point(parse_vector(args.baseline, "--baseline"), "--baseline")
-            desc = f"the baseline ({', '.join(_q(v) for v in baseline)})"
-        else:
-            baseline = tuple([ZERO] * n)
-            desc = "the single point 0 (default; give --background or --baseline)"
-        background = [baseline]
-    evaluator = IntegerNetwork(net)
-    lookup = None
-    if args.method == "regions":
-        from .regions import enumerate_regions
-        from .shallow import build_shallow
-
-        e = enumerate_regions(net, domain)
-        lookup = RegionLookup(build_shallow(e), evaluator)
-        console.note(f"note: region lookup over {len(e.regions)} regions of {domain.describe()} "
-                     f"(enumerated in {e.seconds:.2f} s)")
-    explainer = Explainer(net, background, method=args.method, max_features=args.max_features, samples=args.samples,
-                          seed=args.seed, fast_path=not args.no_fast_path, evaluator=evaluator, lookup=lookup)
-    items = [explain_point(explainer, p, baseline=baseline if args.baseline else None, domain=domain) for p in points]
-    fast = sum(it["fast_path"] for it in items)
-    approx = sum(not it["exact"] for it in items)
-    if args.x is not None:
-        text = json.dumps(items[0], indent=1) if args.json else _text_report(items[0], net, desc)
-    elif args.json:
-        text = json.dumps({"points": len(items), "fast_path_applied": fast, "background": desc,
-                           "items": items}, indent=1)
-    else:
-        import io
-
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(_csv_rows(items, n))
-        text = buffer.getvalue().rstrip("\n")
-    if args.output:
-        from .io.jsonfmt import write_text_atomic
-
-        out = Path(args.output)
-        if not out.parent.is_dir():
-            raise InputError(f"{out}: the folder {out.parent} does not exist")
-        write_text_atomic(out, text + "\n")
-        console.note(f"wrote {out}")
-    else:
-        print(text)
-    console.note(f"one-region fast path applied to {fast} of {len(items)} point{'s' * (len(items) != 1)}"
-                 + (f"; {approx} APPROXIMATE (sampled) result{'s' * (approx != 1)}" if approx else ""))
-    return 0

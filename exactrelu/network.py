@@ -223,6 +223,11 @@ def canonical_dumps(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
+def canonical_sha256(obj: object) -> str:
+    """SHA-256 (hex) of :func:`canonical_dumps` of a JSON value."""
+    return hashlib.sha256(canonical_dumps(obj).encode("utf-8")).hexdigest()
+
+
 def _parse_matrix(w: object, where: str) -> Matrix:
     rows = _as_list(w, where)
     result = []

@@ -1,4 +1,4 @@
-"""``exactrelu plot``: every activation region of a 2-input network drawn as its exact polygon.
+"""Every activation region of a 2-input network drawn as its exact polygon.
 
 The regions come from :func:`exactrelu.regions.enumerate_regions` over a bounded domain (a box, or
 a bounded polytope).  Each region's closure is a convex polygon (full-dimensional regions), a
@@ -26,12 +26,10 @@ matplotlib (the ``plot`` extra) is imported only inside :func:`plot_regions`, wi
 
 from __future__ import annotations
 
-import argparse
 import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import DomainError, InputError, InternalError
@@ -39,8 +37,6 @@ from .lp import vertices
 from .network import AffineLayer, ReluNetwork
 from .rationals import format_rational, parse_rational
 
-SUMMARY = "draw the exact region polygons of a 2-input network (or a 2-D slice) as a PNG"
-EXAMPLE = "exactrelu plot net.json --box=-2:2 -o regions.png"
 
 DEFAULT_BOX = ("-1", "1")
 GRID = 300  # heat map resolution (pixels per side)
@@ -217,7 +213,7 @@ def slice_domain(domain, fixed: dict[int, Fraction], free: Sequence[int]):
 class PlotResult:
     """What was drawn: the exact polygons, counts and areas."""
 
-    path: Path
+    path: object  # the path or binary file object the PNG was written to
     polygons: list[RegionPolygon]
     domain_area: Fraction
     boundary_segments: int
@@ -235,7 +231,7 @@ class PlotResult:
         return sum((p.area for p in self.polygons), Fraction(0))
 
 
-def _matplotlib():
+def load_matplotlib():
     try:
         import matplotlib
 
@@ -261,13 +257,14 @@ def plot_regions(
     dpi: int = 120,
 ) -> PlotResult:
     """Draw every region of the 2-input ``net`` over ``domain`` (default and ``R^2``: the box
-    ``[-1, 1]^2``) to ``path``.  ``heat_output`` (0-based) selects the output of the heat map; by
+    ``[-1, 1]^2``) as a PNG to ``path``, a path or a writable binary file object (the command layer
+    passes a buffer and writes it through :mod:`exactrelu.io.output`).  ``heat_output`` (0-based) selects the output of the heat map; by
     default one output is shown as its value, several as the predicted class."""
     import numpy as np
 
     from .domain import Domain
 
-    matplotlib, Figure, FigureCanvasAgg = _matplotlib()
+    matplotlib, Figure, FigureCanvasAgg = load_matplotlib()
     if net.input_dim != 2:
         raise InputError(f"plot_regions needs a 2-input network (this one has {net.input_dim}); slice it first")
     if domain is None or domain.kind == "reals":
@@ -350,75 +347,5 @@ def plot_regions(
     if heatmap:
         axes[1].set_title(heading + (" with the exact decision boundary" if segments else ""), fontsize=10)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=dpi)
-    return PlotResult(out, polygons, polygon_area(outline), len(segments))
-
-
-# ============================================================================ the command
-def configure(parser: argparse.ArgumentParser) -> None:
-    from .cli import positive_int
-
-    parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
-    parser.add_argument("-o", "--output", required=True, help="the image file to write (PNG)")
-    parser.add_argument("--box", help=f"box LO:HI,LO:HI,... over all inputs (default {DEFAULT_BOX[0]}:{DEFAULT_BOX[1]} "
-                                      "for the plotted ones, or the NNet bounds)")
-    parser.add_argument("--domain", help="domain file: JSON box or bounded polytope, or VNN-LIB input constraints")
-    parser.add_argument("--slice", help="for more than 2 inputs: fix all but two, e.g. x3=0,x4=1/2")
-    parser.add_argument("--no-heatmap", action="store_true", help="draw the regions only")
-    parser.add_argument("--no-boundary", action="store_true", help="do not draw the decision boundary")
-    parser.add_argument("--heat-output", type=positive_int, metavar="K",
-                        help="heat map of output K (1-based; default: the output, or the predicted class)")
-    parser.add_argument("--max-regions", type=positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
-    parser.add_argument("--dpi", type=positive_int, default=120, help="resolution of the image (default 120)")
-    parser.add_argument("--limit-denominator", type=positive_int, metavar="Q",
-                        help="round every weight to the nearest rational with denominator <= Q (reports the largest change)")
-    parser.add_argument("--quiet", action="store_true", help="no notes on stderr")
-
-
-def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _read_model, domain_from_args
-    from .domain import Domain
-
-    console = Console(args.quiet)
-    _matplotlib()  # fail early, before any enumeration, if the extra is missing
-    loaded = _read_model(args.model, args)
-    net = loaded.network
-    n = net.input_dim
-    if n < 2:
-        raise InputError(f"{args.model}: plot needs a network with at least 2 inputs; this one has {n}")
-    if n > 2 and not args.slice:
-        example = ",".join(f"x{i}=0" for i in range(3, n + 1))
-        raise InputError(f"{args.model}: the network has {n} inputs; give --slice fixing all but two, e.g. --slice {example}")
-    if n == 2 and args.slice:
-        raise InputError("--slice: the network has 2 inputs; there is nothing to fix")
-    heat = None
-    if args.heat_output is not None:
-        if not 1 <= args.heat_output <= net.output_dim:
-            raise InputError(f"--heat-output: the network has outputs 1..{net.output_dim}")
-        heat = args.heat_output - 1
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: the folder {out.parent} does not exist")
-    domain = domain_from_args(args, loaded.network.input_dim, loaded)
-    names = [f"x{i + 1}" for i in range(n)]
-    title = None
-    if args.slice:
-        fixed = parse_slice(args.slice, n)
-        net, free = slice_network(net, fixed)
-        domain = slice_domain(domain, fixed, free)
-        names = [f"x{i + 1}" for i in free]
-        title_fixed = ", ".join(f"x{i + 1}={format_rational(v)}" for i, v in sorted(fixed.items()))
-        title = f"slice {title_fixed}"
-    if domain.kind == "reals":
-        domain = Domain.box([DEFAULT_BOX[0]] * 2, [DEFAULT_BOX[1]] * 2, "default plot box")
-        console.note(f"note: no bounded domain given: plotting {domain.describe()} (give --box to change it)")
-    result = plot_regions(net, domain, out, heatmap=not args.no_heatmap, boundary=not args.no_boundary,
-                          heat_output=heat, names=names, title=title, max_regions=args.max_regions, dpi=args.dpi)
-    print(f"wrote {out}: {len(result.polygons)} regions ({result.full_dimensional} polygons, "
-          f"{result.lower_dimensional} lower-dimensional) over {domain.describe()}"
-          + (f" ({title})" if title else "")
-          + f"; exact polygon areas sum to {format_rational(result.total_area)}"
-          + " = the domain's area"
-          + (f"; {result.boundary_segments} decision-boundary segments" if result.boundary_segments else ""))
-    return 0
+    fig.savefig(path, dpi=dpi, format="png")
+    return PlotResult(path, polygons, polygon_area(outline), len(segments))

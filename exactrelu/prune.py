@@ -1,4 +1,4 @@
-"""``exactrelu prune MODEL -o PRUNED.json``: exact, lossless pruning on a domain, with a certificate.
+"""Exact, lossless pruning on a domain, with a certificate.
 
 The regions of the network over the domain tell, for every hidden neuron, whether it is active on
 every region (``z > 0`` at every point of the domain), inactive on every region (``z <= 0``
@@ -31,15 +31,11 @@ True
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from .errors import InputError, InternalError
+from .errors import InternalError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .domain import Domain
@@ -51,8 +47,6 @@ ZERO = Fraction(0)
 ONE = Fraction(1)
 Neuron = tuple[int, int]  # (hidden layer, index) in the original network, both from 0
 
-SUMMARY = "remove neurons that never fire and fold layers that are affine on the domain, exactly, with a certificate"
-EXAMPLE = "exactrelu prune net.json --box=-1:1 -o pruned.json"
 
 
 @dataclass
@@ -185,88 +179,3 @@ def certify(result: PruneResult, max_regions: Optional[int] = None, progress=Non
         raise InternalError("the pruned network differs from the original on the domain "
                             f"(at x = {[str(v) for v in comparison.counterexample]})")
     return comparison
-
-
-# ----------------------------------------------------------------------------- the command
-def configure(parser: argparse.ArgumentParser) -> None:
-    from .cli import positive_int
-
-    parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
-    parser.add_argument("-o", "--output", required=True, help="where to write the pruned network (exactrelu-network JSON)")
-    parser.add_argument("--box", help="box domain LO:HI,LO:HI,... (one LO:HI applies to every input)")
-    parser.add_argument("--domain", help="domain file: JSON box or polytope, or VNN-LIB input constraints")
-    parser.add_argument("--certificate", metavar="PATH",
-                        help="where to write the equivalence certificate (default: beside the output, .cert.json)")
-    parser.add_argument("--json", action="store_true", help="machine-readable summary")
-    parser.add_argument("--max-regions", type=positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
-    parser.add_argument("--quiet", action="store_true", help="no notes or progress on stderr")
-
-
-def _names(neurons) -> str:
-    return ", ".join(f"L{l}.{i}" for l, i in neurons) or "none"
-
-
-def run(args: argparse.Namespace) -> int:
-    from .cli import Console, _read_model, check_command, domain_from_args
-    from .equiv import write_equivalence_certificate
-    from .io.jsonfmt import save
-
-    console = Console(args.quiet or args.json)
-    out = Path(args.output)
-    cert = Path(args.certificate) if args.certificate else out.with_name(
-        out.name[:-5] + ".cert.json" if out.name.endswith(".json") else out.name + ".cert.json")
-    for p in (out, cert):
-        if not p.parent.is_dir():
-            raise InputError(f"{p}: the folder {p.parent} does not exist")
-    loaded = _read_model(args.model, args)
-    net = loaded.network
-    domain = domain_from_args(args, net.input_dim, loaded)
-    started = time.perf_counter()
-    try:
-        result = prune(net, domain, max_regions=args.max_regions, progress=console.progress)
-        comparison = certify(result, max_regions=None, progress=console.progress)
-    finally:
-        console.end_progress()
-    save(result.pruned, out)
-    size = write_equivalence_certificate(cert, comparison, purpose="prune")
-    seconds = time.perf_counter() - started
-    pruned = result.pruned
-    summary = {
-        "model": str(args.model), "pruned": str(out), "certificate": str(cert), "certificate_bytes": size,
-        "domain": domain.describe(), "regions": len(result.enumeration.regions),
-        "widths_before": list(net.widths), "widths_after": list(pruned.widths),
-        "neurons_before": net.neuron_count, "neurons_after": pruned.neuron_count,
-        "parameters_before": net.parameter_count, "parameters_after": pruned.parameter_count,
-        "removed_inactive": [list(t) for t in result.dead],
-        "folded_layers": result.folded_layers,
-        "folded_active": [list(t) for t in result.folded_active],
-        "folded_constant": [list(t) for t in result.folded_constant],
-        "removed_unused": [list(t) for t in result.unused],
-        "kept_active": [list(t) for t in result.kept_active],
-        "constant": result.constant, "equal": True, "seconds": round(seconds, 3),
-    }
-    if args.json:
-        print(json.dumps(summary, indent=1))
-        return 0
-    print(f"{args.model} ({'-'.join(map(str, net.widths))}, {net.neuron_count} neurons) -> {out} "
-          f"({'-'.join(map(str, pruned.widths))}, {pruned.neuron_count} neurons) over {domain.describe()}, "
-          f"{len(result.enumeration.regions)} regions")
-    print(f"  removed {len(result.dead)} neurons inactive on every region: {_names(result.dead)}")
-    if result.folded_layers:
-        print(f"  folded {len(result.folded_layers)} hidden layers that are affine on the domain "
-              f"(every remaining neuron active on every region) into the next layer: "
-              f"{', '.join(f'L{l}' for l in result.folded_layers)}")
-    if result.folded_constant:
-        print(f"  folded {len(result.folded_constant)} constant active neurons into the next layer's bias: "
-              f"{_names(result.folded_constant)}")
-    if result.unused:
-        print(f"  removed {len(result.unused)} neurons whose outgoing weights are all 0: {_names(result.unused)}")
-    if result.kept_active:
-        print(f"  kept {len(result.kept_active)} neurons active on every region, in layers with unstable neurons "
-              f"(folding one alone needs a skip connection): {_names(result.kept_active)}")
-    if result.constant:
-        print("  the network is constant on the domain")
-    print("  (neurons are named L<hidden layer>.<index>, counting from 0 in the original network)")
-    print(f"proved equal to the original at every point of the domain: wrote {cert} ({size} bytes); "
-          f"check it with: {check_command(cert, args, domain, model=args.model, pruned=out)}")
-    return 0

@@ -27,7 +27,9 @@ from .errors import InputError
 
 __all__ = ["Fraction", "parse_rational", "format_rational", "parse_vector", "format_vector"]
 
-_RATIONAL_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(\s*/\s*\d+)?\s*$")
+# "p/q" (ASCII digits, optional sign, whitespace around "/") or a decimal with an optional exponent
+_RATIONAL_RE = re.compile(r"^\s*[+-]?(?:[0-9]+\s*/\s*[0-9]+|([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?)\s*$")
+MAX_EXPONENT = 100_000  # a decimal exponent beyond this is refused: 10**e alone would take long to build
 
 
 def parse_rational(value: object, where: str = "value") -> Fraction:
@@ -48,10 +50,15 @@ def parse_rational(value: object, where: str = "value") -> Fraction:
             raise InputError(f"{where}: {value!r} is not a finite number")
         return Fraction(value)
     if isinstance(value, str):
-        if not _RATIONAL_RE.match(value):
-            raise InputError(f"{where}: {value!r} is not a rational number (write p/q or a decimal)")
+        match = _RATIONAL_RE.match(value)
+        if not match:
+            shown = repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+            raise InputError(f"{where}: {shown} is not a rational number (write p/q or a decimal)")
+        exponent = match.group(2)
+        if exponent is not None and (len(exponent.lstrip("+-").lstrip("0")) > 6 or abs(int(exponent)) > MAX_EXPONENT):
+            raise InputError(f"{where}: the exponent of {value.strip()[:60]!r} exceeds {MAX_EXPONENT} in magnitude")
         try:
-            result = Fraction(value.replace(" ", ""))
+            result = Fraction(re.sub(r"\s+", "", value))
         except (ValueError, ZeroDivisionError) as exc:
             raise InputError(f"{where}: {value!r} is not a rational number ({exc})") from None
         return result

@@ -1,4 +1,4 @@
-"""Human-readable proofs from certificates: ``exactrelu report CERT -o proof.md [--latex]``.
+"""Human-readable proofs from certificates (the ``exactrelu report`` command writes them).
 
 The report restates what the certificate proves, in the words a student or an auditor checks by
 hand: the network, each region as inequalities in ``x1..xn`` with its local formula and witness,
@@ -115,15 +115,20 @@ def read_certificate(cert_path: str | Path):
     except checker.CheckFailure as exc:
         raise RejectedCertificateError(f"{path}: the checker does not verify it ({exc.location}: {exc.reason}); "
                                        "no proof is rendered") from None
-    cert = read_json(path, "certificate")
+    return certificate_parts(read_json(path, "certificate"), str(path))
+
+
+def certificate_parts(cert: object, where: str):
+    """The parts of an already parsed certificate that the checker verified (``where`` names it in
+    errors)."""
     if not isinstance(cert, dict) or cert.get("format") != "exactrelu-certificate":
-        raise InputError(f"{path}: not an exactrelu certificate")
+        raise InputError(f"{where}: not an exactrelu certificate")
     try:
-        network = network_from_dict(cert["network"], f"{path}: network")
-        domain = Domain.from_dict(cert["domain"], f"{path}: domain")
+        network = network_from_dict(cert["network"], f"{where}: network")
+        domain = Domain.from_dict(cert["domain"], f"{where}: domain")
         cert["leaves"], cert["tree"]
     except KeyError as exc:
-        raise InputError(f"{path}: missing field {exc}") from None
+        raise InputError(f"{where}: missing field {exc}") from None
     return cert, network, domain
 
 
@@ -131,10 +136,11 @@ def render(cert_path: str | Path, latex: bool = False, picture: Optional[str] = 
     """The proof text (Markdown, or a LaTeX document with ``latex=True``); ``picture`` names an image
     of the regions to show."""
     cert, network, domain = read_certificate(cert_path)
-    return _render(cert, network, domain, latex, picture)
+    return render_certificate(cert, network, domain, latex, picture)
 
 
-def _render(cert, network, domain, latex: bool, picture: Optional[str]) -> str:
+def render_certificate(cert: dict, network, domain: Domain, latex: bool = False, picture: Optional[str] = None) -> str:
+    """The proof text of a certificate already read by :func:`read_certificate`."""
     leaves, tree = cert["leaves"], cert["tree"]
     n, m = network.input_dim, network.output_dim
     p = _Printer(n, latex)
@@ -242,26 +248,3 @@ def _assemble(cert, network, domain, regions, empties, p: _Printer, latex: bool,
         body = "\n".join((line + "}") if line.startswith(r"\subsection*{") else line for line in body.splitlines())
         return "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{graphicx}\n\\begin{document}\n" + body + "\n\\end{document}\n"
     return text
-
-
-def write_report(cert_path: str | Path, out_path: str | Path, latex: bool = False, picture: bool = True) -> int:
-    """Write the proof to ``out_path`` and return its length.  With ``picture`` (the default), a
-    2-input network over a bounded domain gets its regions drawn beside the proof
-    (``<name>.regions.png``) when matplotlib is installed."""
-    from .io.jsonfmt import check_writable, write_text_atomic
-
-    out = Path(out_path)
-    check_writable(out)
-    cert, network, domain = read_certificate(cert_path)
-    name = None
-    if picture and network.input_dim == 2 and domain.kind != "reals":
-        try:
-            from .plot import plot_regions
-
-            name = out.with_suffix("").name + ".regions.png"
-            plot_regions(network, domain, out.parent / name)
-        except ImportError:  # the plotting extra is not installed
-            name = None
-    text = _render(cert, network, domain, latex, name)
-    write_text_atomic(out, text)
-    return len(text)

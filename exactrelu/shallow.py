@@ -35,7 +35,6 @@ pattern is the pattern of some region found in ``D``, and ``0`` otherwise (no ga
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ import numpy as np
 from .domain import Domain
 from .errors import InputError, NetworkFormatError
 from .extended import NEG_INF, Extended, Infinity, add, format_extended, mul, parse_extended, relu
-from .network import Matrix, Vector, canonical_dumps
+from .network import Matrix, Vector, canonical_sha256
 from .rationals import format_rational, parse_rational
 from .regions import Enumeration
 
@@ -217,7 +216,7 @@ class ShallowNetwork:
         }
 
     def sha256(self) -> str:
-        return hashlib.sha256(canonical_dumps(self.to_dict()).encode("utf-8")).hexdigest()
+        return canonical_sha256(self.to_dict())
 
 
 def _float_layer(layer: SparseLayer, v: np.ndarray) -> np.ndarray:
@@ -327,10 +326,16 @@ def load_shallow(path) -> ShallowNetwork:
     return shallow_from_dict(read_json(Path(path), "shallow network"), str(path))
 
 
-def save_shallow(shallow: ShallowNetwork, path) -> None:
-    from .io.jsonfmt import write_text_atomic
+def dumps_shallow(shallow: ShallowNetwork) -> str:
+    """The ``exactrelu-shallow`` JSON text of ``shallow``."""
+    return json.dumps(shallow.to_dict(), separators=(",", ":")) + "\n"
 
-    write_text_atomic(path, json.dumps(shallow.to_dict(), separators=(",", ":")) + "\n")
+
+def save_shallow(shallow: ShallowNetwork, path) -> None:
+    """Write ``shallow`` to ``path`` through :mod:`exactrelu.io.output`."""
+    from .io.output import write_text
+
+    write_text(path, dumps_shallow(shallow))
 
 
 def _count(v: object, where: str) -> int:

@@ -204,3 +204,26 @@ def net_json(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def run_main(capsys):
+    """``exactrelu ARGV...`` run in-process: ``(exit code, stdout, stderr)``."""
+    from exactrelu.commands import main
+
+    def run(*argv) -> tuple[int, str, str]:
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def abs_model(tmp_path):
+    """``|x| = relu(x) + relu(-x)`` written to ``tmp_path/abs.json``."""
+    import json
+
+    path = tmp_path / "abs.json"
+    path.write_text(json.dumps(ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]).to_dict()))
+    return path

@@ -153,9 +153,8 @@ def test_an_empty_value_is_a_usage_error(flag, files, capsys) -> None:
     with pytest.raises(SystemExit) as info:
         checker.main([str(files["S.cert"]), flag, ""])
     assert info.value.code == 2 and "empty value" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as info:
-        cli.main(["check", str(files["S.cert"]), flag, ""])
-    assert info.value.code == 2 and "empty value" in capsys.readouterr().err
+    assert cli.main(["check", str(files["S.cert"]), flag, ""]) == 2
+    assert "empty value" in capsys.readouterr().err
 
 
 def test_check_box_pins_the_domain(files, capsys) -> None:

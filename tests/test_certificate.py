@@ -23,7 +23,7 @@ import pytest
 from exactrelu import checker
 from exactrelu.bruteforce import brute_force_patterns
 from exactrelu.certificate import equate, write_certificate
-from exactrelu.cli import main as cli_main
+from exactrelu.commands import main as cli_main
 from exactrelu.domain import Domain
 from exactrelu.errors import InternalError
 from exactrelu.io.jsonfmt import save as save_network

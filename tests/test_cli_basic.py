@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from exactrelu.cli import main
+from exactrelu.commands import main
 from exactrelu.io import load_model
 from exactrelu.network import ReluNetwork
 from exactrelu.shallow import load_shallow

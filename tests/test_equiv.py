@@ -29,7 +29,7 @@ import cdd.gmp
 import numpy as np
 import pytest
 
-from exactrelu import checker, cli
+from exactrelu import checker, commands
 from exactrelu.bruteforce import brute_force_patterns, pattern_rows
 from exactrelu.domain import Domain
 from exactrelu.equiv import compare, deviation, padded_layers, side_by_side, write_equivalence_certificate
@@ -96,12 +96,11 @@ def small_net(rng: random.Random, widths, bound: int = 3) -> ReluNetwork:
 
 
 @pytest.fixture
-def run_cli(monkeypatch, capsys):
-    """``exactrelu`` with only this issue's module commands loaded (others may be in progress)."""
-    monkeypatch.setattr(cli, "MODULE_COMMANDS", {"equiv": "exactrelu.equiv", "prune": "exactrelu.prune"})
+def run_cli(capsys):
+    """``exactrelu`` run in-process (``commands.main``), with its exit code, stdout and stderr."""
 
     def run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main([str(a) for a in argv])
+        code = commands.main([str(a) for a in argv])
         out = capsys.readouterr()
         return code, out.out, out.err
 
@@ -318,8 +317,8 @@ def test_unbounded_and_bounded_deviation_on_the_whole_space() -> None:
 
 # ============================================================================ the command
 def test_both_commands_are_registered() -> None:
-    assert cli.MODULE_COMMANDS["equiv"] == "exactrelu.equiv" and cli.MODULE_COMMANDS["prune"] == "exactrelu.prune"
-    for name in ("exactrelu.equiv", "exactrelu.prune"):
+    assert commands.COMMANDS["equiv"] == "exactrelu.commands.equiv" and commands.COMMANDS["prune"] == "exactrelu.commands.prune"
+    for name in ("exactrelu.commands.equiv", "exactrelu.commands.prune"):
         module = __import__(name, fromlist=["run"])
         assert module.SUMMARY and module.EXAMPLE and callable(module.configure) and callable(module.run)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exactrelu.cli import main
+from exactrelu.commands import main
 from exactrelu.domain import Domain
 from exactrelu.errors import InputError
 from exactrelu.explain import (

@@ -527,7 +527,9 @@ def test_torch_nested_modules_match_forward(tmp_path: Path) -> None:
     assert np.allclose([float(v) for v in exact], approx, rtol=1e-12, atol=1e-12)
     path = tmp_path / "nested.pt"
     torch.save(model, path)
-    assert torchfmt.load(path) == net
+    with pytest.raises(NetworkFormatError, match=r"unpickling it runs code stored in the file: pass --trust-pickle"):
+        torchfmt.load(path)  # a whole model is a full pickle: refused without the opt-in
+    assert torchfmt.load(path, trust_pickle=True) == net
 
 
 def test_torch_refuses_unsupported_modules(tmp_path: Path) -> None:
@@ -548,7 +550,7 @@ def test_torch_refuses_unsupported_modules(tmp_path: Path) -> None:
     path = tmp_path / "sigmoid.pt"
     torch.save(nn.Sigmoid(), path)
     with pytest.raises(NetworkFormatError, match=r"the model \(Sigmoid\) is not supported"):
-        torchfmt.load(path)
+        torchfmt.load(path, trust_pickle=True)
 
 
 def test_torch_refuses_bad_state_dicts_and_files(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from exactrelu.cli import main
+from exactrelu.commands import main
 from exactrelu.domain import Domain
 from exactrelu.errors import DomainError, InputError
 from exactrelu.lp import satisfies
@@ -215,7 +215,7 @@ def test_missing_matplotlib_is_a_clear_error(write_net, tmp_path: Path, monkeypa
 
 
 def test_demo_includes_the_picture(tmp_path: Path, capsys) -> None:
-    from exactrelu.demo import run_demo
+    from exactrelu.commands.demo import run_demo
 
     assert run_demo(tmp_path / "demo", quiet=True) == 0
     assert (tmp_path / "demo" / "proof.regions.png").read_bytes()[:8] == PNG

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from exactrelu import checker, cli
+from exactrelu import checker, commands
 from exactrelu.domain import Domain
 from exactrelu.equiv import compare, write_equivalence_certificate
 from exactrelu.network import ReluNetwork
@@ -47,11 +47,10 @@ def same_on_box(a: ReluNetwork, b: ReluNetwork, lo, hi, rng: random.Random, coun
 
 
 @pytest.fixture
-def run_cli(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "MODULE_COMMANDS", {"equiv": "exactrelu.equiv", "prune": "exactrelu.prune"})
+def run_cli(capsys):
 
     def run(*argv):
-        code = cli.main([str(a) for a in argv])
+        code = commands.main([str(a) for a in argv])
         out = capsys.readouterr()
         return code, out.out, out.err
 

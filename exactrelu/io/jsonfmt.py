@@ -9,12 +9,12 @@ weight, i.e. never in practice).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import math
 from pathlib import Path
 
-from ..errors import InputError, NetworkFormatError
+from ..errors import NetworkFormatError
 from ..network import NETWORK_FORMAT, NETWORK_VERSION, ReluNetwork
+from .output import write_text
 
 
 def read_json(path: Path, what: str = "file") -> object:
@@ -31,13 +31,22 @@ def read_json(path: Path, what: str = "file") -> object:
 def parse_json_text(text: str, path: Path, error: type[Exception]) -> object:
     """``json.loads`` with every failure (syntax, nesting depth, huge integers) as ``error`` naming ``path``."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=_binary64)
     except json.JSONDecodeError as exc:
         raise error(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise error(f"{path}: JSON nested too deeply") from None
     except ValueError as exc:
         raise error(f"{path}: unreadable JSON value ({exc})") from None
+
+
+def _binary64(text: str) -> float:
+    """A JSON number with a fraction or an exponent, as the binary64 value it denotes (finite)."""
+    value = float(text)
+    if math.isinf(value):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"the number {shown} is too large for a binary64 number")
+    return value
 
 
 def network_from_dict(data: object, where: str) -> ReluNetwork:
@@ -70,40 +79,16 @@ def load(path: Path) -> ReluNetwork:
     return network_from_dict(read_json(path, "network"), str(path))
 
 
-def check_writable(path: Path) -> None:
-    """Refuse, before any work is done, an output path whose folder is missing or that is a folder."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{path}: the folder {parent} does not exist")
+def dumps(network: ReluNetwork) -> str:
+    """The ``exactrelu-network`` JSON text of ``network`` (rationals as strings)."""
+    return json.dumps(network.to_dict(), indent=1) + "\n"
 
 
-def publish(tmp: str, path: Path) -> None:
-    """Give a finished temporary file the usual permissions (``0666`` less the umask; ``mkstemp``
-    makes it ``0600``) and move it to ``path`` in one step."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so no partial file is ever left."""
-    path = Path(path)
-    check_writable(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        publish(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def encode(network: ReluNetwork) -> bytes:
+    """:func:`dumps` as UTF-8 bytes (every format's writer has an ``encode``)."""
+    return dumps(network).encode("utf-8")
 
 
 def save(network: ReluNetwork, path: Path) -> None:
-    """Write ``network`` as ``exactrelu-network`` JSON (rationals as strings)."""
-    write_text_atomic(Path(path), json.dumps(network.to_dict(), indent=1) + "\n")
+    """Write ``network`` as ``exactrelu-network`` JSON through :mod:`exactrelu.io.output`."""
+    write_text(path, dumps(network))

@@ -35,9 +35,9 @@ from typing import Sequence
 from ..errors import DomainError, InputError, NetworkFormatError
 from ..network import AffineLayer, ReluNetwork, Vector
 from ..rationals import format_rational, parse_rational
-from .jsonfmt import write_text_atomic
+from .output import write_bytes
 
-__all__ = ["load", "read", "save", "format_decimal", "NNetFile"]
+__all__ = ["load", "read", "save", "encode", "format_decimal", "NNetFile"]
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
@@ -213,11 +213,10 @@ def format_decimal(value: Fraction, where: str) -> str:
     return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
 
 
-def save(network: ReluNetwork, path: Path, lows: Sequence[object], highs: Sequence[object]) -> None:
-    """Write ``network`` with input box ``[lows, highs]``, means 0 and ranges 1 (no normalisation).
-
-    Every number is written as an exact decimal; a weight without one (such as 1/3) is refused.
-    """
+def encode(network: ReluNetwork, lows: Sequence[object], highs: Sequence[object]) -> bytes:
+    """The ``.nnet`` text of ``network`` with input box ``[lows, highs]``, means 0 and ranges 1 (no
+    normalisation).  Every number is written as an exact decimal; a weight without one (such as
+    1/3) is refused, naming it."""
     n = network.input_dim
     box = []
     for name, values in (("lows", lows), ("highs", highs)):
@@ -239,5 +238,10 @@ def save(network: ReluNetwork, path: Path, lows: Sequence[object], highs: Sequen
         for i, row in enumerate(layer.weight):
             lines.append("".join(format_decimal(w, f"layer {k} weight[{i}][{j}]") + "," for j, w in enumerate(row)))
         lines.extend(format_decimal(b, f"layer {k} bias[{i}]") + "," for i, b in enumerate(layer.bias))
-    write_text_atomic(Path(path), "\n".join(lines) + "\n")
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def save(network: ReluNetwork, path: Path, lows: Sequence[object], highs: Sequence[object]) -> None:
+    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`."""
+    write_bytes(path, encode(network, lows, highs))
 

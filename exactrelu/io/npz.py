@@ -8,10 +8,9 @@ float64 arrays only when every weight *is* a float64, so ``load(save(net)) == ne
 
 from __future__ import annotations
 
-import os
+import io
 import pickle
 import re
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -21,8 +20,9 @@ import numpy as np
 from ..errors import NetworkFormatError
 from ..network import ReluNetwork
 from .layers import float64_layers, python_values
+from .output import write_bytes
 
-__all__ = ["load", "save"]
+__all__ = ["load", "save", "encode"]
 
 _NAME_RE = re.compile(r"^([Wb])(0|[1-9][0-9]*)$")
 
@@ -87,20 +87,18 @@ def load(path: Path) -> ReluNetwork:
     return ReluNetwork.from_lists(pairs, str(path))
 
 
-def save(network: ReluNetwork, path: Path) -> None:
-    """Write ``network`` as float64 arrays; refuse if any weight is not exactly a float64."""
+def encode(network: ReluNetwork) -> bytes:
+    """The ``.npz`` archive of ``network`` as float64 arrays; refused with
+    :class:`NetworkFormatError` (naming the layer and entry) if any weight is not exactly a float64."""
     arrays = {}
     for k, (weight, bias) in enumerate(float64_layers(network, "NPZ")):
         arrays[f"W{k}"] = weight
         arrays[f"b{k}"] = bias
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
+
+def save(network: ReluNetwork, path: Path) -> None:
+    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`."""
+    write_bytes(path, encode(network))

@@ -35,7 +35,7 @@ from ..network import ReluNetwork
 from ..rationals import parse_rational
 from .layers import Step, exact_array, float64_layers, network_from_steps
 
-__all__ = ["load", "save", "SUPPORTED_OPS"]
+__all__ = ["load", "save", "encode", "SUPPORTED_OPS"]
 
 SUPPORTED_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Identity", "Flatten", "Reshape",
                  "Squeeze", "Unsqueeze", "Constant")
@@ -469,6 +469,9 @@ def load(path: Path) -> ReluNetwork:
         model = onnx.load(str(path))
     except (DecodeError, OSError, ValueError) as exc:
         raise NetworkFormatError(f"not a valid ONNX model ({exc})") from None
+    except onnx.checker.ValidationError as exc:  # raised while loading external data
+        raise NetworkFormatError(f"cannot load the model's external data ({' '.join(str(exc).split())}); keep the "
+                                 "data file(s) beside the .onnx file, or save the model with its data inside") from None
     g = _Graph(onnx, model.graph)
     inputs = [v for v in model.graph.input if not g.known(v.name)]
     if len(inputs) != 1:
@@ -482,10 +485,11 @@ def load(path: Path) -> ReluNetwork:
     return network_from_steps(g.chain(inputs[0].name, target, shape), prod(shape))
 
 
-def save(network: ReluNetwork, path: Path) -> None:
-    """Write ``network`` as Gemm/Relu nodes with float64 initializers (for tests and examples).
+def encode(network: ReluNetwork) -> bytes:
+    """``network`` as an ONNX model of Gemm/Relu nodes with float64 initializers.
 
-    Refused with :class:`NetworkFormatError` unless every weight is exactly a float64.
+    Refused with :class:`NetworkFormatError` (naming the layer and entry) unless every weight is
+    exactly a float64.
     """
     layers = float64_layers(network, "ONNX")
     onnx = _onnx()
@@ -511,4 +515,11 @@ def save(network: ReluNetwork, path: Path) -> None:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="exactrelu")
     onnx.checker.check_model(model)
-    Path(path).write_bytes(model.SerializeToString())
+    return model.SerializeToString()
+
+
+def save(network: ReluNetwork, path: Path) -> None:
+    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`."""
+    from .output import write_bytes
+
+    write_bytes(path, encode(network))

@@ -3,37 +3,47 @@
 Invariant: the network returned is exactly the function the model computes on one input
 vector: tensor entries (float16, bfloat16, float32, float64) are converted exactly, a Linear
 without bias gets a zero bias, and consecutive Linear layers with no ReLU between them are
-composed exactly.  Modules other than Linear, ReLU, Flatten, Identity and (nested) Sequential
-are refused by name, as are their subclasses (a subclass may override ``forward``).
+composed exactly; Dropout is the identity (a model is read in eval mode).  Modules other than
+Linear, ReLU, Flatten, Identity, Dropout and (nested) Sequential are refused by name, as are their
+subclasses and custom ``nn.Module`` classes (their ``forward`` may compute anything), BatchNorm
+(it divides by a square root, not an exact rational map) and TorchScript archives, each with a
+message saying what to do instead (export the model to ONNX, or save an ``nn.Sequential``).
 
 A state dict names only the modules with parameters, so it is read as the usual
 ``Linear, ReLU, Linear, ..., Linear``: between ``k.weight`` and ``(k+2).weight`` the
 parameter-free module ``k+1`` is taken to be a ReLU; Linear layers with consecutive indices are
 composed (nothing sits between them).  Larger gaps, or a first Linear that is not module 0, are
-refused as ambiguous; nothing after the last Linear is visible in a state dict.  Save the whole
-model (``torch.save(model)``) to avoid these assumptions.
+refused as ambiguous; nothing after the last Linear is visible in a state dict.  These
+assumptions are returned as notes (the command line prints them on stderr).
 
-A ``.pt`` file is a pickle: reading a whole model runs code stored in the file, so read only
-files you trust.  ``torch`` is imported only when a file is read or written
+A state dict is read with ``torch.load(weights_only=True)``, which runs no code from the file.  A
+whole saved model is a full pickle: unpickling it runs code stored in the file, so it is read only
+with ``trust_pickle=True`` (``--trust-pickle`` on the command line).  :func:`save` writes a state
+dict, which reads back without that.  ``torch`` is imported only when a file is read or written
 (``pip install 'exactrelu[torch]'``).
 """
 
 from __future__ import annotations
 
+import io
+import pickle
 import re
+import zipfile
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Optional
 
 from ..errors import InputError, NetworkFormatError
 from ..network import ReluNetwork
 from .layers import Step, exact_array, float64_layers, network_from_steps
 
-__all__ = ["load", "save", "network_from_module", "SUPPORTED_MODULES"]
+__all__ = ["load", "save", "encode", "network_from_module", "SUPPORTED_MODULES"]
 
-SUPPORTED_MODULES = ("Linear", "ReLU", "Flatten", "Identity", "Sequential")
+SUPPORTED_MODULES = ("Linear", "ReLU", "Flatten", "Identity", "Dropout", "Sequential")
+_INSTEAD = ("export the model to ONNX (torch.onnx.export) and read the .onnx file, or rebuild it as an "
+            "nn.Sequential of Linear and ReLU")
 _KEY_RE = re.compile(r"^(?:(.*)\.)?(\d+)\.(weight|bias)$")
 
 
@@ -80,7 +90,21 @@ def _walk(torch: ModuleType, module: Any, name: str, steps: list[Step]) -> None:
         steps.append((label, (weight, bias)))
     elif kind is nn.ReLU:
         steps.append((label, None))
-    elif kind not in (nn.Flatten, nn.Identity):
+    elif kind in (nn.Flatten, nn.Identity, nn.Dropout, nn.Dropout1d, nn.AlphaDropout):
+        return  # the identity on one input vector (Dropout in eval mode)
+    elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+        raise NetworkFormatError(
+            f"{label} is not supported: BatchNorm divides by sqrt(running_var + eps), which is not an exact "
+            "rational map; fold it into the neighbouring Linear layer and save an nn.Sequential of Linear "
+            "and ReLU, or export the model to ONNX (torch.onnx.export)"
+        )
+    elif not kind.__module__.startswith("torch.nn.") or any(isinstance(module, t) for t in (
+            nn.Sequential, nn.Linear, nn.ReLU, nn.Flatten, nn.Identity, nn.Dropout)):
+        raise NetworkFormatError(
+            f"{label} is not supported by exactrelu: it is a custom nn.Module class, whose forward may "
+            f"compute anything; {_INSTEAD}"
+        )
+    else:
         raise NetworkFormatError(
             f"{label} is not supported by exactrelu (supported: {', '.join(SUPPORTED_MODULES)})"
         )
@@ -94,7 +118,7 @@ def network_from_module(module: Any) -> ReluNetwork:
     return network_from_steps(steps)
 
 
-def _network_from_state_dict(torch: ModuleType, state: Mapping) -> ReluNetwork:
+def _network_from_state_dict(torch: ModuleType, state: Mapping, notes: list[str]) -> ReluNetwork:
     layers: dict[int, dict[str, Any]] = {}
     stems = set()
     for key, value in state.items():
@@ -121,8 +145,10 @@ def _network_from_state_dict(torch: ModuleType, state: Mapping) -> ReluNetwork:
             "parameter-free modules before it are; save the whole model (torch.save(model)) instead"
         )
     steps: list[Step] = []
+    relus = []
     for previous, k in zip([None] + indices, indices):
         if previous is not None and k - previous == 2:
+            relus.append(f"'{prefix}{previous + 1}'")
             steps.append((f"module '{prefix}{previous + 1}' (taken to be ReLU)", None))
         elif previous is not None and k - previous > 2:
             raise NetworkFormatError(
@@ -138,42 +164,76 @@ def _network_from_state_dict(torch: ModuleType, state: Mapping) -> ReluNetwork:
         else:
             bias = (Fraction(0),) * len(weight)
         steps.append((f"module '{prefix}{k}' (Linear)", (weight, bias)))
-    return network_from_steps(steps)
+    network = network_from_steps(steps)
+    notes.append(
+        "a state dict names only the Linear layers: read as an nn.Sequential whose parameter-free modules "
+        + (f"{', '.join(relus)} are taken to be ReLU" if relus else "are absent") + "; nothing after the last "
+        f"Linear ('{prefix}{indices[-1]}') is visible, so a final activation would be missing; save the model "
+        "as ONNX to avoid these assumptions")
+    return network
 
 
-def load(path: Path) -> ReluNetwork:
-    """Read a saved ``nn.Sequential`` or its state dict, exactly (see the module docstring)."""
+def _torchscript(path: Path) -> bool:
+    """Whether the file is a TorchScript archive (``torch.jit.save``): a zip holding code."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return any(name.endswith("constants.pkl") or "/code/" in name for name in names)
+
+
+def load(path: Path, trust_pickle: bool = False, notes: Optional[list[str]] = None) -> ReluNetwork:
+    """Read a state dict (or, with ``trust_pickle``, a saved ``nn.Sequential``) exactly (see the
+    module docstring); the assumptions a state dict needs are appended to ``notes``."""
     torch = _torch()
     path = Path(path)
+    notes = [] if notes is None else notes
     if path.stat().st_size == 0:
         raise NetworkFormatError("empty file (expected a PyTorch model or state dict)")
+    if _torchscript(path):
+        raise NetworkFormatError(f"is a TorchScript archive (torch.jit.save), which exactrelu does not read; {_INSTEAD}")
     try:
-        obj = torch.load(path, weights_only=False, map_location="cpu")
+        obj = torch.load(path, weights_only=not trust_pickle, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        if trust_pickle or "Unsupported global" not in str(exc):
+            detail = str(exc).rsplit("error:", 1)[-1].split("Check the documentation")[0]
+            raise NetworkFormatError(f"not a readable PyTorch file (UnpicklingError: {' '.join(detail.split())[:200]})") from None
+        raise NetworkFormatError(
+            "holds a pickled Python object (such as a whole model), and unpickling it runs code stored in "
+            "the file: pass --trust-pickle (trust_pickle=True) only if you trust the file, or save the state "
+            "dict (torch.save(model.state_dict())) or export the model to ONNX instead"
+        ) from None
     except Exception as exc:  # unpickling a foreign or damaged file can raise any exception
         detail = " ".join(str(exc).split())
-        raise NetworkFormatError(f"not a readable PyTorch file ({type(exc).__name__}: {detail})") from None
+        raise NetworkFormatError(f"not a readable PyTorch file ({type(exc).__name__}: {detail[:200]})") from None
     if isinstance(obj, torch.nn.Module):
         return network_from_module(obj)
     if isinstance(obj, Mapping):
-        return _network_from_state_dict(torch, obj)
+        return _network_from_state_dict(torch, obj, notes)
     raise NetworkFormatError(f"holds a {type(obj).__name__}; expected an nn.Sequential or its state dict")
 
 
-def save(network: ReluNetwork, path: Path) -> None:
-    """Write ``network`` as an ``nn.Sequential`` of float64 Linear and ReLU modules.
+def encode(network: ReluNetwork) -> bytes:
+    """The state dict of an ``nn.Sequential`` of float64 Linear and ReLU modules computing
+    ``network`` (Linear layers at indices 0, 2, 4, ...), as ``torch.save`` writes it.
 
-    Refused with :class:`NetworkFormatError` unless every weight is exactly a float64.
+    Refused with :class:`NetworkFormatError` (naming the layer and entry) unless every weight is
+    exactly a float64.
     """
     layers = float64_layers(network, "PyTorch")
     torch = _torch()
-    nn = torch.nn
-    modules = []
+    state = {}
     for k, (weight, bias) in enumerate(layers):
-        if k:
-            modules.append(nn.ReLU())
-        linear = nn.Linear(weight.shape[1], weight.shape[0], dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(weight))
-            linear.bias.copy_(torch.from_numpy(bias))
-        modules.append(linear)
-    torch.save(nn.Sequential(*modules), Path(path))
+        state[f"{2 * k}.weight"] = torch.from_numpy(weight.copy())
+        state[f"{2 * k}.bias"] = torch.from_numpy(bias.copy())
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def save(network: ReluNetwork, path: Path) -> None:
+    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`."""
+    from .output import write_bytes
+
+    write_bytes(path, encode(network))

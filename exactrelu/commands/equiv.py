@@ -1,0 +1,126 @@
+"""``exactrelu equiv A B``: exact equivalence and maximum deviation of two networks
+(:mod:`exactrelu.equiv`), with a certificate on success."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import InputError
+from ..rationals import format_rational
+from .console import Console
+from .options import (add_budget, add_domain_options, add_model_options, add_quiet, check_command, domain_binding,
+                      domain_from_args, domain_inputs, is_shallow, read_model)
+
+SUMMARY = "decide whether two networks are equal on a domain, exactly, with the maximum deviation"
+EXAMPLE = "exactrelu equiv a.json b.onnx --box=-1:1 --certificate equiv.cert.json"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from ..equiv import NORMS
+
+    parser.add_argument("a", metavar="A", help="first network (.json, .npz, .onnx, .pt/.pth, .nnet)")
+    parser.add_argument("b", metavar="B", help="second network (any of the same formats)")
+    add_model_options(parser, positional=None)
+    add_domain_options(parser)
+    parser.add_argument("--tolerance", metavar="EPS",
+                        help="succeed (exit 0) iff the maximum deviation is <= EPS (an exact rational), and certify it")
+    parser.add_argument("--norm", choices=NORMS, default="inf", help="norm of A(x) - B(x) (default inf)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--certificate", metavar="PATH",
+                        help="on success write an exactrelu-equivalence certificate to PATH")
+    add_budget(parser)
+    add_quiet(parser)
+
+
+def _fmt_vec(values) -> str:
+    return "[" + ", ".join(format_rational(v) for v in values) + "]"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..equiv import check_compatible, compare, equivalence_header, stream_equivalence_certificate
+    from ..io.output import STDOUT, Outputs
+    from ..rationals import parse_rational
+
+    console = Console(args.quiet or args.json)
+    tolerance = None
+    if args.tolerance is not None:
+        tolerance = parse_rational(args.tolerance, "--tolerance")
+        if tolerance < 0:
+            raise InputError("--tolerance: must be >= 0")
+    with Outputs(inputs=[args.a, args.b, *domain_inputs(args)]) as outputs:
+        cert = outputs.add(args.certificate) if args.certificate else None
+        outputs.open()
+        for name, path in (("A", args.a), ("B", args.b)):
+            if is_shallow(path):
+                raise InputError(f"{path}: is a shallow (extended-real) network; equiv compares ReLU networks ({name})")
+        la, lb = read_model(args.a, args, console), read_model(args.b, args, console)
+        check_compatible(la.network, lb.network, (f"A ({args.a})", f"B ({args.b})"))
+        domain = domain_from_args(args, la.network.input_dim, la, lb)
+        try:
+            result = compare(la.network, lb.network, domain, norm=args.norm, max_regions=args.max_regions,
+                             progress=console.progress)
+        finally:
+            console.end_progress()
+        if tolerance is None:
+            success = result.equal
+        else:
+            success = not result.unbounded and result.max_deviation <= tolerance
+        written = None
+        if cert is not None and success:
+            stream_equivalence_certificate(cert, result, equivalence_header(result, tolerance))
+            outputs.commit()
+            written, size = args.certificate, cert.size
+    say = print if written != STDOUT else console.warn  # stdout holds the certificate
+    bindings = ["--model-a", args.a, "--model-b", args.b, *domain_binding(args, domain)]
+    summary = {
+        "equal": result.equal,
+        "counterexample": None if result.counterexample is None else [format_rational(v) for v in result.counterexample],
+        "outputs": None if result.counterexample is None else
+        {k: [format_rational(v) for v in vs] for k, vs in result.outputs.items()},
+        "max_deviation": None if result.unbounded else format_rational(result.max_deviation),
+        "argmax": None if result.argmax is None else [format_rational(v) for v in result.argmax],
+        "norm": args.norm,
+        "unbounded": result.unbounded,
+        "attained": not result.unbounded,
+        "per_output": None if result.per_output is None else
+        [{"max_deviation": format_rational(v), "argmax": [format_rational(t) for t in at]} for v, at in result.per_output],
+        "tolerance": None if tolerance is None else format_rational(tolerance),
+        "within_tolerance": None if tolerance is None else success,
+        "regions": len(result.enumeration.regions),
+        "identical_regions": result.identical_regions,
+        "lps": result.lps,
+        "domain": domain.describe(),
+        "certificate": written,
+        "check": None if written is None else check_command(written, bindings),
+        "seconds": round(result.seconds, 3),
+    }
+    if args.json:
+        say(json.dumps(summary, indent=1))
+    else:
+        norm = "inf-norm" if args.norm == "inf" else "1-norm"
+        say(f"A {args.a} ({'-'.join(map(str, la.network.widths))}) vs B {args.b} "
+              f"({'-'.join(map(str, lb.network.widths))}) over {domain.describe()}: "
+              f"{len(result.enumeration.regions)} regions of A||B, {result.lps} LPs, {result.seconds:.2f} s")
+        if result.equal:
+            say("EQUAL: A(x) = B(x) at every point of the domain (exactly)")
+        else:
+            say(f"NOT EQUAL: counterexample x = {_fmt_vec(result.counterexample)}")
+            say(f"  A(x) = {_fmt_vec(result.outputs['A'])}")
+            say(f"  B(x) = {_fmt_vec(result.outputs['B'])}")
+        if result.unbounded:
+            say(f"max deviation ({norm}): unbounded (|A - B| grows without bound on {domain.describe()})")
+        else:
+            v = result.max_deviation
+            say(f"max deviation ({norm}): {format_rational(v)} (~{float(v):.6g}), attained at x = {_fmt_vec(result.argmax)}")
+            if result.per_output is not None and len(result.per_output) > 1:
+                for o, (vo, _) in enumerate(result.per_output):
+                    say(f"  output {o}: max |A_{o} - B_{o}| = {format_rational(vo)} (~{float(vo):.6g})")
+        if tolerance is not None:
+            verdict = "WITHIN" if success else "NOT WITHIN"
+            say(f"{verdict} TOLERANCE {format_rational(tolerance)}")
+        if written:
+            say(f"wrote {written} ({size} bytes); check it with: {check_command(written, bindings)}")
+        elif args.certificate:
+            console.note("note: no certificate written: the claim does not hold")
+    return 0 if success else 1

@@ -1,0 +1,82 @@
+"""``exactrelu shallow``: the three-hidden-layer network and its certificate, written together.
+
+Invariant: the shallow network and its certificate appear together or not at all (one
+:class:`~exactrelu.io.output.Outputs`); both outputs are checked (writable, not an input, not the
+same file) before the enumeration starts.  A shallow network written to a stream (``-``, a FIFO) is
+embedded in the certificate instead of named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from ..errors import InputError
+from .console import Console
+from .options import (add_enumeration_options, add_pair_options, check_command, domain_binding, domain_inputs,
+                      enumerate_with_progress, read_model)
+
+SUMMARY = "build the three-hidden-layer network and its certificate"
+EXAMPLE = "exactrelu shallow net.json --box=-1:1 -o shallow.json"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_enumeration_options(parser)
+    add_pair_options(parser, "the shallow network (JSON)")
+    parser.add_argument("--equation", choices=("flint", "sympy"), default="flint",
+                        help="how the producer equates the networks region by region (default flint: fastest, see benchmarks)")
+
+
+def beside(output: str, what: str = "certificate") -> str:
+    """The default certificate path beside ``output``: ``X.json`` -> ``X.cert.json``."""
+    from ..io.output import STDOUT
+
+    if output == STDOUT:
+        raise InputError(f"-o -: give --certificate, the {what}'s path (there is no file to put it beside)")
+    return output[:-5] + ".cert.json" if output.endswith(".json") else output + ".cert.json"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..certificate import equate, relative_name, stream_shallow_certificate
+    from ..io.output import STDOUT, Outputs
+    from ..shallow import build_shallow, dumps_shallow
+
+    console = Console(args.quiet)
+    cert_path = args.certificate or beside(args.output)
+    with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
+        out = outputs.add(args.output)
+        cert = outputs.add(cert_path)
+        outputs.open()
+        loaded = read_model(args.model, args, console)
+        e = enumerate_with_progress(args, loaded, console)
+        started = time.perf_counter()
+        s = build_shallow(e)
+        build_seconds = time.perf_counter() - started
+        equate(e, s, args.equation)
+        out.write(dumps_shallow(s))
+        named = out.regular and cert.regular
+        stream_shallow_certificate(cert, e, s, relative_name(out.final, cert.final) if named else None)
+        outputs.commit()
+    result = {
+        "shallow": args.output, "certificate": cert_path, "certificate_bytes": cert.size,
+        "deep_widths": list(e.network.widths),
+        "shallow_widths": [s.input_dim, *s.hidden_widths, s.output_dim],
+        "regions": len(e.regions), "full_dimensional": e.full_dimensional,
+        "lower_dimensional": e.lower_dimensional, "hyperplanes": s.hyperplanes,
+        "infinite_weights": s.infinite_weights, "domain": e.domain.describe(),
+        "seconds": round(console.seconds, 3),
+        "enumeration_seconds": round(e.seconds, 3), "construction_seconds": round(build_seconds, 3),
+    }
+    bindings = ["--model", args.model, *(["--shallow", args.output] if named else []), *domain_binding(args, e.domain)]
+    say = print if STDOUT not in (args.output, cert_path) else console.warn  # stdout holds a file
+    if args.json:
+        say(json.dumps({**result, "check": check_command(cert_path, bindings)}, indent=1))
+        return 0
+    say(f"deep network {'-'.join(map(str, result['deep_widths']))} -> shallow network "
+          f"{'-'.join(map(str, result['shallow_widths']))} (three hidden layers, {s.infinite_weights} infinite weights)")
+    say(f"{len(e.regions)} regions ({e.full_dimensional} full-dimensional, {e.lower_dimensional} lower-dimensional), "
+          f"{s.hyperplanes} hyperplanes, over {e.domain.describe()}")
+    say(f"wrote {args.output} and {cert_path} ({cert.size} bytes) in {result['seconds']:.2f} s")
+    say(f"check it with: {check_command(cert_path, bindings)}")
+    return 0
