@@ -34,3 +34,7 @@ class ExtendedArithmeticError(ExactReluError):
 
 class InternalError(ExactReluError):
     """A self-check of the producer failed; no result is written."""
+
+
+class PropertyError(InputError):
+    """A VNN-LIB property file that cannot be read exactly (syntax, variables, or shape)."""
