@@ -725,10 +725,296 @@ def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
     return constant + total_v
 
 
+# ---- property certificates
+PROPERTY_FORMAT = "exactrelu-property"
+PROPERTY_VERSION = 1
+VNNLIB_FORMAT = "exactrelu-vnnlib-property"
+
+
+def canonical_row(row, where: str, dim: int) -> dict:
+    """An output row ``{"u", "v", "strict"}`` with its rationals in canonical form."""
+    strict = field(row, "strict", where)
+    if not isinstance(strict, bool):
+        raise CheckFailure(f"{where}.strict", "expected true or false")
+    return {"u": [fmt(a) for a in vector(field(row, "u", where), f"{where}.u", dim)],
+            "v": fmt(rational(field(row, "v", where), f"{where}.v")), "strict": strict}
+
+
+def canonical_property(data, where: str) -> dict:
+    """A property (``Property.to_dict()``) re-derived in canonical form: its SHA-256 binds it."""
+    if field(data, "format", where) != VNNLIB_FORMAT:
+        raise CheckFailure(f"{where}.format", f"expected {VNNLIB_FORMAT!r}")
+    n = as_int(field(data, "input_dim", where), f"{where}.input_dim")
+    m = as_int(field(data, "output_dim", where), f"{where}.output_dim")
+    sets = as_list(field(data, "input_sets", where), f"{where}.input_sets")
+    unsafe = as_list(field(data, "unsafe", where), f"{where}.unsafe")
+    if not sets or not unsafe:
+        raise CheckFailure(where, "a property needs at least one input set and one unsafe disjunct")
+    out_sets = []
+    for s, d in enumerate(sets):
+        canon = canonical_domain(d, f"{where}.input_sets[{s}]")
+        if canon["dim"] != n:
+            raise CheckFailure(f"{where}.input_sets[{s}].dim", f"is {canon['dim']}, the property has {n} inputs")
+        out_sets.append(canon)
+    rows = [[canonical_row(r, f"{where}.unsafe[{d}][{t}]", m) for t, r in enumerate(as_list(conj, f"{where}.unsafe[{d}]"))]
+            for d, conj in enumerate(unsafe)]
+    return {"format": VNNLIB_FORMAT, "input_dim": n, "output_dim": m, "input_sets": out_sets, "unsafe": rows}
+
+
+def property_rows(canon: dict) -> list:
+    """The unsafe disjuncts of a canonical property as lists of rows ``(u, v, strict)``."""
+    return [[([Fraction(a) for a in r["u"]], Fraction(r["v"]), r["strict"]) for r in conj] for conj in canon["unsafe"]]
+
+
+def pull_back(row, alpha, beta):
+    """The output row ``u . y + v`` as a row over ``x`` where ``y = alpha x + beta``."""
+    u, v, strict = row
+    n = len(alpha[0]) if alpha else 0
+    return ([sum((a * alpha[o][t] for o, a in enumerate(u) if a), ZERO) for t in range(n)],
+            sum((a * b for a, b in zip(u, beta) if a), v), strict)
+
+
+def normal_row(u, v, strict):
+    """A row scaled so that its first nonzero coefficient is 1 or -1, as a hashable key."""
+    scale = next((abs(a) for a in u if a), ONE)
+    return tuple(a / scale for a in u), v / scale, strict
+
+
+def property_terms(canon: dict) -> tuple:
+    """The property's meaning as (inputs, outputs, the set of its (input rows, unsafe rows) pairs):
+    violated iff some pair has a common point with ``y = f(x)``; order and repetition do not count."""
+    sets = [frozenset(normal_row(*r) for r in Domain(d, "property").rows) for d in canon["input_sets"]]
+    unsafe = [frozenset(normal_row(*r) for r in conj) for conj in property_rows(canon)]
+    return canon["input_dim"], canon["output_dim"], frozenset((i, o) for i in sets for o in unsafe)
+
+
+def read_vnnlib(text: str, where: str) -> tuple:
+    """A VNN-LIB 1.0 file's meaning in the form of :func:`property_terms`: ``declare-const X_i`` /
+    ``Y_j Real``; ``assert`` of ``and``, ``or`` and (chained) ``<= >= < > =`` between linear terms
+    (``+ - * /`` with constant factors, decimal or ``p/q`` constants)."""
+    tokens = []
+    for line in text.splitlines():
+        body = line.split(";", 1)[0]
+        tokens += body.replace("(", " ( ").replace(")", " ) ").split()
+    stack = [[]]
+    for token in tokens:
+        if token == "(":
+            stack.append([])
+        elif token == ")" and len(stack) > 1:
+            done = stack.pop()
+            stack[-1].append(done)
+        elif token == ")":
+            raise CheckFailure(where, "unbalanced ')'")
+        else:
+            stack[-1].append(token)
+    if len(stack) != 1:
+        raise CheckFailure(where, "unbalanced '(' (truncated file?)")
+    names, formulas = {}, []
+    for form in stack[0]:
+        if isinstance(form, list) and form[:1] == ["declare-const"] and len(form) == 3 and form[2] == "Real" \
+                and isinstance(form[1], str) and form[1][:2] in ("X_", "Y_") and form[1][2:].isdigit():
+            names[form[1]] = (form[1][0], int(form[1][2:]))
+        elif isinstance(form, list) and form[:1] == ["assert"] and len(form) == 2:
+            formulas.append(form[1])
+        else:
+            raise CheckFailure(where, f"unsupported top-level form {json.dumps(form)}")
+    dims = {side: sum(1 for s, _ in names.values() if s == side) for side in "XY"}
+    if sorted(names) != sorted([f"X_{i}" for i in range(dims["X"])] + [f"Y_{j}" for j in range(dims["Y"])]):
+        raise CheckFailure(where, "the variables are not X_0, X_1, ... and Y_0, Y_1, ...")
+
+    def linear(expr):
+        if isinstance(expr, str) and expr in names:
+            return {names[expr]: ONE}, ZERO
+        if isinstance(expr, str):
+            try:
+                return {}, Fraction(expr)
+            except (ValueError, ZeroDivisionError):
+                raise CheckFailure(where, f"{expr!r} is neither a declared variable nor a number") from None
+        head, args = (expr[0], [linear(a) for a in expr[1:]]) if expr and isinstance(expr[0], str) else (None, [])
+        scaled = lambda t, c: ({k: a * c for k, a in t[0].items()}, t[1] * c)  # noqa: E731
+        if head == "-" and len(args) == 1:
+            return scaled(args[0], -ONE)
+        if head in ("+", "-") and args:
+            parts = args[:1] + [scaled(a, -ONE if head == "-" else ONE) for a in args[1:]]
+            total = {}
+            for coefficients, _ in parts:
+                for k, a in coefficients.items():
+                    total[k] = total.get(k, ZERO) + a
+            return total, sum((c for _, c in parts), ZERO)
+        if head in ("*", "/") and len(args) == 2 and not args[1][0] and (head == "*" or args[1][1]):
+            return scaled(args[0], args[1][1] if head == "*" else 1 / args[1][1])
+        if head == "*" and len(args) == 2 and not args[0][0]:
+            return scaled(args[1], args[0][1])
+        raise CheckFailure(where, f"unsupported term {json.dumps(expr)}")
+
+    def dnf(expr):
+        """The formula as a set of terms, each a frozenset of atoms (side, normal row)."""
+        head = expr[0] if isinstance(expr, list) and expr else None
+        if head == "and":
+            terms = {frozenset()}
+            for arg in expr[1:]:
+                terms = {a | b for a in terms for b in dnf(arg)}
+            return terms
+        if head == "or":
+            return {t for arg in expr[1:] for t in dnf(arg)}
+        if head in ("<=", ">=", "<", ">", "=") and len(expr) >= 3:
+            atoms = set()
+            values = [linear(a) for a in expr[1:]]
+            for left, right in zip(values, values[1:]):
+                pairs = {"<=": [(right, left)], "<": [(right, left)], ">=": [(left, right)], ">": [(left, right)],
+                         "=": [(left, right), (right, left)]}[head]
+                for big, small in pairs:
+                    keys = set(big[0]) | set(small[0])
+                    side = {k[0] for k in keys if big[0].get(k, ZERO) != small[0].get(k, ZERO)}
+                    if len(side) != 1:
+                        raise CheckFailure(where, f"{json.dumps(expr)} is not a constraint on the inputs alone or "
+                                                  f"the outputs alone")
+                    side = side.pop()
+                    u = [big[0].get((side, i), ZERO) - small[0].get((side, i), ZERO) for i in range(dims[side])]
+                    atoms.add((side, normal_row(u, big[1] - small[1], head in ("<", ">"))))
+            return {frozenset(atoms)}
+        raise CheckFailure(where, f"unsupported formula {json.dumps(expr)}")
+
+    terms = {frozenset()}
+    for formula in formulas:
+        terms = {a | b for a in terms for b in dnf(formula)}
+    pairs = frozenset((frozenset(r for s, r in t if s == "X"), frozenset(r for s, r in t if s == "Y")) for t in terms)
+    return dims["X"], dims["Y"], pairs
+
+
+class PropertyCertificate:
+    """The ``exactrelu-property`` kind (mixed into :class:`Checker`): the property holds (one
+    case-split tree per input set; every leaf proved disjoint from every unsafe disjunct by Motzkin
+    multipliers over the leaf's rows followed by the disjunct's rows pulled back through the leaf's
+    affine map), or it is violated at an exact point, confirmed by exact evaluation."""
+
+    def _parse_property(self, cert) -> None:
+        self.kind = PROPERTY_FORMAT
+        if not same_int(field(cert, "version", ""), PROPERTY_VERSION):
+            raise CheckFailure("version", f"expected {PROPERTY_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self.cert = cert
+        self.net = Network(field(cert, "network", ""), "network")
+        if self.net.sha256() != field(cert, "network_sha256", ""):
+            raise CheckFailure("network_sha256", "does not match the embedded network")
+        if self.model_path is not None:
+            _, model = load_json(self.model_path, "model")
+            if Network(model, f"model {self.model_path}", allow_floats=True).sha256() != self.net.sha256():
+                raise CheckFailure("network", f"the certificate is about another network than {self.model_path}")
+        for flag, value in (("--shallow", self.shallow_path), ("--domain", self.domain_path)):
+            if value is not None:
+                raise CheckFailure(flag, "a property certificate's input sets are its property's: name the VNN-LIB "
+                                         "file with --property" if flag == "--domain" else "a property certificate "
+                                         "involves no shallow network")
+        canon = canonical_property(field(cert, "property", ""), "property")
+        if canonical_sha256(canon) != field(cert, "property_sha256", ""):
+            raise CheckFailure("property_sha256", "does not match the embedded property")
+        stated_file = field(cert, "property_file_sha256", "")
+        if stated_file is not None and not isinstance(stated_file, str):
+            raise CheckFailure("property_file_sha256", "expected a SHA-256 string or null")
+        self.same_file = None
+        if self.property_path is not None:
+            try:
+                with open(self.property_path, "rb") as fh:
+                    raw = fh.read()
+                text = raw.decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CheckFailure(self.property_path, f"cannot read the property: {exc}") from None
+            if read_vnnlib(text, self.property_path) != property_terms(canon):
+                raise CheckFailure("property", f"the certificate is about another property than {self.property_path}")
+            self.same_file = hashlib.sha256(raw).hexdigest() == stated_file
+        if (canon["input_dim"], canon["output_dim"]) != (self.net.input_dim, self.net.output_dim):
+            raise CheckFailure("property", f"has {canon['input_dim']} inputs and {canon['output_dim']} outputs, the "
+                                           f"network {self.net.input_dim} and {self.net.output_dim}")
+        self.property = canon
+        self.input_sets = [Domain(d, f"property.input_sets[{s}]") for s, d in enumerate(canon["input_sets"])]
+        self.unsafe = property_rows(canon)
+        self.verdict = field(cert, "verdict", "")
+        if self.verdict == "holds":
+            self.leaves = as_list(field(cert, "leaves", ""), "leaves")
+            self.tree = field(cert, "tree", "")
+        elif self.verdict != "violated":
+            raise CheckFailure("verdict", f"expected 'holds' or 'violated', found {self.verdict!r}")
+
+    def _dump_property(self, out) -> None:
+        net = self.net
+        print(f"property certificate: verdict {self.verdict}; property sha256 {self.cert['property_sha256']}", file=out)
+        print(f"network: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {net.sha256()}", file=out)
+        for s, d in enumerate(self.property["input_sets"]):
+            print(f"input set {s}: {json.dumps(d)}", file=out)
+        for d, conj in enumerate(self.property["unsafe"]):
+            print(f"unsafe disjunct {d}: {json.dumps(conj)}", file=out)
+        if self.verdict == "holds":
+            print(f"leaves: {len(self.leaves)}", file=out)
+
+    def _run_property(self) -> None:
+        net = self.net
+        if self.verdict == "violated":
+            return self._check_counterexample(field(self.cert, "counterexample", ""))
+        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
+        self.referenced = [0] * len(self.leaves)
+        self.leaf_order = []
+        self.verified_leaves = [None] * len(self.leaves)
+        self.empty = 0
+        trees = as_list(field(self.tree, "input_sets", "tree"), "tree.input_sets", len(self.input_sets))
+        for s, (domain, tree) in enumerate(zip(self.input_sets, trees)):
+            self.domain = domain
+            where = f"tree.input_sets[{s}]"
+            if isinstance(tree, dict) and "empty" in tree:  # an input set with no point
+                check_motzkin(domain.rows, tree["empty"], f"{where}.empty")
+                self.empty += 1
+            else:
+                self._walk(tree, where, 0, list(domain.rows), [None] * len(net.widths), [], [])
+        for k, count in enumerate(self.referenced):
+            if count == 0:
+                raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
+        self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order),
+                          input_sets=len(self.input_sets), disjuncts=len(self.unsafe))
+
+    def _check_unsafe(self, k: int, rows) -> None:
+        """At leaf ``k`` (rows: its input set's rows, then one per neuron): for every disjunct, the
+        multipliers over these rows followed by the disjunct's pulled-back rows prove them empty."""
+        where = f"leaves[{k}].unsafe"
+        proofs = as_list(field(self.leaves[k], "unsafe", f"leaves[{k}]"), where, len(self.unsafe))
+        alpha, beta = self.verified_leaves[k]["alpha"], self.verified_leaves[k]["beta"]
+        for d, (conj, pairs) in enumerate(zip(self.unsafe, proofs)):
+            check_motzkin(rows + [pull_back(row, alpha, beta) for row in conj], pairs, f"{where}[{d}]")
+
+    def _check_counterexample(self, ce) -> None:
+        s = as_int(field(ce, "input_set", "counterexample"), "counterexample.input_set", 0, len(self.input_sets) - 1)
+        d = as_int(field(ce, "disjunct", "counterexample"), "counterexample.disjunct", 0, len(self.unsafe) - 1)
+        x = vector(field(ce, "x", "counterexample"), "counterexample.x", self.net.input_dim)
+        for t, row in enumerate(self.input_sets[s].rows):
+            if not holds(row, x):
+                raise CheckFailure("counterexample.x", f"is outside input set {s} (violates its row {t})")
+        y = self.net.evaluate(x)
+        if vector(field(ce, "y", "counterexample"), "counterexample.y", self.net.output_dim) != y:
+            raise CheckFailure("counterexample.y", f"differs from the exact output {[fmt(v) for v in y]}")
+        for t, row in enumerate(self.unsafe[d]):
+            if not holds(row, y):
+                raise CheckFailure("counterexample.y", f"does not satisfy row {t} of unsafe disjunct {d}")
+        self.stats.update(x=[fmt(v) for v in x], y=[fmt(v) for v in y], input_set=s, disjunct=d)
+
+
+def property_summary(checker) -> str:
+    """The comment line after ``s VERIFIED`` for a property certificate."""
+    st = checker.stats
+    bound = ("the property file " + checker.property_path + (" (byte-identical to the one certified)"
+             if checker.same_file else " (the same property; its text differs from the file certified)")
+             if checker.property_path is not None else "the property embedded in the certificate (not compared with a file)")
+    if checker.verdict == "violated":
+        return (f"c the property is violated: x = [{', '.join(st['x'])}] is in input set {st['input_set']} and "
+                f"f(x) = [{', '.join(st['y'])}] is in unsafe disjunct {st['disjunct']}; about {bound}")
+    return (f"c the property holds: {st['leaves']} regions over {st['input_sets']} input sets, each disjoint from "
+            f"the {st['disjuncts']} unsafe disjuncts, {st['empty']} branches proved empty, {st['neurons']} neurons; "
+            f"about {bound}")
+
+
 # ----------------------------------------------------------------------------- the check
-class Checker:
-    def __init__(self, cert_path: str, model_path=None, shallow_path=None, symbolic=False, domain_path=None) -> None:
+class Checker(PropertyCertificate):
+    def __init__(self, cert_path: str, model_path=None, shallow_path=None, symbolic=False, domain_path=None,
+                 property_path=None) -> None:
         self.domain_path = domain_path
+        self.property_path = property_path
         self.cert_path = cert_path
         self.model_path = model_path
         self.shallow_path = shallow_path
@@ -742,6 +1028,8 @@ class Checker:
             raise CheckFailure("file", "the certificate is not a JSON object")
         if cert.get("format") == EQUIV_FORMAT:
             return self._parse_equivalence(cert)
+        if cert.get("format") == PROPERTY_FORMAT:
+            return self._parse_property(cert)
         if field(cert, "format", "") != CERT_FORMAT:
             raise CheckFailure("format", f"expected {CERT_FORMAT!r}, found {cert.get('format')!r}")
         if not same_int(field(cert, "version", ""), CERT_VERSION):
@@ -790,6 +1078,8 @@ class Checker:
         """What was parsed, for a person to confirm; it reads only what :meth:`parse` accepted."""
         if self.kind == EQUIV_FORMAT:
             return self._dump_equivalence(out)
+        if self.kind == PROPERTY_FORMAT:
+            return self._dump_property(out)
         net = self.net
         print(f"deep network: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {self.cert['network_sha256']}", file=out)
         for k, (W, b) in enumerate(net.layers):
@@ -806,6 +1096,8 @@ class Checker:
         self.parse()
         if self.kind == EQUIV_FORMAT:
             return self._run_equivalence()
+        if self.kind == PROPERTY_FORMAT:
+            return self._run_property()
         net = self.net
         order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
         self.order = order
@@ -838,6 +1130,8 @@ class Checker:
             if self.referenced[k] > 1:
                 raise CheckFailure(where, f"leaf {k} is reached twice")
             self._check_leaf(k, rows, maps, bits, prefix_maps)
+            if self.kind == PROPERTY_FORMAT:
+                self._check_unsafe(k, rows)
             return
         if "split" not in node:
             raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")
@@ -1177,8 +1471,9 @@ def main(argv=None) -> int:
     parser.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
     parser.add_argument("--dump", action="store_true", help="print what was parsed (network, domain, sizes) to stderr")
     parser.add_argument("--domain", help="a domain file (JSON) the certificate must be about, exactly")
+    parser.add_argument("--property", help="the VNN-LIB file a property certificate must be about")
     args = parser.parse_args(argv)
-    checker = Checker(args.certificate, args.model, args.shallow, args.symbolic, args.domain)
+    checker = Checker(args.certificate, args.model, args.shallow, args.symbolic, args.domain, args.property)
     try:
         if args.dump:
             checker.parse()
@@ -1194,6 +1489,9 @@ def main(argv=None) -> int:
         return 1
     st = checker.stats
     print("s VERIFIED")
+    if checker.kind == PROPERTY_FORMAT:
+        print(property_summary(checker), file=sys.stderr)
+        return 0
     if checker.kind == EQUIV_FORMAT:
         claim = checker.claim
         what = "A = B at every point of the domain" if claim["kind"] == "equal" else (
