@@ -170,7 +170,11 @@ def parse_box(text: str, dim: int) -> Domain:
 
 
 def load_domain(path: str | Path) -> Domain:
-    """Read a domain from a JSON file or a VNN-LIB file (its input constraints only)."""
+    """Read a domain from a JSON file or a VNN-LIB property file.
+
+    The domain of a VNN-LIB file is its input set (read by :mod:`exactrelu.vnnlib`; the output
+    constraints state the property, not the domain) and must be one box or polytope: a union of
+    input sets is refused, pointing to ``exactrelu verify``."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -179,7 +183,12 @@ def load_domain(path: str | Path) -> Domain:
     if not text.strip():
         raise DomainError(f"{p}: empty domain file")
     if p.suffix.lower() == ".vnnlib":
-        return _parse_vnnlib(text, str(p))
+        from .vnnlib import domain_of, parse_property
+
+        try:
+            return domain_of(parse_property(text, str(p)))
+        except InputError as exc:
+            raise DomainError(str(exc)) from None
     from .io.jsonfmt import parse_json_text
 
     data = parse_json_text(text, p, DomainError)
@@ -187,78 +196,3 @@ def load_domain(path: str | Path) -> Domain:
         return Domain.from_dict(data, str(p))
     except InputError as exc:
         raise DomainError(str(exc) if str(exc).startswith(str(p)) else f"{p}: {exc}") from None
-
-
-def _sexprs(text: str, where: str) -> list:
-    """The top-level s-expressions of an SMT-LIB text, as nested lists of atoms."""
-    tokens = re.findall(r"\(|\)|[^\s()]+", text)
-    stack: list[list] = [[]]
-    for token in tokens:
-        if token == "(":
-            stack.append([])
-        elif token == ")":
-            if len(stack) == 1:
-                raise DomainError(f"{where}: unbalanced ')'")
-            done = stack.pop()
-            stack[-1].append(done)
-        else:
-            stack[-1].append(token)
-    if len(stack) != 1:
-        raise DomainError(f"{where}: unbalanced '(' (truncated file?)")
-    return stack[0]
-
-
-def _atoms(expr) -> list[str]:
-    return [expr] if isinstance(expr, str) else [a for e in expr for a in _atoms(e)]
-
-
-def _parse_vnnlib(text: str, where: str) -> Domain:
-    """Input bounds of a VNN-LIB property: ``(assert (<= X_i c))`` and ``(assert (>= X_i c))``
-    (either operand order).  Constraints on the outputs ``Y_j`` alone are ignored (they state the
-    property, not the domain); any other constraint that mentions an input is refused."""
-    text = "\n".join(line.split(";", 1)[0] for line in text.splitlines())
-    forms = _sexprs(text, where)
-    n = 0
-    lower: dict[int, Fraction] = {}
-    upper: dict[int, Fraction] = {}
-    for form in forms:
-        if not isinstance(form, list) or not form:
-            raise DomainError(f"{where}: unexpected {form!r} at top level")
-        if form[0] == "declare-const":
-            if len(form) == 3 and isinstance(form[1], str) and form[1].startswith("X_") and form[2] == "Real":
-                n = max(n, int(form[1][2:]) + 1) if form[1][2:].isdigit() else n
-            continue
-        if form[0] != "assert":
-            continue
-        atoms = _atoms(form[1:])
-        if not any(a.startswith("X_") for a in atoms) and any(a.startswith("Y_") for a in atoms):
-            continue  # an output property
-        expr = form[1] if len(form) == 2 else None
-        simple = (isinstance(expr, list) and len(expr) == 3 and expr[0] in ("<=", ">=")
-                  and all(isinstance(a, str) for a in expr[1:]) and sum(a.startswith("X_") for a in expr[1:]) == 1
-                  and not any(a.startswith("Y_") for a in expr[1:]))
-        if not simple:
-            raise DomainError(f"{where}: unsupported input constraint {_show(form)} (only bounds (<= X_i c) and (>= X_i c) are read)")
-        op, a, b = expr
-        var, value, is_upper = (a, b, op == "<=") if a.startswith("X_") else (b, a, op == ">=")
-        if not var[2:].isdigit():
-            raise DomainError(f"{where}: bad variable name {var}")
-        i = int(var[2:])
-        c = parse_rational(value, f"{where}: bound of {var}")
-        if is_upper:
-            upper[i] = min(upper[i], c) if i in upper else c
-        else:
-            lower[i] = max(lower[i], c) if i in lower else c
-    if n == 0:
-        raise DomainError(f"{where}: no input variables X_i declared")
-    undeclared = sorted(i for i in set(lower) | set(upper) if i >= n)
-    if undeclared:
-        raise DomainError(f"{where}: variable X_{undeclared[0]} was not declared")
-    missing = [f"X_{i}" for i in range(n) if i not in lower or i not in upper]
-    if missing:
-        raise DomainError(f"{where}: inputs without both bounds: {', '.join(missing)}")
-    return Domain.box([lower[i] for i in range(n)], [upper[i] for i in range(n)], where)
-
-
-def _show(form) -> str:
-    return form if isinstance(form, str) else "(" + " ".join(_show(f) for f in form) + ")"

@@ -349,10 +349,11 @@ def test_vnnlib_domain_is_the_box(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("(declare-const X_0 Real)\n(assert (<= X_0 1))\n", r"inputs without both bounds: X_0"),
+        ("(declare-const X_0 Real)\n(assert (or (<= X_0 1) (>= X_0 2)))\n", r"union of 2 sets.*exactrelu verify"),
         ("(declare-const Y_0 Real)\n", r"no input variables X_i declared"),
-        ("(declare-const X_0 Real)\n(assert (<= 1 2))\n", r"unsupported input constraint"),
-        ("(declare-const X_0 Real)\n(assert (<= X_0 0))\n(assert (>= X_0 1))\n", r"input 1 has LO > HI \(1 > 0\)"),
+        ("(declare-const X_0 Real)\n(assert (<= 2 1))\n", r"constantly false"),
+        ("(declare-const X_0 Real)\n(assert (<= X_0 0))\n(assert (>= X_0 1))\n",
+         r"X_0 has lower bound 1 above its upper bound 0"),
         ("", r"empty domain file"),
     ],
 )
