@@ -268,13 +268,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from . import checker
 
     argv = [args.certificate]
-    for flag, value in (("--model", args.model), ("--shallow", args.shallow), ("--domain", args.domain)):
+    for flag, value in (("--model", args.model), ("--shallow", args.shallow), ("--domain", args.domain),
+                        ("--property", args.property)):
         if value:
             argv += [flag, value]
     argv += ["--symbolic"] * args.symbolic + ["--dump"] * args.dump
     if not args.json:
         return checker.main(argv)
-    run = checker.Checker(args.certificate, args.model, args.shallow, args.symbolic, args.domain)
+    run = checker.Checker(args.certificate, args.model, args.shallow, args.symbolic, args.domain, args.property)
     try:
         run.run()
     except checker.CheckFailure as exc:
@@ -329,6 +330,7 @@ MODULE_COMMANDS = {
     "prune": "exactrelu.prune",
     "explain": "exactrelu.explain",
     "plot": "exactrelu.plot",
+    "verify": "exactrelu.commands.verify",
 }
 
 
@@ -382,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="the deep network (exactrelu-network JSON) the certificate must be about")
     p.add_argument("--shallow", help="the shallow network file (default: the one the certificate names)")
     p.add_argument("--domain", help="a domain file (JSON) the certificate must be about, exactly")
+    p.add_argument("--property", help="the VNN-LIB file a property certificate must be about")
     p.add_argument("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
     p.add_argument("--dump", action="store_true", help="print what the checker parsed")
     p.add_argument("--json", action="store_true",

@@ -135,6 +135,16 @@ def confirm(network: ReluNetwork, prop: "Property", x: Sequence[Fraction], found
     return None if d is None else Counterexample(tuple(x), y, s, d, found_by)
 
 
+def simplest(network: ReluNetwork, prop: "Property", found: Counterexample) -> Counterexample:
+    """A counterexample with small denominators near ``found`` (``limit_denominator(10^k)`` for
+    growing ``k``, each confirmed exactly), else ``found`` itself."""
+    for k in range(13):
+        shorter = confirm(network, prop, tuple(v.limit_denominator(10 ** k) for v in found.x), found.found_by)
+        if shorter is not None:
+            return shorter
+    return found
+
+
 # ----------------------------------------------------------------------------- the float attack
 def _float_rows(prop: "Property"):
     import numpy as np
@@ -221,7 +231,7 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
             tried += 1
             found = confirm(network, prop, x, "attack")
             if found is not None:
-                return found, tried
+                return simplest(network, prop, found), tried
     return None, tried
 
 
@@ -279,13 +289,13 @@ def verify_property(
         left = None if max_regions is None else max_regions - verdict.regions
         try:
             enumeration = enumerate_regions(network, domain, max_regions=left, progress=watch)
-        except (IncompleteError, _OutOfTime) as exc:
-            verdict.regions += seen[0]
+        except (IncompleteError, _OutOfTime) as exc:  # counts: the last progress report, at least
+            over = isinstance(exc, IncompleteError)
+            verdict.regions += max(seen[0], left + 1 if over else 0)
             verdict.nodes += seen[1]
             verdict.lps += seen[2]
-            if isinstance(exc, IncompleteError):
-                return finish(UNKNOWN, f"more than {max_regions} regions (input set {s}, after at least "
-                                       f"{verdict.nodes} tree nodes)")
+            if over:
+                return finish(UNKNOWN, f"region budget of {max_regions} exceeded while enumerating input set {s}")
             return finish(UNKNOWN, f"time limit of {timeout} s reached while enumerating input set {s}")
         verdict.regions += len(enumeration.regions)
         verdict.nodes += enumeration.nodes

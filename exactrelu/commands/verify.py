@@ -1,0 +1,120 @@
+"""``exactrelu verify MODEL PROPERTY.vnnlib``: answer a VNN-LIB property exactly.
+
+Exit codes: 0 holds, 1 violated, 3 unknown (time or region budget), 2 bad input.  The mathematics
+is in :mod:`exactrelu.verify`; this module reads the files, prints, and writes the certificate and
+the VNN-COMP result file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+
+from ..errors import InputError, PropertyError
+
+SUMMARY = "answer a VNN-LIB property exactly: holds (with a certificate), violated (an exact input), or unknown"
+EXAMPLE = "exactrelu verify net.onnx prop.vnnlib --timeout 60 --certificate prop.cert.json --results out.txt"
+EXIT = {"holds": 0, "violated": 1, "unknown": 3}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from ..cli import positive_int
+
+    parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
+    parser.add_argument("property", help="VNN-LIB 1.0 property file (input set, unsafe output set)")
+    parser.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (answer unknown, exit 3)")
+    parser.add_argument("--max-regions", type=positive_int, metavar="N",
+                        help="give up beyond N regions over all input sets (answer unknown, exit 3)")
+    parser.add_argument("--certificate", metavar="C", help="write the exactrelu-property certificate of the answer to C")
+    parser.add_argument("--results", metavar="FILE", help="write the VNN-COMP result file (sat/unsat/timeout/unknown)")
+    parser.add_argument("--quiet", action="store_true", help="no notes or progress on stderr")
+
+
+def smt_value(q: Fraction) -> str:
+    """A rational as a VNN-COMP result value: a decimal when it is one, else ``(/ p q)``.
+
+    >>> smt_value(Fraction(-3, 8)), smt_value(Fraction(5)), smt_value(Fraction(1, 3))
+    ('-0.375', '5', '(/ 1 3)')
+    """
+    d, twos, fives = q.denominator, 0, 0
+    while d % 2 == 0:
+        d, twos = d // 2, twos + 1
+    while d % 5 == 0:
+        d, fives = d // 5, fives + 1
+    if d != 1:
+        return f"(/ {q.numerator} {q.denominator})"
+    digits = max(twos, fives)
+    scaled = abs(q.numerator) * 10 ** digits // q.denominator
+    whole, frac = divmod(scaled, 10 ** digits)
+    text = str(whole) + ("." + str(frac).rjust(digits, "0").rstrip("0") if digits else "")
+    return ("-" if q < 0 else "") + text
+
+
+def results_text(verdict) -> str:
+    """The VNN-COMP result file of a verdict."""
+    if verdict.status == "holds":
+        return "unsat\n"
+    if verdict.status == "violated":
+        c = verdict.counterexample
+        pairs = [f"(X_{i} {smt_value(v)})" for i, v in enumerate(c.x)] + [f"(Y_{j} {smt_value(v)})" for j, v in enumerate(c.y)]
+        return "sat\n(" + "\n ".join(pairs) + ")\n"
+    return "timeout\n" if verdict.reason.startswith("time limit") else "unknown\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import Console, _read_model
+    from ..io.jsonfmt import check_writable, write_text_atomic
+    from ..rationals import format_rational
+    from ..verify import verify_property, write_property_certificate
+    from ..vnnlib import parse_property
+
+    console = Console(args.quiet)
+    if args.timeout is not None and not args.timeout > 0:
+        raise InputError(f"--timeout: {args.timeout} is not a positive number of seconds")
+    for path in (args.certificate, args.results):
+        if path:
+            check_writable(Path(path))
+    try:
+        raw = Path(args.property).read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PropertyError(f"{args.property}: cannot read property: {exc}") from None
+    prop = parse_property(text, args.property)
+    network = _read_model(args.model, args).network
+    try:
+        verdict = verify_property(network, prop, timeout=args.timeout, max_regions=args.max_regions,
+                                  progress=console.progress)
+    finally:
+        console.end_progress()
+    if args.results:
+        write_text_atomic(Path(args.results), results_text(verdict))
+    q = format_rational
+    counts = f"{verdict.regions} regions, {verdict.nodes} tree nodes, {verdict.lps} LPs, {verdict.seconds:.2f} s"
+    if verdict.status == "holds":
+        print(f"holds: no input of the {len(prop.input_sets)} input set(s) reaches any of the {len(prop.unsafe)} "
+              f"unsafe disjunct(s) ({counts})")
+    elif verdict.status == "violated":
+        c = verdict.counterexample
+        how = "the float attack proposed it" if c.found_by == "attack" else "an exact LP over one region found it"
+        print(f"violated: an input of input set {c.input_set} reaches unsafe disjunct {c.disjunct} "
+              f"({how}; confirmed by exact evaluation)")
+        for i, v in enumerate(c.x):
+            print(f"  X_{i} = {q(v)}")
+        for j, v in enumerate(c.y):
+            print(f"  Y_{j} = {q(v)}")
+    else:
+        print(f"unknown: {verdict.reason} ({counts}); nothing is claimed")
+    if args.certificate and verdict.status != "unknown":
+        size = write_property_certificate(args.certificate, verdict, hashlib.sha256(raw).hexdigest())
+        model = args.model if args.model.lower().endswith(".json") else None
+        print(f"wrote {args.certificate} ({size} bytes); check it with:")
+        if model is None:
+            console.note(f"note: the checker reads exactrelu-network JSON: `exactrelu convert {args.model} net.json` "
+                         f"and add --model net.json to compare the network too")
+        print(f"  exactrelu check {args.certificate}" + (f" --model {model}" if model else "")
+              + f" --property {args.property}")
+    elif args.certificate:
+        console.note("note: no certificate for an unknown answer")
+    return EXIT[verdict.status]
