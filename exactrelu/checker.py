@@ -866,9 +866,13 @@ def read_vnnlib(text: str, where: str) -> tuple:
                 for big, small in pairs:
                     keys = set(big[0]) | set(small[0])
                     side = {k[0] for k in keys if big[0].get(k, ZERO) != small[0].get(k, ZERO)}
+                    constant = big[1] - small[1]
+                    if not side and (constant > 0 or (constant == 0 and head not in ("<", ">"))):
+                        continue  # a true constant comparison
+                    if not side:
+                        return set()  # a false one: no term
                     if len(side) != 1:
-                        raise CheckFailure(where, f"{json.dumps(expr)} is not a constraint on the inputs alone or "
-                                                  f"the outputs alone")
+                        raise CheckFailure(where, f"{json.dumps(expr)} mixes inputs and outputs in one constraint")
                     side = side.pop()
                     u = [big[0].get((side, i), ZERO) - small[0].get((side, i), ZERO) for i in range(dims[side])]
                     atoms.add((side, normal_row(u, big[1] - small[1], head in ("<", ">"))))
