@@ -88,12 +88,20 @@ def identity_layer(width: int) -> AffineLayer:
 
 
 def _compose(outer: AffineLayer, inner: AffineLayer) -> AffineLayer:
-    """The exact affine map ``outer(inner(x))``."""
-    columns = list(zip(*inner.weight))
-    weight = tuple(
-        tuple(sum((a * c for a, c in zip(row, col)), Fraction(0)) for col in columns) for row in outer.weight
-    )
-    return AffineLayer(weight, outer.apply(inner.bias))
+    """The exact affine map ``outer(inner(x))``; zero entries of ``outer`` cost nothing, so composing
+    with an identity, a diagonal or a sparse map is cheap."""
+    zero = Fraction(0)
+    width = inner.in_dim
+    weight = []
+    for row in outer.weight:
+        total = [zero] * width
+        for a, inner_row in zip(row, inner.weight):
+            if a == 1:
+                total = [t + c for t, c in zip(total, inner_row)]
+            elif a:
+                total = [t + a * c for t, c in zip(total, inner_row)]
+        weight.append(tuple(total))
+    return AffineLayer(tuple(weight), outer.apply(inner.bias))
 
 
 def network_from_steps(steps: Iterable[Step], input_dim: Optional[int] = None) -> ReluNetwork:
