@@ -33,6 +33,16 @@ walks the same kind of case-split tree over it (points 2 and 3 above), and then 
    maximiser is a point of the domain where ``||A(x) - B(x)||`` equals the value exactly, so the
    value is the maximum; a stated tolerance must be ``>=`` the value.
 
+A third kind, ``exactrelu-property`` v1 (written by ``exactrelu verify``), embeds a network and a
+VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violated:
+
+7. ``holds``: one case-split tree per input set, checked as in points 2 and 3 over that set, and at
+   every leaf, for every unsafe disjunct, Motzkin multipliers over the leaf's rows followed by the
+   disjunct's rows pulled back through the leaf's (recomputed) affine map; ``violated``: the stated
+   input lies in the stated input set and its exact output satisfies the stated disjunct.  With
+   ``--property FILE`` the checker reads the VNN-LIB file itself (:func:`read_vnnlib`) and requires
+   the same property.
+
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
 """
