@@ -8,7 +8,8 @@ instance, answer, seconds, regions, certificate size, check seconds; then the to
 
     python benchmarks/acasxu.py --timeout 60 --limit 20
 
-``--limit N`` takes N instances round-robin over the properties (so every property appears).
+``--limit N`` takes N instances round-robin over the properties (so every property appears);
+``--only prop_2.vnnlib,...`` keeps the instances of those properties.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from exactrelu.vnnlib import parse_property  # noqa: E402
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "acasxu"
 
 
-def instances(folder: Path, limit: int | None) -> list[tuple[str, str, float]]:
+def instances(folder: Path, limit: int | None, only: str | None = None) -> list[tuple[str, str, float]]:
     with open(folder / "acasxu_instances.csv", newline="") as fh:
         rows = [(net.strip(), prop.strip(), float(t)) for net, prop, t in csv.reader(fh) if net.strip()]
+    if only:
+        rows = [row for row in rows if row[1] in only.split(",")]
     if limit is None:
         return rows
     by_property: dict[str, list] = {}
@@ -56,13 +59,14 @@ def main(argv=None) -> int:
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER, help="the ACAS Xu folder (with the CSV)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per instance (default 60)")
     parser.add_argument("--limit", type=int, help="how many instances (round-robin over the properties)")
+    parser.add_argument("--only", metavar="PROPS", help="only these properties, e.g. prop_2.vnnlib,prop_7.vnnlib")
     args = parser.parse_args(argv)
     networks: dict[str, object] = {}
     markdown_header(["instance", "answer", "seconds", "regions", "certificate bytes", "check seconds"])
     totals = {"holds": 0, "violated": 0, "unknown": 0}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for onnx, prop_name, _limit in instances(args.folder, args.limit):
+        for onnx, prop_name, _limit in instances(args.folder, args.limit, args.only):
             if onnx not in networks:
                 networks[onnx] = load_model(args.folder / onnx).network
             raw = (args.folder / prop_name).read_bytes()

@@ -1012,9 +1012,13 @@ class PropertyCertificate:
 def property_summary(checker) -> str:
     """The comment line after ``s VERIFIED`` for a property certificate."""
     st = checker.stats
-    bound = ("the property file " + checker.property_path + (" (byte-identical to the one certified)"
-             if checker.same_file else " (the same property; its text differs from the file certified)")
-             if checker.property_path is not None else "the property embedded in the certificate (not compared with a file)")
+    if checker.property_path is None:
+        bound = "the property embedded in the certificate (not compared with a file)"
+    elif checker.cert["property_file_sha256"] is None:
+        bound = f"the property file {checker.property_path} (the certificate states no file hash)"
+    else:
+        bound = f"the property file {checker.property_path} " + ("(byte-identical to the one certified)" if checker.same_file
+                                                                 else "(the same property; its text differs from the file certified)")
     if checker.verdict == "violated":
         return (f"c the property is violated: x = [{', '.join(st['x'])}] is in input set {st['input_set']} and "
                 f"f(x) = [{', '.join(st['y'])}] is in unsafe disjunct {st['disjunct']}; about {bound}")

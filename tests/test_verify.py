@@ -119,6 +119,7 @@ def test_violated_with_an_exact_counterexample_in_the_second_input_set(tmp_path:
         vnnlib = write(tmp_path, "p.vnnlib", text)
         code, out, err = check(cert, "--property", str(vnnlib))
         assert (code, out) == (0, "s VERIFIED\n") and "is in unsafe disjunct 1" in err
+        assert "(the certificate states no file hash)" in err
 
 
 @pytest.mark.parametrize("attack_first", [True, False])
