@@ -8,6 +8,10 @@ over exact rationals; :func:`check_nonempty` proves it has a point before any se
 (True, False)
 >>> parse_box("-1/2:3", 2).to_dict()
 {'kind': 'box', 'dim': 2, 'lower': ['-1/2', '-1/2'], 'upper': ['3', '3']}
+>>> print(bounds_warning(d, ["-1", "0"], ["1", "1"], "m.nnet"))
+None
+>>> print(bounds_warning(d, ["0", "0"], ["1", "1"], "m.nnet"))
+the domain [-1, 1] x [0, 1/2] is not inside the input bounds [0, 1] x [0, 1] stated by m.nnet
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import DomainError, InputError
-from .lp import Row, decide, satisfies
+from .lp import Row, decide, maximize, satisfies
 from .rationals import format_rational, parse_rational
 
 Vector = tuple[Fraction, ...]
@@ -167,6 +171,28 @@ def parse_box(text: str, dim: int) -> Domain:
         return Domain.box([p[0] for p in pairs], [p[1] for p in pairs], "--box")
     except InputError as exc:
         raise DomainError(str(exc)) from None
+
+
+def bounds_warning(domain: Domain, lower: Sequence[object], upper: Sequence[object], what: str) -> Optional[str]:
+    """``None`` when ``domain`` lies inside the box ``[lower, upper]`` (decided exactly, by linear
+    programs for a polytope), else a one-line warning naming both boxes and ``what`` states them."""
+    box = Domain.box(lower, upper, f"{what} input bounds")
+    box.check_dimension(domain.dim, "the domain")
+    if not _inside(domain, box):
+        return f"the domain {domain.describe()} is not inside the input bounds {box.describe()} stated by {what}"
+    return None
+
+
+def _inside(domain: Domain, box: Domain) -> bool:
+    if domain.kind == "box":
+        return all(a <= lo and hi <= c for a, lo, hi, c in zip(box.lower, domain.lower, domain.upper, box.upper))
+    rows, n = domain.rows(), domain.dim
+    for i in range(n):
+        for sign, bound in ((1, box.upper[i]), (-1, -box.lower[i])):
+            best = maximize(rows, tuple(Fraction(sign if j == i else 0) for j in range(n)), Fraction(0), n)
+            if best.status == "unbounded" or (best.status == "optimal" and best.value > bound):
+                return False
+    return True
 
 
 def load_domain(path: str | Path) -> Domain:

@@ -34,10 +34,15 @@ class LoadedModel:
     format: str
     path: Path
     default_box: Optional[tuple[tuple, tuple]] = None  # (lows, highs) from NNet files
+    coordinates: str = ""  # NNet files: "raw" (units) or "normalized"; "" for other formats
 
 
-def load_model(path: str | Path) -> LoadedModel:
-    """Read a network from ``path`` (format chosen by extension)."""
+def load_model(path: str | Path, nnet_normalized: bool = False) -> LoadedModel:
+    """Read a network from ``path`` (format chosen by extension).
+
+    ``nnet_normalized`` reads an NNet file in normalised coordinates (the network of its weights,
+    no folding of the input normalisation or output scaling, and the input box normalised); by
+    default NNet files are read in raw units.  Other formats ignore it."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in LOADERS:
@@ -48,13 +53,13 @@ def load_model(path: str | Path) -> LoadedModel:
     module_name, fmt = LOADERS[suffix]
     module = importlib.import_module(module_name)
     try:
-        result = module.load(p)
+        result = module.load(p, normalized=nnet_normalized) if fmt == "nnet" else module.load(p)
     except NetworkFormatError as exc:
         message = str(exc)
         raise NetworkFormatError(message if message.startswith(str(p)) else f"{p}: {message}") from None
     if isinstance(result, tuple):
         network, box = result
-        return LoadedModel(network, fmt, p, box)
+        return LoadedModel(network, fmt, p, box, "normalized" if nnet_normalized else "raw")
     return LoadedModel(result, fmt, p)
 
 

@@ -1,4 +1,4 @@
-"""The ACAS Xu ``.nnet`` text format, read exactly, with its normalisation folded in.
+"""The ACAS Xu ``.nnet`` text format, read exactly, in raw units or in normalised coordinates.
 
 Layout: ``//`` comment lines, then the header ``numLayers, inputSize, outputSize, maxLayerSize``,
 the layer sizes (``numLayers + 1`` of them), a flag line, the input minimums, the input maximums,
@@ -7,16 +7,27 @@ each layer its weight rows (one row per line) followed by its biases (one per li
 ``maxLayerSize`` and the flag line are read but not used.  Fields are comma-separated; a trailing
 comma is allowed; blank lines are ignored.
 
-Invariant: every number is read as the exact decimal it is written as (``0.1`` is 1/10), and the
-network returned computes exactly what the file's network computes on normalised inputs, as a
-function of the raw inputs: ``x -> range_out * N((x - mean) / range) + mean_out``.  The input
-normalisation is folded into the first layer and the output scaling into the last one, exactly.
-Inputs are not clipped; the minimums and maximums are returned as the default domain box.
+Invariant: every number is read as the exact decimal it is written as (``0.1`` is 1/10).  In raw
+units (the default) the network returned computes exactly what the file's network computes on
+normalised inputs, as a function of the raw inputs: ``x -> range_out * N((x - mean) / range) +
+mean_out`` (the input normalisation folded into the first layer and the output scaling into the
+last one, exactly).  With ``normalized=True`` it is ``N`` itself, the network of the file's
+weights, taking normalised inputs and giving normalised outputs: the coordinates of the ONNX
+exports and VNN-LIB properties of ACAS Xu.  Inputs are not clipped; the minimums and maximums are
+returned as the default domain box, in the coordinates of the network returned.
+
+>>> f = NNetFile((AffineLayer(((Fraction(2),),), (Fraction(1),)),), (Fraction(0),), (Fraction(10),),
+...              (Fraction(5), Fraction(0)), (Fraction(10), Fraction(1)))
+>>> [str(v) for v in f.normalize((Fraction(0),))], [str(v) for v in f.denormalize((Fraction(1, 2),))]
+(['-1/2'], ['10'])
+>>> f.box(normalized=True)
+((Fraction(-1, 2),), (Fraction(1, 2),))
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
@@ -26,7 +37,7 @@ from ..network import AffineLayer, ReluNetwork, Vector
 from ..rationals import format_rational, parse_rational
 from .jsonfmt import write_text_atomic
 
-__all__ = ["load", "save", "format_decimal"]
+__all__ = ["load", "read", "save", "format_decimal", "NNetFile"]
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
@@ -87,10 +98,6 @@ class _Reader:
 def _fold(layers: list[AffineLayer], means: Vector, ranges: Vector) -> list[AffineLayer]:
     """Fold ``x -> (x - mean) / range`` into the first layer and ``y -> range * y + mean`` into the last."""
     n = len(means) - 1
-    for j in range(n + 1):
-        if ranges[j] == 0:
-            where = f"input {j + 1}" if j < n else "the output"
-            raise NetworkFormatError(f"ranges: {where} has range 0, so its normalisation divides by zero")
     first = layers[0]
     weight = tuple(tuple(w / ranges[j] for j, w in enumerate(row)) for row in first.weight)
     shift = tuple(-means[j] for j in range(n))
@@ -105,8 +112,41 @@ def _fold(layers: list[AffineLayer], means: Vector, ranges: Vector) -> list[Affi
     return layers
 
 
-def load(path: Path) -> tuple[ReluNetwork, tuple[Vector, Vector]]:
-    """Read a ``.nnet`` file: the exact network on raw inputs and the box ``(mins, maxes)``."""
+@dataclass(frozen=True)
+class NNetFile:
+    """The contents of a ``.nnet`` file, exactly: the layers of ``N`` and the normalisation.
+
+    ``means`` and ``ranges`` have ``inputSize + 1`` entries (the last one for the outputs)."""
+
+    layers: tuple[AffineLayer, ...]
+    mins: Vector
+    maxes: Vector
+    means: Vector
+    ranges: Vector
+
+    def normalize(self, x: Sequence[Fraction]) -> Vector:
+        """Raw input units to normalised coordinates: ``(x - mean) / range``."""
+        return tuple((v - m) / r for v, m, r in zip(x, self.means, self.ranges))
+
+    def denormalize(self, x: Sequence[Fraction]) -> Vector:
+        """Normalised coordinates to raw input units: ``x * range + mean``."""
+        return tuple(v * r + m for v, m, r in zip(x, self.means, self.ranges))
+
+    def box(self, normalized: bool = False) -> tuple[Vector, Vector]:
+        """The stated input bounds ``(mins, maxes)``, in raw units or normalised coordinates."""
+        if normalized:
+            return self.normalize(self.mins), self.normalize(self.maxes)
+        return self.mins, self.maxes
+
+    def network(self, normalized: bool = False) -> ReluNetwork:
+        """``N`` itself (``normalized``) or the raw-unit network with the normalisation folded in."""
+        n = len(self.mins)
+        layers = list(self.layers)
+        return ReluNetwork(tuple(layers if normalized else _fold(layers, self.means, self.ranges)), n)
+
+
+def read(path: Path) -> NNetFile:
+    """Read a ``.nnet`` file exactly, checking its shape and its ranges."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -130,13 +170,24 @@ def load(path: Path) -> tuple[ReluNetwork, tuple[Vector, Vector]]:
             )
     means = reader.numbers("means", n + 1)
     ranges = reader.numbers("ranges", n + 1)
+    for j in range(n + 1):
+        if ranges[j] == 0:
+            where = f"input {j + 1}" if j < n else "the output"
+            raise NetworkFormatError(f"ranges: {where} has range 0, so its normalisation divides by zero")
     layers = []
     for k in range(num_layers):
         rows = tuple(reader.numbers(f"layer {k} weight row {i}", sizes[k]) for i in range(sizes[k + 1]))
         bias = tuple(reader.numbers(f"layer {k} bias {i}", 1)[0] for i in range(sizes[k + 1]))
         layers.append(AffineLayer(rows, bias))
     reader.check_end()
-    return ReluNetwork(tuple(_fold(layers, means, ranges)), n), (mins, maxes)
+    return NNetFile(tuple(layers), mins, maxes, means, ranges)
+
+
+def load(path: Path, normalized: bool = False) -> tuple[ReluNetwork, tuple[Vector, Vector]]:
+    """Read a ``.nnet`` file: the exact network and its input box ``(mins, maxes)``, both in raw
+    units (default) or both in normalised coordinates (``normalized=True``)."""
+    f = read(path)
+    return f.network(normalized), f.box(normalized)
 
 
 def format_decimal(value: Fraction, where: str) -> str:

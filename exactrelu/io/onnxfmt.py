@@ -361,17 +361,15 @@ def _gemm_step(g: _Graph, node: Any, label: str, position: int, shape: Shape,
     transposed = bool(attrs.get("transA" if position == 0 else "transB", 0))
     data_shape = shape[::-1] if transposed else shape  # a vector transposed keeps its entry order
     other = operands[1 - position]
-    assert other is not None
-    if other.ndim != 2:
+    if other is None or other.ndim != 2:
         raise NetworkFormatError(f"{label}: operand {'BA'[position]} {node.input[1 - position]!r} must be 2-D, "
-                                 f"got shape {list(other.shape)}")
+                                 f"got {'no operand' if other is None else f'shape {list(other.shape)}'}")
     if attrs.get("transB" if position == 0 else "transA", 0):
         other = other.T
     matrix, out = _matmul_map(label, data_shape, other, position == 0, "Gemm (after transposition)")
     weight = tuple(tuple(alpha * w for w in row) for row in matrix)
     if len(node.input) > 2 and node.input[2]:
         c = operands[2]
-        assert c is not None
         try:
             flat = np.broadcast_to(c, out).reshape(-1)
         except ValueError:
@@ -402,7 +400,8 @@ def _fold(g: _Graph, node: Any, label: str) -> np.ndarray:
     op = node.op_type
     args = [g.value(name) if name else None for name in node.input]
     x = args[0]
-    assert x is not None
+    if x is None:
+        raise NetworkFormatError(f"{label}: {op} has no first operand")
     if op in _RESHAPES:
         return x.reshape(_RESHAPES[op](g, node, label, x.shape))
     if op == "Relu":
