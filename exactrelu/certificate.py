@@ -166,9 +166,10 @@ def leaf_json(region: Region, extra: str = "") -> str:
     )
 
 
-def tree_chunks(child: Child) -> Iterator[str]:
+def tree_chunks(child: Child | list[Child]) -> Iterator[str]:
     """The case-split tree as JSON text, depth first and without recursion, so that it is never
-    held in memory twice."""
+    held in memory twice; a list of trees (one per input set of a property) is written as the node
+    ``{"input_sets": [tree, ...]}``."""
     stack: list[object] = [child]
     while stack:
         item = stack.pop()
@@ -181,6 +182,11 @@ def tree_chunks(child: Child) -> Iterator[str]:
         elif isinstance(item, Split):
             stack += ["}", item.inactive, ',"inactive":', item.active,
                       '{"split":[%d,%d],"active":' % item.neuron]
+        elif isinstance(item, list):  # one tree per input set (exactrelu-property)
+            stack.append("]}")
+            for k in range(len(item) - 1, -1, -1):
+                stack += [item[k], ","] if k else [item[k]]
+            stack.append('{"input_sets":[')
 
 
 def certificate_header(enumeration: Enumeration, shallow: ShallowNetwork, shallow_name: Optional[str] = None) -> dict:
@@ -227,7 +233,7 @@ def write_certificate(
     return write_with(path, lambda out: stream_shallow_certificate(out, enumeration, shallow, name))
 
 
-def stream_certificate(out: TextIO, header: dict, leaves: Iterable[str], tree: Child) -> None:
+def stream_certificate(out: TextIO, header: dict, leaves: Iterable[str], tree: Child | list[Child]) -> None:
     """Write ``header`` (canonical JSON) extended by the ``leaves`` (JSON texts) and the ``tree`` to
     the text stream ``out``, piece by piece."""
     out.write(canonical_dumps(header)[:-1])

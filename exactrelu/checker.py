@@ -33,6 +33,16 @@ walks the same kind of case-split tree over it (points 2 and 3 above), and then 
    maximiser is a point of the domain where ``||A(x) - B(x)||`` equals the value exactly, so the
    value is the maximum; a stated tolerance must be ``>=`` the value.
 
+A third kind, ``exactrelu-property`` v1 (written by ``exactrelu verify``), embeds a network and a
+VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violated:
+
+7. ``holds``: one case-split tree per input set, checked as in points 2 and 3 over that set, and at
+   every leaf, for every unsafe disjunct, Motzkin multipliers over the leaf's rows followed by the
+   disjunct's rows pulled back through the leaf's (recomputed) affine map; ``violated``: the stated
+   input lies in the stated input set and its exact output satisfies the stated disjunct.  With
+   ``--property FILE`` the checker reads the VNN-LIB file itself (:func:`read_vnnlib`) and requires
+   the same property.
+
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
 """
@@ -752,11 +762,300 @@ def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
     return constant + total_v
 
 
+# ---- property certificates
+PROPERTY_FORMAT = "exactrelu-property"
+PROPERTY_VERSION = 1
+VNNLIB_FORMAT = "exactrelu-vnnlib-property"
+
+
+def canonical_row(row, where: str, dim: int) -> dict:
+    """An output row ``{"u", "v", "strict"}`` with its rationals in canonical form."""
+    strict = field(row, "strict", where)
+    if not isinstance(strict, bool):
+        raise CheckFailure(f"{where}.strict", "expected true or false")
+    return {"u": [fmt(a) for a in vector(field(row, "u", where), f"{where}.u", dim)],
+            "v": fmt(rational(field(row, "v", where), f"{where}.v")), "strict": strict}
+
+
+def canonical_property(data, where: str) -> dict:
+    """A property (``Property.to_dict()``) re-derived in canonical form: its SHA-256 binds it."""
+    if field(data, "format", where) != VNNLIB_FORMAT:
+        raise CheckFailure(f"{where}.format", f"expected {VNNLIB_FORMAT!r}")
+    n = as_int(field(data, "input_dim", where), f"{where}.input_dim")
+    m = as_int(field(data, "output_dim", where), f"{where}.output_dim")
+    sets = as_list(field(data, "input_sets", where), f"{where}.input_sets")
+    unsafe = as_list(field(data, "unsafe", where), f"{where}.unsafe")
+    if not sets or not unsafe:
+        raise CheckFailure(where, "a property needs at least one input set and one unsafe disjunct")
+    out_sets = []
+    for s, d in enumerate(sets):
+        canon = canonical_domain(d, f"{where}.input_sets[{s}]")
+        if canon["dim"] != n:
+            raise CheckFailure(f"{where}.input_sets[{s}].dim", f"is {canon['dim']}, the property has {n} inputs")
+        out_sets.append(canon)
+    rows = [[canonical_row(r, f"{where}.unsafe[{d}][{t}]", m) for t, r in enumerate(as_list(conj, f"{where}.unsafe[{d}]"))]
+            for d, conj in enumerate(unsafe)]
+    return {"format": VNNLIB_FORMAT, "input_dim": n, "output_dim": m, "input_sets": out_sets, "unsafe": rows}
+
+
+def property_rows(canon: dict) -> list:
+    """The unsafe disjuncts of a canonical property as lists of rows ``(u, v, strict)``."""
+    return [[([Fraction(a) for a in r["u"]], Fraction(r["v"]), r["strict"]) for r in conj] for conj in canon["unsafe"]]
+
+
+def pull_back(row, alpha, beta):
+    """The output row ``u . y + v`` as a row over ``x`` where ``y = alpha x + beta``."""
+    u, v, strict = row
+    n = len(alpha[0]) if alpha else 0
+    return ([sum((a * alpha[o][t] for o, a in enumerate(u) if a), ZERO) for t in range(n)],
+            sum((a * b for a, b in zip(u, beta) if a), v), strict)
+
+
+def normal_row(u, v, strict):
+    """A row scaled so that its first nonzero coefficient is 1 or -1, as a hashable key."""
+    scale = next((abs(a) for a in u if a), ONE)
+    return tuple(a / scale for a in u), v / scale, strict
+
+
+def property_terms(canon: dict) -> tuple:
+    """The property's meaning as (inputs, outputs, the set of its (input rows, unsafe rows) pairs):
+    violated iff some pair has a common point with ``y = f(x)``; order and repetition do not count."""
+    sets = [frozenset(normal_row(*r) for r in Domain(d, "property").rows) for d in canon["input_sets"]]
+    unsafe = [frozenset(normal_row(*r) for r in conj) for conj in property_rows(canon)]
+    return canon["input_dim"], canon["output_dim"], frozenset((i, o) for i in sets for o in unsafe)
+
+
+def read_vnnlib(text: str, where: str) -> tuple:
+    """A VNN-LIB 1.0 file's meaning in the form of :func:`property_terms`: ``declare-const X_i`` /
+    ``Y_j Real``; ``assert`` of ``and``, ``or`` and (chained) ``<= >= < > =`` between linear terms
+    (``+ - * /`` with constant factors, decimal or ``p/q`` constants)."""
+    tokens = []
+    for line in text.splitlines():
+        body = line.split(";", 1)[0]
+        tokens += body.replace("(", " ( ").replace(")", " ) ").split()
+    stack = [[]]
+    for token in tokens:
+        if token == "(":
+            stack.append([])
+        elif token == ")" and len(stack) > 1:
+            done = stack.pop()
+            stack[-1].append(done)
+        elif token == ")":
+            raise CheckFailure(where, "unbalanced ')'")
+        else:
+            stack[-1].append(token)
+    if len(stack) != 1:
+        raise CheckFailure(where, "unbalanced '(' (truncated file?)")
+    names, formulas = {}, []
+    for form in stack[0]:
+        if isinstance(form, list) and form[:1] == ["declare-const"] and len(form) == 3 and form[2] == "Real" \
+                and isinstance(form[1], str) and form[1][:2] in ("X_", "Y_") and form[1][2:].isdigit():
+            names[form[1]] = (form[1][0], int(form[1][2:]))
+        elif isinstance(form, list) and form[:1] == ["assert"] and len(form) == 2:
+            formulas.append(form[1])
+        else:
+            raise CheckFailure(where, f"unsupported top-level form {json.dumps(form)}")
+    dims = {side: sum(1 for s, _ in names.values() if s == side) for side in "XY"}
+    if sorted(names) != sorted([f"X_{i}" for i in range(dims["X"])] + [f"Y_{j}" for j in range(dims["Y"])]):
+        raise CheckFailure(where, "the variables are not X_0, X_1, ... and Y_0, Y_1, ...")
+
+    def linear(expr):
+        if isinstance(expr, str) and expr in names:
+            return {names[expr]: ONE}, ZERO
+        if isinstance(expr, str):
+            try:
+                return {}, Fraction(expr)
+            except (ValueError, ZeroDivisionError):
+                raise CheckFailure(where, f"{expr!r} is neither a declared variable nor a number") from None
+        head, args = (expr[0], [linear(a) for a in expr[1:]]) if expr and isinstance(expr[0], str) else (None, [])
+        scaled = lambda t, c: ({k: a * c for k, a in t[0].items()}, t[1] * c)  # noqa: E731
+        if head == "-" and len(args) == 1:
+            return scaled(args[0], -ONE)
+        if head in ("+", "-") and args:
+            parts = args[:1] + [scaled(a, -ONE if head == "-" else ONE) for a in args[1:]]
+            total = {}
+            for coefficients, _ in parts:
+                for k, a in coefficients.items():
+                    total[k] = total.get(k, ZERO) + a
+            return total, sum((c for _, c in parts), ZERO)
+        if head in ("*", "/") and len(args) == 2 and not args[1][0] and (head == "*" or args[1][1]):
+            return scaled(args[0], args[1][1] if head == "*" else 1 / args[1][1])
+        if head == "*" and len(args) == 2 and not args[0][0]:
+            return scaled(args[1], args[0][1])
+        raise CheckFailure(where, f"unsupported term {json.dumps(expr)}")
+
+    def dnf(expr):
+        """The formula as a set of terms, each a frozenset of atoms (side, normal row)."""
+        head = expr[0] if isinstance(expr, list) and expr else None
+        if head == "and":
+            terms = {frozenset()}
+            for arg in expr[1:]:
+                terms = {a | b for a in terms for b in dnf(arg)}
+            return terms
+        if head == "or":
+            return {t for arg in expr[1:] for t in dnf(arg)}
+        if head in ("<=", ">=", "<", ">", "=") and len(expr) >= 3:
+            atoms = set()
+            values = [linear(a) for a in expr[1:]]
+            for left, right in zip(values, values[1:]):
+                pairs = {"<=": [(right, left)], "<": [(right, left)], ">=": [(left, right)], ">": [(left, right)],
+                         "=": [(left, right), (right, left)]}[head]
+                for big, small in pairs:
+                    keys = set(big[0]) | set(small[0])
+                    side = {k[0] for k in keys if big[0].get(k, ZERO) != small[0].get(k, ZERO)}
+                    constant = big[1] - small[1]
+                    if not side and (constant > 0 or (constant == 0 and head not in ("<", ">"))):
+                        continue  # a true constant comparison
+                    if not side:
+                        return set()  # a false one: no term
+                    if len(side) != 1:
+                        raise CheckFailure(where, f"{json.dumps(expr)} mixes inputs and outputs in one constraint")
+                    side = side.pop()
+                    u = [big[0].get((side, i), ZERO) - small[0].get((side, i), ZERO) for i in range(dims[side])]
+                    atoms.add((side, normal_row(u, big[1] - small[1], head in ("<", ">"))))
+            return {frozenset(atoms)}
+        raise CheckFailure(where, f"unsupported formula {json.dumps(expr)}")
+
+    terms = {frozenset()}
+    for formula in formulas:
+        terms = {a | b for a in terms for b in dnf(formula)}
+    pairs = frozenset((frozenset(r for s, r in t if s == "X"), frozenset(r for s, r in t if s == "Y")) for t in terms)
+    return dims["X"], dims["Y"], pairs
+
+
+class PropertyCertificate:
+    """The ``exactrelu-property`` kind (mixed into :class:`Checker`): the property holds (one
+    case-split tree per input set; every leaf proved disjoint from every unsafe disjunct by Motzkin
+    multipliers over the leaf's rows followed by the disjunct's rows pulled back through the leaf's
+    affine map), or it is violated at an exact point, confirmed by exact evaluation."""
+
+    def _parse_property(self, cert) -> None:
+        if not same_int(field(cert, "version", ""), PROPERTY_VERSION):
+            raise CheckFailure("version", f"expected {PROPERTY_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self.cert = cert
+        self.net = Network(field(cert, "network", ""), "network")
+        sha = field(cert, "network_sha256", "")
+        if self.net.sha256() != sha:
+            raise CheckFailure("network_sha256", "does not match the embedded network")
+        self._pin_network("network", self.model, sha)
+        canon = canonical_property(field(cert, "property", ""), "property")
+        canon_sha = canonical_sha256(canon)
+        if canon_sha != field(cert, "property_sha256", ""):
+            raise CheckFailure("property_sha256", "does not match the embedded property")
+        stated_file = field(cert, "property_file_sha256", "")
+        if stated_file is not None and not isinstance(stated_file, str):
+            raise CheckFailure("property_file_sha256", "expected a SHA-256 string or null")
+        self.same_file = None
+        if self.property_path is not None:
+            try:
+                with open(self.property_path, "rb") as fh:
+                    raw = fh.read()
+                text = raw.decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CheckFailure(self.property_path, f"cannot read the property: {exc}") from None
+            if read_vnnlib(text, self.property_path) != property_terms(canon):
+                raise CheckFailure("property", f"the certificate is about another property than {self.property_path}")
+            self.same_file = hashlib.sha256(raw).hexdigest() == stated_file
+        self.bindings.append(("property", f"sha256 {canon_sha}", "embedded (taken from the certificate alone)"
+                              if self.property_path is None else f"pinned ({self.property_path})"))
+        if (canon["input_dim"], canon["output_dim"]) != (self.net.input_dim, self.net.output_dim):
+            raise CheckFailure("property", f"has {canon['input_dim']} inputs and {canon['output_dim']} outputs, the "
+                                           f"network {self.net.input_dim} and {self.net.output_dim}")
+        self.property = canon
+        self.input_sets = [Domain(d, f"property.input_sets[{s}]") for s, d in enumerate(canon["input_sets"])]
+        self.unsafe = property_rows(canon)
+        self.verdict = field(cert, "verdict", "")
+        if self.verdict == "holds":
+            self.leaves = as_list(field(cert, "leaves", ""), "leaves")
+            self.tree = field(cert, "tree", "")
+        elif self.verdict != "violated":
+            raise CheckFailure("verdict", f"expected 'holds' or 'violated', found {self.verdict!r}")
+
+    def _dump_property(self, out) -> None:
+        net = self.net
+        print(f"property certificate: verdict {self.verdict}; property sha256 {self.cert['property_sha256']}", file=out)
+        print(f"network: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {net.sha256()}", file=out)
+        for s, d in enumerate(self.property["input_sets"]):
+            print(f"input set {s}: {json.dumps(d)}", file=out)
+        for d, conj in enumerate(self.property["unsafe"]):
+            print(f"unsafe disjunct {d}: {json.dumps(conj)}", file=out)
+        if self.verdict == "holds":
+            print(f"leaves: {len(self.leaves)}", file=out)
+
+    def _run_property(self) -> None:
+        net = self.net
+        if self.verdict == "violated":
+            return self._check_counterexample(field(self.cert, "counterexample", ""))
+        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
+        self.referenced = [0] * len(self.leaves)
+        self.leaf_order = []
+        self.verified_leaves = [None] * len(self.leaves)
+        self.empty = 0
+        trees = as_list(field(self.tree, "input_sets", "tree"), "tree.input_sets", len(self.input_sets))
+        for s, (domain, tree) in enumerate(zip(self.input_sets, trees)):
+            self.domain = domain
+            where = f"tree.input_sets[{s}]"
+            if isinstance(tree, dict) and "empty" in tree:  # an input set with no point
+                check_motzkin(domain.rows, tree["empty"], f"{where}.empty")
+                self.empty += 1
+            else:
+                self._walk(tree, where, 0, list(domain.rows), [None] * len(net.widths), [], [])
+        for k, count in enumerate(self.referenced):
+            if count == 0:
+                raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
+        self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order),
+                          input_sets=len(self.input_sets), disjuncts=len(self.unsafe))
+
+    def _check_unsafe(self, k: int, rows) -> None:
+        """At leaf ``k`` (rows: its input set's rows, then one per neuron): for every disjunct, the
+        multipliers over these rows followed by the disjunct's pulled-back rows prove them empty."""
+        where = f"leaves[{k}].unsafe"
+        proofs = as_list(field(self.leaves[k], "unsafe", f"leaves[{k}]"), where, len(self.unsafe))
+        alpha, beta = self.verified_leaves[k]["alpha"], self.verified_leaves[k]["beta"]
+        for d, (conj, pairs) in enumerate(zip(self.unsafe, proofs)):
+            check_motzkin(rows + [pull_back(row, alpha, beta) for row in conj], pairs, f"{where}[{d}]")
+
+    def _check_counterexample(self, ce) -> None:
+        s = as_int(field(ce, "input_set", "counterexample"), "counterexample.input_set", 0, len(self.input_sets) - 1)
+        d = as_int(field(ce, "disjunct", "counterexample"), "counterexample.disjunct", 0, len(self.unsafe) - 1)
+        x = vector(field(ce, "x", "counterexample"), "counterexample.x", self.net.input_dim)
+        for t, row in enumerate(self.input_sets[s].rows):
+            if not holds(row, x):
+                raise CheckFailure("counterexample.x", f"is outside input set {s} (violates its row {t})")
+        y = self.net.evaluate(x)
+        if vector(field(ce, "y", "counterexample"), "counterexample.y", self.net.output_dim) != y:
+            raise CheckFailure("counterexample.y", f"differs from the exact output {[fmt(v) for v in y]}")
+        for t, row in enumerate(self.unsafe[d]):
+            if not holds(row, y):
+                raise CheckFailure("counterexample.y", f"does not satisfy row {t} of unsafe disjunct {d}")
+        self.stats.update(x=[fmt(v) for v in x], y=[fmt(v) for v in y], input_set=s, disjunct=d)
+
+
+def property_summary(checker) -> str:
+    """The comment line after ``s VERIFIED`` for a property certificate."""
+    st = checker.stats
+    if checker.property_path is None:
+        bound = "the property embedded in the certificate (not compared with a file)"
+    elif checker.cert["property_file_sha256"] is None:
+        bound = f"the property file {checker.property_path} (the certificate states no file hash)"
+    else:
+        bound = f"the property file {checker.property_path} " + ("(byte-identical to the one certified)" if checker.same_file
+                                                                 else "(the same property; its text differs from the file certified)")
+    if checker.verdict == "violated":
+        return (f"c the property is violated: x = [{', '.join(st['x'])}] is in input set {st['input_set']} and "
+                f"f(x) = [{', '.join(st['y'])}] is in unsafe disjunct {st['disjunct']}; about {bound}")
+    return (f"c the property holds: {st['leaves']} regions over {st['input_sets']} input sets, each disjoint from "
+            f"the {st['disjuncts']} unsafe disjuncts, {st['empty']} branches proved empty, {st['neurons']} neurons; "
+            f"about {bound}")
+
+
 # ----------------------------------------------------------------------------- the check
 KINDS = {
     "shallow": "the three-hidden-layer network equals the deep network at every point of the domain",
     "equivalence": "a claim about two networks A and B on the domain (equal, or their exact maximum deviation)",
     "prune": "the pruned network equals the original network at every point of the domain",
+    "property": "a VNN-LIB property holds on the network (no input of its input set reaches its unsafe set), "
+                "or is violated at an exact input",
 }
 MODEL_SUFFIXES = (".onnx", ".npz", ".pt", ".pth", ".nnet")
 
@@ -765,11 +1064,15 @@ class UsageError(ValueError):
     """Options that contradict each other (the command line's fault, not the certificate's)."""
 
 
-def expected_kind(expect=None, model=None, shallow=None, model_a=None, model_b=None, pruned=None):
+def expected_kind(expect=None, model=None, shallow=None, model_a=None, model_b=None, pruned=None, prop=None,
+                  domain=None):
     """The kind of certificate the auditor's options ask for, or ``None`` when they name no file of a
     network (then any kind is accepted and every network is taken from the certificate)."""
-    named = {"--shallow": shallow, "--model-a": model_a, "--model-b": model_b, "--pruned": pruned}
-    if pruned is not None:
+    named = {"--shallow": shallow, "--model-a": model_a, "--model-b": model_b, "--pruned": pruned,
+             "--property": prop, "--domain/--box": domain}
+    if prop is not None:
+        implied = "property"
+    elif pruned is not None:
         implied = "prune"
     elif model_a is not None or model_b is not None:
         implied = "equivalence"
@@ -777,7 +1080,8 @@ def expected_kind(expect=None, model=None, shallow=None, model_a=None, model_b=N
         implied = "shallow"
     else:
         implied = None
-    allowed = {"shallow": ("--shallow",), "equivalence": ("--model-a", "--model-b"), "prune": ("--pruned",)}
+    allowed = {"shallow": ("--shallow", "--domain/--box"), "equivalence": ("--model-a", "--model-b", "--domain/--box"),
+               "prune": ("--pruned", "--domain/--box"), "property": ("--property",)}
     kind = expect or implied
     if expect is not None and expect not in KINDS:
         raise UsageError(f"--expect: unknown kind {expect!r} (one of {', '.join(KINDS)})")
@@ -786,12 +1090,13 @@ def expected_kind(expect=None, model=None, shallow=None, model_a=None, model_b=N
         if model is not None and kind == "equivalence":
             stray.insert(0, "--model")
         if stray:
-            raise UsageError(f"{stray[0]} does not apply to a {kind} certificate"
-                             + (" (name the two networks with --model-a and --model-b)" if kind == "equivalence" else ""))
+            hint = {"equivalence": " (name the two networks with --model-a and --model-b)",
+                    "property": " (its input sets are the property's: name the VNN-LIB file with --property)"}
+            raise UsageError(f"{stray[0]} does not apply to a {kind} certificate{hint.get(kind, '')}")
     return kind
 
 
-class Checker:
+class Checker(PropertyCertificate):
     """One check of one certificate against the files an auditor names.
 
     Each network binding (``model``, ``shallow``, ``model_a``, ``model_b``, ``pruned``) is a path, or
@@ -802,14 +1107,16 @@ class Checker:
     *pinned* (compared with a file named here) or *embedded* (taken from the certificate alone)."""
 
     def __init__(self, cert_path: str, *, expect=None, model=None, shallow=None, model_a=None, model_b=None,
-                 pruned=None, domain=None, box=None, symbolic=False) -> None:
+                 pruned=None, prop=None, domain=None, box=None, symbolic=False) -> None:
         if hasattr(sys, "set_int_max_str_digits"):  # rationals of any size (Python 3.11+ limits int(str))
             sys.set_int_max_str_digits(0)
         self.cert_path = cert_path
-        self.expect = expected_kind(expect, model, shallow, model_a, model_b, pruned)
+        self.expect = expected_kind(expect, model, shallow, model_a, model_b, pruned, prop,
+                                    domain if domain is not None else box)
         if domain is not None and box is not None:
             raise UsageError("give either --domain or --box, not both")
         self.model, self.shallow_path, self.model_a, self.model_b, self.pruned = model, shallow, model_a, model_b, pruned
+        self.property_path = prop
         self.domain_path, self.box = domain, box
         self.symbolic = symbolic
         self.stats = {}
@@ -829,6 +1136,8 @@ class Checker:
         self.parsed = True
         if kind in ("equivalence", "prune"):
             return self._parse_equivalence(cert)
+        if kind == "property":
+            return self._parse_property(cert)
         if not same_int(field(cert, "version", ""), CERT_VERSION):
             raise CheckFailure("version", f"expected {CERT_VERSION}, found {cert.get('version')!r} (unsupported version)")
         self.cert = cert
@@ -872,7 +1181,9 @@ class Checker:
             if purpose not in ("equivalence", "prune"):
                 raise CheckFailure("purpose", f"expected 'equivalence' or 'prune', found {purpose!r}")
             return purpose
-        raise CheckFailure("format", f"expected {CERT_FORMAT!r} or {EQUIV_FORMAT!r}, found {fmt_!r}")
+        if fmt_ == PROPERTY_FORMAT:
+            return "property"
+        raise CheckFailure("format", f"expected {CERT_FORMAT!r}, {EQUIV_FORMAT!r} or {PROPERTY_FORMAT!r}, found {fmt_!r}")
 
     @staticmethod
     def _load_regular(path: str, what: str):
@@ -921,6 +1232,8 @@ class Checker:
 
     def dump(self, out) -> None:
         """What was parsed, for a person to confirm; it reads only what :meth:`parse` accepted."""
+        if self.kind == "property":
+            return self._dump_property(out)
         if self.kind != "shallow":
             return self._dump_equivalence(out)
         net = self.net
@@ -939,6 +1252,8 @@ class Checker:
         """Parse (unless :meth:`parse` already ran: what was dumped is what is verified) and check."""
         if not self.parsed:
             self.parse()
+        if self.kind == "property":
+            return self._run_property()
         self._walk_tree()
         if self.kind != "shallow":
             return self._run_equivalence()
@@ -972,6 +1287,8 @@ class Checker:
     def summary(self) -> str:
         """The last comment line of a verified certificate: what was established, in numbers."""
         st = self.stats
+        if self.kind == "property":
+            return property_summary(self)
         if self.kind == "shallow":
             return (f"c {st['leaves']} regions, {st['empty']} branches proved empty, {st.get('hyperplanes', 0)} "
                     f"hyperplanes, {st['neurons']} neurons")
@@ -994,6 +1311,8 @@ class Checker:
             if self.referenced[k] > 1:
                 raise CheckFailure(where, f"leaf {k} is reached twice")
             self._check_leaf(k, rows, maps, bits, prefix_maps)
+            if self.kind == "property":
+                self._check_unsafe(k, rows)
             return
         if "split" not in node:
             raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")
@@ -1327,6 +1646,7 @@ def add_binding_options(parser) -> None:
     add("--model-a", type=_nonempty, help="network A of an equivalence certificate")
     add("--model-b", type=_nonempty, help="network B of an equivalence certificate")
     add("--pruned", type=_nonempty, help="the pruned network of a prune certificate")
+    add("--property", type=_nonempty, help="the VNN-LIB file a property certificate must be about")
     add("--domain", type=_nonempty, help="a domain file (JSON) the certificate must be about, exactly")
     add("--box", type=_nonempty, help="a box LO:HI,... the certificate's domain must equal, exactly")
     add("--expect", choices=tuple(KINDS), help="the kind of certificate (default: implied by the files named)")
@@ -1356,7 +1676,8 @@ def checker_from_args(args, **converted) -> "Checker":
     """A :class:`Checker` for parsed options; ``converted`` replaces bindings by ``(label, data)`` pairs."""
     names = ("model", "shallow", "model_a", "model_b", "pruned")
     files = {name: converted.get(name, getattr(args, name)) for name in names}
-    return Checker(args.certificate, expect=args.expect, domain=args.domain, box=args.box, symbolic=args.symbolic, **files)
+    return Checker(args.certificate, expect=args.expect, prop=args.property, domain=args.domain, box=args.box,
+                   symbolic=args.symbolic, **files)
 
 
 def report(checker: "Checker", dump: bool = False, out=None, err=None) -> int:

@@ -70,7 +70,7 @@ def test_library_modules_load_no_command_module_and_no_argparse() -> None:
 
 def test_every_command_has_its_module() -> None:
     assert set(commands.COMMANDS) == {"info", "eval", "convert", "regions", "shallow", "check", "report", "demo",
-                                      "equiv", "prune", "explain", "plot"}
+                                      "equiv", "prune", "explain", "plot", "verify"}
     for name, module_name in commands.COMMANDS.items():
         module = __import__(module_name, fromlist=["run"])
         assert module.SUMMARY and module.EXAMPLE.startswith(f"exactrelu {name}")

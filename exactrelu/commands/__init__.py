@@ -36,7 +36,7 @@ EXIT_OK, EXIT_NEGATIVE, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 COMMANDS = {
     name: f"exactrelu.commands.{name}"
     for name in ("info", "eval", "convert", "regions", "shallow", "check", "report", "demo",
-                 "equiv", "prune", "explain", "plot")
+                 "equiv", "prune", "explain", "plot", "verify")
 }
 
 VALUE_OPTIONS = ("--x", "--box", "--baseline", "--slice")

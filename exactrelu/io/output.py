@@ -275,6 +275,12 @@ class Outputs:
             if main_thread:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
+    def drop(self, target: Output) -> None:
+        """Give up one output before the commit (the answer has nothing to put there): its temporary
+        file is removed and nothing is published under its name."""
+        target._discard()
+        self.targets.remove(target)
+
     def discard(self) -> None:
         """Remove every temporary file that was not published."""
         for target in self.targets:

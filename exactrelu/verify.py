@@ -1,0 +1,414 @@
+"""Exact answers to VNN-LIB properties: ``holds`` with a proof, ``violated`` with a point, or ``unknown``.
+
+A :class:`~exactrelu.vnnlib.Property` is violated iff some ``x`` in one of its input sets has
+``f(x)`` in one of its unsafe disjuncts.  :func:`verify_property` decides it exactly:
+
+1. a cheap float attack (random sampling and projected sign-gradient steps on the float network)
+   proposes points; each is turned into an exact rational point of an input set (a float is a
+   dyadic rational; it is clamped into the box exactly) and evaluated exactly; a proposal that
+   fails is discarded;
+2. then, for every input set, every activation region ``R`` of the set (exact enumeration,
+   :func:`exactrelu.regions.enumerate_regions`) and every unsafe disjunct ``D``, one exact LP
+   (:func:`exactrelu.lp.decide`) decides whether the region's rows plus ``D``'s rows pulled back
+   through the region's affine map (``u . y + v`` with ``y = alpha x + beta`` becomes
+   ``(u alpha) . x + (u . beta + v)``, strictness kept) have a common point.  A common point is a
+   counterexample; otherwise the Motzkin multipliers prove ``f(R)`` misses ``D``.
+
+Invariants of the returned :class:`Verdict`: ``violated`` carries a point that was re-evaluated
+exactly (in an input set, output in the named disjunct) just before it was returned; ``holds``
+carries, for every input set, the complete case-split tree and, for every leaf and every disjunct,
+multipliers checked exactly by :mod:`exactrelu.lp`; ``unknown`` is returned only when the time or
+region budget ran out, never as a guess.  Boundaries count: the LP sees strict rows as strict,
+so a violation only on a lower-dimensional set or at a single point is found, and a property that
+is safe only because a constraint is strict exactly on the boundary holds.
+
+>>> from fractions import Fraction as F
+>>> from exactrelu.domain import Domain
+>>> from exactrelu.network import ReluNetwork
+>>> from exactrelu.vnnlib import Property
+>>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[-1, -1]], [0])])    # y = -|x|
+>>> box = (Domain.box(["-1"], ["1"]),)
+>>> verify_property(net, Property(1, 1, box, ((((F(1),), F(0), True),),))).status   # y > 0 ?
+'holds'
+>>> v = verify_property(net, Property(1, 1, box, ((((F(1),), F(0), False),),)))     # y >= 0 ?
+>>> v.status, v.counterexample.x, v.counterexample.y
+('violated', (Fraction(0, 1),), (Fraction(0, 1),))
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
+
+from . import lp
+from .errors import DomainError, IncompleteError, InternalError
+from .lp import Row
+from .network import ReluNetwork, Vector
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .domain import Domain
+    from .regions import Enumeration, Region
+    from .vnnlib import Property
+
+HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
+PROPERTY_FORMAT = "exactrelu-property"
+PROPERTY_VERSION = 1
+ZERO = Fraction(0)
+
+ProgressFn = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """An exact input ``x`` in input set ``input_set`` whose exact output ``y`` satisfies every row
+    of unsafe disjunct ``disjunct``; ``found_by`` is ``"attack"`` or ``"regions"``."""
+
+    x: Vector
+    y: Vector
+    input_set: int
+    disjunct: int
+    found_by: str
+
+
+@dataclass
+class Case:
+    """The proof over one input set: its region enumeration and, per region and per disjunct,
+    the Motzkin multipliers over ``rows(region) + pulled-back disjunct rows``; or, for an input
+    set with no point, Motzkin multipliers over its own rows (``empty``)."""
+
+    enumeration: Optional["Enumeration"]
+    refutations: list[list[dict[int, Fraction]]] = field(default_factory=list)
+    empty: Optional[dict[int, Fraction]] = None
+
+
+@dataclass
+class Verdict:
+    """The answer of :func:`verify_property` (see module docstring for the invariants)."""
+
+    status: str
+    network: ReluNetwork
+    property: "Property"
+    cases: list[Case] = field(default_factory=list)
+    counterexample: Optional[Counterexample] = None
+    reason: str = ""
+    regions: int = 0
+    nodes: int = 0
+    lps: int = 0
+    attack_points: int = 0
+    seconds: float = 0.0
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- exact pieces
+def pull_back(row: Row, alpha: Sequence[Sequence[Fraction]], beta: Sequence[Fraction]) -> Row:
+    """The output row ``u . y + v (> or >=) 0`` as a row over ``x`` where ``y = alpha x + beta``.
+
+    >>> from fractions import Fraction as F
+    >>> pull_back(((F(1), F(-1)), F(2), True), ((F(1), F(0)), (F(3), F(1))), (F(0), F(5)))
+    ((Fraction(-2, 1), Fraction(-1, 1)), Fraction(-3, 1), True)
+    """
+    u, v, strict = row
+    n = len(alpha[0]) if alpha else 0
+    w = tuple(sum((a * alpha[o][t] for o, a in enumerate(u) if a), ZERO) for t in range(n))
+    return w, sum((a * b for a, b in zip(u, beta) if a), v), strict
+
+
+def region_rows(domain: "Domain", region: "Region") -> list[Row]:
+    """The rows of a leaf, indexed as in the certificate: the input set's rows, then one row per
+    hidden neuron in layer-major order."""
+    return domain.rows() + region.neuron_rows()
+
+
+def confirm(network: ReluNetwork, prop: "Property", x: Sequence[Fraction], found_by: str) -> Optional[Counterexample]:
+    """``x`` as a counterexample if it is one exactly (in an input set, output in a disjunct)."""
+    s = prop.input_satisfied(x)
+    if s is None:
+        return None
+    y = network.evaluate(x)
+    d = prop.unsafe_disjunct(y)
+    return None if d is None else Counterexample(tuple(x), y, s, d, found_by)
+
+
+def simplest(network: ReluNetwork, prop: "Property", found: Counterexample) -> Counterexample:
+    """A counterexample with small denominators near ``found`` (``limit_denominator(10^k)`` for
+    growing ``k``, each confirmed exactly), else ``found`` itself."""
+    for k in range(13):
+        shorter = confirm(network, prop, tuple(v.limit_denominator(10 ** k) for v in found.x), found.found_by)
+        if shorter is not None:
+            return shorter
+    return found
+
+
+# ----------------------------------------------------------------------------- the float attack
+def _float_rows(prop: "Property"):
+    import numpy as np
+
+    return [(np.array([[float(a) for a in u] for u, _, _ in conj]).reshape(len(conj), prop.output_dim),
+             np.array([float(v) for _, v, _ in conj])) for conj in prop.unsafe]
+
+
+def _scores(layers, xs, U, V):
+    """Per point, the smallest margin ``u . f(x) + v`` over a disjunct's rows, and its gradient."""
+    import numpy as np
+
+    masks, v = [], xs
+    for w, b in layers[:-1]:
+        z = v @ w.T + b
+        masks.append(z > 0)
+        v = np.maximum(z, 0.0)
+    w, b = layers[-1]
+    y = v @ w.T + b
+    margins = y @ U.T + V if len(V) else np.full((len(xs), 1), np.inf)
+    worst = np.argmin(margins, axis=1)
+    g = U[worst] if len(V) else np.zeros((len(xs), y.shape[1]))
+    g = g @ w
+    for (w, _), mask in zip(reversed(layers[:-1]), reversed(masks)):
+        g = (g * mask) @ w
+    return margins[np.arange(len(xs)), worst], g
+
+
+def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restarts: int = 8, steps: int = 40,
+           seed: int = 0, deadline: Optional[float] = None) -> tuple[Optional[Counterexample], int]:
+    """Float-guided search for a counterexample; every proposal is confirmed exactly.
+
+    Returns the first confirmed counterexample (or ``None``) and the number of points tried exactly.
+    Boxes get sampling and projected sign-gradient ascent of the worst row margin; other input sets
+    get their exact points (a point from the LP and, when bounded, exact convex combinations of
+    their vertices)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    layers = network.float_layers()
+    rows = _float_rows(prop)
+    tried = 0
+    for s, domain in enumerate(prop.input_sets):
+        candidates: list[tuple[Fraction, ...]] = []
+        if domain.kind == "box":
+            lo = np.array([float(a) for a in domain.lower])
+            hi = np.array([float(a) for a in domain.upper])
+            xs = lo + (hi - lo) * rng.random((samples, network.input_dim))
+            xs = np.vstack([xs, (lo + hi) / 2])
+            for U, V in rows:
+                margins, _ = _scores(layers, xs, U, V)
+                start = xs[np.argsort(-margins)[:restarts]]
+                step = (hi - lo) / 8
+                x = start.copy()
+                for _ in range(steps):
+                    _, g = _scores(layers, x, U, V)
+                    x = np.clip(x + step * np.sign(g), lo, hi)
+                    step = step * 0.85
+                best, _ = _scores(layers, x, U, V)
+                pool = np.vstack([x, start])
+                scores = np.concatenate([best, margins[np.argsort(-margins)[:restarts]]])
+                for p in pool[np.argsort(-scores)[:restarts]]:
+                    candidates.append(tuple(min(max(Fraction(float(c)), a), b)
+                                            for c, a, b in zip(p, domain.lower, domain.upper)))
+        else:
+            decision = lp.decide(domain.rows(), network.input_dim)
+            if not decision.nonempty:
+                continue
+            candidates.append(decision.point)
+            try:
+                corners = lp.vertices(domain.rows()) if network.input_dim <= 8 else []
+            except DomainError:
+                corners = []
+            candidates += corners
+            for _ in range(samples // 16 if corners else 0):
+                weights = [Fraction(float(w)) for w in rng.random(len(corners))]
+                total = sum(weights, ZERO)
+                if total:
+                    candidates.append(tuple(sum((w * c[t] for w, c in zip(weights, corners)), ZERO) / total
+                                            for t in range(network.input_dim)))
+        for x in candidates:
+            if deadline is not None and time.perf_counter() > deadline:
+                return None, tried
+            tried += 1
+            found = confirm(network, prop, x, "attack")
+            if found is not None:
+                return simplest(network, prop, found), tried
+    return None, tried
+
+
+# ----------------------------------------------------------------------------- the prover
+def verify_property(
+    network: ReluNetwork,
+    prop: "Property",
+    *,
+    timeout: Optional[float] = None,
+    max_regions: Optional[int] = None,
+    progress: Optional[ProgressFn] = None,
+    attack_first: bool = True,
+) -> Verdict:
+    """Decide ``prop`` for ``network`` exactly (see module docstring).
+
+    ``timeout`` (seconds) and ``max_regions`` (regions over all input sets) bound the work; when
+    either runs out the verdict is ``unknown`` with the regions and nodes counted so far.
+    ``progress(regions, nodes, lps)`` is called now and then during the enumerations."""
+    from .regions import enumerate_regions
+
+    started = time.perf_counter()
+    if prop.input_dim != network.input_dim or prop.output_dim != network.output_dim:
+        raise DomainError(f"the property has {prop.input_dim} inputs and {prop.output_dim} outputs, "
+                          f"the network {network.input_dim} and {network.output_dim}")
+    deadline = None if timeout is None else started + timeout
+    verdict = Verdict(UNKNOWN, network, prop)
+
+    def finish(status: str, reason: str = "") -> Verdict:
+        verdict.status, verdict.reason = status, reason
+        verdict.seconds = time.perf_counter() - started
+        return verdict
+
+    if attack_first:
+        budget = None if timeout is None else started + timeout / 10
+        found, verdict.attack_points = attack(network, prop, deadline=budget)
+        if found is not None:
+            verdict.counterexample = found
+            return finish(VIOLATED)
+    n = network.input_dim
+    seen = [0, 0, 0]  # regions, nodes, lps of the enumeration under way
+
+    def watch(regions: int, nodes: int, lps: int) -> None:
+        seen[:] = [regions, nodes, lps]
+        if progress is not None:
+            progress(verdict.regions + regions, verdict.nodes + nodes, verdict.lps + lps)
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _OutOfTime
+
+    for s, domain in enumerate(prop.input_sets):
+        rows = domain.rows()
+        decision = lp.decide(rows, n)
+        if not decision.nonempty:
+            verdict.cases.append(Case(None, empty=decision.multipliers))
+            continue
+        left = None if max_regions is None else max_regions - verdict.regions
+        try:
+            enumeration = enumerate_regions(network, domain, max_regions=left, progress=watch)
+        except (IncompleteError, _OutOfTime) as exc:  # counts: the last progress report, at least
+            over = isinstance(exc, IncompleteError)
+            verdict.regions += max(seen[0], left + 1 if over else 0)
+            verdict.nodes += seen[1]
+            verdict.lps += seen[2]
+            if over:
+                return finish(UNKNOWN, f"region budget of {max_regions} exceeded while enumerating input set {s}")
+            return finish(UNKNOWN, f"time limit of {timeout} s reached while enumerating input set {s}")
+        verdict.regions += len(enumeration.regions)
+        verdict.nodes += enumeration.nodes
+        verdict.lps += enumeration.lps
+        case = Case(enumeration)
+        verdict.cases.append(case)
+        for region in enumeration.regions:
+            base = region_rows(domain, region)
+            proofs = []
+            for d, conj in enumerate(prop.unsafe):
+                if deadline is not None and time.perf_counter() > deadline:
+                    return finish(UNKNOWN, f"time limit of {timeout} s reached while deciding the regions of "
+                                           f"input set {s}")
+                verdict.lps += 1
+                result = lp.decide(base + [pull_back(row, region.alpha, region.beta) for row in conj], n)
+                if result.nonempty:
+                    found = confirm(network, prop, result.point, "regions")
+                    if found is None:
+                        raise InternalError("a point of a region and an unsafe set is not a counterexample")
+                    verdict.counterexample = found
+                    verdict.cases = []
+                    return finish(VIOLATED)
+                proofs.append(result.multipliers)
+            case.refutations.append(proofs)
+    return finish(HOLDS)
+
+
+# ----------------------------------------------------------------------------- the certificate
+def _header(verdict: Verdict, property_file_sha256: Optional[str]) -> dict:
+    from .certificate import producer_versions
+
+    return {
+        "format": PROPERTY_FORMAT,
+        "version": PROPERTY_VERSION,
+        "producer": producer_versions(),
+        "network": verdict.network.to_dict(),
+        "network_sha256": verdict.network.sha256(),
+        "property": verdict.property.to_dict(),
+        "property_sha256": verdict.property.sha256(),
+        "property_file_sha256": property_file_sha256,
+        "verdict": verdict.status,
+        "order": "layer-major",
+    }
+
+
+def stream_property_certificate(out, verdict: Verdict, property_file_sha256: Optional[str] = None) -> None:
+    """Write the ``exactrelu-property`` certificate of a ``holds`` or ``violated`` verdict to the text
+    stream ``out`` (docs/certificate-format.md).  ``property_file_sha256`` is the SHA-256 of the
+    VNN-LIB file's bytes."""
+    from .certificate import json_rational, leaf_json, stream_certificate
+    from .network import canonical_dumps
+    from .rationals import format_rational
+    from .regions import Empty
+
+    header = _header(verdict, property_file_sha256)
+    if verdict.status == VIOLATED:
+        c = verdict.counterexample
+        header["counterexample"] = {"input_set": c.input_set, "disjunct": c.disjunct,
+                                    "x": [format_rational(v) for v in c.x], "y": [format_rational(v) for v in c.y]}
+        out.write(canonical_dumps(header) + "\n")
+        return
+    if verdict.status != HOLDS:
+        raise InternalError(f"no certificate for a verdict {verdict.status!r}")
+
+    def leaves():
+        for case in verdict.cases:
+            if case.enumeration is None:
+                continue
+            for region, proofs in zip(case.enumeration.regions, case.refutations):
+                unsafe = ",".join("[%s]" % ",".join("[%d,%s]" % (m, json_rational(lam)) for m, lam in p.items())
+                                  for p in proofs)
+                yield leaf_json(region, ',"unsafe":[%s]' % unsafe)
+
+    trees, offset = [], 0
+    for case in verdict.cases:
+        if case.enumeration is None:
+            trees.append(Empty(case.empty))
+        else:
+            trees.append(_shifted(case.enumeration.tree, offset))
+            offset += len(case.enumeration.regions)
+    stream_certificate(out, header, leaves(), trees)
+
+
+def write_property_certificate(path: str | Path, verdict: Verdict, property_file_sha256: Optional[str] = None) -> int:
+    """:func:`stream_property_certificate` to ``path`` (through :mod:`exactrelu.io.output`, so it
+    appears only complete); return its size in bytes."""
+    from .io.output import write_with
+
+    return write_with(path, lambda out: stream_property_certificate(out, verdict, property_file_sha256))
+
+
+def _shifted(tree, offset: int):
+    """The tree with every leaf index moved by ``offset`` (leaves of all input sets form one list)."""
+    from .regions import Leaf, Split
+
+    if offset == 0:
+        return tree
+    stack, built = [(tree, False)], []
+    while stack:  # post-order without recursion: trees are as deep as there are neurons
+        node, done = stack.pop()
+        if isinstance(node, Split):
+            if done:
+                inactive, active = built.pop(), built.pop()
+                built.append(Split(node.neuron, active, inactive))
+            else:
+                stack += [(node, True), (node.inactive, False), (node.active, False)]
+        else:
+            built.append(Leaf(node.index + offset) if isinstance(node, Leaf) else node)
+    return built.pop()
+
+
+def file_sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
