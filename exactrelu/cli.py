@@ -235,6 +235,8 @@ def cmd_shallow(args: argparse.Namespace) -> int:
         out.name[:-5] + ".cert.json" if out.name.endswith(".json") else out.name + ".cert.json")
     for p in (out, cert_path):
         check_writable(p)
+    if args.finite:
+        return _shallow_finite(args, loaded, out, cert_path, console)
     e = _enumerate(args, loaded, console)
     started = time.perf_counter()
     s = build_shallow(e)
@@ -261,6 +263,40 @@ def cmd_shallow(args: argparse.Namespace) -> int:
               f"{s.hyperplanes} hyperplanes, over {e.domain.describe()}")
         print(f"wrote {out} and {cert_path} ({size} bytes) in {result['seconds']:.2f} s")
         print(f"check it with: exactrelu check {cert_path}")
+    return EXIT_OK
+
+
+def _shallow_finite(args: argparse.Namespace, loaded, out: Path, cert_path: Path, console: Console) -> int:
+    """``shallow --finite``: the finite-weight lattice form and its equivalence certificate."""
+    from .finite import certify, write_finite
+
+    e = _enumerate(args, loaded, console)
+    try:
+        form = certify(e, max_regions=args.max_regions, progress=console.progress)
+    finally:
+        console.end_progress()
+    size = write_finite(form, out, cert_path)
+    net, lattice = form.network, form.lattice
+    result = {
+        "finite": str(out), "certificate": str(cert_path), "certificate_bytes": size,
+        "deep_widths": list(e.network.widths), "finite_widths": list(net.widths),
+        "depth": form.depth, "width": form.width, "parameters": net.parameter_count,
+        "regions": len(e.regions), "full_dimensional": e.full_dimensional,
+        "distinct_maps": list(form.distinct_maps), "lattice_terms": [len(t) for t in lattice.terms],
+        "lattice_lps": lattice.lps, "regions_side_by_side": len(form.comparison.enumeration.regions),
+        "domain": e.domain.describe(), "seconds": round(time.perf_counter() - console.started, 3),
+    }
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"deep network {'-'.join(map(str, result['deep_widths']))} -> finite network "
+              f"{'-'.join(map(str, result['finite_widths']))} ({form.depth} hidden layers, width {form.width}, "
+              f"{net.parameter_count} finite rational parameters)")
+        print(f"{len(e.regions)} regions over {e.domain.describe()}; distinct maps per output "
+              f"{result['distinct_maps']}, lattice terms {result['lattice_terms']}; "
+              f"equal on all {result['regions_side_by_side']} regions of deep||finite")
+        print(f"wrote {out} and {cert_path} ({size} bytes) in {result['seconds']:.2f} s")
+        print(f"check it with: exactrelu check {cert_path} --model-a {args.model} --model-b {out}")
     return EXIT_OK
 
 
@@ -376,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certificate", help="where to write the certificate (default: beside the output, .cert.json)")
     p.add_argument("--equation", choices=("flint", "sympy"), default="flint",
                    help="how the producer equates the networks region by region (default flint: fastest, see benchmarks)")
+    p.add_argument("--finite", action="store_true",
+                   help="write instead an ordinary ReLU network with finite rational weights (the lattice max-min "
+                        "form, deeper) and its exactrelu-equivalence certificate")
     p.add_argument("--json", action="store_true", help="machine-readable summary")
     p = parsers["check"]
     p.add_argument("certificate")

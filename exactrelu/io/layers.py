@@ -60,15 +60,40 @@ def float64_layers(network: ReluNetwork, fmt: str) -> list[tuple[np.ndarray, np.
     that they never round.
     """
     for k, layer in enumerate(network.layers):
-        entries = [(f"weight[{i}][{j}]", w) for i, row in enumerate(layer.weight) for j, w in enumerate(row)]
-        entries += [(f"bias[{i}]", b) for i, b in enumerate(layer.bias)]
-        for name, value in entries:
+        for name, value in _entries(layer):
             if not _is_float64(value):
                 raise NetworkFormatError(
                     f"{fmt} cannot hold the exact network: layer {k} {name} = {format_rational(value)} "
                     "is not a float64 number; save it as JSON instead"
                 )
     return network.float_layers()
+
+
+def float64_weights(network: ReluNetwork, fmt: str, round_to_nearest: bool = False
+                    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], Fraction]:
+    """The layers as float64 arrays and the largest rounding error ``|float64(w) - w|``.
+
+    Without ``round_to_nearest`` this is :func:`float64_layers` (refused unless exact, error 0).
+    With it, every weight is rounded to the nearest float64 (ties to even: Python's correctly
+    rounded ``float(Fraction)``), and the error is what the caller must report; it is 0 exactly
+    when every weight is a float64 (a dyadic rational with at most 53 significant bits).
+    """
+    if not round_to_nearest:
+        return float64_layers(network, fmt), Fraction(0)
+    largest = Fraction(0)
+    for k, layer in enumerate(network.layers):
+        for name, value in _entries(layer):
+            try:
+                largest = max(largest, abs(Fraction(float(value)) - value))
+            except OverflowError:
+                raise NetworkFormatError(f"{fmt} cannot hold layer {k} {name} = {format_rational(value)}: "
+                                         "it is beyond the float64 range") from None
+    return network.float_layers(), largest
+
+
+def _entries(layer) -> list[tuple[str, Fraction]]:
+    entries = [(f"weight[{i}][{j}]", w) for i, row in enumerate(layer.weight) for j, w in enumerate(row)]
+    return entries + [(f"bias[{i}]", b) for i, b in enumerate(layer.bias)]
 
 
 def _is_float64(value: Fraction) -> bool:

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import InputError, NetworkFormatError
 from ..network import ReluNetwork
 from ..rationals import parse_rational
-from .layers import Step, exact_array, float64_layers, identity_layer, network_from_steps
+from .layers import Step, exact_array, float64_weights, identity_layer, network_from_steps
 
 __all__ = ["load", "save", "SUPPORTED_OPS"]
 
@@ -316,12 +316,15 @@ def load(path: Path) -> ReluNetwork:
     return network_from_steps(g.chain(inputs[0].name, target, input_width), input_width)
 
 
-def save(network: ReluNetwork, path: Path) -> None:
+def save(network: ReluNetwork, path: Path, *, round_to_nearest: bool = False) -> Fraction:
     """Write ``network`` as Gemm/Relu nodes with float64 initializers (for tests and examples).
 
-    Refused with :class:`NetworkFormatError` unless every weight is exactly a float64.
+    Refused with :class:`NetworkFormatError` unless every weight is exactly a float64, or, with
+    ``round_to_nearest``, every weight is rounded to the nearest float64.  Returns the largest
+    rounding error ``|float64(w) - w|`` (0 when the file holds the network exactly), which the
+    caller must report.
     """
-    layers = float64_layers(network, "ONNX")
+    layers, error = float64_weights(network, "ONNX", round_to_nearest)
     onnx = _onnx()
     helper, numpy_helper = onnx.helper, onnx.numpy_helper
     initializers, nodes = [], []
@@ -346,3 +349,4 @@ def save(network: ReluNetwork, path: Path) -> None:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="exactrelu")
     onnx.checker.check_model(model)
     Path(path).write_bytes(model.SerializeToString())
+    return error

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import InputError, NetworkFormatError
 from ..network import ReluNetwork
-from .layers import Step, exact_array, float64_layers, network_from_steps
+from .layers import Step, exact_array, float64_weights, network_from_steps
 
 __all__ = ["load", "save", "network_from_module", "SUPPORTED_MODULES"]
 
@@ -159,12 +159,15 @@ def load(path: Path) -> ReluNetwork:
     raise NetworkFormatError(f"holds a {type(obj).__name__}; expected an nn.Sequential or its state dict")
 
 
-def save(network: ReluNetwork, path: Path) -> None:
+def save(network: ReluNetwork, path: Path, *, round_to_nearest: bool = False) -> Fraction:
     """Write ``network`` as an ``nn.Sequential`` of float64 Linear and ReLU modules.
 
-    Refused with :class:`NetworkFormatError` unless every weight is exactly a float64.
+    Refused with :class:`NetworkFormatError` unless every weight is exactly a float64, or, with
+    ``round_to_nearest``, every weight is rounded to the nearest float64.  Returns the largest
+    rounding error ``|float64(w) - w|`` (0 when the file holds the network exactly), which the
+    caller must report.
     """
-    layers = float64_layers(network, "PyTorch")
+    layers, error = float64_weights(network, "PyTorch", round_to_nearest)
     torch = _torch()
     nn = torch.nn
     modules = []
@@ -177,3 +180,4 @@ def save(network: ReluNetwork, path: Path) -> None:
             linear.bias.copy_(torch.from_numpy(bias))
         modules.append(linear)
     torch.save(nn.Sequential(*modules), Path(path))
+    return error
