@@ -1,0 +1,7 @@
+# Run from inside proofs/zigzag-finite (with exactrelu on PATH): bash command.sh
+exactrelu shallow net.json --box=-1:4 --finite -o finite.json
+exactrelu check finite.cert.json --model net.json
+exactrelu check finite.cert.json --model finite.json
+exactrelu shallow net.json --box=-1:4 -o shallow.json
+exactrelu check shallow.cert.json --model net.json
+exactrelu report shallow.cert.json -o proof.md
