@@ -40,7 +40,10 @@ EXPECTED = {
     "iris-classifier": ("net.json", 14, 0),
     "three-inputs": ("net.json", 43, 1),
     "nnet": ("net.json", 9, 0),
+    "zigzag-finite": ("net.json", 4, 0),
 }
+# directory -> (regions of deep||finite, lower-dimensional ones) of its finite.cert.json (shallow --finite)
+FINITE = {"zigzag-finite": (7, 3)}
 DIRS = sorted(EXPECTED)
 GENERATED = ("shallow.json", "shallow.cert.json", "proof.md")
 PRODUCER_RE = re.compile(r'"producer":\{[^{}]*\}')
@@ -81,7 +84,7 @@ def outputs(argv: list[str]) -> list[str]:
     output = options.get("-o", options.get("--output"))
     if argv[0] == "convert":
         return [positional[1]]
-    if argv[0] == "shallow":
+    if argv[0] == "shallow":  # also with --finite: -o and the certificate beside it
         cert = options.get("--certificate") or (output[:-5] + ".cert.json" if output.endswith(".json")
                                                  else output + ".cert.json")
         return [output, cert]
@@ -134,6 +137,25 @@ def test_stored_certificate_verifies(name, capsys):
     leaves = json.loads((d / "shallow.cert.json").read_text(encoding="utf-8"))["leaves"]
     assert len(leaves) == regions
     assert sum(not leaf["full_dimensional"] for leaf in leaves) == lower
+
+
+@pytest.mark.parametrize("name", sorted(FINITE))
+def test_stored_finite_certificate_verifies_with_both_networks_pinned(name, capsys):
+    from exactrelu.io.jsonfmt import load
+
+    d = PROOFS / name
+    code = checker.main([str(d / "finite.cert.json"), "--model-a", str(d / "net.json"),
+                         "--model-b", str(d / "finite.json")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.strip() == "s VERIFIED" and captured.err.count(", pinned (") == 2
+    cert = json.loads((d / "finite.cert.json").read_text(encoding="utf-8"))
+    assert cert["format"] == "exactrelu-equivalence" and cert["claim"]["kind"] == "equal"
+    assert (len(cert["leaves"]), sum(not leaf["full_dimensional"] for leaf in cert["leaves"])) == FINITE[name]
+    deep, finite = load(d / "net.json"), load(d / "finite.json")
+    for t in range(-16, 65):  # [-1, 4] in steps of 1/16, every kink included
+        x = [Fraction(t, 16)]
+        assert finite.evaluate(x) == deep.evaluate(x)
 
 
 def test_lower_dimensional_regions_are_where_the_readme_says():

@@ -26,6 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_pair_options(parser, "the shallow network (JSON)")
     parser.add_argument("--equation", choices=("flint", "sympy"), default="flint",
                         help="how the producer equates the networks region by region (default flint: fastest, see benchmarks)")
+    parser.add_argument("--finite", action="store_true",
+                        help="write the finite-weight lattice form instead (an ordinary exactrelu-network, deeper, "
+                             "deployable), certified equal by an exactrelu-equivalence certificate")
 
 
 def beside(output: str, what: str = "certificate") -> str:
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(args.quiet)
     cert_path = args.certificate or beside(args.output)
+    if args.finite:
+        return run_finite(args, cert_path, console)
     with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
         out = outputs.add(args.output)
         cert = outputs.add(cert_path)
@@ -77,6 +82,50 @@ def run(args: argparse.Namespace) -> int:
           f"{'-'.join(map(str, result['shallow_widths']))} (three hidden layers, {s.infinite_weights} infinite weights)")
     say(f"{len(e.regions)} regions ({e.full_dimensional} full-dimensional, {e.lower_dimensional} lower-dimensional), "
           f"{s.hyperplanes} hyperplanes, over {e.domain.describe()}")
+    say(f"wrote {args.output} and {cert_path} ({cert.size} bytes) in {result['seconds']:.2f} s")
+    say(f"check it with: {check_command(cert_path, bindings)}")
+    return 0
+
+
+def run_finite(args: argparse.Namespace, cert_path: str, console: Console) -> int:
+    """``shallow --finite``: the finite-weight lattice form and its equivalence certificate, written
+    together."""
+    from ..finite import certify, stream_finite
+    from ..io.output import STDOUT, Outputs
+
+    with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
+        out = outputs.add(args.output)
+        cert = outputs.add(cert_path)
+        outputs.open()
+        loaded = read_model(args.model, args, console)
+        e = enumerate_with_progress(args, loaded, console)
+        try:
+            form = certify(e, max_regions=args.max_regions, progress=console.progress)
+        finally:
+            console.end_progress()
+        stream_finite(form, out, cert)
+        outputs.commit()
+    net, lattice = form.network, form.lattice
+    bindings = ["--model-a", args.model, "--model-b", args.output, *domain_binding(args, e.domain)]
+    result = {
+        "finite": args.output, "certificate": cert_path, "certificate_bytes": cert.size,
+        "deep_widths": list(e.network.widths), "finite_widths": list(net.widths),
+        "depth": form.depth, "width": form.width, "parameters": net.parameter_count,
+        "regions": len(e.regions), "full_dimensional": e.full_dimensional,
+        "distinct_maps": list(form.distinct_maps), "lattice_terms": [len(t) for t in lattice.terms],
+        "lattice_lps": lattice.lps, "regions_side_by_side": len(form.comparison.enumeration.regions),
+        "domain": e.domain.describe(), "seconds": round(console.seconds, 3),
+    }
+    say = print if STDOUT not in (args.output, cert_path) else console.warn
+    if args.json:
+        say(json.dumps({**result, "check": check_command(cert_path, bindings)}, indent=1))
+        return 0
+    say(f"deep network {'-'.join(map(str, result['deep_widths']))} -> finite network "
+        f"{'-'.join(map(str, result['finite_widths']))} ({form.depth} hidden layers, width {form.width}, "
+        f"{net.parameter_count} finite rational parameters)")
+    say(f"{len(e.regions)} regions over {e.domain.describe()}; distinct maps per output "
+        f"{result['distinct_maps']}, lattice terms {result['lattice_terms']}; "
+        f"equal on all {result['regions_side_by_side']} regions of deep||finite")
     say(f"wrote {args.output} and {cert_path} ({cert.size} bytes) in {result['seconds']:.2f} s")
     say(f"check it with: {check_command(cert_path, bindings)}")
     return 0

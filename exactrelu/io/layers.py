@@ -53,22 +53,45 @@ def _exact_nested(values: object, where: str) -> object:
         raise NetworkFormatError(str(exc)) from None
 
 
-def float64_layers(network: ReluNetwork, fmt: str) -> list[tuple[np.ndarray, np.ndarray]]:
+def float64_layers(network: ReluNetwork, fmt: str, round_to_nearest: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """The layers as float64 arrays, or :class:`NetworkFormatError` if a weight is not a float64.
 
-    ``fmt`` names the target format in the message.  Used by the writers of float formats so
-    that they never round.
+    ``fmt`` names the target format in the message.  Used by the writers of float formats so that
+    they never round unless asked: with ``round_to_nearest`` every weight becomes its nearest
+    float64, and :func:`float64_error` is what the caller reports.
     """
+    if round_to_nearest:
+        float64_error(network, fmt)  # refuses what float64 cannot hold at all
+        return network.float_layers()
     for k, layer in enumerate(network.layers):
-        entries = [(f"weight[{i}][{j}]", w) for i, row in enumerate(layer.weight) for j, w in enumerate(row)]
-        entries += [(f"bias[{i}]", b) for i, b in enumerate(layer.bias)]
-        for name, value in entries:
+        for name, value in _entries(layer):
             if not _is_float64(value):
                 raise NetworkFormatError(
                     f"{fmt} cannot hold the exact network: layer {k} {name} = {format_rational(value)} "
                     "is not a float64 number; save it as JSON instead"
                 )
     return network.float_layers()
+
+
+def float64_error(network: ReluNetwork, fmt: str) -> Fraction:
+    """The largest rounding error ``|float64(w) - w|`` over the weights: what a float format written
+    with rounding to nearest (ties to even: Python's correctly rounded ``float(Fraction)``) loses,
+    which the caller must report.  It is 0 exactly when every weight is a float64 (a dyadic
+    rational with at most 53 significant bits)."""
+    largest = Fraction(0)
+    for k, layer in enumerate(network.layers):
+        for name, value in _entries(layer):
+            try:
+                largest = max(largest, abs(Fraction(float(value)) - value))
+            except OverflowError:
+                raise NetworkFormatError(f"{fmt} cannot hold layer {k} {name} = {format_rational(value)}: "
+                                         "it is beyond the float64 range") from None
+    return largest
+
+
+def _entries(layer) -> list[tuple[str, Fraction]]:
+    entries = [(f"weight[{i}][{j}]", w) for i, row in enumerate(layer.weight) for j, w in enumerate(row)]
+    return entries + [(f"bias[{i}]", b) for i, b in enumerate(layer.bias)]
 
 
 def _is_float64(value: Fraction) -> bool:

@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import InputError, NetworkFormatError
 from ..network import ReluNetwork
 from ..rationals import parse_rational
-from .layers import Step, exact_array, float64_layers, network_from_steps
+from .layers import Step, exact_array, float64_error, float64_layers, network_from_steps
 
 __all__ = ["load", "save", "encode", "SUPPORTED_OPS"]
 
@@ -485,13 +485,15 @@ def load(path: Path) -> ReluNetwork:
     return network_from_steps(g.chain(inputs[0].name, target, shape), prod(shape))
 
 
-def encode(network: ReluNetwork) -> bytes:
+def encode(network: ReluNetwork, round_to_nearest: bool = False) -> bytes:
     """``network`` as an ONNX model of Gemm/Relu nodes with float64 initializers.
 
     Refused with :class:`NetworkFormatError` (naming the layer and entry) unless every weight is
     exactly a float64.
+    With ``round_to_nearest`` every weight is rounded to the nearest float64 instead
+    (:func:`~exactrelu.io.layers.float64_error` is the largest change, for the caller to report).
     """
-    layers = float64_layers(network, "ONNX")
+    layers = float64_layers(network, "ONNX", round_to_nearest)
     onnx = _onnx()
     helper, numpy_helper = onnx.helper, onnx.numpy_helper
     initializers, nodes = [], []
@@ -518,8 +520,10 @@ def encode(network: ReluNetwork) -> bytes:
     return model.SerializeToString()
 
 
-def save(network: ReluNetwork, path: Path) -> None:
-    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`."""
+def save(network: ReluNetwork, path: Path, *, round_to_nearest: bool = False) -> Fraction:
+    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`; return
+    the largest rounding error (0 unless ``round_to_nearest``; the caller must report it)."""
     from .output import write_bytes
 
-    write_bytes(path, encode(network))
+    write_bytes(path, encode(network, round_to_nearest))
+    return float64_error(network, "ONNX") if round_to_nearest else Fraction(0)

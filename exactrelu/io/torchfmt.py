@@ -37,7 +37,7 @@ from typing import Any, Optional
 
 from ..errors import InputError, NetworkFormatError
 from ..network import ReluNetwork
-from .layers import Step, exact_array, float64_layers, network_from_steps
+from .layers import Step, exact_array, float64_error, float64_layers, network_from_steps
 
 __all__ = ["load", "save", "encode", "network_from_module", "SUPPORTED_MODULES"]
 
@@ -214,14 +214,16 @@ def load(path: Path, trust_pickle: bool = False, notes: Optional[list[str]] = No
     raise NetworkFormatError(f"holds a {type(obj).__name__}; expected an nn.Sequential or its state dict")
 
 
-def encode(network: ReluNetwork) -> bytes:
+def encode(network: ReluNetwork, round_to_nearest: bool = False) -> bytes:
     """The state dict of an ``nn.Sequential`` of float64 Linear and ReLU modules computing
     ``network`` (Linear layers at indices 0, 2, 4, ...), as ``torch.save`` writes it.
 
     Refused with :class:`NetworkFormatError` (naming the layer and entry) unless every weight is
     exactly a float64.
+    With ``round_to_nearest`` every weight is rounded to the nearest float64 instead
+    (:func:`~exactrelu.io.layers.float64_error` is the largest change, for the caller to report).
     """
-    layers = float64_layers(network, "PyTorch")
+    layers = float64_layers(network, "PyTorch", round_to_nearest)
     torch = _torch()
     state = {}
     for k, (weight, bias) in enumerate(layers):
@@ -232,8 +234,10 @@ def encode(network: ReluNetwork) -> bytes:
     return buffer.getvalue()
 
 
-def save(network: ReluNetwork, path: Path) -> None:
-    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`."""
+def save(network: ReluNetwork, path: Path, *, round_to_nearest: bool = False) -> Fraction:
+    """Write :func:`encode` of ``network`` to ``path`` through :mod:`exactrelu.io.output`; return
+    the largest rounding error (0 unless ``round_to_nearest``; the caller must report it)."""
     from .output import write_bytes
 
-    write_bytes(path, encode(network))
+    write_bytes(path, encode(network, round_to_nearest))
+    return float64_error(network, "PyTorch") if round_to_nearest else Fraction(0)

@@ -1,0 +1,100 @@
+"""Finite-weight lattice form against the three-hidden-layer form (issue 16).
+
+    python benchmarks/finite.py [--only NAME] [--max-regions N]
+
+For each network (the benchmark networks over [-2, 2]^n, and small random test networks with
+small rational weights over [-1, 1]^n), measured in one run:
+
+* the deep network's regions, the distinct affine maps (per output, summed), the lattice terms
+  (sets left after dropping supersets) and the largest set, and the exact LPs that decided them;
+* the finite form: hidden layers (depth), widest hidden layer, parameters;
+* the three-hidden-layer form of the same regions: hidden widths and infinite weights;
+* the equivalence certificate deep = finite: regions of the side-by-side network, size, the
+  independent checker's verdict, and the seconds of lattice + realisation, comparison and check.
+
+A comparison with more than ``--max-regions`` regions of deep||finite is stopped (shown "> N").
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import NETWORKS, box, markdown_header, markdown_row, random_network  # noqa: E402
+
+from exactrelu import checker  # noqa: E402
+from exactrelu.domain import Domain  # noqa: E402
+from exactrelu.errors import IncompleteError  # noqa: E402
+from exactrelu.finite import certify, write_finite  # noqa: E402
+from exactrelu.network import ReluNetwork  # noqa: E402
+from exactrelu.regions import enumerate_regions  # noqa: E402
+from exactrelu.shallow import build_shallow  # noqa: E402
+
+# name -> widths of small random test networks (weights p/q, |p| <= 3, q in {1, 2, 3})
+TEST_NETWORKS = {"rand 1-[4]-1": [1, 4, 1], "rand 2-[3,2]-1": [2, 3, 2, 1], "rand 2-[4]-2": [2, 4, 2],
+                 "rand 3-[3]-1": [3, 3, 1], "rand 2-[3,3]-1": [2, 3, 3, 1]}
+
+
+def small_network(widths: list[int], seed: int = 0) -> ReluNetwork:
+    rng = random.Random(seed)
+    q = lambda: Fraction(rng.randint(-3, 3), rng.choice((1, 1, 2, 3)))  # noqa: E731
+    return ReluNetwork.from_lists([([[q() for _ in range(a)] for _ in range(b)], [q() for _ in range(b)])
+                                   for a, b in zip(widths[:-1], widths[1:])])
+
+
+def cases():
+    for name, widths in TEST_NETWORKS.items():
+        yield name, small_network(widths), Domain.box(["-1"] * widths[0], ["1"] * widths[0])
+    for name, widths in NETWORKS.items():
+        yield name, random_network(widths, seed=0), box(widths[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", help="one network name")
+    parser.add_argument("--max-regions", type=int, default=20000, help="budget of deep||finite regions")
+    args = parser.parse_args()
+    markdown_header(["network", "regions", "distinct maps", "lattice terms", "largest set", "LPs",
+                     "finite depth", "finite width", "finite parameters", "3-layer widths", "infinite weights",
+                     "deep‖finite regions", "certificate KB", "checker", "build s", "compare s", "check s"])
+    for name, net, domain in cases():
+        if args.only and name != args.only:
+            continue
+        e = enumerate_regions(net, domain)
+        s = build_shallow(e)
+        three = ("-".join(map(str, s.hidden_widths)), s.infinite_weights)
+        start = time.perf_counter()
+        try:
+            form = certify(e, max_regions=args.max_regions)
+        except IncompleteError:
+            markdown_row([name, len(e.regions), "", "", "", "", "", "", "", *three, f"> {args.max_regions}",
+                          "-", "-", f"{time.perf_counter() - start:.1f}", "-", "-"])
+            continue
+        lattice, finite = form.lattice, form.network
+        with tempfile.TemporaryDirectory() as tmp:
+            size = write_finite(form, Path(tmp) / "F.json", Path(tmp) / "F.cert.json")
+            t = time.perf_counter()
+            run = checker.Checker(str(Path(tmp) / "F.cert.json"))
+            try:
+                run.run()
+                verdict = "s VERIFIED"
+            except checker.CheckFailure as exc:
+                verdict = f"s NOT VERIFIED ({exc.location})"
+            check_s = time.perf_counter() - t
+        markdown_row([name, len(e.regions), sum(form.distinct_maps), sum(len(t) for t in lattice.terms),
+                      max(len(x) for t in lattice.terms for x in t), lattice.lps, form.depth, form.width,
+                      finite.parameter_count, *three, len(form.comparison.enumeration.regions),
+                      f"{size / 1024:.0f}", verdict, f"{form.build_seconds:.2f}", f"{form.compare_seconds:.2f}",
+                      f"{check_s:.2f}"])
+
+
+if __name__ == "__main__":
+    main()

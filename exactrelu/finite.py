@@ -1,0 +1,339 @@
+"""A finite-weight exact shallow form: the lattice (max-min) representation as a ReLU network.
+
+From an :class:`~exactrelu.regions.Enumeration` over a convex domain ``D`` (``R^n``, a box or a
+polytope), every output ``o`` of the deep network is written as
+
+    ``f_o(x) = max_t min_{j in S_t} l_j(x)``        (Tarela & Martinez; Ovchinnikov)
+
+where ``l_1, l_2, ...`` are the *distinct* affine maps of output ``o`` over the regions and, for a
+region ``R_i`` with map ``l_i``, ``S_i = {j : l_j >= l_i on the closure of R_i}``, decided exactly:
+``j`` is in ``S_i`` iff the exact LP maximum of ``l_i - l_j`` over the closure of ``R_i``
+(:func:`exactrelu.lp.maximize`) is ``<= 0``; a point of ``R_i`` where ``l_j < l_i`` (the region's
+witness) excludes ``j`` with no LP.  Sets that are supersets of other sets are dropped: if
+``S_a`` is a proper subset of ``S_b`` then ``min_{S_b} <= min_{S_a}`` everywhere, so term ``b``
+never wins the max.
+
+Why it is exact (docs/theory.md section 10).  Let ``D`` be full-dimensional.  The closures of the
+full-dimensional regions are closed convex sets with interior that cover ``D``: their union is
+closed and contains every point of ``D`` outside the finitely many lower-dimensional regions, which
+have no interior, so it is dense in ``D`` and equals it.  ``f_o`` is continuous and equals ``l_i`` on
+the closure of ``R_i``, so these closures are "pieces" in the sense of Ovchinnikov's theorem
+(Max-min representation of piecewise linear functions, 2002, Theorem 2.1), which gives
+``f_o = max_i min_{j in S_i} l_j`` with ``i`` over the pieces alone.  *Lower bound*: ``x`` lies in
+some piece ``cl R_i``; there every ``l_j`` with ``j in S_i`` is ``>= l_i(x) = f_o(x)`` and ``j = i``
+attains it.  *Upper bound*: for every piece and every ``x in D`` some ``j in S_i`` has
+``l_j(x) <= f_o(x)`` (the lattice lemma; it needs ``D`` convex).  So the lower-dimensional regions
+are skipped: they are not pieces, and the pieces already cover ``D``.  A lower-dimensional domain
+(a box with ``lo = hi`` in some input, a flat polytope) has no full-dimensional region and is
+refused with :class:`~exactrelu.errors.DomainError`.  Nothing downstream rests on the theorem alone:
+:func:`certify` compares the deep network with the finite form exactly and raises
+:class:`~exactrelu.errors.InternalError` unless they are equal at every point of ``D``.
+
+The representation is realised as an ordinary :class:`~exactrelu.network.ReluNetwork` with finite
+rational weights (:func:`realise`): a value ``v`` passes a layer as ``relu(v) - relu(-v)``,
+``min(a, b) = a - relu(a - b)`` and ``max(a, b) = b + relu(a - b)``, in balanced pairwise trees (one
+hidden layer per tree level: ``ceil(log2 |S_t|)`` levels of min, then ``ceil(log2 #terms)`` of
+max), shorter branches padded with identities, every output side by side.  Identical neurons of a
+layer are built once.
+
+>>> from exactrelu.network import ReluNetwork
+>>> from exactrelu.regions import enumerate_regions
+>>> deep = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])   # |x|
+>>> form = lattice_form(enumerate_regions(deep))
+>>> [[form.maps[0][j] for j in term] for term in form.terms[0]]
+[[((Fraction(1, 1),), Fraction(0, 1))], [((Fraction(-1, 1),), Fraction(0, 1))]]
+>>> F = realise(form)
+>>> F.widths, F.evaluate(["-3/2"]), F.evaluate(["0"])
+((1, 3, 1), (Fraction(3, 2),), (Fraction(0, 1),))
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
+
+from . import lp
+from .errors import DomainError, InternalError
+from .network import AffineLayer, ReluNetwork
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .domain import Domain
+    from .equiv import Comparison
+    from .regions import Enumeration
+
+Affine = tuple[tuple[Fraction, ...], Fraction]  # w, b: x -> w . x + b
+ZERO, ONE = Fraction(0), Fraction(1)
+
+
+@dataclass(frozen=True)
+class LatticeForm:
+    """``f_o(x) = max_{t} min_{j in terms[o][t]} maps[o][j](x)`` for every output ``o``.
+
+    Invariant: ``maps[o]`` are distinct, ``terms[o]`` are distinct sets of indices into them, no
+    set contains another, each set is sorted; ``lps`` exact LPs decided the sets."""
+
+    input_dim: int
+    maps: tuple[tuple[Affine, ...], ...]
+    terms: tuple[tuple[tuple[int, ...], ...], ...]
+    lps: int = 0
+
+    @property
+    def output_dim(self) -> int:
+        return len(self.maps)
+
+    def evaluate(self, x: Sequence[Fraction]) -> tuple[Fraction, ...]:
+        """The max-min formula exactly at ``x``."""
+        def value(m: Affine) -> Fraction:
+            return sum((a * v for a, v in zip(m[0], x)), m[1])
+
+        return tuple(max(min(value(maps[j]) for j in term) for term in terms)
+                     for maps, terms in zip(self.maps, self.terms))
+
+
+def _minimal_sets(sets: Sequence[frozenset[int]]) -> list[tuple[int, ...]]:
+    """The distinct sets that contain no other set, sorted, in a deterministic order."""
+    distinct = sorted(set(sets), key=lambda s: (len(s), sorted(s)))
+    kept: list[frozenset[int]] = []
+    for s in distinct:
+        if not any(k <= s for k in kept):  # k is smaller or equal in size, so k <= s means k is inside s
+            kept.append(s)
+    return [tuple(sorted(s)) for s in kept]
+
+
+def lattice_form(e: "Enumeration") -> LatticeForm:
+    """The lattice representation of every output over the enumeration's domain (module docstring)."""
+    n = e.network.input_dim
+    m = e.network.output_dim
+    regions = [r for r in e.regions if r.full_dimensional]
+    if not regions:
+        raise DomainError(f"the domain {e.domain.describe()} has no interior (it is lower-dimensional): the "
+                          "finite form needs a full-dimensional domain; drop the flat inputs and fix them in the weights")
+    domain_rows = e.domain.rows()
+    lps = 0
+    all_maps, all_terms = [], []
+    for o in range(m):
+        index: dict[Affine, int] = {}
+        for r in e.regions:  # every region's map, so the evaluation is total even off skipped regions
+            index.setdefault((tuple(r.alpha[o]), r.beta[o]), len(index))
+        maps = list(index)
+        sets = []
+        for r in regions:
+            own = index[(tuple(r.alpha[o]), r.beta[o])]
+            wi, bi = maps[own]
+            rows = None
+            members = {own}
+            for j, (wj, bj) in enumerate(maps):
+                if j == own:
+                    continue
+                d = tuple(a - c for a, c in zip(wi, wj))
+                d0 = bi - bj
+                if sum((a * v for a, v in zip(d, r.witness)), d0) > 0:
+                    continue  # l_j < l_i at a point of the region
+                if rows is None:
+                    rows = domain_rows + r.neuron_rows()
+                lps += 1
+                opt = lp.maximize(rows, d, d0, n)
+                if opt.status == "infeasible":
+                    raise InternalError("a region with a witness has an empty closure")
+                if opt.status == "optimal" and opt.value <= 0:
+                    members.add(j)
+            sets.append(frozenset(members))
+        terms = _minimal_sets(sets)
+        used = sorted({j for t in terms for j in t})
+        renumber = {j: k for k, j in enumerate(used)}
+        all_maps.append(tuple(maps[j] for j in used))
+        all_terms.append(tuple(tuple(renumber[j] for j in t) for t in terms))
+    return LatticeForm(n, tuple(all_maps), tuple(all_terms), lps)
+
+
+# ----------------------------------------------------------------------------- the ReLU network
+Expr = tuple[dict[int, Fraction], Fraction]  # sum_k c_k v_k + c0 over the previous layer (or the input)
+
+
+class _LayerBuilder:
+    """One hidden layer under construction: each distinct neuron ``relu(expr)`` is built once."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[tuple[tuple[int, Fraction], ...], Fraction]] = []
+        self.index: dict = {}
+
+    def relu(self, expr: Expr) -> int:
+        key = (tuple(sorted((k, c) for k, c in expr[0].items() if c)), expr[1])
+        if key not in self.index:
+            self.index[key] = len(self.rows)
+            self.rows.append(key)
+        return self.index[key]
+
+    def combine(self, terms: Sequence[tuple[Fraction, Expr]]) -> Expr:
+        """``sum coef * relu(expr)`` as an expression over this layer's neurons."""
+        out: dict[int, Fraction] = {}
+        for coef, expr in terms:
+            k = self.relu(expr)
+            out[k] = out.get(k, ZERO) + coef
+        return {k: c for k, c in out.items() if c}, ZERO
+
+    def identity(self, v: Expr) -> Expr:
+        """``v = relu(v) - relu(-v)``; a constant needs no neuron."""
+        if not any(v[0].values()):
+            return {}, v[1]
+        return self.combine([(ONE, v), (-ONE, _neg(v))])
+
+    def pair(self, op: str, a: Expr, b: Expr) -> Expr:
+        """``min(a, b) = a - relu(a - b)`` or ``max(a, b) = b + relu(a - b)``."""
+        if not any(a[0].values()) and not any(b[0].values()):
+            return {}, (min if op == "min" else max)(a[1], b[1])
+        base = a if op == "min" else b
+        return self.combine([(ONE, base), (-ONE, _neg(base)), (-ONE if op == "min" else ONE, _sub(a, b))])
+
+    def layer(self, width: int) -> AffineLayer:
+        weight = []
+        for coefs, _ in self.rows:
+            row = [ZERO] * width
+            for k, c in coefs:
+                row[k] = c
+            weight.append(tuple(row))
+        return AffineLayer(tuple(weight), tuple(b for _, b in self.rows))
+
+
+def _neg(v: Expr) -> Expr:
+    return {k: -c for k, c in v[0].items()}, -v[1]
+
+
+def _sub(a: Expr, b: Expr) -> Expr:
+    out = dict(a[0])
+    for k, c in b[0].items():
+        out[k] = out.get(k, ZERO) - c
+    return out, a[1] - b[1]
+
+
+def _dense(v: Expr, width: int) -> tuple[tuple[Fraction, ...], Fraction]:
+    row = [ZERO] * width
+    for k, c in v[0].items():
+        row[k] += c
+    return tuple(row), v[1]
+
+
+def _reduce_level(b: _LayerBuilder, op: str, group: list[Expr]) -> list[Expr]:
+    """One level of a balanced pairwise tree: pairs ``(0, 1), (2, 3), ...``; an odd last one passes."""
+    out = [b.pair(op, group[k], group[k + 1]) for k in range(0, len(group) - 1, 2)]
+    if len(group) % 2:
+        out.append(b.identity(group[-1]))
+    return out
+
+
+def realise(form: LatticeForm) -> ReluNetwork:
+    """The ReLU network of the lattice form (module docstring): per output, a balanced min tree per
+    term, then a balanced max tree over the terms; outputs side by side, shorter ones padded with
+    identities.  Hidden layers: ``max_o (ceil(log2 max_t |S_t|) + ceil(log2 #terms_o))``."""
+    n = form.input_dim
+    # per output: [phase, groups]; phase "min": a list of groups; "max": one group; "done": one value
+    states = []
+    for maps, terms in zip(form.maps, form.terms):
+        exprs = [({i: a for i, a in enumerate(w) if a}, c) for w, c in maps]
+        states.append(["min", [[exprs[j] for j in term] for term in terms]])
+
+    def settle(state: list) -> None:
+        if state[0] == "min" and all(len(g) == 1 for g in state[1]):
+            state[0], state[1] = "max", [[g[0] for g in state[1]]]
+        if state[0] == "max" and len(state[1][0]) == 1:
+            state[0], state[1] = "done", state[1][0][0]
+
+    for state in states:
+        settle(state)
+    layers: list[AffineLayer] = []
+    width = n
+    while any(state[0] != "done" for state in states):
+        builder = _LayerBuilder()
+        for state in states:
+            if state[0] == "done":
+                state[1] = builder.identity(state[1])
+            elif state[0] == "min":
+                state[1] = [_reduce_level(builder, "min", g) if len(g) > 1 else [builder.identity(g[0])]
+                            for g in state[1]]
+            else:
+                state[1] = [_reduce_level(builder, "max", state[1][0])]
+            settle(state)
+        layer = builder.layer(width)
+        if not layer.bias:  # every value is constant: one zero neuron keeps the layer well formed
+            layer = AffineLayer(((ZERO,) * width,), (ZERO,))
+        layers.append(layer)
+        width = layer.out_dim
+    outputs = [_dense(state[1], width) for state in states]
+    layers.append(AffineLayer(tuple(w for w, _ in outputs), tuple(c for _, c in outputs)))
+    return ReluNetwork(tuple(layers), n)
+
+
+# ----------------------------------------------------------------------------- certified
+@dataclass
+class FiniteForm:
+    """A finite form with its certificate's evidence.
+
+    Invariant: ``comparison`` (:func:`exactrelu.equiv.compare` of the deep network ``A`` and
+    ``network`` ``B`` over the enumeration's domain) found them equal at every point."""
+
+    enumeration: "Enumeration"
+    lattice: LatticeForm
+    network: ReluNetwork
+    comparison: "Comparison"
+    distinct_maps: tuple[int, ...]  # per output, before unused maps are dropped
+    build_seconds: float
+    compare_seconds: float
+
+    @property
+    def depth(self) -> int:
+        """Hidden layers of the finite form."""
+        return len(self.network.hidden_widths)
+
+    @property
+    def width(self) -> int:
+        """Widest hidden layer (0 when the function is affine on the domain)."""
+        return max(self.network.hidden_widths, default=0)
+
+
+def certify(e: "Enumeration", *, max_regions: Optional[int] = None,
+            progress: Optional[Callable[[int, int, int], None]] = None) -> FiniteForm:
+    """Build the finite form of ``e``'s network over ``e``'s domain and prove it equal.
+
+    Raises :class:`~exactrelu.errors.InternalError` if the exact comparison finds a point where they
+    differ (it never should: module docstring), and :class:`~exactrelu.errors.IncompleteError` if the
+    side-by-side network has more than ``max_regions`` regions."""
+    from .equiv import compare
+
+    started = time.perf_counter()
+    form = lattice_form(e)
+    network = realise(form)
+    built = time.perf_counter()
+    comparison = compare(e.network, network, e.domain, max_regions=max_regions, progress=progress)
+    if not comparison.equal:
+        raise InternalError("the finite form differs from the deep network at "
+                            f"{list(map(str, comparison.counterexample))}")
+    distinct = tuple(len({(tuple(r.alpha[o]), r.beta[o]) for r in e.regions}) for o in range(e.network.output_dim))
+    return FiniteForm(e, form, network, comparison, distinct, built - started, time.perf_counter() - built)
+
+
+def write_finite(form: FiniteForm, out: "str | Path", cert_path: "str | Path") -> int:
+    """Write the finite form as ``exactrelu-network`` JSON to ``out`` and its
+    ``exactrelu-equivalence`` certificate (A = the deep network, B = the finite form) to
+    ``cert_path``, together or not at all (:class:`~exactrelu.io.output.Outputs`); return the
+    certificate's size in bytes."""
+    from .io.output import Outputs
+
+    with Outputs() as outputs:
+        network, cert = outputs.add(out), outputs.add(cert_path)
+        outputs.open()
+        stream_finite(form, network, cert)
+        outputs.commit()
+    return cert.size
+
+
+def stream_finite(form: FiniteForm, network_out, cert_out) -> None:
+    """Write the finite form's JSON to the stream ``network_out`` and its equivalence certificate
+    to ``cert_out``."""
+    from .equiv import equivalence_header, stream_equivalence_certificate
+    from .io.jsonfmt import dumps
+
+    network_out.write(dumps(form.network))
+    stream_equivalence_certificate(cert_out, form.comparison, equivalence_header(form.comparison))
