@@ -321,7 +321,8 @@ def _bindings_json(run) -> list:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    size = write_report(args.certificate, args.output, latex=args.latex, picture=not args.no_picture)
+    files = {name: getattr(args, name) for name in ("model", "shallow", "model_a", "model_b", "pruned", "domain")}
+    size = write_report(args.certificate, args.output, latex=args.latex, picture=not args.no_picture, files=files)
     Console(args.quiet).note(f"wrote {args.output} ({size} characters)")
     return EXIT_OK
 
@@ -429,7 +430,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = parsers["report"]
     p.add_argument("certificate")
     p.add_argument("-o", "--output", required=True, help="where to write the proof (Markdown, or LaTeX with --latex)")
-    p.add_argument("--latex", action="store_true", help="write a LaTeX document instead of Markdown")
+    p.add_argument("--latex", action="store_true", help="write a LaTeX document (for pdflatex) instead of Markdown")
+    for option, what in (("--model", "the deep network (shallow certificate) or the original network (prune)"),
+                         ("--shallow", "the shallow network (default: the file the certificate names)"),
+                         ("--model-a", "network A of an equivalence certificate"),
+                         ("--model-b", "network B of an equivalence certificate"),
+                         ("--pruned", "the pruned network of a prune certificate"),
+                         ("--domain", "a JSON domain file the certificate must be about")):
+        p.add_argument(option, metavar="FILE", help=f"{what}: the checker is bound to it, and the report's "
+                                                    "checking command names it")
     p.add_argument("--no-picture", action="store_true",
                    help="no picture of the regions (by default drawn for 2-input networks on a bounded domain, "
                         "when matplotlib is installed)")
