@@ -111,13 +111,13 @@ def render_equivalence(v: Verified, latex: bool, base: Path) -> str:
     walk(net, domain, cert["tree"], on_leaf, on_empty)
     regions.sort(key=lambda r: r[0])
     dom = domain_math(domain)
-    names = ("the original network", "the pruned network") if v.kind == "prune" else ("A", "B")
     norm = "inf" if claim["norm"] == "inf" else "1"
     norm_tex = r"\infty" if norm == "inf" else "1"
     norm_math = Math(f"||A(x) - B(x)||_{norm}", rf"\|A(x) - B(x)\|_{{{norm_tex}}}")
     if claim["kind"] == "equal":
         title = "Proof: " + ("the pruned network equals the original" if v.kind == "prune" else "A = B")
-        statement = [Text(" For every point x of the domain "), dom, Text(", A(x) = B(x) exactly.")]
+        statement = [Text(" For every point "), Math("x", "x"), Text(" of the domain "), dom, Text(", "),
+                     Math("A(x) = B(x)", "A(x) = B(x)"), Text(" exactly.")]
     else:
         title = "Proof: the largest deviation of A and B"
         argmax = [Fraction(a) for a in claim["argmax"]]
@@ -133,8 +133,10 @@ def render_equivalence(v: Verified, latex: bool, base: Path) -> str:
     sha = cert["network_sha256"]
     blocks: list[Block] = [
         Heading(1, [Text(title)]),
-        Para([Strong("Claim."), *statement, Text(" Here A is " + names[0] + " (SHA-256 "), Code(sha["A"][:16] + "…"),
-              Text(") and B is " + names[1] + " (SHA-256 "), Code(sha["B"][:16] + "…"), Text(").")]),
+        Para([Strong("Claim."), *statement, Text(" Here A" + (" is the original network" if v.kind == "prune" else "")
+                                                  + " (SHA-256 "), Code(sha["A"][:16] + "…"),
+              Text(") and B" + (" the pruned network" if v.kind == "prune" else "") + " (SHA-256 "),
+              Code(sha["B"][:16] + "…"), Text(").")]),
         Para([Strong("Semantics."), Text(" A neuron is active iff its pre-activation z satisfies "), Math("z > 0", "z > 0"),
               Text(" and inactive iff "), Math("z <= 0", r"z \le 0"),
               Text(", so every point has exactly one activation pattern; boundaries and lower-dimensional regions count.")]),
