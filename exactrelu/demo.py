@@ -49,7 +49,7 @@ def run_demo(out_dir: str | Path, quiet: bool = False) -> int:
     equate(e, s, "flint")
     save_shallow(s, shallow_path)
     size = write_certificate(cert_path, e, s, shallow_path)
-    write_report(cert_path, proof_path)
+    write_report(cert_path, proof_path, files={"model": deep_path})
     picture = (out / "proof.regions.png").is_file()
     produced = time.perf_counter() - started
     verdict_out, verdict_err = io.StringIO(), io.StringIO()

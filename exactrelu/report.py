@@ -45,6 +45,7 @@ from .regions import compose, neuron_order, neuron_row
 
 SUMMARY_LIMIT = 12  # regions (and empty branches) shown in the main text; the rest go to the appendix
 DETAIL_LIMIT = 2000  # regions x neurons up to which every region is listed in full (else a table)
+EMPTY_LIMIT = 500  # empty branches written out in full (main text and appendix); beyond, counted
 WEIGHT_LIMIT = 400  # weights up to which a network's layers are written out
 SHALLOW_WEIGHT_LIMIT = 300  # nonzero shallow weights up to which its layers are written out
 KIND_TITLE = {"shallow": "the three-hidden-layer network equals the deep network",
@@ -235,7 +236,7 @@ def condition_items(network: ReluNetwork, domain: Domain, rows: Sequence[Row], b
         conds += ([Text("; ")] if conds else []) + [name, Text(": "), F.condition(w, b, bits[d])]
     items = [[Text("conditions (with "), Math("x", "x"), Text(" in the domain): "), *(conds or [Text("none (the whole domain)")])]]
     if implied:
-        items.append([Text("implied by these and the domain, so not listed: "), F.joined(implied, ", ", ", ")])
+        items.append([Text("implied by these and the domain, so not listed: "), F.joined(implied, ", ", r",\allowbreak\ ")])
     return items
 
 
@@ -419,7 +420,7 @@ def gate_items(shallow, k: int, path: Sequence[Step], memo: dict) -> list[list[S
     index = {(h, c): j for j, (h, c) in enumerate(zip(shallow.H, shallow.c))}
     v = _v_math(shallow, k)
     items: list[list[Span]] = [[Text("gate open: "), v]]
-    hs = lambda js: F.joined([F.variable("h", j + 1) for j in js], ", ", ", ")  # noqa: E731
+    hs = lambda js: F.joined([F.variable("h", j + 1) for j in js], ", ", r",\allowbreak\ ")  # noqa: E731
     vs = lambda name, js: F.joined([F.variable(name, j + 1) for j in js], " = ", " = ")  # noqa: E731
     if shallow.strict[k]:
         items[0] += [Text("; here "), F.relation(hs(shallow.strict[k]), ">", F.ZERO_MATH), Text(", so "),
@@ -537,14 +538,18 @@ def _assemble_shallow(v: Verified, regions, empties, detailed: bool, latex: bool
                                     "are the neuron conditions of its pattern, listed in the certificate; its gate "
                                     "argument is the one above, with the split at which two patterns first differ):")]),
                          Table(["region", "pattern", "dim.", "witness", "formula"], [r.row for r in regions],
-                               (0.07, 0.22, 0.09, 0.22, 0.34))]
+                               (0.08, 0.2, 0.1, 0.18, 0.3))]
     if E:
         blocks.append(Heading(2, [Text(f"{next(section)}. The empty branches")]))
         for e in empties[:SUMMARY_LIMIT]:
             blocks += e
         if E > SUMMARY_LIMIT:
             blocks.append(Para([Text(f"… and {E - SUMMARY_LIMIT} more empty branches, listed in the appendix.")]))
-            appendix += [b for e in empties[SUMMARY_LIMIT:] for b in e]
+            appendix += [b for e in empties[SUMMARY_LIMIT:EMPTY_LIMIT] for b in e]
+            if E > EMPTY_LIMIT:
+                appendix.append(Para([Text(f"The other {E - EMPTY_LIMIT} empty branches (of {E}) are not written out "
+                                           "here: their Motzkin multipliers are in the certificate's tree, and the "
+                                           "checker verified every one of them before this report was written.")]))
     command, note = check_command(v, base)
     blocks += [
         Heading(2, [Text(f"{next(section)}. Conclusion")]),

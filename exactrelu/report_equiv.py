@@ -22,7 +22,7 @@ from . import formulas as F
 from .document import Appendix, Block, Code, Heading, Items, Math, Para, Span, Strong, Text, to_latex, to_markdown
 from .equiv import deviation, side_by_side
 from .errors import InternalError
-from .report import (SUMMARY_LIMIT, Verified, _count, _producer, bindings_items, check_command, condition_items,
+from .report import (EMPTY_LIMIT, SUMMARY_LIMIT, Verified, _count, _producer, bindings_items, check_command, condition_items,
                      domain_math, empty_block, network_blocks, walk)
 
 
@@ -167,7 +167,10 @@ def render_equivalence(v: Verified, latex: bool, base: Path) -> str:
             blocks += e
         if len(empties) > SUMMARY_LIMIT:
             blocks.append(Para([Text(f"… and {len(empties) - SUMMARY_LIMIT} more empty branches, listed in the appendix.")]))
-            appendix += [b for e in empties[SUMMARY_LIMIT:] for b in e]
+            appendix += [b for e in empties[SUMMARY_LIMIT:EMPTY_LIMIT] for b in e]
+            if len(empties) > EMPTY_LIMIT:
+                appendix.append(Para([Text(f"The other {len(empties) - EMPTY_LIMIT} empty branches are not written out "
+                                           "here: their multipliers are in the certificate, verified by the checker.")]))
     conclusion = ([Text("On every region A = B (identical formulas, or a bound 0 on each signed difference), and the "
                         "regions cover the domain. Hence A(x) = B(x) at every point of "), dom, Text(".\u00a0∎")]
                   if claim["kind"] == "equal" else
