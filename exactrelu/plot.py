@@ -1,4 +1,4 @@
-"""Every activation region of a 2-input network drawn as its exact polygon.
+"""``exactrelu plot``: every activation region of a 2-input network drawn as its exact polygon.
 
 The regions come from :func:`exactrelu.regions.enumerate_regions` over a bounded domain (a box, or
 a bounded polytope).  Each region's closure is a convex polygon (full-dimensional regions), a
@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import DomainError, InputError, InternalError
@@ -40,6 +41,9 @@ from .rationals import format_rational, parse_rational
 
 DEFAULT_BOX = ("-1", "1")
 GRID = 300  # heat map resolution (pixels per side)
+MAX_DPI = 600  # --dpi above this is refused (the 12.8 x 5.6 inch figure would exceed 7680 x 3360 pixels)
+LABEL_FONT = 7  # points: the size of region labels
+PALETTE = "Set3"  # 12 light colours; the greedy colouring of a planar adjacency graph needs at most 6
 Point = tuple[Fraction, ...]
 
 
@@ -208,15 +212,39 @@ def slice_domain(domain, fixed: dict[int, Fraction], free: Sequence[int]):
     return sliced
 
 
+# ============================================================================ labels
+def label_point(domain, poly: RegionPolygon, half_width: Fraction, half_height: Fraction) -> Optional[Point]:
+    """The centre of the largest scaled copy of the label's box (half sizes in data units) inside
+    the region's closure, if the box at full size fits, else ``None``: maximise ``s`` subject to
+    ``u . x + v >= s (|u_1| w + |u_2| h)`` for every row (exact LP, :func:`exactrelu.lp.maximize`).
+    The point is checked exactly to satisfy every row of the region (strict ones strictly)."""
+    from .lp import maximize, satisfies
+
+    if not poly.full_dimensional:
+        return None
+    rows = list(domain.rows()) + poly.region.neuron_rows()
+    lifted = [((u[0], u[1], -(abs(u[0]) * half_width + abs(u[1]) * half_height)), v, False) for u, v, _ in rows]
+    best = maximize(lifted, (Fraction(0), Fraction(0), Fraction(1)), Fraction(0), 3)
+    if best.status != "optimal" or best.value < 1:
+        return None
+    point = best.point[:2]
+    if not all(satisfies(row, point) for row in rows):
+        raise InternalError(f"the label point of region {poly.index + 1} is not inside it")
+    return point
+
+
 # ============================================================================ drawing
 @dataclass
 class PlotResult:
     """What was drawn: the exact polygons, counts and areas."""
 
-    path: object  # the path or binary file object the PNG was written to
+    path: Path
     polygons: list[RegionPolygon]
     domain_area: Fraction
     boundary_segments: int
+    labels: dict = field(default_factory=dict)  # region index -> the exact point its label is centred on
+    colours: dict = field(default_factory=dict)  # region index (full-dimensional) -> palette index
+    adjacent: set = field(default_factory=set)  # pairs of region indices whose closures share a segment
 
     @property
     def full_dimensional(self) -> int:
@@ -255,11 +283,19 @@ def plot_regions(
     title: Optional[str] = None,
     max_regions: Optional[int] = None,
     dpi: int = 120,
+    patterns: bool = False,
+    labels: bool = True,
 ) -> PlotResult:
     """Draw every region of the 2-input ``net`` over ``domain`` (default and ``R^2``: the box
     ``[-1, 1]^2``) as a PNG to ``path``, a path or a writable binary file object (the command layer
     passes a buffer and writes it through :mod:`exactrelu.io.output`).  ``heat_output`` (0-based) selects the output of the heat map; by
-    default one output is shown as its value, several as the predicted class."""
+    default one output is shown as its value, several as the predicted class.
+
+    Each full-dimensional region is labelled with its number (Region ``k + 1`` for the ``k``-th
+    region, the report's numbering) and, with ``patterns``, its activation pattern, where the label
+    fits (:func:`label_point`; a region too small for it stays unlabelled).  Adjacent regions never
+    share a colour (:mod:`exactrelu.adjacency`).  ``dpi`` above :data:`MAX_DPI` and a domain of zero
+    area are refused with :class:`InputError`."""
     import numpy as np
 
     from .domain import Domain
@@ -270,7 +306,13 @@ def plot_regions(
     if domain is None or domain.kind == "reals":
         domain = Domain.box([DEFAULT_BOX[0]] * 2, [DEFAULT_BOX[1]] * 2, "default plot box")
     domain.check_dimension(2)
+    if not 1 <= dpi <= MAX_DPI:
+        raise InputError(f"--dpi: {dpi} is outside 1..{MAX_DPI} (the image would be "
+                         f"{round(6.4 * (2 if heatmap else 1) * dpi)} x {round(5.6 * dpi)} pixels)")
     outline = domain_polygon(domain)
+    if polygon_area(outline) == 0:
+        raise InputError(f"the domain {domain.describe()} has no area (a box needs LO < HI for both plotted "
+                         "inputs): there is no picture to draw")
     polygons = region_polygons(net, domain, max_regions=max_regions)
     if sum((p.area for p in polygons), Fraction(0)) != polygon_area(outline):
         raise InternalError("the exact region areas do not sum to the domain's area")
@@ -289,16 +331,24 @@ def plot_regions(
     fig = Figure(figsize=(6.4 * panels, 5.6))
     FigureCanvasAgg(fig)
     axes = [fig.add_subplot(1, panels, k + 1) for k in range(panels)]
-    cmap = matplotlib.colormaps["tab20"]
+    from .adjacency import adjacent_pairs, colouring
+
+    cmap = matplotlib.colormaps[PALETTE]
     full = [p for p in polygons if p.full_dimensional]
     low = [p for p in polygons if not p.full_dimensional]
+    adjacent = {(full[i].index, full[j].index) for i, j in adjacent_pairs([p.vertices for p in full])}
+    position = {p.index: i for i, p in enumerate(full)}
+    colour_of = colouring(len(full), [(position[a], position[b]) for a, b in adjacent])
+    if colour_of and max(colour_of) >= cmap.N:
+        raise InternalError("the region colouring needs more colours than the palette has")
+    colours = {p.index: c for p, c in zip(full, colour_of)}
 
     def draw_regions(ax, filled: bool) -> None:
         from matplotlib.patches import Polygon
 
-        for k, p in enumerate(full):
+        for p in full:
             ax.add_patch(Polygon([(float(a), float(b)) for a, b in p.vertices], closed=True,
-                                 facecolor=cmap(k % 20) if filled else "none",
+                                 facecolor=cmap(colours[p.index]) if filled else "none",
                                  edgecolor="black" if filled else "white", linewidth=0.6 if filled else 0.4,
                                  alpha=0.9 if filled else 0.7))
         for p in low:
@@ -346,6 +396,52 @@ def plot_regions(
         target.plot([float(p[0]), float(q[0])], [float(p[1]), float(q[1])], "-", color="black", linewidth=2.2, zorder=5)
     if heatmap:
         axes[1].set_title(heading + (" with the exact decision boundary" if segments else ""), fontsize=10)
-    fig.tight_layout()
+    handles = _legend(matplotlib, low, segments, m)
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
+    fig.dpi = dpi
+    placed = _place_labels(fig, axes[0], domain, full, widths=net.hidden_widths, patterns=patterns) if labels else {}
     fig.savefig(path, dpi=dpi, format="png")
-    return PlotResult(path, polygons, polygon_area(outline), len(segments))
+    return PlotResult(path, polygons, polygon_area(outline), len(segments), placed, colours, adjacent)
+
+
+def _legend(matplotlib, low, segments, m: int) -> list:
+    """Legend entries for what a colour does not explain: lower-dimensional regions, the boundary."""
+    from matplotlib.lines import Line2D
+
+    handles = []
+    if low:
+        handles.append(Line2D([], [], color="crimson", marker="o", markersize=3.5, linewidth=1.6,
+                              label="lower-dimensional region (segment or point)"))
+    if segments:
+        what = ("zero level set y1 = 0 (where the output changes sign)" if m == 1
+                else "decision boundary (the two largest outputs tie)")
+        handles.append(Line2D([], [], color="black", linewidth=2.2, label=what))
+    return handles
+
+
+def _place_labels(fig, ax, domain, full, widths, patterns: bool) -> dict:
+    """Draw ``k + 1`` (and the pattern) in every full-dimensional region where it fits; return the
+    exact label points.  The label's size in data units is estimated in floats (it only guides
+    where to look); the point itself is exact and checked to lie in its region."""
+    from .formulas import pattern_text
+
+    box = ax.get_window_extent()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    per_px_x, per_px_y = (x1 - x0) / box.width, (y1 - y0) / box.height
+    px_per_pt = fig.dpi / 72
+    placed = {}
+    for p in full:
+        texts = [str(p.index + 1)]
+        if patterns:
+            texts.insert(0, f"{p.index + 1}: {pattern_text(p.region.flat_pattern, widths)}")
+        for text in texts:
+            half_w = Fraction(0.5 * 0.62 * LABEL_FONT * len(text) * px_per_pt * per_px_x).limit_denominator(10**6)
+            half_h = Fraction(0.5 * 1.3 * LABEL_FONT * px_per_pt * per_px_y).limit_denominator(10**6)
+            point = label_point(domain, p, half_w, half_h)
+            if point is not None:
+                ax.text(float(point[0]), float(point[1]), text, fontsize=LABEL_FONT, ha="center", va="center", zorder=6)
+                placed[p.index] = point
+                break
+    return placed

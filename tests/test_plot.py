@@ -220,3 +220,106 @@ def test_demo_includes_the_picture(tmp_path: Path, capsys) -> None:
     assert run_demo(tmp_path / "demo", quiet=True) == 0
     assert (tmp_path / "demo" / "proof.regions.png").read_bytes()[:8] == PNG
     assert "](proof.regions.png)" in (tmp_path / "demo" / "proof.md").read_text()
+
+
+# ----------------------------------------------------------------------------- labels, colours, limits
+def _leaf_contains(leaf: dict, x) -> bool:
+    """The certificate's own conditions of a leaf (``w . x + b > 0`` or ``<= 0``), exactly."""
+    for c in leaf["conditions"]:
+        z = sum((F(w) * v for w, v in zip(c["w"], x)), F(c["b"]))
+        if not (z > 0 if c["rel"] == ">" else z <= 0):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("name,box", [("iris-classifier", "0:7,0:3"), ("xor", "0:1"), ("nnet", None)])
+def test_picture_labels_and_report_numbers_agree(name: str, box, tmp_path: Path, capsys) -> None:
+    """Label k + 1 of the picture lies in the region the report (and the certificate) calls Region
+    k + 1, checked exactly against the certificate's leaf conditions, and in no other."""
+    from exactrelu.io import load_model
+    from exactrelu.plot import plot_regions
+
+    root = Path(__file__).resolve().parent.parent / "proofs" / name
+    cert = json.loads((root / "shallow.cert.json").read_text())
+    domain = Domain.from_dict(cert["domain"])
+    net = load_model(root / "net.json").network
+    result = plot_regions(net, domain, tmp_path / "p.png", patterns=True)
+    assert result.labels, "no region got a label"
+    report = (root / "proof.md").read_text()
+    for k, point in result.labels.items():
+        assert [j for j, leaf in enumerate(cert["leaves"]) if _leaf_contains(leaf, point)] == [k]
+        if k < 12:
+            assert f"**Region {k + 1}** " in report
+    assert all(result.polygons[k].full_dimensional for k in result.labels)
+
+
+def _independent_adjacency(polygons) -> set:
+    """Two full-dimensional regions are adjacent iff their closures meet in more than one point:
+    the closed rows of both together have two distinct vertices (exact, by cdd)."""
+    from exactrelu.lp import vertices
+
+    full = [p for p in polygons if p.full_dimensional]
+    pairs = set()
+    for s, p in enumerate(full):
+        for q in full[s + 1:]:
+            rows = [(u, v, False) for u, v, _ in p.region.neuron_rows() + q.region.neuron_rows()]
+            if len(vertices(rows + [(u, v, False) for u, v, _ in BOX.rows()])) >= 2:
+                pairs.add((p.index, q.index))
+    return pairs
+
+
+BOX = Domain.box(["-1", "-1"], ["1", "1"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_adjacent_regions_never_share_a_colour(seed: int, random_network, tmp_path: Path) -> None:
+    from exactrelu.plot import plot_regions
+
+    net = random_network(random.Random(seed), [2, 5, 3, 1], ("generic", "concurrent", "parallel", "touching")[seed])
+    result = plot_regions(net, BOX, tmp_path / "p.png", heatmap=False)
+    assert result.adjacent == _independent_adjacency(result.polygons)
+    assert result.adjacent, "the example should have adjacent regions"
+    for a, b in result.adjacent:
+        assert result.colours[a] != result.colours[b]
+    assert max(result.colours.values()) < 6
+
+
+def test_corner_contact_is_not_adjacency(tmp_path: Path) -> None:
+    from exactrelu.plot import plot_regions
+
+    result = plot_regions(TINY, BOX, tmp_path / "p.png", heatmap=False)  # four quadrants meeting at 0
+    by_pattern = {p.region.pattern: p.index for p in result.polygons}
+    diagonal = tuple(sorted((by_pattern[((True, True),)], by_pattern[((False, False),)])))
+    assert diagonal not in result.adjacent and len(result.adjacent) == 4
+    assert result.colours[diagonal[0]] == result.colours[diagonal[1]]  # two colours suffice, and are used
+
+
+def test_absurd_sizes_are_clear_errors(write_net, tmp_path: Path, capsys, recwarn) -> None:
+    from exactrelu.plot import MAX_DPI
+
+    path = write_net(TINY)
+    code = main(["plot", str(path), "--box=-1:1", "--dpi", "100000", "-o", str(tmp_path / "p.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"--dpi: 100000 is outside 1..{MAX_DPI}" in err and "Traceback" not in err
+    code = main(["plot", str(path), "--box=0:0,-1:1", "-o", str(tmp_path / "p.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and "has no area" in err and not (tmp_path / "p.png").exists()
+    assert not [w for w in recwarn if "matplotlib" in str(w.filename) or "xlims" in str(w.message)]
+
+
+def test_legend_explains_lower_dimensional_regions_and_the_zero_set(tmp_path: Path, monkeypatch) -> None:
+    from exactrelu import plot
+
+    seen = {}
+    original = plot._legend
+
+    def spy(*args):
+        seen["handles"] = original(*args)
+        return seen["handles"]
+
+    monkeypatch.setattr(plot, "_legend", spy)
+    net = ReluNetwork.from_lists([([[1, 0], [-1, 0], [0, 1]], [0, 0, 0]), ([[1, 1, -1]], ["-1/2"])])
+    plot.plot_regions(net, BOX, tmp_path / "p.png")
+    labels = [h.get_label() for h in seen["handles"]]
+    assert labels == ["lower-dimensional region (segment or point)",
+                      "zero level set y1 = 0 (where the output changes sign)"]

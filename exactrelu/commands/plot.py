@@ -16,7 +16,7 @@ EXAMPLE = "exactrelu plot net.json --box=-2:2 -o regions.png"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ..plot import DEFAULT_BOX
+    from ..plot import DEFAULT_BOX, MAX_DPI
 
     parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
     parser.add_argument("-o", "--output", required=True, help="the image file to write (PNG)")
@@ -30,7 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heat-output", type=positive_int, metavar="K",
                         help="heat map of output K (1-based; default: the output, or the predicted class)")
     add_budget(parser)
-    parser.add_argument("--dpi", type=positive_int, default=120, help="resolution of the image (default 120)")
+    parser.add_argument("--dpi", type=positive_int, default=120, help=f"resolution of the image (default 120, at most {MAX_DPI})")
+    parser.add_argument("--patterns", action="store_true",
+                        help="label each region with its activation pattern as well as its number, where it fits")
     add_model_options(parser, positional=None)
     add_quiet(parser, "no notes on stderr")
 
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
             console.note(f"note: no bounded domain given: plotting {domain.describe()} (give --box to change it)")
         buffer = io.BytesIO()
         result = plot_regions(net, domain, buffer, heatmap=not args.no_heatmap, boundary=not args.no_boundary,
-                              heat_output=heat, names=names, title=title, max_regions=args.max_regions, dpi=args.dpi)
+                              heat_output=heat, names=names, title=title, max_regions=args.max_regions, dpi=args.dpi,
+                              patterns=args.patterns)
         image.write(buffer.getvalue())
         outputs.commit()
     print(f"wrote {args.output}: {len(result.polygons)} regions ({result.full_dimensional} polygons, "

@@ -24,6 +24,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-picture", action="store_true",
                         help="no picture of the regions (by default drawn for 2-input networks on a bounded domain, "
                              "when matplotlib is installed)")
+    for option, what in (("--model", "the deep network (shallow certificate) or the original (prune certificate)"),
+                         ("--shallow", "the shallow network"), ("--model-a", "network A (equivalence certificate)"),
+                         ("--model-b", "network B (equivalence certificate)"), ("--pruned", "the pruned network"),
+                         ("--domain", "the domain file")):
+        parser.add_argument(option, metavar="FILE", help=f"{what}: the checker verifies the certificate against it first")
     add_quiet(parser, "no notes on stderr")
 
 
@@ -43,18 +48,18 @@ def plan_proof(outputs, out_path: str, network, domain, picture: bool = True):
     return text, outputs.add(Path(out_path).parent / name, binary=True), name
 
 
-def render_proof(cert: dict, network, domain, latex: bool, text, image, name) -> int:
-    """Draw the picture (if planned) and render the proof into the targets of :func:`plan_proof`;
-    return the proof's length in characters."""
-    from ..report import render_certificate
+def render_proof(verified, latex: bool, text, image, name, base: Path) -> int:
+    """Draw the picture (if planned) and render the proof of the verified certificate into the
+    targets of :func:`plan_proof`; return the proof's length in characters."""
+    from ..report import render_verified
 
     if image is not None:
         from ..plot import plot_regions
 
         buffer = io.BytesIO()
-        plot_regions(network, domain, buffer)
+        plot_regions(verified.networks["deep"], verified.domain, buffer)
         image.write(buffer.getvalue())
-    proof = render_certificate(cert, network, domain, latex, name)
+    proof = render_verified(verified, latex, name, base)
     text.write(proof)
     return len(proof)
 
@@ -63,11 +68,14 @@ def run(args: argparse.Namespace) -> int:
     from ..io.output import Outputs
     from ..report import read_certificate
 
-    with Outputs(inputs=[args.certificate]) as outputs:
-        cert, network, domain = read_certificate(args.certificate)
-        text, image, name = plan_proof(outputs, args.output, network, domain, not args.no_picture)
+    files = {name: getattr(args, name) for name in ("model", "shallow", "model_a", "model_b", "pruned", "domain")}
+    with Outputs(inputs=[args.certificate, *(f for f in files.values() if f)]) as outputs:
+        verified = read_certificate(args.certificate, files)
+        deep = verified.networks.get("deep")
+        picture = not args.no_picture and deep is not None
+        text, image, name = plan_proof(outputs, args.output, deep, verified.domain, picture)
         outputs.open()
-        size = render_proof(cert, network, domain, args.latex, text, image, name)
+        size = render_proof(verified, args.latex, text, image, name, Path(args.output).parent)
         outputs.commit()
     Console(args.quiet).note(f"wrote {args.output} ({size} characters)")
     return 0

@@ -2,4 +2,4 @@
 # net.json is a verbatim copy of exactrelu/data/demo_classifier.json (the network of exactrelu demo)
 exactrelu shallow net.json --box=0:7,0:3 -o shallow.json
 exactrelu check shallow.cert.json --model net.json
-exactrelu report shallow.cert.json -o proof.md
+exactrelu report shallow.cert.json --model net.json -o proof.md

@@ -3,4 +3,4 @@
 exactrelu convert net.nnet net.json
 exactrelu shallow net.nnet -o shallow.json
 exactrelu check shallow.cert.json --model net.json
-exactrelu report shallow.cert.json -o proof.md
+exactrelu report shallow.cert.json --model net.json -o proof.md
