@@ -619,6 +619,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--certificate", metavar="PATH",
                         help="on success write an exactrelu-equivalence certificate to PATH")
     parser.add_argument("--max-regions", type=positive_int, metavar="N", help="stop (incomplete, exit 3) beyond N regions")
+    parser.add_argument("--early", action="store_true",
+                        help="answer from the first proof: a structural mapping, or a counterexample found by a float "
+                             "search and confirmed exactly (its deviation is a lower bound), else enumerate")
     parser.add_argument("--quiet", action="store_true", help="no notes or progress on stderr")
 
 
@@ -644,6 +647,8 @@ def run(args: argparse.Namespace) -> int:
     if args.certificate and not Path(args.certificate).parent.is_dir():
         raise InputError(f"{args.certificate}: the folder {Path(args.certificate).parent} does not exist")
     domain = domain_from_args(args, la.network.input_dim, la, lb)
+    if args.early:
+        return _run_early(args, la.network, lb.network, tolerance or ZERO, domain, console)
     try:
         result = compare(la.network, lb.network, domain, norm=args.norm, max_regions=args.max_regions,
                          progress=console.progress)
@@ -709,4 +714,39 @@ def run(args: argparse.Namespace) -> int:
                   f"{check_command(written, args, domain, model_a=args.a, model_b=args.b)}")
         elif args.certificate:
             console.note("note: no certificate written: the claim does not hold")
+    return 0 if success else 1
+
+
+def _run_early(args: argparse.Namespace, a: "ReluNetwork", b: "ReluNetwork", tolerance: Fraction, domain, console) -> int:
+    """``equiv --early``: :func:`decide`, printed, and its certificate."""
+    try:
+        ans = decide(a, b, domain, tolerance=tolerance, norm=args.norm, max_regions=args.max_regions,
+                     progress=console.progress)
+    finally:
+        console.end_progress()
+    success = ans.verdict == "equal"
+    written = None
+    if args.certificate and success:
+        size = write_answer_certificate(args.certificate, ans)
+        written = args.certificate
+    summary = {"verdict": ans.verdict, "method": ans.method, "norm": args.norm,
+               "tolerance": format_rational(tolerance),
+               "point": None if ans.point is None else [format_rational(v) for v in ans.point],
+               "deviation": None if ans.deviation is None else format_rational(ans.deviation),
+               "deviation_is": "maximum" if ans.method == "enumeration" else
+               ("lower bound" if ans.verdict == "differ" else "maximum (A = B)"),
+               "certificate": written, "seconds": round(ans.seconds, 3)}
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        word = "EQUAL" if success and not tolerance else "WITHIN TOLERANCE" if success else "DIFFER"
+        print(f"{word} ({ans.method}, {ans.seconds:.2f} s)")
+        if ans.point is not None and not success:
+            print(f"  at x = {_fmt_vec(ans.point)}: ||A(x) - B(x)|| = {format_rational(ans.deviation)} "
+                  f"(~{float(ans.deviation):.6g}), {summary['deviation_is']} of the maximum deviation")
+        if written:
+            from .cli import check_command
+
+            print(f"wrote {written} ({size} bytes); check it with: "
+                  f"{check_command(written, args, domain, model_a=args.a, model_b=args.b)}")
     return 0 if success else 1
