@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import markdown_header, markdown_row, random_network  # noqa: E402
 
 from exactrelu.domain import Domain  # noqa: E402
-from exactrelu.equiv import compare  # noqa: E402
+from exactrelu.equiv import compare, decide  # noqa: E402
 from exactrelu.network import ReluNetwork  # noqa: E402
 from exactrelu.prune import prune  # noqa: E402
 
@@ -149,13 +149,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     parser.add_argument("--only", help="one network name")
     parser.add_argument("--timeout", type=float, default=600.0, help="z3 time limit per question, seconds")
+    parser.add_argument("--easy-timeout", type=float, default=60.0,
+                        help="z3 time limit on the easy 2-[16,16,16]-1 pairs (default 60 s; 0 skips that table)")
     args = parser.parse_args()
     try:
         import z3
     except ImportError:
         raise SystemExit("this benchmark needs z3-solver: pip install z3-solver")
     print(f"z3 {z3.get_version_string()}; question: exists x in the box with |A_o(x) - B_o(x)| > eps\n")
-    markdown_header(["network", "N", "pair", "box", "B widths", "eps", "regions A||B", "max deviation", "exactrelu s",
+    markdown_header(["network", "N", "pair", "box", "B widths", "eps", "method", "regions A||B", "deviation", "exactrelu s",
                      "z3 s", "exactrelu / z3", "exactrelu says", "z3 says", "agree"])
     totals = {"exact": 0.0, "z3": 0.0, "pairs": 0, "agree": 0}
     for name, widths in NETWORKS.items():
@@ -173,9 +175,9 @@ def main() -> None:
         for label, b, eps, (lo, hi) in pairs:
             domain = Domain.box([lo] * n, [hi] * n)
             started = time.perf_counter()
-            result = compare(a, b, domain)
+            ans = decide(a, b, domain, tolerance=eps)
             exact_s = time.perf_counter() - started
-            ours = result.max_deviation <= eps
+            ours = ans.verdict == "equal"
             theirs, z3_s = z3_question(a, b, lo, hi, eps, args.timeout)
             agree = "-" if theirs is None else ("yes" if theirs == ours else "NO")
             said = {True: "equal" if eps == 0 else f"<= {eps}", False: "differ" if eps == 0 else f"> {eps}"}
@@ -183,8 +185,9 @@ def main() -> None:
             totals["z3"] += z3_s
             totals["pairs"] += 1
             totals["agree"] += agree == "yes"
-            markdown_row([name, a.neuron_count, label, f"[{lo}, {hi}]^{n}", "-".join(map(str, b.widths)), eps, len(result.enumeration.regions),
-                          f"{float(result.max_deviation):.3g}", f"{exact_s:.2f}", f"{z3_s:.2f}",
+            regions = len(ans.comparison.enumeration.regions) if ans.comparison is not None else "-"
+            markdown_row([name, a.neuron_count, label, f"[{lo}, {hi}]^{n}", "-".join(map(str, b.widths)), eps, ans.method,
+                          regions, f"{float(ans.deviation):.3g}", f"{exact_s:.2f}", f"{z3_s:.2f}",
                           ratio(exact_s, z3_s), said[ours],
                           "timeout" if theirs is None else said[theirs], agree])
             if agree == "NO":
@@ -192,6 +195,31 @@ def main() -> None:
     if totals["pairs"]:
         print(f"\n{totals['pairs']} pairs, answers agree on {totals['agree']}; total exactrelu {totals['exact']:.1f} s, "
               f"z3 {totals['z3']:.1f} s (timeouts counted at their limit), ratio {ratio(totals['exact'], totals['z3'])}")
+    if args.easy_timeout > 0 and not args.only:
+        easy_pairs(args.easy_timeout)
+
+
+def easy_pairs(timeout: float) -> None:
+    """The issue's easy pairs on 2-[16,16,16]-1: the early answer, today's full enumeration, and z3."""
+    a = random_network([2, 16, 16, 16, 1], seed=0)
+    lo, hi = Fraction(-2), Fraction(2)
+    domain = Domain.box([lo, lo], [hi, hi])
+    print(f"\neasy pairs on 2-[16,16,16]-1 over [-2, 2]^2 (z3 time limit {timeout:.0f} s)\n")
+    markdown_header(["pair", "method", "exactrelu s", "enumeration s (today)", "speed-up", "z3 s", "exactrelu / z3",
+                     "exactrelu says", "enumeration says", "z3 says"])
+    for label, b in (("permuted + rescaled", permuted(rescaled(a))), ("perturbed", perturbed(a))):
+        started = time.perf_counter()
+        ans = decide(a, b, domain)
+        early = time.perf_counter() - started
+        started = time.perf_counter()
+        full = compare(a, b, domain)
+        enum_s = time.perf_counter() - started
+        theirs, z3_s = z3_question(a, b, lo, hi, Fraction(0), timeout)
+        said = {True: "equal", False: "differ", None: "timeout"}
+        if full.equal != (ans.verdict == "equal") or (theirs is not None and theirs != full.equal):
+            raise SystemExit(f"{label}: the answers disagree")
+        markdown_row([label, ans.method, f"{early:.3f}", f"{enum_s:.2f}", f"{enum_s / early:.0f}x", f"{z3_s:.1f}",
+                      ratio(early, z3_s), ans.verdict, said[full.equal], said[theirs]])
 
 
 if __name__ == "__main__":

@@ -1047,6 +1047,159 @@ def property_summary(checker) -> str:
     return (f"c the property holds: {st['leaves']} regions over {st['input_sets']} input sets, each disjoint from "
             f"the {st['disjuncts']} unsafe disjuncts, {st['empty']} branches proved empty, {st['neurons']} neurons; "
             f"about {bound}")
+# ----------------------------------------------------------------------------- structural and counterexample certificates
+# An ``exactrelu-equivalence`` certificate with ``"method": "structural"`` proves ``A = B`` by facts per
+# hidden layer (docs/theory.md, "Structural equivalence"), one with ``"method": "counterexample"``
+# proves ``||A(x) - B(x)|| > tolerance`` at one exact point.  Neither has a tree or leaves.
+def _reduced_rows(W, b, facts, reps):
+    """The rows of a layer as affine maps of the previous layer's representatives (or of ``x``)."""
+    if facts is None:
+        return [(list(r), c) for r, c in zip(W, b)]
+    where = {r: t for t, r in enumerate(reps)}
+    rows = []
+    for row, c in zip(W, b):
+        reduced = [ZERO] * len(reps)
+        for j, fact in enumerate(facts):
+            if fact is not None and row[j]:
+                reduced[where[fact[0]]] += fact[1] * row[j]
+        rows.append((reduced, c))
+    return rows
+
+
+def _upper(row, lo, hi) -> Fraction:
+    w, c = row
+    return c + sum((a * (h if a > 0 else l) for a, l, h in zip(w, lo, hi) if a), ZERO)
+
+
+def _parse_facts(value, width: int, where: str, a_width: int) -> list:
+    """``"dead"`` -> None, ``[r, s]`` -> (r, s) with ``s > 0`` and ``r`` a neuron of A's layer."""
+    facts = []
+    for j, f in enumerate(as_list(value, where, width)):
+        if f == "dead":
+            facts.append(None)
+            continue
+        pair = as_list(f, f"{where}[{j}]", 2)
+        r = as_int(pair[0], f"{where}[{j}][0]", 0, a_width - 1)
+        scale = rational(pair[1], f"{where}[{j}][1]")
+        if scale <= 0:
+            raise CheckFailure(f"{where}[{j}][1]", f"the scale {fmt(scale)} is not positive")
+        facts.append((r, scale))
+    return facts
+
+
+def _check_layer_facts(layer, where, rows_a, rows_b, bounds):
+    """Check one hidden layer's facts (module section above); return A's facts, B's, the representatives."""
+    fa = _parse_facts(field(layer, "A", where), len(rows_a), f"{where}.A", len(rows_a))
+    fb = _parse_facts(field(layer, "B", where), len(rows_b), f"{where}.B", len(rows_a))
+    dead = {}
+    for t, d in enumerate(as_list(field(layer, "dead", where), f"{where}.dead")):
+        dw = f"{where}.dead[{t}]"
+        net = field(d, "network", dw)
+        if net not in ("A", "B"):
+            raise CheckFailure(f"{dw}.network", "expected 'A' or 'B'")
+        j = as_int(field(d, "neuron", dw), f"{dw}.neuron", 0, len(rows_a if net == "A" else rows_b) - 1)
+        dead[(net, j)] = (field(d, "rule", dw), rational(field(d, "bound", dw), f"{dw}.bound"), dw)
+    reps = sorted({f[0] for f in fa if f is not None})
+    for r in reps:
+        if fa[r] != (r, ONE):
+            raise CheckFailure(f"{where}.A[{r}]", "a representative neuron must map to itself with scale 1")
+    for net, facts, rows in (("A", fa, rows_a), ("B", fb, rows_b)):
+        for j, fact in enumerate(facts):
+            fw = f"{where}.{net}[{j}]"
+            w, c = rows[j]
+            if fact is None:
+                if (net, j) not in dead:
+                    raise CheckFailure(fw, "a dead neuron needs its evidence in 'dead'")
+                rule, bound, dw = dead.pop((net, j))
+                if rule == "zero":
+                    if any(w) or c != bound or c > 0:
+                        raise CheckFailure(dw, "the neuron's reduced weights are not all 0 with a bias <= 0")
+                elif rule == "box":
+                    if bounds is None:
+                        raise CheckFailure(dw, "the rule 'box' needs a box domain")
+                    if _upper(rows[j], *bounds) != bound or bound > 0:
+                        raise CheckFailure(dw, f"the interval upper bound of the neuron over the box is "
+                                               f"{fmt(_upper(rows[j], *bounds))}, not a proof that it is <= 0")
+                else:
+                    raise CheckFailure(f"{dw}.rule", f"expected 'zero' or 'box', found {rule!r}")
+                continue
+            r, scale = fact
+            if r not in reps:
+                raise CheckFailure(fw, f"neuron {r} of A is not a representative")
+            wr, cr = rows_a[r]
+            if [scale * v for v in wr] != w or scale * cr != c:
+                raise CheckFailure(fw, f"its reduced row is not {fmt(scale)} times that of neuron {r} of A")
+    if dead:
+        raise CheckFailure(next(iter(dead.values()))[2], "evidence for a neuron not stated dead")
+    return fa, fb, reps
+
+
+class _ShortCertificates:
+    """The methods of :class:`Checker` for these certificates (mixed in below)."""
+
+    def _parse_short(self, cert, method) -> None:
+        if method not in ("structural", "counterexample"):
+            raise CheckFailure("method", f"expected 'enumeration', 'structural' or 'counterexample', found {method!r}")
+        claim = field(cert, "claim", "")
+        norm = field(claim, "norm", "claim")
+        if norm not in ("inf", "1"):
+            raise CheckFailure("claim.norm", f"expected 'inf' or '1', found {norm!r}")
+        kind = field(claim, "kind", "claim")
+        if method == "structural":
+            if kind != "equal":
+                raise CheckFailure("claim.kind", "a structural certificate claims equality")
+            self.claim = {"kind": kind, "norm": norm, "bound": ZERO, "argmax": None, "tolerance": None}
+            a, b = self.nets["A"], self.nets["B"]
+            if len(a.layers) != len(b.layers):
+                raise CheckFailure("structure", "A and B have different numbers of layers")
+            self.structure = as_list(field(cert, "structure", ""), "structure", len(a.layers) - 1)
+        else:
+            if kind != "differ" or self.kind == "prune":
+                raise CheckFailure("claim.kind", "a counterexample certificate claims 'differ' (equivalence only)")
+            tol = field(claim, "tolerance", "claim")
+            self.claim = {"kind": kind, "norm": norm,
+                          "point": vector(field(claim, "point", "claim"), "claim.point", self.nets["A"].input_dim),
+                          "bound": rational(field(claim, "deviation", "claim"), "claim.deviation"),
+                          "tolerance": ZERO if tol is None else rational(tol, "claim.tolerance"), "argmax": None}
+        self.short = method
+        self.leaves = []
+
+    def _run_short(self) -> None:
+        a, b = self.nets["A"], self.nets["B"]
+        if self.short == "counterexample":
+            c = self.claim
+            for t, row in enumerate(self.domain.rows):
+                if not holds(row, c["point"]):
+                    raise CheckFailure("claim.point", f"is outside the domain (violates domain row {t})")
+            got = deviation(a.evaluate(c["point"]), b.evaluate(c["point"]), c["norm"])
+            if got != c["bound"]:
+                raise CheckFailure("claim.deviation", f"is {fmt(c['bound'])} but the deviation at claim.point is {fmt(got)}")
+            if got <= c["tolerance"]:
+                raise CheckFailure("claim.deviation", f"{fmt(got)} does not exceed the tolerance {fmt(c['tolerance'])}")
+            return
+        data = self.domain.data
+        bounds = None
+        if data.get("kind") == "box":
+            n = self.domain.dim
+            bounds = (vector(data["lower"], "domain.lower", n), vector(data["upper"], "domain.upper", n))
+        facts_a = facts_b = None
+        reps = []
+        for l, layer in enumerate(self.structure):
+            (Wa, ba), (Wb, bb) = a.layers[l], b.layers[l]
+            rows_a, rows_b = _reduced_rows(Wa, ba, facts_a, reps), _reduced_rows(Wb, bb, facts_b, reps)
+            facts_a, facts_b, reps = _check_layer_facts(layer, f"structure[{l}]", rows_a, rows_b, bounds)
+            if bounds is not None:
+                bounds = ([ZERO] * len(reps), [max(ZERO, _upper(rows_a[r], *bounds)) for r in reps])
+        (Wa, ba), (Wb, bb) = a.layers[-1], b.layers[-1]
+        if _reduced_rows(Wa, ba, facts_a, reps) != _reduced_rows(Wb, bb, facts_b, reps):
+            raise CheckFailure("structure", "the output layers of A and B differ on the representatives")
+
+    def _short_summary(self) -> str:
+        c = self.claim
+        if self.short == "counterexample":
+            return (f"c ||A - B||_{c['norm']} = {fmt(c['bound'])} > {fmt(c['tolerance'])} at claim.point: "
+                    f"A and B differ on the domain")
+        return f"c A = B at every point of the domain (structural: {len(self.structure)} hidden layers mapped)"
 
 
 # ----------------------------------------------------------------------------- the check
@@ -1096,7 +1249,7 @@ def expected_kind(expect=None, model=None, shallow=None, model_a=None, model_b=N
     return kind
 
 
-class Checker(PropertyCertificate):
+class Checker(PropertyCertificate, _ShortCertificates):
     """One check of one certificate against the files an auditor names.
 
     Each network binding (``model``, ``shallow``, ``model_a``, ``model_b``, ``pruned``) is a path, or
@@ -1123,6 +1276,7 @@ class Checker(PropertyCertificate):
         self.kind = None
         self.bindings = []  # (what, sha256 or description, "pinned (...)" / "embedded ...")
         self.parsed = False
+        self.short = None  # a structural or counterexample equivalence certificate (no tree)
 
     def parse(self):
         _, cert = load_json(self.cert_path, "certificate")
@@ -1254,6 +1408,8 @@ class Checker(PropertyCertificate):
             self.parse()
         if self.kind == "property":
             return self._run_property()
+        if self.short is not None:
+            return self._run_short()
         self._walk_tree()
         if self.kind != "shallow":
             return self._run_equivalence()
@@ -1292,6 +1448,8 @@ class Checker(PropertyCertificate):
         if self.kind == "shallow":
             return (f"c {st['leaves']} regions, {st['empty']} branches proved empty, {st.get('hyperplanes', 0)} "
                     f"hyperplanes, {st['neurons']} neurons")
+        if self.short is not None:
+            return self._short_summary()
         claim = self.claim
         what = "A = B at every point of the domain" if claim["kind"] == "equal" else (
             f"max ||A - B||_{claim['norm']} over the domain = {fmt(claim['bound'])}"
@@ -1506,6 +1664,9 @@ class Checker(PropertyCertificate):
         if self.domain.dim != a.input_dim:
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the networks have {a.input_dim} inputs")
         self.net = Network(side_by_side(a, b), "A||B")
+        method = cert.get("method", "enumeration")
+        if method != "enumeration":
+            return self._parse_short(cert, method)
         self.claim = self._parse_claim(field(cert, "claim", ""))
         if self.kind == "prune" and self.claim["kind"] != "equal":
             raise CheckFailure("claim.kind", "a prune certificate claims equality")

@@ -43,6 +43,7 @@ block-diagonal, and the outputs are ``A``'s then ``B``'s.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -374,6 +375,189 @@ def compare(
 
 
 # ----------------------------------------------------------------------------- the certificate
+@dataclass(frozen=True)
+class Answer:
+    """The outcome of :func:`decide`: ``verdict`` ``"equal"`` (within the tolerance, ``0`` by default)
+    or ``"differ"``, found by ``method`` ``"structural"`` (``facts``), ``"counterexample"`` (a float
+    search confirmed exactly: ``point`` and its exact ``deviation``, a lower bound of the maximum) or
+    ``"enumeration"`` (``comparison``, with the exact maximum)."""
+
+    a: "ReluNetwork"
+    b: "ReluNetwork"
+    domain: "Domain"
+    norm: str
+    tolerance: Fraction
+    verdict: str
+    method: str
+    point: Optional[Vector] = None
+    deviation: Optional[Fraction] = None
+    facts: object = None
+    comparison: Optional[Comparison] = None
+    seconds: float = 0.0
+
+
+def _float_grad_steps(layers, X: "np.ndarray", sign: "np.ndarray", outputs: "np.ndarray") -> "np.ndarray":
+    """Gradients of ``sign * (A_o - B_o)`` at the rows of ``X`` (float guidance only)."""
+    import numpy as np
+
+    grads = np.zeros_like(X)
+    for net_layers, factor in layers:
+        G = None
+        v = X
+        masks = []
+        for W, c in net_layers[:-1]:
+            z = v @ W.T + c
+            masks.append(z > 0)
+            v = np.maximum(z, 0)
+        W_out = net_layers[-1][0]
+        G = W_out[outputs]  # (points, width)
+        for (W, _), mask in zip(reversed(net_layers[:-1]), reversed(masks)):
+            G = (G * mask) @ W
+        grads += factor * sign[:, None] * G
+    return grads
+
+
+def float_counterexample(a: "ReluNetwork", b: "ReluNetwork", domain: "Domain", tolerance: Fraction = ZERO,
+                         norm: str = "inf", samples: int = 2000, steps: int = 20, seed: int = 0) -> Optional[tuple[Vector, Fraction]]:
+    """A point of ``domain`` where ``||A(x) - B(x)|| > tolerance``, with that exact deviation, or ``None``.
+
+    Floats only propose: random points of the domain's box (or of ``N(0, 4)`` on ``R^n``), then a few
+    projected gradient steps on the best ones; each proposal is converted to an exact rational point,
+    clipped into the box exactly, and kept only if it lies in the domain and its *exact* deviation
+    exceeds the tolerance.  ``None`` proves nothing."""
+    import numpy as np
+
+    n = a.input_dim
+    rng = np.random.default_rng(seed)
+    box = domain.bounded_box
+    if domain.kind == "polytope":
+        return None
+    if box is not None:
+        lo = np.array([float(v) for v in box[0]])
+        hi = np.array([float(v) for v in box[1]])
+        X = lo + (hi - lo) * rng.random((samples, n))
+    else:
+        lo, hi = np.full(n, -np.inf), np.full(n, np.inf)
+        X = rng.normal(scale=2.0, size=(samples, n))
+    fa, fb = a.float_layers(), b.float_layers()
+    width = np.where(np.isfinite(hi - lo), hi - lo, 4.0)
+
+    def gaps(P):
+        return a.evaluate_float(P) - b.evaluate_float(P)
+
+    D = gaps(X)
+    score = np.abs(D).max(axis=1) if norm == "inf" else np.abs(D).sum(axis=1)
+    best = np.argsort(-score)[:16]
+    P = X[best].copy()
+    for t in range(steps):
+        D = gaps(P)
+        o = np.abs(D).argmax(axis=1)
+        sign = np.sign(D[np.arange(len(P)), o])
+        grad = _float_grad_steps([(fa, 1.0), (fb, -1.0)], P, sign, o)
+        P = np.clip(P + (0.1 / (1 + t)) * width * np.sign(grad), lo, hi)
+    candidates = np.concatenate([P, X[best]])
+    D = gaps(candidates)
+    score = np.abs(D).max(axis=1) if norm == "inf" else np.abs(D).sum(axis=1)
+    for k in np.argsort(-score)[:8].tolist():
+        x = tuple(Fraction(float(v)) for v in candidates[k])
+        if box is not None:
+            x = tuple(min(max(v, l), h) for v, l, h in zip(x, box[0], box[1]))
+        if not domain.contains(x):
+            continue
+        d = deviation(a.evaluate(x), b.evaluate(x), norm)
+        if d > tolerance:
+            return x, d
+    return None
+
+
+def decide(a: "ReluNetwork", b: "ReluNetwork", domain: Optional["Domain"] = None, *, tolerance: Fraction = ZERO,
+           norm: str = "inf", structural: bool = True, search: bool = True, max_regions: Optional[int] = None,
+           progress: Optional[Callable[[int, int, int], None]] = None) -> Answer:
+    """Is ``||A - B|| <= tolerance`` on the domain?  The cheapest proof first: a structural mapping
+    (:mod:`exactrelu.structural`, tolerance-free: it proves ``A = B``), a float-found counterexample
+    confirmed exactly, and only then the enumeration of :func:`compare` (whose maximum decides)."""
+    from .domain import Domain
+    from .structural import structural_facts
+
+    started = time.perf_counter()
+    check_compatible(a, b)
+    sign_vectors(norm, a.output_dim)
+    domain = domain or Domain.reals(a.input_dim)
+    domain.check_dimension(a.input_dim)
+    if tolerance < 0:
+        raise InputError("--tolerance: must be >= 0")
+
+    def answer(verdict, method, **kw) -> Answer:
+        return Answer(a, b, domain, norm, tolerance, verdict, method, seconds=time.perf_counter() - started, **kw)
+
+    if structural:
+        facts = structural_facts(a, b, domain)
+        if facts is not None:
+            return answer("equal", "structural", facts=facts, deviation=ZERO)
+    if search:
+        found = float_counterexample(a, b, domain, tolerance, norm)
+        if found is not None:
+            return answer("differ", "counterexample", point=found[0], deviation=found[1])
+    result = compare(a, b, domain, norm=norm, max_regions=max_regions, progress=progress)
+    if result.unbounded:
+        x = result.counterexample
+        return answer("differ", "enumeration", point=x, deviation=deviation(*result.outputs.values(), norm),
+                      comparison=result)
+    within = result.max_deviation <= tolerance
+    return answer("equal" if within else "differ", "enumeration", point=result.argmax,
+                  deviation=result.max_deviation, comparison=result)
+
+
+def write_answer_certificate(path: str | Path, ans: Answer) -> int:
+    """Certificate of an :class:`Answer` (:func:`answer_certificate_text`) written to ``path``;
+    returns the size in bytes."""
+    from .io.output import write_text
+
+    return write_text(path, answer_certificate_text(ans))
+
+
+def answer_certificate_text(ans: Answer) -> str:
+    """The certificate of an :class:`Answer`: structural facts or a counterexample (no tree, no
+    leaves), or the enumeration's equivalence certificate."""
+    import io
+
+    from .certificate import producer_versions
+
+    tol = None if not ans.tolerance else format_rational(ans.tolerance)
+    if ans.method == "enumeration" and ans.verdict == "equal":
+        buffer = io.StringIO()
+        stream_equivalence_certificate(buffer, ans.comparison,
+                                       equivalence_header(ans.comparison, ans.tolerance if tol else None))
+        return buffer.getvalue()
+    header = {
+        "format": EQUIV_FORMAT,
+        "version": EQUIV_VERSION,
+        "purpose": "equivalence",
+        "producer": producer_versions(),
+        "networks": {"A": ans.a.to_dict(), "B": ans.b.to_dict()},
+        "network_sha256": {"A": ans.a.sha256(), "B": ans.b.sha256()},
+        "domain": ans.domain.to_dict(),
+        "combination": COMBINATION,
+        "order": "layer-major",
+        "method": "counterexample" if ans.verdict == "differ" else ans.method,
+    }
+    if ans.verdict == "equal":
+        header["claim"] = {"kind": "equal", "norm": ans.norm}
+
+        def fact(f):
+            return "dead" if f == "dead" else [f[0], format_rational(f[1])]
+
+        header["structure"] = [
+            {net: [fact(f) for f in layer[net]] for net in ("A", "B")}
+            | {"dead": [{"network": net, "neuron": j, "rule": rule, "bound": format_rational(v)}
+                        for (net, j), (rule, v) in sorted(layer["dead"].items())]}
+            for layer in ans.facts.layers]
+    else:
+        header["claim"] = {"kind": "differ", "norm": ans.norm, "point": [format_rational(v) for v in ans.point],
+                           "deviation": format_rational(ans.deviation), "tolerance": tol}
+    return json.dumps(header, sort_keys=True, separators=(",", ":")) + "\n"
+
+
 def _leaf_json(region: "Region", terms: Optional[list[Term]]) -> str:
     from .certificate import json_rational, leaf_json
 

@@ -40,6 +40,15 @@ and ``J`` grows much faster than the neuron count with depth, so the lookup at b
 hidden layer, where ``J`` is the width) and never repays the enumeration.  So ``auto`` means
 ``deep``; ``regions`` stays available (``--method regions``) and is tested to agree exactly.
 
+* ``"patterns"`` (:class:`PatternEvaluator`, :meth:`Explainer.explain_many` batches points): every
+  hybrid's pattern decided in float64 with a rigorous error bound (exactly where the bound does not
+  prove a sign, e.g. on a boundary), the exact affine map per pattern (cached), and the hybrids of one
+  ``(x, b)`` grouped by pattern so that the Python work is per group.  Its fast-path flag says every
+  hybrid lies in the closure of ``x``'s region (decided the same rigorous way).  Measured on
+  n-[16,16]-1 with a global N(0, 1) background, almost every hybrid has a pattern of its own (7576
+  patterns among 25600 hybrids at n = 8), so the per-pattern map costs more than ``deep``'s
+  evaluation and ``auto`` stays ``deep``; ``patterns`` pays where hybrids share few regions.
+
 The one-region fast path
 ------------------------
 If ``f`` is affine, ``alpha z + beta``, on every hybrid point, then ``v`` is affine in the
@@ -69,6 +78,8 @@ arithmetic on the sampled permutations but labelled **approximate** in every out
 from __future__ import annotations
 
 import csv
+import dataclasses
+import functools
 import itertools
 import math
 import random
@@ -76,7 +87,9 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
+
+import numpy as np
 
 from .errors import InputError, InternalError
 from .network import Matrix, ReluNetwork, Vector
@@ -84,7 +97,7 @@ from .rationals import format_rational, parse_rational
 
 
 MAX_EXACT_FEATURES = 12
-METHODS = ("auto", "deep", "regions")
+METHODS = ("auto", "patterns", "deep", "regions")
 CHUNK_ROWS = 1 << 15  # hybrid points evaluated per batch (bounds memory)
 ZERO = Fraction(0)
 
@@ -347,6 +360,140 @@ class RegionLookup:
         return V, D
 
 
+class PatternEvaluator:
+    """Exact Shapley numerators of many points from the **patterns** of their hybrid points.
+
+    The pattern of every hybrid ``(x_S, b_rest)`` is decided by float evaluation with a rigorous error
+    bound, exactly where the bound does not prove a sign (:mod:`exactrelu.patterns`); on pattern ``p``
+    the network is ``alpha_p z + beta_p`` exactly.  Group the hybrids of one ``x`` and one ``b`` by
+    pattern: on a group ``g`` with pattern ``p``, ``f(x_S, b_rest) = f_p(b) + sum_{j in S} u_j`` with
+    ``f_p(b) = alpha_p b + beta_p`` and ``u_j = alpha_pj (x_j - b_j)``.  With
+    ``c_i(S) = w(|S| - 1)`` if ``i in S`` and ``-w(|S|)`` otherwise (``w(s) = s! (n - s - 1)!``)::
+
+        n! |B| phi_i = sum_S c_i(S) sum_b f(x_S, b_rest)
+                     = sum_g [ sum_j K1^g_ij u^g_j + K^g_i f_p(b) ],
+        K1^g_ij = sum_{S in g, j in S} c_i(S),   K^g_i = sum_{S in g} c_i(S).
+
+    The ``K`` are small integers (``|K| <= 2 n!``) summed in numpy ``int64``; the ``u`` and ``f_p(b)``
+    are integer numerators over ``T Q`` (``T`` the pattern maps' denominator, ``Q`` the points'), and
+    the last sum is one python-flint ``fmpz_mat`` product per point.  So the Python work per point is
+    proportional to the number of groups, not to the ``2^n |B|`` hybrids.
+    """
+
+    MAX_FEATURES = 20  # 2 n! < 2^63: the coalition sums fit numpy int64
+
+    def __init__(self, net: ReluNetwork) -> None:
+        from .patterns import FloatSigns, PatternMaps
+
+        if net.input_dim > self.MAX_FEATURES:
+            raise InputError(f"exact Shapley values by patterns support at most {self.MAX_FEATURES} features")
+        self.net = net
+        self.n, self.m = net.input_dim, net.output_dim
+        self.signs = FloatSigns(net)
+        self.maps = PatternMaps(net)
+        n, M = self.n, 1 << net.input_dim
+        masks = np.arange(M)
+        self.bits = ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
+        size = self.bits.sum(axis=1)
+        w = np.array(_coalition_weights(n), dtype=np.int64)
+        C = np.where(self.bits, w[np.clip(size - 1, 0, n - 1)][:, None], -w[np.clip(size, 0, n - 1)][:, None])
+        self.coefficients = np.concatenate([(C[:, :, None] * self.bits[:, None, :]).reshape(M, n * n), C], axis=1)
+        self.exact_hybrids = 0  # hybrids whose pattern needed exact arithmetic
+
+    def _patterns(self, xs: Sequence[Vector], background: Sequence[Vector], xq, bq, Q: int):
+        """Pattern labels (rows: point, background row, mask) and the distinct patterns' keys."""
+        from .patterns import to_float
+
+        n, M = self.n, 1 << self.n
+        k, nb = len(xs), len(background)
+        Xf, Xe = (a.reshape(k, n) for a in to_float([v for x in xs for v in x]))
+        Bf, Be = (a.reshape(nb, n) for a in to_float([v for b in background for v in b]))
+        sel = self.bits[None, None, :, :]
+        Hf = np.where(sel, Xf[:, None, None, :], Bf[None, :, None, :]).reshape(-1, n)
+        He = np.where(sel, Xe[:, None, None, :], Be[None, :, None, :]).reshape(-1, n) if Xe.any() or Be.any() else None
+        bits, decided = self.signs.decide(Hf, He)
+        undecided = np.flatnonzero(~decided)
+        if len(undecided):
+            self.exact_hybrids += len(undecided)
+            rows = []
+            for h in undecided.tolist():
+                p, rest = divmod(h, nb * M)
+                b, mask = divmod(rest, M)
+                rows.append([xq[p][j] if (mask >> j) & 1 else bq[b][j] for j in range(n)])
+            bits[undecided] = self.maps.exact_patterns(rows, Q)
+        packed = np.ascontiguousarray(np.packbits(bits, axis=1))
+        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+        unique, labels = np.unique(keys, return_inverse=True)
+        width = bits.shape[1]
+        patterns = [np.unpackbits(np.frombuffer(u.tobytes(), dtype=np.uint8))[:width].tobytes() for u in unique]
+        return labels.reshape(-1), patterns, (Hf, He)
+
+    def _in_closure(self, key: bytes, Hf, He, start: int, count: int, hq) -> bool:
+        """Whether the hybrids ``start .. start + count`` all lie in the closure of pattern ``key``."""
+        forced = np.frombuffer(key, dtype=np.uint8).astype(bool)
+        inside, outside = self.signs.relaxed(Hf[start : start + count], None if He is None else He[start : start + count], forced)
+        if outside.any():
+            return False
+        return all(self.maps.in_closure(hq(start + h), hq.Q, key) for h in np.flatnonzero(~inside).tolist())
+
+    def shapley(self, xs: Sequence[Vector], background: Sequence[Vector], fast_path: bool = True):
+        """For each point: ``(numerators, denominator, fast)``; ``phi[i][o] = numerators[i][o] / denominator``.
+
+        ``fast`` says that every hybrid of the point lies in the closure of the point's region (the
+        one-region fast path of the module docstring; the values are the same either way)."""
+        from flint import fmpz_mat
+
+        n, m, M = self.n, self.m, 1 << self.n
+        nb = len(background)
+        Q = _lcm_den(itertools.chain(itertools.chain.from_iterable(xs), itertools.chain.from_iterable(background)))
+        xq = [[int(v * Q) for v in x] for x in xs]
+        bq = [[int(v * Q) for v in b] for b in background]
+        labels, patterns, (Hf, He) = self._patterns(xs, background, xq, bq, Q)
+        U = len(patterns)
+        group = labels + U * np.repeat(np.arange(len(xs) * nb), M)
+        order = np.argsort(group, kind="stable")
+        ordered = group[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        sums = np.add.reduceat(self.coefficients[order % M], starts, axis=0)
+        sums = np.concatenate([sums[:, : n * n].reshape(-1, n, n), sums[:, n * n :, None]], axis=2)
+        keys = ordered[starts].tolist()
+        T = self.maps.denominator
+        denominator = math.factorial(n) * nb * T * Q
+
+        def hq(h: int) -> list[int]:
+            p, rest = divmod(h, nb * M)
+            b, mask = divmod(rest, M)
+            return [xq[p][j] if (mask >> j) & 1 else bq[b][j] for j in range(n)]
+
+        hq.Q = Q  # type: ignore[attr-defined]
+        results = []
+        g = 0
+        F_cache: dict[tuple[int, int], list[int]] = {}
+        for p in range(len(xs)):
+            first = g
+            right: list[int] = []
+            while g < len(keys) and keys[g] // (U * nb) == p:
+                rest, u = divmod(keys[g], U)
+                b = rest % nb
+                A, B = self.maps.integer_map(patterns[u])
+                d = [xq[p][j] - bq[b][j] for j in range(n)]
+                for j in range(n):
+                    right += [A[o][j] * d[j] for o in range(m)]
+                F = F_cache.get((u, b))
+                if F is None:
+                    F = F_cache[(u, b)] = [sum(a * v for a, v in zip(A[o], bq[b])) + B[o] * Q for o in range(m)]
+                right += F
+                g += 1
+            G = g - first
+            left = sums[first:g].transpose(1, 0, 2).reshape(n, G * (n + 1))
+            product = fmpz_mat(n, G * (n + 1), left.ravel().tolist()) * fmpz_mat(G * (n + 1), m, right)
+            entries = [int(v) for v in product.entries()]
+            own = patterns[labels[p * nb * M + M - 1]]  # the all-features hybrid is x itself
+            fast = fast_path and self._in_closure(own, Hf, He, p * nb * M, nb * M, hq)
+            results.append(([entries[i * m : (i + 1) * m] for i in range(n)], denominator, fast))
+        return results
+
+
 # ============================================================================ Shapley values
 @dataclass(frozen=True)
 class ShapleyResult:
@@ -354,18 +501,24 @@ class ShapleyResult:
 
     ``approximate`` is True only for a sampled estimate (``samples`` permutations); every other
     result is exact.  ``f_x - mean_background == sum_i values[i]`` holds exactly in every case.
+    ``local`` (the point's region and local model) is computed on first use.
     """
 
     values: Matrix
     f_x: Vector
     mean_background: Vector
     fast_path: bool
-    method: str  # "fast path", "deep", "regions", or "sampled (deep)"
+    method: str  # "fast path", "patterns", "deep", "regions", or "sampled (deep)"
     approximate: bool = False
     samples: Optional[int] = None
     evaluations: int = 0
     seconds: float = 0.0
-    local: Optional[LocalModel] = field(default=None, compare=False, repr=False)
+    point: Vector = field(default=(), compare=False, repr=False)
+    network: Optional[ReluNetwork] = field(default=None, compare=False, repr=False)
+
+    @functools.cached_property
+    def local(self) -> LocalModel:
+        return local_model(self.network, self.point)
 
 
 def _coalition_weights(n: int) -> list[int]:
@@ -435,6 +588,7 @@ class Explainer:
         self.mean_f = tuple(Fraction(sum(int(v) for v in out[o::m]), D * len(self.background)) for o in range(m))
         self.mean_b = _mean(self.background)
         self.method = "deep" if method == "auto" else method
+        self.patterns: Optional[PatternEvaluator] = None
         self.max_features, self.samples, self.seed, self.fast_path = max_features, samples, seed, fast_path
         self.lookup = lookup
         if self.method == "regions" and lookup is None:
@@ -442,23 +596,65 @@ class Explainer:
                 raise InputError("--method regions needs the shallow network (an enumeration of the domain)")
             self.lookup = RegionLookup(shallow, self.evaluator)
 
+    def _done(self, point: Vector, f_x: Vector, values: Matrix, how: str, started: float, approx: bool = False,
+              count: Optional[int] = None, evaluations: int = 0, model: Optional[LocalModel] = None) -> ShapleyResult:
+        n, m = self.net.input_dim, self.net.output_dim
+        for o in range(m):  # efficiency, exactly
+            if sum((values[i][o] for i in range(n)), ZERO) != f_x[o] - self.mean_f[o]:
+                raise InternalError(f"efficiency failed for output {o + 1}: sum of Shapley values != f(x) - mean f(b)")
+        result = ShapleyResult(values, f_x, self.mean_f, how == "fast path", how, approx, count, evaluations,
+                               time.perf_counter() - started, point, self.net)
+        if model is not None:
+            result.__dict__["local"] = model  # already computed: the cached property's value
+        return result
+
     def explain(self, x: Sequence[object]) -> ShapleyResult:
+        return self.explain_many([x])[0]
+
+    def explain_many(self, points: Sequence[Sequence[object]],
+                     progress: Optional[Callable[[int, int], None]] = None) -> list[ShapleyResult]:
+        """:meth:`explain` for every point; with ``method="patterns"`` (the default) the points are
+        processed in batches of about :data:`CHUNK_ROWS` hybrids.  ``progress(done, total)`` is called
+        after each batch."""
+        net = self.net
+        pts = [net.coerce_point(x, "x" if len(points) == 1 else f"point {k + 1}") for k, x in enumerate(points)]
+        n = net.input_dim
+        if self.method != "patterns" or n > self.max_features:
+            out = []
+            for k, point in enumerate(pts):
+                out.append(self._explain_one(point))
+                if progress is not None:
+                    progress(k + 1, len(pts))
+            return out
+        if self.patterns is None:
+            self.patterns = PatternEvaluator(net)
+        per_chunk = max(1, CHUNK_ROWS // ((1 << n) * len(self.background)))
+        out = []
+        for start in range(0, len(pts), per_chunk):
+            started = time.perf_counter()
+            chunk = pts[start : start + per_chunk]
+            f_out, D = self.evaluator.evaluate_points(chunk)  # the plain exact evaluator, for efficiency
+            m = net.output_dim
+            computed = self.patterns.shapley(chunk, self.background, self.fast_path)
+            share = (time.perf_counter() - started) / len(chunk)
+            for k, (point, (numerators, denominator, fast)) in enumerate(zip(chunk, computed)):
+                values = tuple(tuple(Fraction(v, denominator) for v in row) for row in numerators)
+                f_x = tuple(Fraction(int(f_out[k * m + o]), D) for o in range(m))
+                result = self._done(point, f_x, values, "fast path" if fast else "patterns", time.perf_counter(),
+                                    evaluations=(1 << n) * len(self.background))
+                out.append(dataclasses.replace(result, seconds=share))
+            if progress is not None:
+                progress(len(out), len(pts))
+        return out
+
+    def _explain_one(self, point: Vector) -> ShapleyResult:
         started = time.perf_counter()
-        net, bg = self.net, self.background
-        point = net.coerce_point(x, "x")
-        n, m = net.input_dim, net.output_dim
-        model = local_model(net, point)
+        bg = self.background
+        n = self.net.input_dim
+        model = local_model(self.net, point)
         f_x = model.output(point)  # equal to net.evaluate(point): local_model checks it
-
-        def done(values, how, approx=False, count=None, evaluations=0) -> ShapleyResult:
-            for o in range(m):  # efficiency, exactly
-                if sum((values[i][o] for i in range(n)), ZERO) != f_x[o] - self.mean_f[o]:
-                    raise InternalError(f"efficiency failed for output {o + 1}: sum of Shapley values != f(x) - mean f(b)")
-            return ShapleyResult(values, f_x, self.mean_f, how == "fast path", how, approx, count, evaluations,
-                                 time.perf_counter() - started, model)
-
         if self.fast_path and model.holds_on_boxes(point, bg):
-            return done(model.contributions(point, self.mean_b), "fast path")
+            return self._done(point, f_x, model.contributions(point, self.mean_b), "fast path", started, model=model)
         if n > self.max_features:
             if self.samples is None:
                 raise InputError(
@@ -466,10 +662,11 @@ class Explainer:
                     f"{self.max_features} (the one-region fast path does not apply here); give --samples N for a "
                     f"sampled estimate (labelled approximate) or raise --max-features")
             values, evaluations = _sampled(self.evaluator, point, bg, self.samples, self.seed)
-            return done(values, "sampled (deep)", True, self.samples, evaluations)
+            return self._done(point, f_x, values, "sampled (deep)", started, True, self.samples, evaluations, model)
         source = self.lookup if self.method == "regions" else self.evaluator
         V, D = source.hybrid_sums(point, bg)
-        return done(shapley_from_sums(V, D, n, len(bg)), self.method, evaluations=(1 << n) * len(bg))
+        return self._done(point, f_x, shapley_from_sums(V, D, n, len(bg)), self.method, started,
+                          evaluations=(1 << n) * len(bg), model=model)
 
 
 def shapley_values(net: ReluNetwork, x: Sequence[object], background: Sequence[Sequence[object]], **options) -> ShapleyResult:

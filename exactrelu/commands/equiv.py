@@ -29,6 +29,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--certificate", metavar="PATH",
                         help="on success write an exactrelu-equivalence certificate to PATH")
+    parser.add_argument("--early", action="store_true",
+                        help="answer from the first proof: a structural mapping (permuted, positively rescaled, dead or "
+                             "duplicate neurons), or a counterexample found by a float search and confirmed exactly "
+                             "(its deviation is a lower bound of the maximum), else enumerate")
     add_budget(parser)
     add_quiet(parser)
 
@@ -57,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         la, lb = read_model(args.a, args, console), read_model(args.b, args, console)
         check_compatible(la.network, lb.network, (f"A ({args.a})", f"B ({args.b})"))
         domain = domain_from_args(args, la.network.input_dim, la, lb)
+        if args.early:
+            return run_early(args, la.network, lb.network, tolerance, domain, console, outputs, cert)
         try:
             result = compare(la.network, lb.network, domain, norm=args.norm, max_regions=args.max_regions,
                              progress=console.progress)
@@ -123,4 +129,43 @@ def run(args: argparse.Namespace) -> int:
             say(f"wrote {written} ({size} bytes); check it with: {check_command(written, bindings)}")
         elif args.certificate:
             console.note("note: no certificate written: the claim does not hold")
+    return 0 if success else 1
+
+
+def run_early(args: argparse.Namespace, a, b, tolerance, domain, console: Console, outputs, cert) -> int:
+    """``equiv --early``: :func:`exactrelu.equiv.decide` (structural, then a confirmed float
+    counterexample, then enumeration), printed, and its certificate on success."""
+    from ..equiv import ZERO, answer_certificate_text, decide
+
+    tolerance = tolerance or ZERO
+    try:
+        ans = decide(a, b, domain, tolerance=tolerance, norm=args.norm, max_regions=args.max_regions,
+                     progress=console.progress)
+    finally:
+        console.end_progress()
+    success = ans.verdict == "equal"
+    written = None
+    if cert is not None and success:
+        cert.write(answer_certificate_text(ans))
+        outputs.commit()
+        written = args.certificate
+    bindings = ["--model-a", args.a, "--model-b", args.b, *domain_binding(args, domain)]
+    summary = {"verdict": ans.verdict, "method": ans.method, "norm": args.norm,
+               "tolerance": format_rational(tolerance),
+               "point": None if ans.point is None else [format_rational(v) for v in ans.point],
+               "deviation": None if ans.deviation is None else format_rational(ans.deviation),
+               "deviation_is": "maximum" if ans.method == "enumeration" else
+               ("lower bound" if ans.verdict == "differ" else "maximum (A = B)"),
+               "certificate": written, "seconds": round(ans.seconds, 3),
+               "check": check_command(written, bindings) if written else None}
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        word = "EQUAL" if success and not tolerance else "WITHIN TOLERANCE" if success else "DIFFER"
+        print(f"{word} ({ans.method}, {ans.seconds:.2f} s)")
+        if ans.point is not None and not success:
+            print(f"  at x = {_fmt_vec(ans.point)}: ||A(x) - B(x)|| = {format_rational(ans.deviation)} "
+                  f"(~{float(ans.deviation):.6g}), {summary['deviation_is']} of the maximum deviation")
+        if written:
+            print(f"wrote {written} ({cert.size} bytes); check it with: {check_command(written, bindings)}")
     return 0 if success else 1

@@ -1,0 +1,235 @@
+"""Equivalence that stops when it knows: structural facts (permuted, rescaled, dead and duplicate
+neurons), float-found counterexamples confirmed exactly, their certificates, and tampered ones."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from fractions import Fraction as F
+
+import pytest
+
+from exactrelu import checker
+from exactrelu.domain import Domain
+from exactrelu.equiv import compare, decide, float_counterexample, write_answer_certificate
+from exactrelu.network import ReluNetwork
+from exactrelu.structural import structural_facts
+
+BOX = Domain.box(["-2", "-2"], ["2", "2"])
+
+
+def rnet(widths, seed):
+    rng = random.Random(seed)
+    return [([[F(rng.randint(-9, 9), rng.choice([1, 2, 5])) for _ in range(a)] for _ in range(b)],
+             [F(rng.randint(-5, 5), rng.choice([1, 3])) for _ in range(b)]) for a, b in zip(widths[:-1], widths[1:])]
+
+
+def transformed(layers, seed):
+    """Permute every hidden layer, rescale every neuron by a positive factor, add a dead neuron (zero
+    weights, negative bias) and a duplicate of neuron 0 (half its weights, sharing its outgoing weight)."""
+    rng = random.Random(seed)
+    layers = copy.deepcopy(layers)
+    for k in range(len(layers) - 1):
+        W, b = layers[k]
+        Wn, bn = layers[k + 1]
+        order = list(range(len(b)))
+        rng.shuffle(order)
+        scales = [F(rng.randint(1, 7), rng.randint(1, 7)) for _ in order]
+        W = [[s * v for v in W[i]] for i, s in zip(order, scales)]
+        b = [s * b[i] for i, s in zip(order, scales)]
+        Wn = [[row[i] / s for i, s in zip(order, scales)] for row in Wn]
+        W.append([v / 2 for v in W[0]]); b.append(b[0] / 2)                     # a duplicate of neuron 0
+        Wn = [row[:1] + row[1:] + [row[0]] for row in Wn]
+        Wn = [[row[0] / 2] + row[1:-1] + [row[-1]] for row in Wn]              # outgoing split 1/2 : 1
+        W.append([F(0)] * len(W[0])); b.append(F(-1))                           # a dead neuron
+        Wn = [row + [F(rng.randint(-3, 3))] for row in Wn]
+        layers[k], layers[k + 1] = (W, b), (Wn, bn)
+    return layers
+
+
+def write_and_check(tmp_path, answer, edit=None):
+    path = tmp_path / "c.json"
+    write_answer_certificate(path, answer)
+    if edit is not None:
+        data = json.loads(path.read_text())
+        edit(data)
+        path.write_text(json.dumps(data))
+    c = checker.Checker(str(path))
+    c.run()
+    return c
+
+
+def reject(tmp_path, answer, edit, match):
+    with pytest.raises(checker.CheckFailure, match=match):
+        write_and_check(tmp_path, answer, edit)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_structural_facts_prove_what_enumeration_confirms(seed, tmp_path):
+    A = ReluNetwork.from_lists(rnet([2, 4, 3, 1], seed))
+    B = ReluNetwork.from_lists(transformed(rnet([2, 4, 3, 1], seed), seed))
+    answer = decide(A, B, BOX)
+    assert (answer.verdict, answer.method) == ("equal", "structural")
+    assert compare(A, B, BOX).equal  # the independent check: every region of A||B
+    c = write_and_check(tmp_path, answer)
+    assert "structural" in c.summary()
+
+
+def test_dead_by_box_and_its_bound(tmp_path):
+    A = ReluNetwork.from_lists([([[1, 0], [1, 1]], [0, -5]), ([[2, 7]], [1])])   # x1 + x2 - 5 <= -1 on the box
+    B = ReluNetwork.from_lists([([["1/2", 0]], [0]), ([[4]], [1])])
+    answer = decide(A, B, BOX)
+    assert answer.method == "structural"
+    assert answer.facts.layers[0]["dead"] == {("A", 1): ("box", F(-1))}
+    write_and_check(tmp_path, answer)
+    assert structural_facts(A, B, Domain.reals(2)) is None  # not dead on R^2
+    reject(tmp_path, answer, lambda d: d.update(domain={"kind": "reals", "dim": 2}), "needs a box domain")
+    reject(tmp_path, answer, lambda d: d["structure"][0]["dead"][0].update(bound="-2"), "interval upper bound")
+
+
+def tamper_cases():
+    def scale(d):
+        d["structure"][0]["B"][0][1] = str(F(d["structure"][0]["B"][0][1]) * 2)
+
+    def negative(d):
+        d["structure"][0]["B"][0][1] = "-" + d["structure"][0]["B"][0][1]
+
+    def permutation(d):
+        facts = d["structure"][0]["B"]
+        facts[0], facts[1] = facts[1], facts[0]
+
+    def not_dead(d):
+        d["structure"][0]["B"][0] = "dead"
+        d["structure"][0]["dead"].append({"network": "B", "neuron": 0, "rule": "zero", "bound": "0"})
+
+    def no_evidence(d):
+        d["structure"][0]["dead"].pop()
+
+    def stray_evidence(d):
+        d["structure"][0]["dead"].append({"network": "A", "neuron": 0, "rule": "zero", "bound": "0"})
+
+    def bad_rule(d):
+        d["structure"][0]["dead"][-1]["rule"] = "trust me"
+
+    def bad_network(d):
+        d["structure"][0]["dead"][-1]["network"] = "C"
+
+    def self_map(d):
+        rep = d["structure"][0]["A"][0][0]
+        d["structure"][0]["A"][rep] = [rep, "2"]
+
+    def output(d):
+        d["networks"]["B"]["layers"][-1]["bias"][0] = "12345"
+
+    def kind(d):
+        d["claim"]["kind"] = "max_deviation"
+
+    def method(d):
+        d["method"] = "magic"
+
+    def norm(d):
+        d["claim"]["norm"] = "2"
+
+    return [(scale, "times that of neuron"), (negative, "not positive"), (permutation, "times that of neuron"),
+            (not_dead, "not all 0"), (no_evidence, "needs its evidence"), (stray_evidence, "not stated dead"),
+            (bad_rule, "expected 'zero' or 'box'"), (bad_network, "expected 'A' or 'B'"),
+            (self_map, "map to itself"),
+            (output, "network_sha256|output layers"), (kind, "claims equality"), (method, "expected 'enumeration'"),
+            (norm, "expected 'inf' or '1'")]
+
+
+@pytest.mark.parametrize("edit,match", tamper_cases())
+def test_tampered_structural_certificates_are_rejected(edit, match, tmp_path):
+    A = ReluNetwork.from_lists(rnet([2, 4, 3, 1], 1))
+    B = ReluNetwork.from_lists(transformed(rnet([2, 4, 3, 1], 1), 1))
+    reject(tmp_path, decide(A, B, BOX), edit, match)
+
+
+def test_output_layers_that_differ_are_rejected_with_a_fresh_hash(tmp_path):
+    A = ReluNetwork.from_lists([([[1]], [0]), ([[1]], [0])])
+    B = ReluNetwork.from_lists([([[2]], [0]), ([["1/2"]], [0])])
+    answer = decide(A, B, Domain.box(["-1"], ["1"]))
+    other = ReluNetwork.from_lists([([[2]], [0]), ([["1/3"]], [0])])
+
+    def edit(d):
+        d["networks"]["B"] = other.to_dict()
+        d["network_sha256"]["B"] = other.sha256()
+
+    reject(tmp_path, answer, edit, "output layers")
+
+    def deeper(d):
+        net = ReluNetwork.from_lists([([[2]], [0]), ([[1]], [0]), ([["1/2"]], [0])])
+        d["networks"]["B"] = net.to_dict()
+        d["network_sha256"]["B"] = net.sha256()
+
+    reject(tmp_path, answer, deeper, "different numbers of layers")
+
+
+def test_not_structural_falls_back_to_enumeration():
+    A = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])   # relu(x) - relu(-x) = x
+    B = ReluNetwork.from_lists([([[1]], [0])])                               # x, no hidden layer
+    answer = decide(A, B, Domain.box(["-1"], ["1"]))
+    assert (answer.verdict, answer.method) == ("equal", "enumeration")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_early_differ_is_an_exact_point_with_its_exact_deviation(seed, tmp_path):
+    layers = rnet([2, 5, 4, 2], seed)
+    A = ReluNetwork.from_lists(layers)
+    layers[1][0][0][0] += F(1, 1000)
+    B = ReluNetwork.from_lists(layers)
+    tol = F(1, 10**9)
+    answer = decide(A, B, BOX, tolerance=tol)
+    assert answer.verdict == "differ"
+    x = answer.point
+    assert BOX.contains(x)
+    assert answer.deviation == max(abs(p - q) for p, q in zip(A.evaluate(x), B.evaluate(x))) > tol
+    full = compare(A, B, BOX)
+    assert full.max_deviation >= answer.deviation  # a lower bound of the exact maximum
+    if answer.method == "counterexample":
+        write_and_check(tmp_path, answer)
+        reject(tmp_path, answer, lambda d: d["claim"].update(deviation="1"), "deviation at claim.point")
+        reject(tmp_path, answer, lambda d: d["claim"].update(tolerance="1000"), "does not exceed the tolerance")
+        reject(tmp_path, answer, lambda d: d["claim"].update(point=["3", "0"]), "outside the domain")
+        reject(tmp_path, answer, lambda d: d["claim"].update(kind="equal"), "claims 'differ'")
+        reject(tmp_path, answer, lambda d: d.update(purpose="prune"), "claims 'differ'")
+
+
+def test_counterexample_search_on_reals_and_polytopes():
+    A = ReluNetwork.from_lists([([[1]], [0]), ([[1]], [0])])
+    B = ReluNetwork.from_lists([([[1]], ["-1/4"]), ([[1]], [0])])
+    x, d = float_counterexample(A, B, Domain.reals(1))
+    assert d == abs(A.evaluate(x)[0] - B.evaluate(x)[0]) > 0
+    assert float_counterexample(A, B, Domain.polytope([[1]], [1])) is None
+    assert float_counterexample(A, A, Domain.box(["-1"], ["1"])) is None
+    answer = decide(A, B, Domain.box(["-1"], ["1"]), tolerance=F(1, 4), norm="1")
+    assert answer.verdict == "equal" and answer.deviation == F(1, 4)
+
+
+def test_differ_found_by_enumeration_gets_a_counterexample_certificate(tmp_path):
+    A = ReluNetwork.from_lists([([[1]], [0]), ([[1]], [0])])
+    B = ReluNetwork.from_lists([([[1]], ["-1/4"]), ([[1]], [0])])
+    answer = decide(A, B, Domain.box(["-1"], ["1"]), search=False, structural=False)
+    assert (answer.verdict, answer.method, answer.deviation) == ("differ", "enumeration", F(1, 4))
+    c = write_and_check(tmp_path, answer)
+    assert "differ" in c.summary()
+    dump = __import__("io").StringIO()
+    c.dump(dump)
+    assert "claim differ" in dump.getvalue()
+
+
+def test_decide_rejects_a_negative_tolerance():
+    A = ReluNetwork.from_lists([([[1]], [0]), ([[1]], [0])])
+    with pytest.raises(Exception, match="tolerance"):
+        decide(A, A, tolerance=F(-1))
+
+
+def test_a_fact_must_name_a_representative(tmp_path):
+    A = ReluNetwork.from_lists(transformed(rnet([2, 4, 3, 1], 2), 2))   # A has the duplicate and the dead neuron
+    B = ReluNetwork.from_lists(rnet([2, 4, 3, 1], 2))
+    answer = decide(A, B, BOX)
+    assert answer.method == "structural"
+    duplicate = 4  # the duplicate of A's neuron 0: not a representative
+    assert answer.facts.layers[0]["A"][duplicate][0] != duplicate
+    reject(tmp_path, answer, lambda d: d["structure"][0]["B"][0].__setitem__(0, duplicate), "not a representative")
