@@ -55,6 +55,7 @@ import itertools
 import json
 import math
 import os
+import re
 import sys
 from fractions import Fraction
 
@@ -301,11 +302,20 @@ def _float_tolerant(value, where):
             raise CheckFailure(where, f"bad number {value.text}") from None
         return nearest_binary64(decimal, where)
     if isinstance(value, str):
+        match = _MODEL_RATIONAL.match(value)
+        exponent = match.group(2) if match else None
+        if not match or (exponent is not None and len(exponent.lstrip("+-").lstrip("0")) > 6):
+            raise CheckFailure(where, f"{value[:60]!r} is not a number (p/q, or a decimal)")
         try:
-            return Fraction(value.strip())
+            return Fraction("".join(value.split()))
         except (ValueError, ZeroDivisionError):
             raise CheckFailure(where, f"{value!r} is not a number") from None
     return rational(value, where)
+
+
+# The network format's number strings, read as docs/formats.md says (the same grammar as the
+# package's loaders): "p/q" with ASCII digits and whitespace allowed around "/", or a decimal.
+_MODEL_RATIONAL = re.compile(r"^\s*[+-]?(?:[0-9]+\s*/\s*[0-9]+|([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?)\s*$")
 
 
 def lcm_of(denominators) -> int:

@@ -316,3 +316,27 @@ def test_report_renders_only_what_verifies(files, tmp_path: Path, capsys) -> Non
     out.unlink()
     code, _, err = run_cli(capsys, "report", files["S.cert"], "-o", out, "--no-picture")
     assert code == 1 and "the checker does not verify it (leaves[0].alpha:" in err and not out.exists()
+
+
+@pytest.mark.parametrize("text, same", [("1 / 3", True), ("1\t/\t3", True), ("+2 /6", True), ("1/3", True),
+                                        ("1_000", False), ("2.5/5", False), ("- 1/3", False)])
+def test_model_numbers_are_read_as_the_loaders_read_them(text, same, tmp_path: Path, capsys) -> None:
+    """``"1 / 3"`` (allowed by docs/formats.md) is the same number to the loaders and the checker;
+    what the loaders refuse, the checker refuses too."""
+    from exactrelu.errors import InputError
+    from exactrelu.rationals import parse_rational
+
+    net = ReluNetwork.from_lists([([["1/3"], [-1]], [0, 0]), ([[1, 1]], [0])])
+    e = enumerate_regions(net, Domain.box(["-1"], ["1"]))
+    s = build_shallow(e)
+    write_certificate(tmp_path / "c.json", e, s)
+    model = json.loads(json.dumps(net.to_dict()))
+    model["layers"][0]["weight"][0][0] = text
+    (tmp_path / "m.json").write_text(json.dumps(model))
+    code, _, err = run(capsys, tmp_path / "c.json", "--model", tmp_path / "m.json")
+    if same:
+        assert parse_rational(text) == F(1, 3) and code == 0
+    else:
+        with pytest.raises(InputError):
+            parse_rational(text)
+        assert code == 1 and "is not a number" in err
