@@ -172,14 +172,62 @@ class Polytope:
 
         return side(pos), side(neg)
 
-    def mean(self) -> tuple[Fraction, ...]:
-        """The mean of the vertices: a point of the relative interior of the closure."""
-        count = len(self.points)
-        total = [Fraction(0)] * self.dim
+    def mean(self) -> tuple[tuple[int, ...], int]:
+        """The mean of the vertices, a point of the relative interior of the closure, as integer
+        numerators over one positive denominator."""
+        common = math.lcm(*self.dens)
+        total = [0] * self.dim
         for p, d in zip(self.points, self.dens):
+            f = common // d
             for i, c in enumerate(p):
-                total[i] += Fraction(c, d)
-        return tuple(t / count for t in total)
+                total[i] += f * c
+        den = common * len(self.points)
+        g = math.gcd(den, *total)
+        return tuple(t // g for t in total), den // g
+
+
+class IntegerBox:
+    """The box ``lower <= x <= upper`` over one denominator, for O(n) exact bounds of a row: the
+    second enclosure of a cell inside a box domain (rows ``2i``: ``x_i - lower_i >= 0``, ``2i + 1``:
+    ``upper_i - x_i >= 0``, as :meth:`exactrelu.domain.Domain.rows` orders them)."""
+
+    __slots__ = ("lower", "upper", "den")
+
+    def __init__(self, lower: Sequence[Fraction], upper: Sequence[Fraction]) -> None:
+        self.den = math.lcm(*(c.denominator for c in (*lower, *upper)))
+        self.lower = tuple(int(c * self.den) for c in lower)
+        self.upper = tuple(int(c * self.den) for c in upper)
+
+    def empty_side(self, row: IntRow) -> Optional[bool]:
+        """``True`` if ``row < 0`` on the whole box (so ``row > 0`` has no point in it), ``False`` if
+        ``row > 0`` on the whole box (``row <= 0`` has none), else ``None``: strict margins only, so
+        the hyperplane meets no point of the box."""
+        low = high = row[-1] * self.den
+        for a, lo, hi in zip(row, self.lower, self.upper):
+            if a > 0:
+                low += a * lo
+                high += a * hi
+            else:
+                low += a * hi
+                high += a * lo
+        return True if high < 0 else False if low > 0 else None
+
+
+def box_multipliers(w: Sequence[Fraction], minus_w: Sequence[Fraction], row: IntRow, side: bool,
+                    newest: int) -> dict[int, Fraction]:
+    """Motzkin multipliers proving ``w . x + b > 0`` (``side`` true) or ``<= 0`` (false: the row
+    ``-w . x - b >= 0``) empty over a box where :meth:`IntegerBox.empty_side` says so (``minus_w`` is
+    ``-w``, ``row`` the integer row of ``w . x + b``), the neuron's row being row ``newest``: ``|w_i|``
+    on the box row of coordinate ``i`` that bounds the row's value, and 1 on the neuron's row.  Their
+    combination has zero coefficients by construction and its constant is minus the box bound that
+    ``empty_side`` computed exactly, so the certificate is valid as stated."""
+    multipliers = {}
+    for i, a in enumerate(row[:-1]):
+        if a:
+            # side true: bound w.x above: x_i <= upper_i (row 2i+1) where w_i > 0, x_i >= lower_i (2i) else
+            multipliers[2 * i + (1 if (a > 0) == side else 0)] = w[i] if a > 0 else minus_w[i]
+    multipliers[newest] = Fraction(1)
+    return multipliers
 
 
 def _solve(columns: Sequence[Sequence[int]], target: Sequence[int]) -> Optional[tuple[list[int], int]]:
@@ -239,18 +287,21 @@ def integer_motzkin_valid(rows: Sequence[IntRow], multipliers: dict[int, int], s
     return total[-1] < 0 or (total[-1] == 0 and any(strict >> m & 1 for m in multipliers))
 
 
-def simple_interior_point(rows: Sequence[IntRow], cell: Polytope, point: Sequence[Fraction]) -> tuple[Fraction, ...]:
-    """A point strictly inside the full-dimensional closure ``cell`` with small denominators: the
-    interior ``point`` rounded to denominators 1, 2, 4, 10, 100, ...; ``point`` itself when no rounding
-    stays inside.  A candidate is interior iff every non-constant row tight at some vertex is positive
-    there (those rows include every facet of ``cell``, and the facets alone describe it)."""
+def simple_interior_point(rows: Sequence[IntRow], cell: Polytope) -> tuple[Fraction, ...]:
+    """A point strictly inside the full-dimensional closure ``cell``, with small denominators when
+    one is found: the mean of the vertices (computed in floating point, a guide only) rounded to the
+    grids of step 1, 1/2, 1/4, 1/10, 1/100, ...; else the exact mean.  A candidate is accepted only
+    after an exact check that every non-constant row tight at some vertex is positive there (those
+    rows include every facet of ``cell``, and the facets alone describe it)."""
     mask = 0
     for t in cell.tight:
         mask |= t
     facets = [rows[m] for m in range(mask.bit_length()) if mask >> m & 1 and any(rows[m][:-1])]
-    for limit in (1, 2, 4, 10, 100, 1000, 10**4, 10**6):
-        candidate = tuple(c.limit_denominator(limit) for c in point)
-        p, d = integer_point(candidate)
-        if all(scaled_value(row, p, d) > 0 for row in facets):
-            return candidate
-    return tuple(point)
+    count = len(cell.points)
+    guide = [sum(p[i] / d for p, d in zip(cell.points, cell.dens)) / count for i in range(cell.dim)]
+    for grid in (1, 2, 4, 10, 100, 1000, 10**4, 10**6):
+        candidate = tuple(round(c * grid) for c in guide)
+        if all(scaled_value(row, candidate, grid) > 0 for row in facets):
+            return tuple(Fraction(c, grid) for c in candidate)
+    point, den = cell.mean()
+    return tuple(Fraction(c, den) for c in point)

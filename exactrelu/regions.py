@@ -39,7 +39,7 @@ from .errors import DomainError, IncompleteError, InputError, InternalError
 from . import lp
 from .lp import Row, is_constant, row_value
 from .network import Matrix, ReluNetwork, Vector
-from .polytope import (IntRow, Polytope, integer_motzkin_valid, integer_point, integer_row, scaled_value,
+from .polytope import (IntegerBox, IntRow, Polytope, box_multipliers, integer_motzkin_valid, integer_point, integer_row, scaled_value,
                        simple_interior_point, vertex_multipliers)
 
 Affine = tuple[Vector, Fraction]  # w, b: the function x -> w . x + b
@@ -115,7 +115,8 @@ class Enumeration:
     seconds: float = 0.0
     decisions: int = 0  # children decided (two per split)
     lp_decisions: int = 0  # of them, decided by an LP
-    vertex_proofs: int = 0  # emptiness proofs read off a vertex of a cell (each reused in sub-cells)
+    vertex_proofs: int = 0  # emptiness proofs read off a vertex of a cell
+    box_proofs: int = 0  # emptiness proofs from the domain box's rows alone
 
     @property
     def full_dimensional(self) -> int:
@@ -284,23 +285,33 @@ def enumerate_regions(
 class _Layer:
     """One hidden layer's maps over one layer cell ``C`` (the cell where the layer starts)."""
 
-    __slots__ = ("affine", "rows", "scales", "cell", "values", "empty_side", "touch", "proofs", "prefix")
+    __slots__ = ("affine", "rows", "scales", "cell", "values", "empty_side", "by_box", "touch", "proofs", "prefix",
+                 "sided")
 
-    def __init__(self, affine, rows, scales, cell, values, prefix) -> None:
-        self.affine, self.rows, self.scales, self.cell, self.values = affine, rows, scales, cell, values
-        self.prefix = prefix
+    def __init__(self, affine, rows, scales, cell: Optional[Polytope], box: Optional[IntegerBox], prefix: int) -> None:
+        self.affine, self.rows, self.scales, self.cell, self.prefix = affine, rows, scales, cell, prefix
         width = len(rows)
-        # the side proved empty over all of C (so in every sub-cell), or None when the
-        # hyperplane crosses C; touch: the kept side's closure meets the hyperplane
+        # empty_side[i]: the side of neuron i proved empty over all of C (so in every sub-cell), or
+        # None when its hyperplane crosses C; by_box: proved by the domain box alone; touch: the
+        # kept side's closure meets the hyperplane; values: the row at C's vertices
         self.empty_side: list[Optional[bool]] = [None] * width
+        self.by_box = [False] * width
         self.touch = [False] * width
+        self.values: list[Optional[list[int]]] = [None] * width
         self.proofs: list[Optional[Empty]] = [None] * width
-        if values is not None:
-            for i, vals in enumerate(values):
-                if max(vals) <= 0:
-                    self.empty_side[i], self.touch[i] = True, 0 in vals
-                elif min(vals) > 0:
-                    self.empty_side[i] = False
+        self.sided: list[Optional[tuple]] = [None] * width  # the rows of both sides, made once
+        if cell is None:
+            return
+        for i, row in enumerate(rows):
+            side = box.empty_side(row) if box is not None else None
+            if side is not None:
+                self.empty_side[i], self.by_box[i] = side, True
+                continue
+            self.values[i] = vals = cell.values(row)
+            if max(vals) <= 0:
+                self.empty_side[i], self.touch[i] = True, 0 in vals
+            elif min(vals) > 0:
+                self.empty_side[i] = False
 
 
 class _Search:
@@ -317,6 +328,7 @@ class _Search:
         self.int_rows: list[IntRow] = [row for row, _ in converted]  # int_rows[m] = p/q rows[m]
         self.scales: list[tuple[int, int]] = [scale for _, scale in converted]  # (p, q)
         self.base = len(self.rows)
+        self.box = IntegerBox(domain.lower, domain.upper) if domain.kind == "box" else None
         self.strict = 0  # bit m set iff row m is strict
         self.order = neuron_order(network)
         self.starts = [0]
@@ -348,19 +360,25 @@ class _Search:
             maps = self.maps.next(l, self.flint_maps[l - 1], self.bits[self.starts[l - 1]:self.starts[l]])
         self.flint_maps[l] = maps
         rows, scales = self.maps.integer_rows(maps)
-        values = [cell.values(row) for row in rows] if cell is not None else None
-        layer = _Layer(self.maps.affine(maps), rows, scales, cell, values, self.base + self.starts[l])
+        layer = _Layer(self.maps.affine(maps), rows, scales, cell, self.box, self.base + self.starts[l])
         self.layers[l] = layer
         return layer
 
-    def push(self, w: Vector, b: Fraction, row: IntRow, scale: tuple[int, int], side: bool) -> None:
-        self.rows.append(neuron_row(w, b, side))
-        self.int_rows.append(row if side else tuple(-c for c in row))
-        self.scales.append(scale)
+    def push(self, layer: _Layer, i: int, side: bool) -> None:
+        """Decide neuron ``i`` of ``layer`` as ``side`` (active or not): its row becomes the newest."""
+        sided = layer.sided[i]
+        if sided is None:
+            w, b = layer.affine[i]
+            row = layer.rows[i]
+            sided = layer.sided[i] = (((w, b, True), row), (neuron_row(w, b, False), tuple(-c for c in row)))
+        rational, integer = sided[0] if side else sided[1]
+        self.rows.append(rational)
+        self.int_rows.append(integer)
+        self.scales.append(layer.scales[i])
         if side:
             self.strict |= 1 << (len(self.rows) - 1)
         self.bits.append(side)
-        self.preacts.append((w, b))
+        self.preacts.append(layer.affine[i])
 
     def pop(self) -> None:
         self.rows.pop()
@@ -419,7 +437,6 @@ class _Search:
             return self.vertex_leaf(cell)
         l, i = self.order[depth]
         layer = self.start_layer(l, cell) if i == 0 else self.layers[l]
-        w, b = layer.affine[i]
         row = layer.rows[i]
         index = len(self.rows)
         empty_side = layer.empty_side[i]
@@ -437,7 +454,7 @@ class _Search:
         if empty_side is not None:
             kept = cell.with_tight(index, values) if values is not None else cell
             for side in (True, False):
-                self.push(w, b, row, layer.scales[i], side)
+                self.push(layer, i, side)
                 try:
                     if side == empty_side:
                         children[side] = self.vertex_proof(layer, i, cell, values, side)
@@ -448,7 +465,7 @@ class _Search:
         else:
             above, below = cell.cut(index, row, values)
             for side, part in ((True, above), (False, below)):
-                self.push(w, b, row, layer.scales[i], side)
+                self.push(layer, i, side)
                 try:
                     children[side] = self.explore(depth, part)
                 finally:
@@ -474,9 +491,14 @@ class _Search:
         shared = layer.empty_side[i] is not None
         if shared and layer.proofs[i] is not None:
             return layer.proofs[i]
+        newest = len(self.rows) - 1
+        if shared and layer.by_box[i]:
+            self.result.box_proofs += 1
+            active, inactive = layer.sided[i]
+            layer.proofs[i] = proof = Empty(box_multipliers(active[0][0], inactive[0][0], active[1], side, newest))
+            return proof
         if shared:
             cell, values = layer.cell, layer.values[i]
-        newest = len(self.rows) - 1
         k = cell.extreme(values, largest=side)
         solved = vertex_multipliers(self.int_rows, cell.tight[k], tuple(-a for a in self.int_rows[newest][:-1]))
         if solved is not None:
@@ -498,9 +520,11 @@ class _Search:
     def vertex_leaf(self, cell: Polytope) -> Leaf:
         common = cell.common_tight()
         full = not any(common >> m & 1 and any(row[:-1]) for m, row in enumerate(self.int_rows))
-        witness = cell.mean()
         if full:
-            witness = simple_interior_point(self.int_rows, cell, witness)
+            witness = simple_interior_point(self.int_rows, cell)
+        else:
+            point, den = cell.mean()
+            witness = tuple(Fraction(c, den) for c in point)
         self.check_witness(witness, full)
         return self.leaf(witness, full)
 
@@ -521,12 +545,11 @@ class _Search:
         l, i = self.order[depth]
         layer = self.start_layer(l, None) if i == 0 else self.layers[l]
         w, b = layer.affine[i]
-        row = layer.rows[i]
         witness_active = sum((a * v for a, v in zip(w, witness)), b) > 0
         self.result.decisions += 2
         children: dict[bool, Child] = {}
         for side in (True, False):
-            self.push(w, b, row, layer.scales[i], side)
+            self.push(layer, i, side)
             try:
                 if side == witness_active:
                     inside = interior and (is_constant(self.rows[-1]) or row_value(self.rows[-1], witness) > 0)
