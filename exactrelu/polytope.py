@@ -213,11 +213,10 @@ class IntegerBox:
         return True if high < 0 else False if low > 0 else None
 
 
-def box_multipliers(w: Sequence[Fraction], minus_w: Sequence[Fraction], row: IntRow, side: bool,
-                    newest: int) -> dict[int, Fraction]:
+def box_multipliers(w: Sequence[Fraction], row: IntRow, side: bool, newest: int) -> dict[int, Fraction]:
     """Motzkin multipliers proving ``w . x + b > 0`` (``side`` true) or ``<= 0`` (false: the row
-    ``-w . x - b >= 0``) empty over a box where :meth:`IntegerBox.empty_side` says so (``minus_w`` is
-    ``-w``, ``row`` the integer row of ``w . x + b``), the neuron's row being row ``newest``: ``|w_i|``
+    ``-w . x - b >= 0``) empty over a box where :meth:`IntegerBox.empty_side` says so (``row`` is the
+    integer row of ``w . x + b``), the neuron's row being row ``newest``: ``|w_i|``
     on the box row of coordinate ``i`` that bounds the row's value, and 1 on the neuron's row.  Their
     combination has zero coefficients by construction and its constant is minus the box bound that
     ``empty_side`` computed exactly, so the certificate is valid as stated."""
@@ -225,7 +224,7 @@ def box_multipliers(w: Sequence[Fraction], minus_w: Sequence[Fraction], row: Int
     for i, a in enumerate(row[:-1]):
         if a:
             # side true: bound w.x above: x_i <= upper_i (row 2i+1) where w_i > 0, x_i >= lower_i (2i) else
-            multipliers[2 * i + (1 if (a > 0) == side else 0)] = w[i] if a > 0 else minus_w[i]
+            multipliers[2 * i + (1 if (a > 0) == side else 0)] = w[i] if a > 0 else -w[i]
     multipliers[newest] = Fraction(1)
     return multipliers
 

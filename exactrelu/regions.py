@@ -263,7 +263,7 @@ def enumerate_regions(
     domain = domain or Domain.reals(n)
     domain.check_dimension(n)
     search = _Search(network, domain, max_regions, progress, oracle)
-    polytope = _domain_polytope(domain, search.rows) if method != "lp" else None
+    polytope = _domain_polytope(domain, search.domain_rows) if method != "lp" else None
     if method == "vertices" and polytope is None:
         raise DomainError("method 'vertices' needs a bounded domain (a box or a bounded polytope)")
     limit = sys.getrecursionlimit()
@@ -272,7 +272,7 @@ def enumerate_regions(
         if polytope is not None:
             search.result.tree = search.visit_vertices(0, polytope)
         else:
-            root = oracle.decide(search.rows, n)
+            root = oracle.decide(search.domain_rows, n)
             if not root.nonempty:
                 raise DomainError("the domain is empty (its constraints have no common point)")
             search.result.tree = search.visit_lp(0, root.point, root.interior)
@@ -286,7 +286,7 @@ class _Layer:
     """One hidden layer's maps over one layer cell ``C`` (the cell where the layer starts)."""
 
     __slots__ = ("affine", "rows", "scales", "cell", "values", "empty_side", "by_box", "touch", "proofs", "prefix",
-                 "sided")
+                 "sided", "rational")
 
     def __init__(self, affine, rows, scales, cell: Optional[Polytope], box: Optional[IntegerBox], prefix: int) -> None:
         self.affine, self.rows, self.scales, self.cell, self.prefix = affine, rows, scales, cell, prefix
@@ -299,7 +299,8 @@ class _Layer:
         self.touch = [False] * width
         self.values: list[Optional[list[int]]] = [None] * width
         self.proofs: list[Optional[Empty]] = [None] * width
-        self.sided: list[Optional[tuple]] = [None] * width  # the rows of both sides, made once
+        self.sided: list[Optional[tuple[IntRow, IntRow]]] = [None] * width  # integer rows of both sides
+        self.rational: dict[tuple[int, bool], Row] = {}  # rational rows, made when first asked for
         if cell is None:
             return
         for i, row in enumerate(rows):
@@ -314,6 +315,14 @@ class _Layer:
                 self.empty_side[i] = False
 
 
+    def rational_row(self, i: int, side: bool) -> Row:
+        row = self.rational.get((i, side))
+        if row is None:
+            w, b = self.affine[i]
+            row = self.rational[i, side] = neuron_row(w, b, side)
+        return row
+
+
 class _Search:
     """The state of one depth-first case split: the rows of the current node (rationals and
     integer rows side by side, domain rows first, then one per decided neuron), its pattern bits,
@@ -323,11 +332,12 @@ class _Search:
         self.started = time.perf_counter()
         self.network, self.max_regions, self.progress, self.oracle = network, max_regions, progress, oracle
         self.n = network.input_dim
-        self.rows: list[Row] = domain.rows()
-        converted = [integer_row(u, v) for u, v, _ in self.rows]
+        self.domain_rows: list[Row] = domain.rows()
+        converted = [integer_row(u, v) for u, v, _ in self.domain_rows]
         self.int_rows: list[IntRow] = [row for row, _ in converted]  # int_rows[m] = p/q rows[m]
         self.scales: list[tuple[int, int]] = [scale for _, scale in converted]  # (p, q)
-        self.base = len(self.rows)
+        self.base = len(self.domain_rows)
+        self.sides: list[tuple[_Layer, int, bool]] = []  # the decided neurons, in order
         self.box = IntegerBox(domain.lower, domain.upper) if domain.kind == "box" else None
         self.strict = 0  # bit m set iff row m is strict
         self.order = neuron_order(network)
@@ -368,42 +378,45 @@ class _Search:
         """Decide neuron ``i`` of ``layer`` as ``side`` (active or not): its row becomes the newest."""
         sided = layer.sided[i]
         if sided is None:
-            w, b = layer.affine[i]
             row = layer.rows[i]
-            sided = layer.sided[i] = (((w, b, True), row), (neuron_row(w, b, False), tuple(-c for c in row)))
-        rational, integer = sided[0] if side else sided[1]
-        self.rows.append(rational)
-        self.int_rows.append(integer)
+            sided = layer.sided[i] = (row, tuple(-c for c in row))
+        self.sides.append((layer, i, side))
+        self.int_rows.append(sided[0] if side else sided[1])
         self.scales.append(layer.scales[i])
         if side:
-            self.strict |= 1 << (len(self.rows) - 1)
+            self.strict |= 1 << (len(self.int_rows) - 1)
         self.bits.append(side)
         self.preacts.append(layer.affine[i])
 
     def pop(self) -> None:
-        self.rows.pop()
+        self.sides.pop()
         self.int_rows.pop()
         self.scales.pop()
-        self.strict &= ~(1 << len(self.rows))
+        self.strict &= ~(1 << len(self.int_rows))
         self.bits.pop()
         self.preacts.pop()
+
+    def node_rows(self) -> list[Row]:
+        """The node's rows as rationals: the domain's, then one per decided neuron."""
+        return self.domain_rows + [layer.rational_row(i, side) for layer, i, side in self.sides]
 
     def lp_decide(self, keep: Optional[int] = None) -> lp.Decision:
         """An exact LP over the node's rows (``keep``: only the first ``keep`` rows and the newest;
         the multipliers are renumbered to the node's rows)."""
         self.result.lps += 1
         self.result.lp_decisions += 1
-        if keep is None or keep >= len(self.rows) - 1:
-            return self.oracle.decide(self.rows, self.n)
-        decision = self.oracle.decide(self.rows[:keep] + self.rows[-1:], self.n)
+        rows = self.node_rows()
+        if keep is None or keep >= len(rows) - 1:
+            return self.oracle.decide(rows, self.n)
+        decision = self.oracle.decide(rows[:keep] + rows[-1:], self.n)
         if decision.nonempty:
             return decision
-        newest = len(self.rows) - 1
+        newest = len(rows) - 1
         return lp.Decision(multipliers={(newest if m == keep else m): y for m, y in decision.multipliers.items()})
 
     def empty(self, multipliers: dict[int, Fraction]) -> Empty:
         """An :class:`Empty` child, after an exact Motzkin check of its multipliers."""
-        if not lp.motzkin_valid(self.rows, multipliers, self.n):
+        if not lp.motzkin_valid(self.node_rows(), multipliers, self.n):
             raise InternalError("an emptiness proof did not check")
         return Empty(dict(sorted(multipliers.items())))
 
@@ -438,7 +451,7 @@ class _Search:
         l, i = self.order[depth]
         layer = self.start_layer(l, cell) if i == 0 else self.layers[l]
         row = layer.rows[i]
-        index = len(self.rows)
+        index = len(self.int_rows)
         empty_side = layer.empty_side[i]
         values = None
         if empty_side is None:  # the hyperplane crosses C; decide it on this sub-cell
@@ -491,11 +504,10 @@ class _Search:
         shared = layer.empty_side[i] is not None
         if shared and layer.proofs[i] is not None:
             return layer.proofs[i]
-        newest = len(self.rows) - 1
+        newest = len(self.int_rows) - 1
         if shared and layer.by_box[i]:
             self.result.box_proofs += 1
-            active, inactive = layer.sided[i]
-            layer.proofs[i] = proof = Empty(box_multipliers(active[0][0], inactive[0][0], active[1], side, newest))
+            layer.proofs[i] = proof = Empty(box_multipliers(layer.affine[i][0], layer.rows[i], side, newest))
             return proof
         if shared:
             cell, values = layer.cell, layer.values[i]
@@ -535,11 +547,11 @@ class _Search:
             full = interior
             if not interior:
                 self.result.lps += 1
-                inner = self.oracle.interior_point(self.rows, self.n)
+                inner = self.oracle.interior_point(self.node_rows(), self.n)
                 if inner is not None:  # prefer a witness that shows full dimension
                     witness, full = inner, True
             if full:
-                witness = lp.simplest_interior_point(self.rows, witness)
+                witness = lp.simplest_interior_point(self.node_rows(), witness)
             self.check_witness(witness, full)
             return self.leaf(witness, full)
         l, i = self.order[depth]
@@ -552,7 +564,8 @@ class _Search:
             self.push(layer, i, side)
             try:
                 if side == witness_active:
-                    inside = interior and (is_constant(self.rows[-1]) or row_value(self.rows[-1], witness) > 0)
+                    newest = layer.rational_row(i, side)
+                    inside = interior and (is_constant(newest) or row_value(newest, witness) > 0)
                     children[side] = self.visit_lp(depth + 1, witness, inside)
                 else:
                     decision = self.lp_decide()
