@@ -176,7 +176,7 @@ class LayerMaps:
         self.layers = []
         for layer in network.layers:
             den = math.lcm(*(a.denominator for row in layer.weight for a in row), *(b.denominator for b in layer.bias))
-            matrix = [[int(a * den) for a in row] + [int(b * den)] for row, b in zip(layer.weight, layer.bias)]
+            matrix = [[a.numerator * (den // a.denominator) for a in (*row, b)] for row, b in zip(layer.weight, layer.bias)]
             self.layers.append((self.fmpz_mat(matrix), den))
 
     def first(self):
