@@ -38,7 +38,6 @@ from fractions import Fraction
 from operator import mul
 from typing import Optional, Sequence
 
-from .lp import Row
 
 IntRow = tuple[int, ...]  # (a_1, ..., a_n, a_0): the function x -> a . x + a_0
 

@@ -13,8 +13,14 @@ returned :class:`Enumeration`:
 * every child of the proof tree is a :class:`Split`, a :class:`Leaf` or an :class:`Empty` whose
   Motzkin multipliers were checked exactly (indices: the domain's rows first, then one row per
   neuron decided so far, in layer-major order, the split neuron last);
-* the child containing the parent's witness is explored with no LP, so the number of LPs is at
-  most the number of tree nodes, which grows with the number of regions, not with ``2^N``.
+* over a bounded domain every node keeps the exact vertex set of its cell
+  (:mod:`exactrelu.polytope`), which decides both children; an empty side is proved by the box rows
+  (O(n)) or by multipliers read off an extreme vertex, once per layer cell when the hyperplane
+  misses it (the proof names only rows of that cell and the split row, so every sub-cell reuses
+  it), and an exact LP is asked only in degenerate cases;
+* over an unbounded domain the child containing the parent's witness is explored with no LP and
+  the other is decided by one exact LP, so the number of LPs is at most the number of tree nodes,
+  which grows with the number of regions, not with ``2^N``.
 
 >>> from exactrelu.network import ReluNetwork
 >>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])   # x, -x  ->  |x|
@@ -23,6 +29,10 @@ returned :class:`Enumeration`:
 [(((True, False),), True), (((False, True),), True), (((False, False),), False)]
 >>> e.regions[2].witness
 (Fraction(0, 1),)
+>>> from exactrelu.domain import Domain
+>>> boxed = enumerate_regions(net, Domain.box([-1], [1]))     # the vertex search: no LP at all
+>>> len(boxed.regions), boxed.lps, boxed.vertex_proofs + boxed.box_proofs == boxed.empty_children
+(3, 0, True)
 """
 
 from __future__ import annotations
@@ -39,8 +49,8 @@ from .errors import DomainError, IncompleteError, InputError, InternalError
 from . import lp
 from .lp import Row, is_constant, row_value
 from .network import Matrix, ReluNetwork, Vector
-from .polytope import (IntegerBox, IntRow, Polytope, box_multipliers, integer_motzkin_valid, integer_point, integer_row, scaled_value,
-                       simple_interior_point, vertex_multipliers)
+from .polytope import (IntegerBox, IntRow, Polytope, box_multipliers, integer_motzkin_valid, integer_point,
+                       integer_row, scaled_value, simple_interior_point, vertex_multipliers)
 
 Affine = tuple[Vector, Fraction]  # w, b: the function x -> w . x + b
 ZERO = Fraction(0)

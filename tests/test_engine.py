@@ -5,7 +5,6 @@ under cuts are cddlib's, and the O(n) box bound is exact on hyperplanes touching
 
 from __future__ import annotations
 
-import itertools
 import random
 from fractions import Fraction
 
