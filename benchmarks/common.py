@@ -1,6 +1,12 @@
-"""Shared set-up of the benchmarks: the benchmark networks (random, float32 weights, fixed seeds)."""
+"""Shared set-up of the benchmarks: the benchmark networks (random, float32 weights, fixed seeds),
+the ACAS Xu small boxes, CPU timing and Markdown output."""
 
 from __future__ import annotations
+
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -30,6 +36,32 @@ def random_network(widths: list[int], seed: int = 0) -> ReluNetwork:
 
 def box(n: int) -> Domain:
     return Domain.box(["-2"] * n, ["2"] * n)
+
+
+ACASXU = Path("/work/shared/acasxu/nnet")  # the benchmark's ACAS Xu folder (--acasxu DIR overrides)
+
+
+def acasxu_case(folder: Path, name: str, fraction: Fraction) -> Optional[tuple[ReluNetwork, Domain]]:
+    """The ACAS Xu network ``name`` (e.g. ``"1_1"``) as read by ``exactrelu.io.load_model`` (input
+    normalisation folded in), over the box around the midpoint of its stated input bounds with
+    half-width ``fraction`` of each input's stated range; ``None`` when the file is not there."""
+    from exactrelu.io import load_model
+
+    path = folder / f"ACASXU_run2a_{name}_batch_2000.nnet"
+    if not path.is_file():
+        return None
+    model = load_model(path)
+    lo, hi = model.default_box
+    mid = [(a + c) / 2 for a, c in zip(lo, hi)]
+    half = [fraction * (c - a) for a, c in zip(lo, hi)]
+    return model.network, Domain.box([m - h for m, h in zip(mid, half)], [m + h for m, h in zip(mid, half)])
+
+
+def cpu_seconds(run: Callable[[], object]) -> tuple[object, float]:
+    """``run()`` and the CPU seconds it took (this process; fairer than wall time on a shared machine)."""
+    started = time.process_time()
+    result = run()
+    return result, time.process_time() - started
 
 
 def markdown_header(columns: list[str]) -> None:

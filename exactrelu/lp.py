@@ -1,4 +1,4 @@
-"""The only module that talks to pycddlib: exact linear programs over the rationals (``cdd.gmp``).
+"""The only module that talks to pycddlib: exact linear programs and vertex sets over the rationals (``cdd.gmp``).
 
 A *row* is ``(u, v, strict)`` and stands for the condition ``u . x + v > 0`` (strict) or
 ``u . x + v >= 0`` (weak).  :func:`decide` answers whether a system of rows has a solution, and
@@ -310,16 +310,25 @@ def vertices(rows: Sequence[Row]) -> list[tuple[Fraction, ...]]:
     Raises :class:`~exactrelu.errors.DomainError` if the set is unbounded."""
     from .errors import DomainError
 
+    if not rows:
+        raise DomainError("the set is unbounded (no constraints): give a box")
+    found = bounded_vertices(rows)
+    if found is None:
+        raise DomainError("the set is unbounded: plotting needs a bounded domain (give --box)")
+    return found
+
+
+def bounded_vertices(rows: Sequence[Row]) -> Optional[list[tuple[Fraction, ...]]]:
+    """The distinct vertices of the closed set ``{x : u . x + v >= 0 for every row}``, exactly;
+    ``[]`` if it is empty, ``None`` if it is unbounded (or there are no rows)."""
     array = [[Fraction(v), *(Fraction(a) for a in u)] for u, v, _ in rows]
     if not array:
-        raise DomainError("the set is unbounded (no constraints): give a box")
+        return None
     matrix = cdd.gmp.matrix_from_array(array, rep_type=cdd.RepType.INEQUALITY)
     generators = cdd.gmp.copy_generators(cdd.gmp.polyhedron_from_matrix(matrix))
     if generators.lin_set or any(row[0] == 0 for row in generators.array):
-        raise DomainError("the set is unbounded: plotting needs a bounded domain (give --box)")
-    found: list[tuple[Fraction, ...]] = []
+        return None
+    found: dict[tuple[Fraction, ...], None] = {}
     for row in generators.array:
-        point = tuple(Fraction(v) / Fraction(row[0]) for v in row[1:])
-        if point not in found:
-            found.append(point)
-    return found
+        found[tuple(Fraction(v) / Fraction(row[0]) for v in row[1:])] = None
+    return list(found)

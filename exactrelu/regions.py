@@ -13,8 +13,14 @@ returned :class:`Enumeration`:
 * every child of the proof tree is a :class:`Split`, a :class:`Leaf` or an :class:`Empty` whose
   Motzkin multipliers were checked exactly (indices: the domain's rows first, then one row per
   neuron decided so far, in layer-major order, the split neuron last);
-* the child containing the parent's witness is explored with no LP, so the number of LPs is at
-  most the number of tree nodes, which grows with the number of regions, not with ``2^N``.
+* over a bounded domain every node keeps the exact vertex set of its cell
+  (:mod:`exactrelu.polytope`), which decides both children; an empty side is proved by the box rows
+  (O(n)) or by multipliers read off an extreme vertex, once per layer cell when the hyperplane
+  misses it (the proof names only rows of that cell and the split row, so every sub-cell reuses
+  it), and an exact LP is asked only in degenerate cases;
+* over an unbounded domain the child containing the parent's witness is explored with no LP and
+  the other is decided by one exact LP, so the number of LPs is at most the number of tree nodes,
+  which grows with the number of regions, not with ``2^N``.
 
 >>> from exactrelu.network import ReluNetwork
 >>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])   # x, -x  ->  |x|
@@ -23,10 +29,15 @@ returned :class:`Enumeration`:
 [(((True, False),), True), (((False, True),), True), (((False, False),), False)]
 >>> e.regions[2].witness
 (Fraction(0, 1),)
+>>> from exactrelu.domain import Domain
+>>> boxed = enumerate_regions(net, Domain.box([-1], [1]))     # the vertex search: no LP at all
+>>> len(boxed.regions), boxed.lps, boxed.vertex_proofs + boxed.box_proofs == boxed.empty_children
+(3, 0, True)
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -34,10 +45,12 @@ from fractions import Fraction
 from typing import Callable, Optional, Sequence, Union
 
 from .domain import Domain
-from .errors import DomainError, IncompleteError
+from .errors import DomainError, IncompleteError, InputError, InternalError
 from . import lp
 from .lp import Row, is_constant, row_value
 from .network import Matrix, ReluNetwork, Vector
+from .polytope import (IntegerBox, IntRow, Polytope, box_multipliers, integer_motzkin_valid, integer_point,
+                       integer_row, scaled_value, simple_interior_point, vertex_multipliers)
 
 Affine = tuple[Vector, Fraction]  # w, b: the function x -> w . x + b
 ZERO = Fraction(0)
@@ -72,21 +85,21 @@ class Region:
         return tuple(sum((a * v for a, v in zip(row, x)), b) for row, b in zip(self.alpha, self.beta))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leaf:
     """A complete pattern; ``index`` points into :attr:`Enumeration.regions`."""
 
     index: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Empty:
     """A child proved empty by Motzkin multipliers (row index -> positive rational)."""
 
     multipliers: dict[int, Fraction]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Split:
     """A node that splits ``neuron`` = (layer, index) into ``active`` (z > 0) and ``inactive`` (z <= 0)."""
 
@@ -107,9 +120,13 @@ class Enumeration:
     regions: list[Region]
     tree: Child
     nodes: int = 0
-    lps: int = 0
+    lps: int = 0  # exact LPs solved
     empty_children: int = 0
     seconds: float = 0.0
+    decisions: int = 0  # children decided (two per split)
+    lp_decisions: int = 0  # of them, decided by an LP
+    vertex_proofs: int = 0  # emptiness proofs read off a vertex of a cell
+    box_proofs: int = 0  # emptiness proofs from the domain box's rows alone
 
     @property
     def full_dimensional(self) -> int:
@@ -153,6 +170,79 @@ def compose(
 
 
 ProgressFn = Callable[[int, int, int], None]
+METHODS = ("auto", "vertices", "lp")
+
+
+class LayerMaps:
+    """Every layer's pre-activations as affine maps of ``x``, exactly, by python-flint integer
+    matrices: layer ``l``'s maps are an integer matrix ``Z`` (one row ``(w | b)`` per neuron) over one
+    positive denominator ``D``, so a layer cell costs one matrix product, not a Fraction loop."""
+
+    def __init__(self, network: ReluNetwork) -> None:
+        import flint
+
+        self.fmpz_mat = flint.fmpz_mat
+        self.dim = network.input_dim
+        self.layers = []
+        for layer in network.layers:
+            den = math.lcm(*(a.denominator for row in layer.weight for a in row), *(b.denominator for b in layer.bias))
+            matrix = [[a.numerator * (den // a.denominator) for a in (*row, b)] for row, b in zip(layer.weight, layer.bias)]
+            self.layers.append((self.fmpz_mat(matrix), den))
+
+    def first(self):
+        """Layer 0's maps ``(Z, D)``."""
+        return self.layers[0]
+
+    def next(self, l: int, previous, active: Sequence[bool]):
+        """Layer ``l``'s maps ``(Z, D)`` under the 0/1 pattern ``active`` of layer ``l - 1``."""
+        z, d = previous
+        weight, den = self.layers[l]
+        cols = self.dim + 1
+        flat = z.entries()
+        zero = [0] * cols
+        entries = []
+        for j, on in enumerate(active):
+            entries.extend(flat[j * cols:(j + 1) * cols] if on else zero)
+        entries.extend([0] * self.dim + [d])
+        return weight * self.fmpz_mat(len(active) + 1, cols, entries), den * d
+
+    def affine(self, maps) -> list[Affine]:
+        """The maps as Fractions ``(w, b)``."""
+        z, d = maps
+        cols = self.dim + 1
+        flat = [int(c) for c in z.entries()]
+        result = []
+        for k in range(0, len(flat), cols):
+            row = [Fraction(c, d) for c in flat[k:k + cols]]
+            result.append((tuple(row[:-1]), row[-1]))
+        return result
+
+    def integer_rows(self, maps) -> tuple[list[IntRow], list[tuple[int, int]]]:
+        """The maps as primitive integer rows ``(w | b)``, each ``p/q`` times the map, and the ``(p, q)``."""
+        z, d = maps
+        cols = self.dim + 1
+        flat = [int(c) for c in z.entries()]
+        rows, scales = [], []
+        for k in range(0, len(flat), cols):
+            row = flat[k:k + cols]
+            g = math.gcd(*row) or 1
+            rows.append(tuple(c // g for c in row) if g > 1 else tuple(row))
+            scales.append((d, g))
+        return rows, scales
+
+
+def _domain_polytope(domain: Domain, rows: Sequence[Row]) -> Optional[Polytope]:
+    """The domain's vertex set, or ``None`` when the domain is unbounded."""
+    if domain.kind == "box":
+        return Polytope.box(domain.lower, domain.upper)
+    if domain.kind == "reals":
+        return None
+    points = lp.bounded_vertices(rows)
+    if points is None:
+        return None
+    if not points:
+        raise DomainError("the domain is empty (its constraints have no common point)")
+    return Polytope.from_vertices(points, [integer_row(u, v)[0] for u, v, _ in rows])
 
 
 def enumerate_regions(
@@ -162,115 +252,338 @@ def enumerate_regions(
     max_regions: Optional[int] = None,
     progress: Optional[ProgressFn] = None,
     oracle=lp,
+    method: str = "auto",
 ) -> Enumeration:
     """Every nonempty activation region of ``network`` over ``domain`` (default ``R^n``).
 
+    ``method``: ``"vertices"`` keeps the exact vertex set of every cell (bounded domains only) and
+    decides the children from it, proving empty ones with multipliers read off an extreme vertex
+    and asking an LP only in degenerate cases; ``"lp"`` decides every child the witness does not
+    settle by an exact LP; ``"auto"`` (the default) is ``"vertices"`` on a bounded domain, else
+    ``"lp"``.  Both give the same regions and a proof tree of the same form.
+
     Raises :class:`IncompleteError` when more than ``max_regions`` regions exist.
     ``progress(regions, nodes, lps)`` is called now and then.  ``oracle`` supplies ``decide`` and
-    ``interior_point`` (default: the exact :mod:`exactrelu.lp`, which checks every answer it gives;
-    the benchmarks pass a float LP oracle to measure what exactness costs).
+    ``interior_point`` for the LPs (default: the exact :mod:`exactrelu.lp`, which checks every
+    answer it gives; :mod:`exactrelu.equiv` passes one with a shortcut of its own).
     """
-    started = time.perf_counter()
+    if method not in METHODS:
+        raise InputError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
     n = network.input_dim
     domain = domain or Domain.reals(n)
     domain.check_dimension(n)
-    rows: list[Row] = domain.rows()
-    root = oracle.decide(rows, n)
-    if not root.nonempty:
-        raise DomainError("the domain is empty (its constraints have no common point)")
-    order = neuron_order(network)
-    hidden = network.layers[:-1]
-    last = network.layers[-1]
-    result = Enumeration(network, domain, [], Leaf(0))
-    maps: list[list[Affine]] = [[] for _ in hidden]
-    bits: list[bool] = []
-    preacts: list[Affine] = []
-    last_report = [started]
-
-    def layer_bits(l: int) -> list[bool]:
-        start = sum(network.hidden_widths[:l])
-        return bits[start : start + network.hidden_widths[l]]
-
-    def leaf(witness: Vector, interior: bool) -> Leaf:
-        if hidden:
-            final = compose(last.weight, last.bias, maps[-1], layer_bits(len(hidden) - 1), n)
-        else:
-            final = list(zip(last.weight, last.bias))
-        full = interior
-        if not interior:
-            result.lps += 1
-            inner = oracle.interior_point(rows, n)
-            if inner is not None:  # prefer a witness that shows full dimension
-                witness, full = inner, True
-        if full:
-            witness = lp.simplest_interior_point(rows, witness)
-        widths = network.hidden_widths
-        pattern, start = [], 0
-        for w in widths:
-            pattern.append(tuple(bits[start : start + w]))
-            start += w
-        result.regions.append(
-            Region(
-                pattern=tuple(pattern),
-                preactivations=tuple(preacts),
-                witness=witness,
-                alpha=tuple(w for w, _ in final),
-                beta=tuple(b for _, b in final),
-                full_dimensional=full,
-            )
-        )
-        if max_regions is not None and len(result.regions) > max_regions:
-            raise IncompleteError(
-                f"stopped at the budget of {max_regions} regions: the enumeration is incomplete"
-            )
-        return Leaf(len(result.regions) - 1)
-
-    def visit(depth: int, witness: Vector, interior: bool) -> Child:
-        result.nodes += 1
-        if progress is not None and result.nodes % 64 == 0:
-            now = time.perf_counter()
-            if now - last_report[0] > 0.2:
-                last_report[0] = now
-                progress(len(result.regions), result.nodes, result.lps)
-        if depth == len(order):
-            return leaf(witness, interior)
-        l, i = order[depth]
-        if i == 0:
-            if l == 0:
-                maps[0] = list(zip(hidden[0].weight, hidden[0].bias))
-            else:
-                maps[l] = compose(hidden[l].weight, hidden[l].bias, maps[l - 1], layer_bits(l - 1), n)
-        w, b = maps[l][i]
-        witness_active = sum((a * v for a, v in zip(w, witness)), b) > 0
-        children: dict[bool, Child] = {}
-        for side in (True, False):
-            row = neuron_row(w, b, side)
-            rows.append(row)
-            bits.append(side)
-            preacts.append((w, b))
-            try:
-                if side == witness_active:
-                    inside = interior and (is_constant(row) or row_value(row, witness) > 0)
-                    children[side] = visit(depth + 1, witness, inside)
-                else:
-                    result.lps += 1
-                    decision = oracle.decide(rows, n)
-                    if decision.nonempty:
-                        children[side] = visit(depth + 1, decision.point, decision.interior)
-                    else:
-                        result.empty_children += 1
-                        children[side] = Empty(decision.multipliers)
-            finally:
-                rows.pop()
-                bits.pop()
-                preacts.pop()
-        return Split((l, i), children[True], children[False])
-
+    search = _Search(network, domain, max_regions, progress, oracle)
+    polytope = _domain_polytope(domain, search.domain_rows) if method != "lp" else None
+    if method == "vertices" and polytope is None:
+        raise DomainError("method 'vertices' needs a bounded domain (a box or a bounded polytope)")
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4 * len(order) + 1000))
+    sys.setrecursionlimit(max(limit, 4 * len(search.order) + 1000))
     try:
-        result.tree = visit(0, root.point, root.interior)
+        if polytope is not None:
+            search.result.tree = search.visit_vertices(0, polytope)
+        else:
+            root = oracle.decide(search.domain_rows, n)
+            if not root.nonempty:
+                raise DomainError("the domain is empty (its constraints have no common point)")
+            search.result.tree = search.visit_lp(0, root.point, root.interior)
     finally:
         sys.setrecursionlimit(limit)
-    result.seconds = time.perf_counter() - started
-    return result
+    search.result.seconds = time.perf_counter() - search.started
+    return search.result
+
+
+class _Layer:
+    """One hidden layer's maps over one layer cell ``C`` (the cell where the layer starts)."""
+
+    __slots__ = ("affine", "rows", "scales", "cell", "values", "empty_side", "by_box", "touch", "proofs", "prefix",
+                 "sided", "rational")
+
+    def __init__(self, affine, rows, scales, cell: Optional[Polytope], box: Optional[IntegerBox], prefix: int) -> None:
+        self.affine, self.rows, self.scales, self.cell, self.prefix = affine, rows, scales, cell, prefix
+        width = len(rows)
+        # empty_side[i]: the side of neuron i proved empty over all of C (so in every sub-cell), or
+        # None when its hyperplane crosses C; by_box: proved by the domain box alone; touch: the
+        # kept side's closure meets the hyperplane; values: the row at C's vertices
+        self.empty_side: list[Optional[bool]] = [None] * width
+        self.by_box = [False] * width
+        self.touch = [False] * width
+        self.values: list[Optional[list[int]]] = [None] * width
+        self.proofs: list[Optional[Empty]] = [None] * width
+        self.sided: list[Optional[tuple[IntRow, IntRow]]] = [None] * width  # integer rows of both sides
+        self.rational: dict[tuple[int, bool], Row] = {}  # rational rows, made when first asked for
+        if cell is None:
+            return
+        for i, row in enumerate(rows):
+            side = box.empty_side(row) if box is not None else None
+            if side is not None:
+                self.empty_side[i], self.by_box[i] = side, True
+                continue
+            self.values[i] = vals = cell.values(row)
+            if max(vals) <= 0:
+                self.empty_side[i], self.touch[i] = True, 0 in vals
+            elif min(vals) > 0:
+                self.empty_side[i] = False
+
+
+    def rational_row(self, i: int, side: bool) -> Row:
+        row = self.rational.get((i, side))
+        if row is None:
+            w, b = self.affine[i]
+            row = self.rational[i, side] = neuron_row(w, b, side)
+        return row
+
+
+class _Search:
+    """The state of one depth-first case split: the rows of the current node (rationals and
+    integer rows side by side, domain rows first, then one per decided neuron), its pattern bits,
+    the layers' maps, and the growing :class:`Enumeration`."""
+
+    def __init__(self, network, domain, max_regions, progress, oracle) -> None:
+        self.started = time.perf_counter()
+        self.network, self.max_regions, self.progress, self.oracle = network, max_regions, progress, oracle
+        self.n = network.input_dim
+        self.domain_rows: list[Row] = domain.rows()
+        converted = [integer_row(u, v) for u, v, _ in self.domain_rows]
+        self.int_rows: list[IntRow] = [row for row, _ in converted]  # int_rows[m] = p/q rows[m]
+        self.scales: list[tuple[int, int]] = [scale for _, scale in converted]  # (p, q)
+        self.base = len(self.domain_rows)
+        self.sides: list[tuple[_Layer, int, bool]] = []  # the decided neurons, in order
+        self.box = IntegerBox(domain.lower, domain.upper) if domain.kind == "box" else None
+        self.strict = 0  # bit m set iff row m is strict
+        self.order = neuron_order(network)
+        self.starts = [0]
+        for width in network.hidden_widths:
+            self.starts.append(self.starts[-1] + width)
+        self.maps = LayerMaps(network)
+        self.flint_maps: list = [None] * len(network.hidden_widths)
+        self.layers: list[Optional[_Layer]] = [None] * len(network.hidden_widths)
+        self.bits: list[bool] = []
+        self.preacts: list[Affine] = []
+        self.result = Enumeration(network, domain, [], Leaf(0))
+        self.last_report = self.started
+
+    # ------------------------------------------------------------------ shared steps
+    def count_node(self) -> None:
+        result = self.result
+        result.nodes += 1
+        if self.progress is not None and result.nodes % 64 == 0:
+            now = time.perf_counter()
+            if now - self.last_report > 0.2:
+                self.last_report = now
+                self.progress(len(result.regions), result.nodes, result.lps)
+
+    def start_layer(self, l: int, cell: Optional[Polytope]) -> _Layer:
+        """Compute layer ``l``'s maps for the current cell (the layer cell ``C``)."""
+        if l == 0:
+            maps = self.maps.first()
+        else:
+            maps = self.maps.next(l, self.flint_maps[l - 1], self.bits[self.starts[l - 1]:self.starts[l]])
+        self.flint_maps[l] = maps
+        rows, scales = self.maps.integer_rows(maps)
+        layer = _Layer(self.maps.affine(maps), rows, scales, cell, self.box, self.base + self.starts[l])
+        self.layers[l] = layer
+        return layer
+
+    def push(self, layer: _Layer, i: int, side: bool) -> None:
+        """Decide neuron ``i`` of ``layer`` as ``side`` (active or not): its row becomes the newest."""
+        sided = layer.sided[i]
+        if sided is None:
+            row = layer.rows[i]
+            sided = layer.sided[i] = (row, tuple(-c for c in row))
+        self.sides.append((layer, i, side))
+        self.int_rows.append(sided[0] if side else sided[1])
+        self.scales.append(layer.scales[i])
+        if side:
+            self.strict |= 1 << (len(self.int_rows) - 1)
+        self.bits.append(side)
+        self.preacts.append(layer.affine[i])
+
+    def pop(self) -> None:
+        self.sides.pop()
+        self.int_rows.pop()
+        self.scales.pop()
+        self.strict &= ~(1 << len(self.int_rows))
+        self.bits.pop()
+        self.preacts.pop()
+
+    def node_rows(self) -> list[Row]:
+        """The node's rows as rationals: the domain's, then one per decided neuron."""
+        return self.domain_rows + [layer.rational_row(i, side) for layer, i, side in self.sides]
+
+    def lp_decide(self, keep: Optional[int] = None) -> lp.Decision:
+        """An exact LP over the node's rows (``keep``: only the first ``keep`` rows and the newest;
+        the multipliers are renumbered to the node's rows)."""
+        self.result.lps += 1
+        self.result.lp_decisions += 1
+        rows = self.node_rows()
+        if keep is None or keep >= len(rows) - 1:
+            return self.oracle.decide(rows, self.n)
+        decision = self.oracle.decide(rows[:keep] + rows[-1:], self.n)
+        if decision.nonempty:
+            return decision
+        newest = len(rows) - 1
+        return lp.Decision(multipliers={(newest if m == keep else m): y for m, y in decision.multipliers.items()})
+
+    def empty(self, multipliers: dict[int, Fraction]) -> Empty:
+        """An :class:`Empty` child, after an exact Motzkin check of its multipliers."""
+        if not lp.motzkin_valid(self.node_rows(), multipliers, self.n):
+            raise InternalError("an emptiness proof did not check")
+        return Empty(dict(sorted(multipliers.items())))
+
+    def leaf(self, witness: Vector, full: bool) -> Leaf:
+        network, result, l_last = self.network, self.result, len(self.flint_maps) - 1
+        if l_last >= 0:
+            final = self.maps.affine(self.maps.next(l_last + 1, self.flint_maps[l_last], self.bits[self.starts[l_last]:]))
+        else:
+            final = self.maps.affine(self.maps.first())
+        pattern = tuple(tuple(self.bits[a:b]) for a, b in zip(self.starts, self.starts[1:]))
+        result.regions.append(Region(pattern=pattern, preactivations=tuple(self.preacts), witness=witness,
+                                     alpha=tuple(w for w, _ in final), beta=tuple(b for _, b in final),
+                                     full_dimensional=full))
+        if self.max_regions is not None and len(result.regions) > self.max_regions:
+            raise IncompleteError(f"stopped at the budget of {self.max_regions} regions: the enumeration is incomplete")
+        return Leaf(len(result.regions) - 1)
+
+    def check_witness(self, witness: Vector, full: bool) -> None:
+        """Exact check that ``witness`` satisfies every row (strictly every non-constant one if
+        ``full``), in integer arithmetic."""
+        point, den = integer_point(witness)
+        for m, row in enumerate(self.int_rows):
+            value = scaled_value(row, point, den)
+            if value < 0 or (value == 0 and (self.strict >> m & 1 or (full and any(row[:-1])))):
+                raise InternalError("a region's witness violates one of its conditions")
+
+    # ------------------------------------------------------------------ the vertex search
+    def visit_vertices(self, depth: int, cell: Polytope) -> Child:
+        self.count_node()
+        if depth == len(self.order):
+            return self.vertex_leaf(cell)
+        l, i = self.order[depth]
+        layer = self.start_layer(l, cell) if i == 0 else self.layers[l]
+        row = layer.rows[i]
+        index = len(self.int_rows)
+        empty_side = layer.empty_side[i]
+        values = None
+        if empty_side is None:  # the hyperplane crosses C; decide it on this sub-cell
+            values = layer.values[i] if cell is layer.cell else cell.values(row)
+            if max(values) <= 0:
+                empty_side = True
+            elif min(values) > 0:
+                empty_side = False
+        elif layer.touch[i]:
+            values = cell.values(row)
+        self.result.decisions += 2
+        children: dict[bool, Child] = {}
+        if empty_side is not None:
+            kept = cell.with_tight(index, values) if values is not None else cell
+            for side in (True, False):
+                self.push(layer, i, side)
+                try:
+                    if side == empty_side:
+                        children[side] = self.vertex_proof(layer, i, cell, values, side)
+                    else:
+                        children[side] = self.explore(depth, kept)
+                finally:
+                    self.pop()
+        else:
+            above, below = cell.cut(index, row, values)
+            for side, part in ((True, above), (False, below)):
+                self.push(layer, i, side)
+                try:
+                    children[side] = self.explore(depth, part)
+                finally:
+                    self.pop()
+        return Split((l, i), children[True], children[False])
+
+    def explore(self, depth: int, part: Polytope) -> Child:
+        """The child with closure ``part``: explored, unless a strict row vanishes on all of it."""
+        if part.common_tight() & self.strict:
+            decision = self.lp_decide()
+            if decision.nonempty:
+                raise InternalError("an LP found a point where a strict row vanishes on the whole cell")
+            self.result.empty_children += 1
+            return self.empty(decision.multipliers)
+        return self.visit_vertices(depth + 1, part)
+
+    def vertex_proof(self, layer: _Layer, i: int, cell: Polytope, values, side: bool) -> Empty:
+        """The empty child ``side`` of neuron ``i`` (its row is the newest): multipliers on the rows
+        tight at the extreme vertex of the layer cell ``C`` when the hyperplane misses ``C`` (then they
+        name only rows of ``C`` and the split row, so the same proof serves every sub-cell), else of
+        this cell; checked exactly, and an LP decides when no square subsystem gives a proof."""
+        self.result.empty_children += 1
+        shared = layer.empty_side[i] is not None
+        if shared and layer.proofs[i] is not None:
+            return layer.proofs[i]
+        newest = len(self.int_rows) - 1
+        if shared and layer.by_box[i]:
+            self.result.box_proofs += 1
+            layer.proofs[i] = proof = Empty(box_multipliers(layer.affine[i][0], layer.rows[i], side, newest))
+            return proof
+        if shared:
+            cell, values = layer.cell, layer.values[i]
+        k = cell.extreme(values, largest=side)
+        solved = vertex_multipliers(self.int_rows, cell.tight[k], tuple(-a for a in self.int_rows[newest][:-1]))
+        if solved is not None:
+            nums, den = solved
+            nums[newest] = den
+        if solved is not None and integer_motzkin_valid(self.int_rows, nums, self.strict):
+            # int_rows[m] is p_m/q_m times rows[m]: the rational row's multiplier is y_m p_m / q_m
+            self.result.vertex_proofs += 1
+            proof = Empty({m: Fraction(nums[m] * self.scales[m][0], den * self.scales[m][1]) for m in sorted(nums)})
+        else:
+            decision = self.lp_decide(layer.prefix if shared else None)
+            if decision.nonempty:
+                raise InternalError("an LP found a point on a side the vertices show empty")
+            proof = self.empty(decision.multipliers)
+        if shared:
+            layer.proofs[i] = proof
+        return proof
+
+    def vertex_leaf(self, cell: Polytope) -> Leaf:
+        common = cell.common_tight()
+        full = not any(common >> m & 1 and any(row[:-1]) for m, row in enumerate(self.int_rows))
+        if full:
+            witness = simple_interior_point(self.int_rows, cell)
+        else:
+            point, den = cell.mean()
+            witness = tuple(Fraction(c, den) for c in point)
+        self.check_witness(witness, full)
+        return self.leaf(witness, full)
+
+    # ------------------------------------------------------------------ the LP search
+    def visit_lp(self, depth: int, witness: Vector, interior: bool) -> Child:
+        self.count_node()
+        if depth == len(self.order):
+            full = interior
+            if not interior:
+                self.result.lps += 1
+                inner = self.oracle.interior_point(self.node_rows(), self.n)
+                if inner is not None:  # prefer a witness that shows full dimension
+                    witness, full = inner, True
+            if full:
+                witness = lp.simplest_interior_point(self.node_rows(), witness)
+            self.check_witness(witness, full)
+            return self.leaf(witness, full)
+        l, i = self.order[depth]
+        layer = self.start_layer(l, None) if i == 0 else self.layers[l]
+        w, b = layer.affine[i]
+        witness_active = sum((a * v for a, v in zip(w, witness)), b) > 0
+        self.result.decisions += 2
+        children: dict[bool, Child] = {}
+        for side in (True, False):
+            self.push(layer, i, side)
+            try:
+                if side == witness_active:
+                    newest = layer.rational_row(i, side)
+                    inside = interior and (is_constant(newest) or row_value(newest, witness) > 0)
+                    children[side] = self.visit_lp(depth + 1, witness, inside)
+                else:
+                    decision = self.lp_decide()
+                    if decision.nonempty:
+                        children[side] = self.visit_lp(depth + 1, decision.point, decision.interior)
+                    else:
+                        self.result.empty_children += 1
+                        children[side] = Empty(decision.multipliers)
+            finally:
+                self.pop()
+        return Split((l, i), children[True], children[False])

@@ -83,7 +83,7 @@ EXPECTED = {
     "shallow_strict_changed_rehashed": ("shallow.strict[0]", "differs from the leaf's conditions"),
     "wrong_shallow_hash": ("shallow.sha256", "does not match the shallow network"),
     "wrong_network_hash": ("network_sha256", "does not match the embedded network"),
-    "json_float": ("leaves[0].witness[0]", "JSON float 0.25 where a rational string belongs"),
+    "json_float": ("leaves[0].witness[0]", "JSON float 0.5 where a rational string belongs"),
     "wrong_version": ("version", "unsupported version"),
     "wrong_format": ("format", "expected 'exactrelu-certificate'"),
     "tree_child_missing": ("tree.inactive", "missing field"),
