@@ -272,3 +272,28 @@ def test_load_model_option_and_bounds_warning(tmp_path: Path) -> None:
     assert bounds_warning(Domain.polytope([[1, 1], [-1, 0], [0, -1]], [11, 0, 0]), *raw.default_box, "f")
     assert bounds_warning(Domain.polytope([[-1, 0], [0, -1]], [0, 0]), *raw.default_box, "f")
     assert bounds_warning(Domain.reals(2), *raw.default_box, "f")
+
+
+def test_commands_warn_of_a_domain_outside_the_nnet_bounds(tmp_path: Path, capsys) -> None:
+    """A box written in normalised coordinates given for the raw-unit .nnet load gets a warning that
+    names both boxes (and the option); in normalised coordinates the same box is inside, no warning."""
+    from exactrelu.commands import main
+
+    path = tmp_path / "n.nnet"
+    path.write_text(NNET)
+    box = "--box=-1/2:1/2,-1/2:1/2"  # inside the normalised bounds, outside the raw bounds [-10,10] x [0,400]
+    assert main(["regions", str(path), box]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the domain [-1/2, 1/2] x [-1/2, 1/2] is not inside the input bounds [-10, 10] x [0, 400]" in err
+    assert "--nnet-normalized" in err
+    assert main(["regions", str(path), box, "--nnet-normalized"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    prop = tmp_path / "p.vnnlib"
+    prop.write_text("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+                    "(assert (<= X_0 0.5))\n(assert (>= X_0 -0.5))\n(assert (<= X_1 0.5))\n(assert (>= X_1 -0.5))\n"
+                    "(assert (>= Y_0 1000))\n")
+    main(["verify", str(path), str(prop), "--max-regions", "50"])
+    err = capsys.readouterr().err
+    assert "warning: input set 0: the domain [-1/2, 1/2] x [-1/2, 1/2] is not inside" in err
+    main(["verify", str(path), str(prop), "--nnet-normalized", "--max-regions", "50"])
+    assert "warning" not in capsys.readouterr().err

@@ -84,7 +84,17 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise PropertyError(f"{args.property}: cannot read property: {exc}") from None
         prop = parse_property(text, args.property)
-        network = read_model(args.model, args, console).network
+        loaded = read_model(args.model, args, console)
+        network = loaded.network
+        if loaded.default_box is not None:
+            from ..domain import bounds_warning
+
+            for k, input_set in enumerate(prop.input_sets):
+                warning = bounds_warning(input_set, *loaded.default_box, f"{args.model} ({loaded.coordinates} coordinates)")
+                if warning:
+                    hint = (" (VNN-LIB properties of ACAS Xu are in normalised coordinates: --nnet-normalized)"
+                            if loaded.coordinates == "raw" else "")
+                    console.note(f"warning: input set {k}: {warning}{hint}")
         try:
             verdict = verify_property(network, prop, timeout=args.timeout, max_regions=args.max_regions,
                                       progress=console.progress)
