@@ -125,15 +125,9 @@ def domain_from_args(args: argparse.Namespace, n: int, *loaded):
         domain = (Domain.box(*stated[0].default_box, where=f"{stated[0].path} input bounds") if stated
                   else Domain.reals(n))
     domain.check_dimension(n)
-    from ..domain import bounds_warning
-
     for model in loaded:
-        if model.default_box is not None and (getattr(args, "box", None) or getattr(args, "domain", None)):
-            warning = bounds_warning(domain, *model.default_box, f"{model.path} ({model.coordinates} coordinates)")
-            if warning:
-                hint = (" (VNN-LIB properties of ACAS Xu are in normalised coordinates: --nnet-normalized)"
-                        if model.coordinates == "raw" else "")
-                Console(getattr(args, "quiet", False)).note(f"warning: {warning}{hint}")
+        if getattr(args, "box", None) or getattr(args, "domain", None):
+            warn_outside_bounds(Console(getattr(args, "quiet", False)), domain, model)
     if domain.kind == "polytope":
         try:
             domain.check_nonempty()
@@ -141,6 +135,21 @@ def domain_from_args(args: argparse.Namespace, n: int, *loaded):
             where = args.domain if getattr(args, "domain", None) else "the domain"
             raise DomainError(f"{where}: the domain is empty (its constraints have no common point)") from None
     return domain
+
+
+def warn_outside_bounds(console: Console, domain, model, what: str = "") -> None:
+    """Warn when ``domain`` is not inside the input bounds ``model`` (an NNet file) states, naming
+    both boxes: a result about a set in other coordinates than the user thinks (raw units against
+    normalised ones) would be about the wrong inputs."""
+    from ..domain import bounds_warning
+
+    if model.default_box is None:
+        return
+    warning = bounds_warning(domain, *model.default_box, f"{model.path} ({model.coordinates} coordinates)")
+    if warning:
+        hint = (" (VNN-LIB properties of ACAS Xu are in normalised coordinates: --nnet-normalized)"
+                if model.coordinates == "raw" else "")
+        console.note(f"warning: {what}{warning}{hint}")
 
 
 def domain_inputs(args: argparse.Namespace) -> list[str]:

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ..verify import stream_property_certificate, verify_property
     from ..vnnlib import parse_property
     from .console import Console
-    from .options import check_command, read_model
+    from .options import check_command, read_model, warn_outside_bounds
 
     console = Console(args.quiet)
     if args.timeout is not None and not args.timeout > 0:
@@ -86,15 +86,8 @@ def run(args: argparse.Namespace) -> int:
         prop = parse_property(text, args.property)
         loaded = read_model(args.model, args, console)
         network = loaded.network
-        if loaded.default_box is not None:
-            from ..domain import bounds_warning
-
-            for k, input_set in enumerate(prop.input_sets):
-                warning = bounds_warning(input_set, *loaded.default_box, f"{args.model} ({loaded.coordinates} coordinates)")
-                if warning:
-                    hint = (" (VNN-LIB properties of ACAS Xu are in normalised coordinates: --nnet-normalized)"
-                            if loaded.coordinates == "raw" else "")
-                    console.note(f"warning: input set {k}: {warning}{hint}")
+        for k, input_set in enumerate(prop.input_sets):
+            warn_outside_bounds(console, input_set, loaded, f"input set {k}: ")
         try:
             verdict = verify_property(network, prop, timeout=args.timeout, max_regions=args.max_regions,
                                       progress=console.progress)
