@@ -6,8 +6,10 @@
 Runs under the benchmark-only environment (docs/benchmarks.md, "Float peers"), never under
 exactrelu's: it imports neither exactrelu nor anything exactrelu depends on beyond numpy.  ``NET.npz``
 holds the arrays ``W0, b0, W1, b1, ...`` (out x in) that ``benchmarks/peers.py`` wrote; the domain
-is the box ``[-radius, radius]^n``.  Printed: ``{"tool", "version", "regions", "cpu", "wall"}``,
-where ``cpu`` is the CPU time of this process plus that of its reaped children (relucent always
+is the box ``[-radius, radius]^n``.  Printed: ``{"tool", "version", "regions", "patterns", "cpu",
+"wall"}`` (``patterns``: each region's activation pattern over the hidden neurons, layer-major, as
+a string of ``1`` = active, ``z > 0``, and ``0``), where ``cpu`` is the CPU time of this process
+plus that of its reaped children (relucent always
 computes in a worker pool) and ``wall`` the elapsed time, both around the enumeration only.
 
 * relucent: ``Complex(torch model).bfs(start=0, cube_mode="intersect", cube_radius=radius,
@@ -75,7 +77,9 @@ def run_relucent(layers, radius: float) -> dict:
                                                    nworkers=1, verify=False, verbose=0))
     if not result.complete:
         raise SystemExit(f"relucent: search incomplete ({len(result.bad_shi_computations)} failed neighbours)")
-    return {"tool": "relucent", "version": relucent.__version__, "regions": len(complex_), "cpu": cpu, "wall": wall}
+    patterns = sorted({"".join("1" if s > 0 else "0" for s in poly.ss_np.ravel()) for poly in complex_})
+    return {"tool": "relucent", "version": relucent.__version__, "regions": len(complex_), "patterns": patterns,
+            "cpu": cpu, "wall": wall}
 
 
 def load_parx_exact_python(source: Path):
@@ -113,8 +117,9 @@ def run_parx(layers, radius: float, source: Path) -> dict:
             if line.startswith("version"):
                 version = line.split("=", 1)[1].strip().strip('"')
                 break
-    patterns = {np.concatenate(path).tobytes() for path, *_ in results}
-    return {"tool": "parx exact_python", "version": version, "regions": len(patterns), "cpu": cpu, "wall": wall}
+    patterns = sorted({"".join("1" if bit else "0" for bit in np.concatenate(path)) for path, *_ in results})
+    return {"tool": "parx exact_python", "version": version, "regions": len(results), "patterns": patterns,
+            "cpu": cpu, "wall": wall}
 
 
 def main() -> None:

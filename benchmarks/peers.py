@@ -15,8 +15,9 @@ For each of the networks 2-[12]-1, 3-[10,10]-1, 2-[16,16,16]-1 (the random float
 
 Each process times only its enumeration, in CPU seconds of the process and its reaped children.
 The table gives the regions each tool found (exactrelu: all regions, and how many are
-full-dimensional; the float tools find full-dimensional regions only, by design), the seconds,
-and the ratios ``peer / exactrelu`` (> 1: exactrelu is faster).
+full-dimensional; the float tools find full-dimensional regions only, by design), marked ``(=)``
+when a peer's activation patterns are exactly exactrelu's full-dimensional ones, the seconds, and
+the ratios ``peer / exactrelu`` (> 1: exactrelu is faster).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def exactrelu_child(path: Path) -> None:
 
     net = load_model(path).network
     e, seconds = cpu_seconds(lambda: enumerate_regions(net, box(net.input_dim)))
-    print(json.dumps({"regions": len(e.regions), "full": e.full_dimensional, "cpu": seconds}))
+    full = sorted("".join("1" if bit else "0" for bit in r.flat_pattern) for r in e.regions if r.full_dimensional)
+    print(json.dumps({"regions": len(e.regions), "full": e.full_dimensional, "patterns": full, "cpu": seconds}))
 
 
 def run_json(command: list[str]) -> dict:
@@ -54,6 +56,17 @@ def run_json(command: list[str]) -> dict:
         tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         return {"error": tail}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def agreement(peer: dict, full: list[str]) -> str:
+    """A peer's region count, and whether its activation patterns are exactly exactrelu's
+    full-dimensional ones (``=``) or how many it missed and added."""
+    if "error" in peer:
+        return f"failed: {peer['error']}"
+    found, exact = set(peer["patterns"]), set(full)
+    if found == exact and peer["regions"] == len(found):
+        return f"{peer['regions']} (=)"
+    return f"{peer['regions']} ({len(exact - found)} missed, {len(found - exact)} not regions)"
 
 
 def main() -> None:
@@ -91,7 +104,7 @@ def main() -> None:
                 found[peer] = run_json(command)
                 if "version" in found[peer]:
                     versions[found[peer]["tool"]] = found[peer]["version"]
-            regions = [found[p].get("regions", found[p].get("error")) for p in peers]
+            regions = [agreement(found[p], mine["patterns"]) for p in peers]
             seconds = [f"{found[p]['cpu']:.2f}" if "cpu" in found[p] else "-" for p in peers]
             ratios = [f"{found[p]['cpu'] / mine['cpu']:.1f}" if "cpu" in found[p] else "-" for p in peers]
             markdown_row([name, f"{mine['regions']} / {mine['full']}", *regions, f"{mine['cpu']:.3f}", *seconds,
