@@ -9,8 +9,8 @@ holds the arrays ``W0, b0, W1, b1, ...`` (out x in) that ``benchmarks/peers.py``
 is the box ``[-radius, radius]^n``.  Printed: ``{"tool", "version", "regions", "patterns", "cpu",
 "wall"}`` (``patterns``: each region's activation pattern over the hidden neurons, layer-major, as
 a string of ``1`` = active, ``z > 0``, and ``0``), where ``cpu`` is the CPU time of this process
-plus that of its reaped children (relucent always
-computes in a worker pool) and ``wall`` the elapsed time, both around the enumeration only.
+plus that of its reaped children (relucent always computes in a worker pool) and ``wall`` the
+elapsed time, both around the enumeration only.
 
 * relucent: ``Complex(torch model).bfs(start=0, cube_mode="intersect", cube_radius=radius,
   nworkers=1, verify=False)``: every cell meeting the box; Gurobi limited to one thread.
