@@ -97,7 +97,7 @@ from .rationals import format_rational, parse_rational
 
 
 MAX_EXACT_FEATURES = 12
-METHODS = ("auto", "patterns", "deep", "regions")
+METHODS = ("auto", "modular", "patterns", "deep", "regions")
 CHUNK_ROWS = 1 << 15  # hybrid points evaluated per batch (bounds memory)
 ZERO = Fraction(0)
 
@@ -494,6 +494,152 @@ class PatternEvaluator:
         return results
 
 
+class ModularShapley:
+    """Exact Shapley numerators of many points from all ``2^n |B|`` hybrids of each, in one batch.
+
+    Every hybrid is evaluated exactly by :class:`~exactrelu.modular.ResidueNetwork`: activation
+    signs proved in float64 (integers where the floats cannot tell), then the integer network modulo
+    word-size primes in float64 BLAS.  With ``F(S, b)`` the integer output numerator of the hybrid
+    ``(x_S, b_rest)`` over ``D`` and ``c_i(S) = w(|S| - 1)`` if ``i in S``, ``-w(|S|)`` otherwise
+    (``w(s) = s! (n - s - 1)!``)::
+
+        N_i = n! |B| D phi_i = sum_S c_i(S) V(S),      V(S) = sum_b F(S, b),
+
+    one matrix product per prime (int64: ``|c| <= p/2``, ``0 <= V < p``, ``2^n p^2 / 2 < 2^63`` for
+    ``n <= 14``).  Since ``sum_S |c_i(S)| = 2 n!``, ``|N_i| <= 2 n! |B| max |F|``; that bound (from
+    :meth:`~exactrelu.modular.ResidueNetwork.numerator_bound`) fixes the number of primes, so the
+    Chinese remainder theorem returns ``N_i`` exactly.  The fast-path flag of a point says that every
+    one of its hybrids has the point's own (exact) activation pattern.
+    """
+
+    MAX_FEATURES = 14
+    MAX_BACKGROUND = 1 << 26  # |V(S)| sums stay below 2^53 in float64
+    CHUNK = 8192  # hybrids per batch
+
+    def __init__(self, net: ReluNetwork) -> None:
+        from .modular import ResidueNetwork
+
+        n = net.input_dim
+        if n > self.MAX_FEATURES:
+            raise InputError(f"exact Shapley values by residues support at most {self.MAX_FEATURES} features")
+        self.net, self.n, self.m = net, n, net.output_dim
+        self.residue = ResidueNetwork(net)
+        M = 1 << n
+        self.bits = ((np.arange(M)[:, None] >> np.arange(n)) & 1).astype(bool)
+        weights = _coalition_weights(n)
+        size = self.bits.sum(axis=1).tolist()
+        self.coefficients = [[weights[size[mask] - 1] if self.bits[mask, i] else -weights[size[mask]] for mask in range(M)]
+                             for i in range(n)]  # n x 2^n Python integers
+        self._coefficient_cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    def _coefficient_residues(self, primes: Sequence[int]) -> np.ndarray:
+        key = tuple(primes)
+        hit = self._coefficient_cache.get(key)
+        if hit is None:
+            C = np.array(self.coefficients, dtype=object)[None, :, :]
+            P = np.array(primes, dtype=object)[:, None, None]
+            hit = ((C + P // 2) % P - P // 2).astype(np.int64)  # centred residues, |c| <= p/2
+            self._coefficient_cache[key] = hit
+        return hit
+
+    def _closure(self, fast: np.ndarray, masks: list, open_rows: np.ndarray, pi: np.ndarray, numerators, Q: int) -> None:
+        """Clear ``fast[p]`` unless every hybrid of point ``p`` in this chunk (rows (mask, pair); mask
+        ``2^n - 1`` is the point itself) lies in the closure of the point's region.  A hybrid with the
+        point's pattern does; one whose pattern differs and whose signs the floats proved does not (at
+        the first neuron where the patterns differ, its pre-activation has the strict opposite sign of
+        the one the region asks for, with the earlier layers' patterns equal); the rest (rare: a
+        pre-activation within float error of 0) are tested exactly."""
+        M, count = 1 << self.n, len(pi)
+        differs = np.zeros((M, count), dtype=bool)
+        for mask in masks:
+            per = mask.reshape(M, count, -1)
+            differs |= (per != per[-1:]).any(axis=2)
+        if not differs.any():
+            return
+        exact = np.zeros((M, count), dtype=bool)
+        exact.reshape(-1)[open_rows] = True
+        fast[pi[(differs & ~exact).any(axis=0)]] = False
+        maps = self.residue.pattern_maps
+        for r in np.flatnonzero((differs & exact).reshape(-1)).tolist():
+            q = r % count
+            if not fast[pi[q]]:
+                continue
+            own = M - 1
+            key = np.concatenate([mask.reshape(M, count, -1)[own, q] for mask in masks]).astype(bool).tobytes()
+            if not maps.in_closure(numerators([r])[0], Q, key):
+                fast[pi[q]] = False
+
+    def shapley(self, xs: Sequence[Vector], background: Sequence[Vector], fast_path: bool = True):
+        """For each point: ``(numerators, denominator, fast)``; ``phi[i][o] = numerators[i][o] / denominator``.
+
+        The hybrids are processed in chunks of pairs ``(x, b)``, rows ordered (mask, pair); the first
+        layer of a chunk is one product ``[bits | 1] (2^n x (n + 1)) * [Delta; G]`` per prime, with
+        ``Delta_i = A_1[:, i] (x_i - b_i)`` and ``G = A_1 b + c_1 Q`` as residues."""
+        from .modular import _reduce, crt_many
+        from .patterns import to_float
+
+        n, m, M = self.n, self.m, 1 << self.n
+        nb, k = len(background), len(xs)
+        if nb > self.MAX_BACKGROUND:
+            raise InputError(f"exact Shapley values by residues support at most {self.MAX_BACKGROUND} background points")
+        rn = self.residue
+        Q = _lcm_den(itertools.chain(itertools.chain.from_iterable(xs), itertools.chain.from_iterable(background)))
+        xq = [[int(v * Q) for v in x] for x in xs]
+        bq = [[int(v * Q) for v in b] for b in background]
+        zmax = max(abs(v) for row in itertools.chain(xq, bq) for v in row)
+        primes = rn.primes_above(2 * math.factorial(n) * nb * rn.numerator_bound(zmax, Q))
+        Xf, Xe = to_float([v for x in xs for v in x])
+        Bf, Be = to_float([v for b in background for v in b])
+        Xf, Bf = Xf.reshape(k, n), Bf.reshape(nb, n)
+        errors = np.maximum(Xe.reshape(k, n).max(axis=0), Be.reshape(nb, n).max(axis=0))
+        # residues (primes x points x inputs, int64 in [0, p)) and the first layer's A_1 (primes x in x out)
+        pr = np.array(primes, dtype=np.int64)
+        Xr = np.array([[[v % p for v in x] for x in xq] for p in primes], dtype=np.int64)
+        Br = np.array([[[v % p for v in b] for b in bq] for p in primes], dtype=np.int64)
+        first = np.array([rn._layer_residues(0, p, Q) for p in primes]).astype(np.int64)  # primes x (n + 1) x w1
+        A1, c1 = first[:, :-1, :], first[:, -1, :]
+        # G_b = A_1 b + c_1 Q mod p: |terms| < p^2 / 2, n of them: int64
+        G = (np.matmul(Br, A1) + c1[:, None, :]) % pr[:, None, None]  # primes x nb x w1
+        w1 = A1.shape[2]
+        bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1).astype(float)
+        V = np.zeros((len(primes), M, k, m))
+        fast = np.full(k, fast_path)
+        per_chunk = max(1, self.CHUNK // M)
+        for start in range(0, k * nb, per_chunk):
+            pair = np.arange(start, min(start + per_chunk, k * nb))
+            pi, bi = pair // nb, pair % nb
+            count = len(pair)
+            Zf = np.where(self.bits[:, None, :], Xf[pi][None, :, :], Bf[bi][None, :, :]).reshape(-1, n)
+
+            def numerators(rows: list[int]) -> list[list[int]]:
+                out = []
+                for r in rows:
+                    mask, q = divmod(r, count)
+                    x, b = xq[pi[q]], bq[bi[q]]
+                    out.append([x[j] if (mask >> j) & 1 else b[j] for j in range(n)])
+                return out
+
+            masks, open_rows = rn.masks(Zf, errors, numerators, Q)
+            if fast_path:
+                self._closure(fast, masks, open_rows, pi, numerators, Q)
+            # Delta (primes x n x pairs x w1): |A_1 (x_i - b_i)| < p^2, int64
+            diff = (Xr[:, pi, :] - Br[:, bi, :]) % pr[:, None, None]  # primes x pairs x n
+            Delta = (A1[:, :, None, :] * diff.transpose(0, 2, 1)[:, :, :, None]) % pr[:, None, None, None]
+            right = np.concatenate([Delta, G[:, bi][:, None]], axis=1).reshape(len(primes), n + 1, count * w1).astype(float)
+            heads = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+            for t, p in enumerate(primes):
+                H = (bits @ right[t]).reshape(M * count, w1)
+                R = rn.propagate(H, masks, p, Q).reshape(M, count, m)
+                V[t][:, pi[heads]] += np.add.reduceat(R, heads, axis=1)
+        Pv = np.array(primes, dtype=float)[:, None, None, None]
+        _reduce(V, Pv, 1.0 / Pv)
+        Vi = np.remainder(V.astype(np.int64), pr[:, None, None, None]).reshape(len(primes), M, k * m)
+        N = np.matmul(self._coefficient_residues(primes), Vi).reshape(len(primes), n, k, m)
+        N = crt_many(N, primes)  # n x k x m
+        denominator = math.factorial(n) * nb * Q * rn.denominator_scale
+        return [(N[:, p, :].tolist(), denominator, bool(fast[p])) for p in range(k)]
+
+
 # ============================================================================ Shapley values
 @dataclass(frozen=True)
 class ShapleyResult:
@@ -508,7 +654,7 @@ class ShapleyResult:
     f_x: Vector
     mean_background: Vector
     fast_path: bool
-    method: str  # "fast path", "patterns", "deep", "regions", or "sampled (deep)"
+    method: str  # "fast path", "modular", "patterns", "deep", "regions", or "sampled (deep)"
     approximate: bool = False
     samples: Optional[int] = None
     evaluations: int = 0
@@ -587,8 +733,11 @@ class Explainer:
         out, D = self.evaluator.evaluate_points(self.background)
         self.mean_f = tuple(Fraction(sum(int(v) for v in out[o::m]), D * len(self.background)) for o in range(m))
         self.mean_b = _mean(self.background)
-        self.method = "deep" if method == "auto" else method
+        if method == "auto":
+            method = "modular" if net.input_dim <= min(max_features, ModularShapley.MAX_FEATURES) else "deep"
+        self.method = method
         self.patterns: Optional[PatternEvaluator] = None
+        self.modular: Optional[ModularShapley] = None
         self.max_features, self.samples, self.seed, self.fast_path = max_features, samples, seed, fast_path
         self.lookup = lookup
         if self.method == "regions" and lookup is None:
@@ -619,28 +768,34 @@ class Explainer:
         net = self.net
         pts = [net.coerce_point(x, "x" if len(points) == 1 else f"point {k + 1}") for k, x in enumerate(points)]
         n = net.input_dim
-        if self.method != "patterns" or n > self.max_features:
+        if self.method not in ("patterns", "modular") or n > self.max_features:
             out = []
             for k, point in enumerate(pts):
                 out.append(self._explain_one(point))
                 if progress is not None:
                     progress(k + 1, len(pts))
             return out
-        if self.patterns is None:
-            self.patterns = PatternEvaluator(net)
-        per_chunk = max(1, CHUNK_ROWS // ((1 << n) * len(self.background)))
+        if self.method == "patterns":
+            if self.patterns is None:
+                self.patterns = PatternEvaluator(net)
+            batch, rows = self.patterns, CHUNK_ROWS
+        else:
+            if self.modular is None:
+                self.modular = ModularShapley(net)
+            batch, rows = self.modular, 8 * CHUNK_ROWS
+        per_chunk = max(1, rows // ((1 << n) * len(self.background)))
         out = []
         for start in range(0, len(pts), per_chunk):
             started = time.perf_counter()
             chunk = pts[start : start + per_chunk]
             f_out, D = self.evaluator.evaluate_points(chunk)  # the plain exact evaluator, for efficiency
             m = net.output_dim
-            computed = self.patterns.shapley(chunk, self.background, self.fast_path)
+            computed = batch.shapley(chunk, self.background, self.fast_path)
             share = (time.perf_counter() - started) / len(chunk)
             for k, (point, (numerators, denominator, fast)) in enumerate(zip(chunk, computed)):
                 values = tuple(tuple(Fraction(v, denominator) for v in row) for row in numerators)
                 f_x = tuple(Fraction(int(f_out[k * m + o]), D) for o in range(m))
-                result = self._done(point, f_x, values, "fast path" if fast else "patterns", time.perf_counter(),
+                result = self._done(point, f_x, values, "fast path" if fast else self.method, time.perf_counter(),
                                     evaluations=(1 << n) * len(self.background))
                 out.append(dataclasses.replace(result, seconds=share))
             if progress is not None:
