@@ -29,8 +29,14 @@ behind ``--method auto``: exact deep evaluation against region lookup on the sha
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+
+# One BLAS thread for both sides: the products here are small, and on a shared machine a second BLAS
+# thread makes both exactrelu and shap several times slower (set the variable to override).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 from fractions import Fraction
 from pathlib import Path
 

@@ -84,6 +84,7 @@ import itertools
 import math
 import random
 import time
+import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -394,9 +395,7 @@ class PatternEvaluator:
         n, M = self.n, 1 << net.input_dim
         masks = np.arange(M)
         self.bits = ((masks[:, None] >> np.arange(n)) & 1).astype(bool)
-        size = self.bits.sum(axis=1)
-        w = np.array(_coalition_weights(n), dtype=np.int64)
-        C = np.where(self.bits, w[np.clip(size - 1, 0, n - 1)][:, None], -w[np.clip(size, 0, n - 1)][:, None])
+        C = _coalition_coefficients(n)
         self.coefficients = np.concatenate([(C[:, :, None] * self.bits[:, None, :]).reshape(M, n * n), C], axis=1)
         self.exact_hybrids = 0  # hybrids whose pattern needed exact arithmetic
 
@@ -515,6 +514,15 @@ class ModularShapley:
     MAX_FEATURES = 14
     MAX_BACKGROUND = 1 << 26  # |V(S)| sums stay below 2^53 in float64
     CHUNK = 8192  # hybrids per batch
+    _cache: "weakref.WeakKeyDictionary[ReluNetwork, ModularShapley]" = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, net: ReluNetwork) -> "ModularShapley":
+        """The (cached) instance for ``net``: the integer layers and primes are prepared once."""
+        hit = cls._cache.get(net)
+        if hit is None:
+            hit = cls._cache[net] = cls(net)
+        return hit
 
     def __init__(self, net: ReluNetwork) -> None:
         from .modular import ResidueNetwork
@@ -526,21 +534,13 @@ class ModularShapley:
         self.residue = ResidueNetwork(net)
         M = 1 << n
         self.bits = ((np.arange(M)[:, None] >> np.arange(n)) & 1).astype(bool)
-        weights = _coalition_weights(n)
-        size = self.bits.sum(axis=1).tolist()
-        self.coefficients = [[weights[size[mask] - 1] if self.bits[mask, i] else -weights[size[mask]] for mask in range(M)]
-                             for i in range(n)]  # n x 2^n Python integers
-        self._coefficient_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self.coefficients = _coalition_coefficients(n).T.copy()  # n x 2^n, exact in int64 and float64
+        self._coefficient_floats = self.coefficients.astype(float)  # |c| <= (n - 1)! < 2^53
 
     def _coefficient_residues(self, primes: Sequence[int]) -> np.ndarray:
-        key = tuple(primes)
-        hit = self._coefficient_cache.get(key)
-        if hit is None:
-            C = np.array(self.coefficients, dtype=object)[None, :, :]
-            P = np.array(primes, dtype=object)[:, None, None]
-            hit = ((C + P // 2) % P - P // 2).astype(np.int64)  # centred residues, |c| <= p/2
-            self._coefficient_cache[key] = hit
-        return hit
+        """The coefficients as centred residues (primes x n x 2^n, ``|c| <= p/2``)."""
+        P = np.array(primes, dtype=np.int64)[:, None, None]
+        return (self.coefficients[None] + P // 2) % P - P // 2
 
     def _closure(self, fast: np.ndarray, masks: list, open_rows: np.ndarray, pi: np.ndarray, numerators, Q: int) -> None:
         """Clear ``fast[p]`` unless every hybrid of point ``p`` in this chunk (rows (mask, pair); mask
@@ -572,11 +572,12 @@ class ModularShapley:
     def shapley(self, xs: Sequence[Vector], background: Sequence[Vector], fast_path: bool = True):
         """For each point: ``(numerators, denominator, fast)``; ``phi[i][o] = numerators[i][o] / denominator``.
 
-        The hybrids are processed in chunks of pairs ``(x, b)``, rows ordered (mask, pair); the first
-        layer of a chunk is one product ``[bits | 1] (2^n x (n + 1)) * [Delta; G]`` per prime, with
-        ``Delta_i = A_1[:, i] (x_i - b_i)`` and ``G = A_1 b + c_1 Q`` as residues."""
-        from .modular import _reduce, crt_many
-        from .patterns import to_float
+        Two passes over chunks of pairs ``(x, b)`` (rows ordered (mask, pair)): the float pass (masks,
+        fast-path flags, the float estimate ``y`` and its bound ``E``), then one residue pass per prime.
+        The first layer of a chunk is one product ``[bits | 1] (2^n x (n + 1)) * [Delta; G]`` per prime,
+        with ``Delta_i = A_1[:, i] (x_i - b_i)`` and ``G = A_1 b + c_1 Q`` as residues."""
+        from .modular import _reduce, crt_many, scaled
+        from .patterns import SAFETY, TINY, _gamma, float_up, to_float
 
         n, m, M = self.n, self.m, 1 << self.n
         nb, k = len(background), len(xs)
@@ -584,34 +585,25 @@ class ModularShapley:
             raise InputError(f"exact Shapley values by residues support at most {self.MAX_BACKGROUND} background points")
         rn = self.residue
         Q = _lcm_den(itertools.chain(itertools.chain.from_iterable(xs), itertools.chain.from_iterable(background)))
-        xq = [[int(v * Q) for v in x] for x in xs]
-        bq = [[int(v * Q) for v in b] for b in background]
-        zmax = max(abs(v) for row in itertools.chain(xq, bq) for v in row)
-        primes = rn.primes_above(2 * math.factorial(n) * nb * rn.numerator_bound(zmax, Q))
+        xq = [[scaled(v, Q) for v in x] for x in xs]
+        bq = [[scaled(v, Q) for v in b] for b in background]
         Xf, Xe = to_float([v for x in xs for v in x])
         Bf, Be = to_float([v for b in background for v in b])
         Xf, Bf = Xf.reshape(k, n), Bf.reshape(nb, n)
         errors = np.maximum(Xe.reshape(k, n).max(axis=0), Be.reshape(nb, n).max(axis=0))
-        # residues (primes x points x inputs, int64 in [0, p)) and the first layer's A_1 (primes x in x out)
-        pr = np.array(primes, dtype=np.int64)
-        Xr = np.array([[[v % p for v in x] for x in xq] for p in primes], dtype=np.int64)
-        Br = np.array([[[v % p for v in b] for b in bq] for p in primes], dtype=np.int64)
-        first = np.array([rn._layer_residues(0, p, Q) for p in primes]).astype(np.int64)  # primes x (n + 1) x w1
-        A1, c1 = first[:, :-1, :], first[:, -1, :]
-        # G_b = A_1 b + c_1 Q mod p: |terms| < p^2 / 2, n of them: int64
-        G = (np.matmul(Br, A1) + c1[:, None, :]) % pr[:, None, None]  # primes x nb x w1
-        w1 = A1.shape[2]
-        bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1).astype(float)
-        V = np.zeros((len(primes), M, k, m))
-        fast = np.full(k, fast_path)
+        top = np.maximum(np.abs(Xf).max(axis=0), np.abs(Bf).max(axis=0))  # bounds every hybrid's |z_i|
         per_chunk = max(1, self.CHUNK // M)
-        for start in range(0, k * nb, per_chunk):
+        chunks = []
+        fast = np.full(k, fast_path)
+        Vf = np.zeros((M, k, m))  # sum_b of the float outputs
+        y_max = e_max = 0.0
+        for start in range(0, k * nb, per_chunk):  # ---- the float pass
             pair = np.arange(start, min(start + per_chunk, k * nb))
             pi, bi = pair // nb, pair % nb
             count = len(pair)
             Zf = np.where(self.bits[:, None, :], Xf[pi][None, :, :], Bf[bi][None, :, :]).reshape(-1, n)
 
-            def numerators(rows: list[int]) -> list[list[int]]:
+            def numerators(rows: list[int], pi=pi, bi=bi, count=count) -> list[list[int]]:
                 out = []
                 for r in rows:
                     mask, q = divmod(r, count)
@@ -619,25 +611,93 @@ class ModularShapley:
                     out.append([x[j] if (mask >> j) & 1 else b[j] for j in range(n)])
                 return out
 
-            masks, open_rows = rn.masks(Zf, errors, numerators, Q)
+            masks, open_rows, Y, e = rn.masks(Zf, errors, numerators, Q, top)
             if fast_path:
                 self._closure(fast, masks, open_rows, pi, numerators, Q)
-            # Delta (primes x n x pairs x w1): |A_1 (x_i - b_i)| < p^2, int64
-            diff = (Xr[:, pi, :] - Br[:, bi, :]) % pr[:, None, None]  # primes x pairs x n
-            Delta = (A1[:, :, None, :] * diff.transpose(0, 2, 1)[:, :, :, None]) % pr[:, None, None, None]
-            right = np.concatenate([Delta, G[:, bi][:, None]], axis=1).reshape(len(primes), n + 1, count * w1).astype(float)
             heads = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+            groups = np.cumsum(np.r_[False, pi[1:] != pi[:-1]])
+            indicator = (groups[:, None] == np.arange(len(heads))[None, :]).astype(float)  # pairs x points
+            Vf[:, pi[heads]] += np.matmul(Y.reshape(M, count, m).transpose(0, 2, 1), indicator).transpose(0, 2, 1)
+            y_max = max(y_max, float(np.abs(Y).max()))
+            e_max = max(e_max, float(e.max()))
+            chunks.append((pi, bi, heads, indicator, masks))
+        # points whose hybrids all lie in the closure of their region: phi_i = alpha_i (x_i - mean b_i)
+        own_patterns = {}
+        for pi, bi, heads, indicator, masks in chunks:
+            for q in heads.tolist():
+                if fast[pi[q]] and pi[q] not in own_patterns:
+                    count = len(pi)
+                    own_patterns[pi[q]] = np.concatenate([mask.reshape(M, count, -1)[M - 1, q] for mask in masks]).tobytes()
+        chunks = [chunk for chunk in (self._without(chunk, fast, M) for chunk in chunks) if chunk is not None]
+        # y_i = sum_S c_i(S) Vf(S) estimates sum_S c_i(S) V(S) / D within E (rounding of both sums included)
+        total = 2 * math.factorial(n)  # sum_S |c_i(S)|
+        y = np.matmul(self._coefficient_floats, Vf.reshape(M, k * m)).reshape(n, k, m)
+        v_max = float(np.abs(Vf).max())
+        E = (total * (nb * e_max + _gamma(nb + 1) * nb * y_max) + _gamma(M + 1) * total * v_max) * SAFETY * SAFETY + TINY
+        if not math.isfinite(E) or not np.isfinite(y).all():
+            raise InternalError("the float estimate of the Shapley sums is not finite")
+        D = Q * rn.denominator_scale
+        DE = math.ceil(Fraction(float_up(Fraction(E))) * D)
+        primes = rn.primes_above(DE + 1)
+        lows = np.array([[[math.floor(Fraction(float(v)) * D) - DE for v in row] for row in block] for block in y.tolist()],
+                        dtype=object)  # N_i - lows_i is in [0, 2 DE + 1]
+        # ---- the residue pass
+        pr = np.array(primes, dtype=np.int64)
+        Xr = np.array([[[v % p for v in x] for x in xq] for p in primes], dtype=np.int64)
+        Br = np.array([[[v % p for v in b] for b in bq] for p in primes], dtype=np.int64)
+        first = np.array([rn._layer_residues(0, p, Q) for p in primes]).astype(np.int64)  # primes x (n + 1) x w1
+        A1, c1 = first[:, :-1, :], first[:, -1, :]
+        G = (np.matmul(Br, A1) + c1[:, None, :]) % pr[:, None, None]  # |terms| < p^2 / 2, n of them: int64
+        w1 = A1.shape[2]
+        bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1).astype(float)
+        V = np.zeros((len(primes), M, k, m))
+        for pi, bi, heads, indicator, masks in chunks:
+            count = len(pi)
+            masks = [mask.astype(float) for mask in masks]
+            diff = (Xr[:, pi, :] - Br[:, bi, :]) % pr[:, None, None]  # primes x pairs x n
+            Delta = (A1[:, :, None, :] * diff.transpose(0, 2, 1)[:, :, :, None]) % pr[:, None, None, None]  # < p^2
+            right = np.concatenate([Delta, G[:, bi][:, None]], axis=1).reshape(len(primes), n + 1, count * w1).astype(float)
             for t, p in enumerate(primes):
                 H = (bits @ right[t]).reshape(M * count, w1)
-                R = rn.propagate(H, masks, p, Q).reshape(M, count, m)
-                V[t][:, pi[heads]] += np.add.reduceat(R, heads, axis=1)
+                R = rn.propagate(H, masks, p, Q).reshape(M, count, m).transpose(0, 2, 1)
+                V[t][:, pi[heads]] += np.matmul(R, indicator).transpose(0, 2, 1)  # exact: |sums| < 2 p nb
         Pv = np.array(primes, dtype=float)[:, None, None, None]
         _reduce(V, Pv, 1.0 / Pv)
         Vi = np.remainder(V.astype(np.int64), pr[:, None, None, None]).reshape(len(primes), M, k * m)
-        N = np.matmul(self._coefficient_residues(primes), Vi).reshape(len(primes), n, k, m)
-        N = crt_many(N, primes)  # n x k x m
-        denominator = math.factorial(n) * nb * Q * rn.denominator_scale
-        return [(N[:, p, :].tolist(), denominator, bool(fast[p])) for p in range(k)]
+        residues = np.matmul(self._coefficient_residues(primes), Vi).reshape(len(primes), n, k, m)
+        lows_r = np.array([(lows % p).astype(np.int64) for p in primes])
+        N = crt_many((residues - lows_r) % pr[:, None, None, None], primes)  # N_i - lows_i, centred
+        modulus = math.prod(primes)
+        N = np.where(N < 0, N + modulus, N) + lows
+        denominator = math.factorial(n) * nb * D
+        results = []
+        sums = [sum(b[i] for b in bq) for i in range(n)]
+        for p in range(k):
+            if fast[p]:  # alpha = A / T: n! nb D phi_i = n! A_i (nb x_i - sum_b b_i)
+                A, _ = rn.pattern_maps.integer_map(own_patterns[p])
+                scale = math.factorial(n)
+                results.append(([[scale * A[o][i] * (nb * xq[p][i] - sums[i]) for o in range(m)] for i in range(n)],
+                                denominator, True))
+            else:
+                results.append((N[:, p, :].tolist(), denominator, False))
+        return results
+
+    @staticmethod
+    def _without(chunk, fast: np.ndarray, M: int):
+        """A chunk of the float pass restricted to the pairs of points that are not fast (None if none)."""
+        pi, bi, heads, indicator, masks = chunk
+        keep = ~fast[pi]
+        if keep.all():
+            return chunk
+        if not keep.any():
+            return None
+        count = len(pi)
+        pi, bi = pi[keep], bi[keep]
+        masks = [mask.reshape(M, count, -1)[:, keep].reshape(M * len(pi), -1) for mask in masks]
+        heads = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+        groups = np.cumsum(np.r_[False, pi[1:] != pi[:-1]])
+        indicator = (groups[:, None] == np.arange(len(heads))[None, :]).astype(float)
+        return pi, bi, heads, indicator, masks
 
 
 # ============================================================================ Shapley values
@@ -670,6 +730,16 @@ class ShapleyResult:
 def _coalition_weights(n: int) -> list[int]:
     """``n! * |S|!(n-|S|-1)!/n!`` for ``|S| = 0..n-1`` (integers)."""
     return [math.factorial(s) * math.factorial(n - s - 1) for s in range(n)]
+
+
+def _coalition_coefficients(n: int) -> np.ndarray:
+    """``C[mask, i] = c_i(S)``: ``w(|S| - 1)`` if ``i in S``, ``-w(|S|)`` if not (``S`` = the set bits of
+    ``mask``; int64, ``n <= 20``), so that ``n! phi_i = sum_S c_i(S) v(S)``."""
+    M = 1 << n
+    bits = ((np.arange(M)[:, None] >> np.arange(n)) & 1).astype(bool)
+    size = bits.sum(axis=1)
+    w = np.array(_coalition_weights(n), dtype=np.int64)
+    return np.where(bits, w[np.clip(size - 1, 0, n - 1)][:, None], -w[np.clip(size, 0, n - 1)][:, None])
 
 
 def shapley_from_sums(V: Sequence[Sequence[int]], D: int, n: int, count: int) -> Matrix:
@@ -781,7 +851,7 @@ class Explainer:
             batch, rows = self.patterns, CHUNK_ROWS
         else:
             if self.modular is None:
-                self.modular = ModularShapley(net)
+                self.modular = ModularShapley.of(net)
             batch, rows = self.modular, 8 * CHUNK_ROWS
         per_chunk = max(1, rows // ((1 << n) * len(self.background)))
         out = []

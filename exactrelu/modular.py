@@ -49,9 +49,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .network import ReluNetwork
-from .patterns import SAFETY, TINY, PatternMaps, _gamma, to_float
+from .patterns import SAFETY, TINY, PatternMaps, _gamma, float_up, to_float
 
 EXACT_FLOAT = 1 << 53  # every integer of magnitude <= 2^53 is a float64
+_PRIMES: dict[int, list[int]] = {}  # prime limit -> the largest primes below it, descending
 
 
 def _lcm_den(values) -> int:
@@ -59,6 +60,11 @@ def _lcm_den(values) -> int:
     for v in values:
         d = math.lcm(d, v.denominator)
     return d
+
+
+def scaled(v: Fraction, d: int) -> int:
+    """``v * d`` for a multiple ``d`` of ``v``'s denominator (an integer)."""
+    return v.numerator * (d // v.denominator)
 
 
 def _is_prime(p: int) -> bool:
@@ -95,10 +101,10 @@ class ResidueNetwork:
         self.layers = []  # (A, c, t) integer layers
         for layer in net.layers:
             t = _lcm_den(itertools.chain(itertools.chain.from_iterable(layer.weight), layer.bias))
-            self.layers.append(([[int(w * t) for w in row] for row in layer.weight], [int(b * t) for b in layer.bias], t))
+            self.layers.append(([[scaled(w, t) for w in row] for row in layer.weight], [scaled(b, t) for b in layer.bias], t))
         self.denominator_scale = math.prod(t for _, _, t in self.layers)
-        self.floats = []  # hidden layers in float64: W^T, |W^T|, b, |b|, conversion errors, gamma
-        for layer in net.layers[:-1]:
+        self.floats = []  # layers in float64: W^T, |W^T|, b, |b|, conversion errors, gamma
+        for layer in net.layers:
             Wf, We = to_float([v for row in layer.weight for v in row])
             bf, be = to_float(layer.bias)
             shape = (layer.out_dim, layer.in_dim)
@@ -110,6 +116,7 @@ class ResidueNetwork:
         self._primes: list[int] = []
         self._maps: Optional[PatternMaps] = None
         self._residue_cache: dict = {}
+        self._buffers: dict = {}
         self.exact_rows = 0  # points whose pattern needed exact integers
 
     # ------------------------------------------------------------------ bounds and primes
@@ -124,7 +131,8 @@ class ResidueNetwork:
         return max(bound, default=0)
 
     def primes(self, count: int) -> list[int]:
-        """The ``count`` largest primes below :attr:`prime_limit` (cached)."""
+        """The ``count`` largest primes below :attr:`prime_limit` (cached for every network)."""
+        self._primes = _PRIMES.setdefault(self.prime_limit, [])
         p = self._primes[-1] - 1 if self._primes else self.prime_limit
         while len(self._primes) < count:
             if p < 1000:
@@ -143,46 +151,60 @@ class ResidueNetwork:
         return self.primes(count)
 
     # ------------------------------------------------------------------ step 1: signs
-    def masks(self, Z: np.ndarray, errors: np.ndarray, numerators, Q: int) -> tuple[list[np.ndarray], np.ndarray]:
-        """The activation masks (one float 0/1 array, points x width, per hidden layer) of the points
-        ``Z`` (float64, points x inputs; ``errors[i]`` bounds ``|Z[:, i] - z_i|`` for every point),
-        exact: float-proved, and computed in integers for the points whose signs the floats leave
-        open (returned second, as row indices).  ``numerators(rows)`` gives those points' integer
-        numerators over ``Q``.
+    def masks(self, Z: np.ndarray, errors: np.ndarray, numerators, Q: int,
+              top0: Optional[np.ndarray] = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        """``(masks, open_rows, Y, e)`` for the points ``Z`` (float64, points x inputs; ``errors[i]``
+        bounds ``|Z[:, i] - z_i|`` for every point; ``top0[i]``, if given, bounds ``|Z[:, i]|``).
 
-        A neuron's sign counts as proved when ``|H| > bound`` (``H > bound``: active, ``z > 0``;
-        ``H < -bound``: inactive, ``z < 0``); so a point with a pre-activation exactly ``0`` is
-        always among the open ones."""
+        ``masks``: the activation masks (one bool array, points x width, per hidden layer),
+        exact: float-proved, and computed in integers for the points whose signs the floats leave
+        open (``open_rows``, row indices; ``numerators(rows)`` gives their integer numerators over
+        ``Q``).  A neuron's sign counts as proved when ``|H| > bound`` (``H > bound``: active, ``z > 0``;
+        ``H < -bound``: inactive, ``z < 0``), so a point with a pre-activation exactly ``0`` is always
+        open.  ``Y`` (points x outputs): the network's outputs in float64, within ``e[o]`` of the exact
+        output ``o`` at every point (open points: the exact output rounded)."""
         N = Z.shape[0]
         undecided = None
         masks = []
         V, E = Z, errors
         with np.errstate(all="ignore"):
-            for Wt, absWt, b, absb, We, be, gamma in self.floats:
+            for l, (Wt, absWt, b, absb, We, be, gamma) in enumerate(self.floats):
                 H = V @ Wt
                 H += b
-                top = np.abs(V).max(axis=0) if N else np.zeros(V.shape[1])
+                if not N:
+                    top = np.zeros(V.shape[1])
+                elif l:  # V >= 0 after a ReLU; one maximum for all columns (a full reduction is fast)
+                    top = np.full(V.shape[1], V.max())
+                else:
+                    top = np.abs(V).max(axis=0) if top0 is None else top0
                 bound = gamma * (top @ absWt + absb) + E @ absWt
                 if We.any() or be.any():
                     bound += (top + E) @ We + be
                 bound = bound * SAFETY + TINY
+                if l == len(self.floats) - 1:
+                    break
                 clear = np.abs(H) > bound  # False for NaN
-                if not clear.all():
+                if not clear.all():  # some sign is open
                     open_rows = ~clear.all(axis=1)
                     undecided = open_rows if undecided is None else undecided | open_rows
-                active = (H > bound).astype(float)
+                active = H > bound
                 masks.append(active)
                 H *= active
                 V, E = H, bound
         rows = np.flatnonzero(undecided) if undecided is not None else np.zeros(0, dtype=np.int64)
         if len(rows):
             self.exact_rows += len(rows)
-            bits = self.pattern_maps.exact_patterns(numerators(rows.tolist()), Q)
+            points = numerators(rows.tolist())
+            bits = self.pattern_maps.exact_patterns(points, Q)
             start = 0
             for mask in masks:
                 mask[rows] = bits[:, start : start + mask.shape[1]]
                 start += mask.shape[1]
-        return masks, rows
+            for r, v in zip(rows.tolist(), points):
+                exact = self.net.evaluate([Fraction(a, Q) for a in v])
+                H[r] = [float(y) for y in exact]
+                bound = np.maximum(bound, [float_up(abs(Fraction(float(y)) - y)) for y in exact])
+        return masks, rows, H, bound
 
     @property
     def pattern_maps(self) -> PatternMaps:
@@ -203,19 +225,35 @@ class ResidueNetwork:
     def propagate(self, H: np.ndarray, masks: Sequence[np.ndarray], p: int, Q: int) -> np.ndarray:
         """``F mod p`` (points x outputs, floats in ``[-p, 2p)``) from first-layer pre-activation
         residues ``H`` (floats, integers of magnitude ``<= k p^2 + p``; overwritten) and the points'
-        exact masks.  Every layer is one BLAS product with the bias as an extra input column of ones."""
+        exact masks.  Every layer is one BLAS product with the bias as an extra input column of ones.
+        The result lives in a work array that the next call overwrites."""
         inverse = 1.0 / p
         D = Q * self.layers[0][2]
+        rows = H.shape[0]
         for l in range(1, len(self.layers)):
-            _reduce(H, p, inverse)
             width = H.shape[1]
-            V = np.empty((H.shape[0], width + 1))
-            V[:, width] = 1.0
+            _reduce(H, p, inverse, self._scratch(("q", l), rows, width))
+            V = self._buffer(l, rows, width)
             np.multiply(H, masks[l - 1], out=V[:, :width])
-            H = V @ self._layer_residues(l, p, D)
+            weights = self._layer_residues(l, p, D)
+            H = np.matmul(V, weights, out=self._scratch(("out", l), rows, weights.shape[1]))
             D *= self.layers[l][2]
-        _reduce(H, p, inverse)
+        _reduce(H, p, inverse, self._scratch("q", rows, H.shape[1]))
         return H
+
+    def _buffer(self, key, rows: int, width: int) -> np.ndarray:
+        """A reused ``rows x (width + 1)`` work array whose last column is ones (the bias input)."""
+        return self._scratch(("ones", key), rows, width + 1, np.ones)
+
+    def _scratch(self, key, rows: int, width: int, make=np.empty) -> np.ndarray:
+        """A reused ``rows x width`` work array (whose contents callers overwrite, ones column aside)."""
+        key = (key, rows, width)
+        V = self._buffers.get(key)
+        if V is None:
+            if len(self._buffers) > 32:
+                self._buffers.clear()
+            V = self._buffers[key] = make((rows, width))
+        return V
 
     def _layer_residues(self, l: int, p: int, D: int) -> np.ndarray:
         """Layer ``l``'s weights as centred residues (``|a| <= p/2``; in x out) over one more row, the
@@ -237,23 +275,24 @@ class ResidueNetwork:
         """Output numerators (points x outputs, Python integers in an object array) over one
         denominator ``D``: steps 1 and 2 and the Chinese remainder theorem."""
         Q = _lcm_den(itertools.chain.from_iterable(points))
-        num = [[int(v * Q) for v in p] for p in points]
+        num = [[scaled(v, Q) for v in p] for p in points]
         zmax = max((abs(v) for row in num for v in row), default=0)
         primes = self.primes_above(self.numerator_bound(zmax, Q))
         Zf, Ze = to_float([v for p in points for v in p])
         Zf = Zf.reshape(len(points), self.n)
         errors = Ze.reshape(len(points), self.n).max(axis=0) if len(points) else np.zeros(self.n)
-        masks, _ = self.masks(Zf, errors, lambda rows: [num[r] for r in rows], Q)
+        masks, _, _, _ = self.masks(Zf, errors, lambda rows: [num[r] for r in rows], Q)
         R = np.array([self.propagate(self.first_layer(np.array([[v % p for v in row] for row in num], dtype=float)
-                                                      .reshape(len(points), self.n), p, Q), masks, p, Q)
+                                                      .reshape(len(points), self.n), p, Q), masks, p, Q).copy()
                       for p in primes])
         return crt_many(R.astype(np.int64), primes), Q * self.denominator_scale
 
 
-def _reduce(H: np.ndarray, p, inverse) -> None:
+def _reduce(H: np.ndarray, p, inverse, q: Optional[np.ndarray] = None) -> None:
     """``H <- H - p floor(H / p)`` in place, exact for integer-valued ``|H| <= 2^53 - 2p`` (module
-    docstring); the result lies in ``[-p, 2p)``.  ``p`` may be an array broadcast against ``H``."""
-    q = np.multiply(H, inverse)
+    docstring); the result lies in ``[-p, 2p)``.  ``p`` may be an array broadcast against ``H``;
+    ``q`` is scratch space of ``H``'s shape."""
+    q = np.multiply(H, inverse, out=q)
     np.floor(q, out=q)
     np.multiply(q, p, out=q)
     np.subtract(H, q, out=H)

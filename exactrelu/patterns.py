@@ -61,10 +61,17 @@ def float_up(q: Fraction) -> float:
 
 
 def to_float(values: Sequence[Fraction]) -> tuple[np.ndarray, np.ndarray]:
-    """Float64 values and rigorous bounds of their distance from the exact rationals."""
+    """Float64 values and rigorous bounds of their distance from the exact rationals (``0`` for a
+    value that is a float: a numerator below ``2^53`` over a power of two up to ``2^1000``)."""
     floats = np.array([float(v) for v in values], dtype=float)
-    errors = np.array([float_up(abs(Fraction(f) - v)) for f, v in zip(floats.tolist(), values)], dtype=float)
+    errors = np.array([0.0 if _is_float(v) else float_up(abs(Fraction(f) - v)) for f, v in zip(floats.tolist(), values)],
+                      dtype=float)
     return floats, errors
+
+
+def _is_float(v: Fraction) -> bool:
+    d = v.denominator
+    return not d & (d - 1) and d.bit_length() <= 1001 and abs(v.numerator) < 1 << 53
 
 
 def _gamma(k: int) -> float:
