@@ -634,13 +634,16 @@ class ModularShapley:
         y = np.matmul(self._coefficient_floats, Vf.reshape(M, k * m)).reshape(n, k, m)
         v_max = float(np.abs(Vf).max())
         E = (total * (nb * e_max + _gamma(nb + 1) * nb * y_max) + _gamma(M + 1) * total * v_max) * SAFETY * SAFETY + TINY
-        if not math.isfinite(E) or not np.isfinite(y).all():
-            raise InternalError("the float estimate of the Shapley sums is not finite")
         D = Q * rn.denominator_scale
-        DE = math.ceil(Fraction(float_up(Fraction(E))) * D)
+        if math.isfinite(E) and np.isfinite(y).all():
+            DE = math.ceil(Fraction(float_up(Fraction(E))) * D)
+            lows = np.array([[[math.floor(Fraction(float(v)) * D) - DE for v in row] for row in block]
+                             for block in y.tolist()], dtype=object)  # N_i - lows_i is in [0, 2 DE + 1]
+        else:  # beyond the float range: the a priori bound |N_i| <= 2 n! |B| max |F|
+            zmax = max(abs(v) for row in itertools.chain(xq, bq) for v in row)
+            DE = total * nb * rn.numerator_bound(zmax, Q)
+            lows = np.full((n, k, m), -DE, dtype=object)
         primes = rn.primes_above(DE + 1)
-        lows = np.array([[[math.floor(Fraction(float(v)) * D) - DE for v in row] for row in block] for block in y.tolist()],
-                        dtype=object)  # N_i - lows_i is in [0, 2 DE + 1]
         # ---- the residue pass
         pr = np.array(primes, dtype=np.int64)
         Xr = np.array([[[v % p for v in x] for x in xq] for p in primes], dtype=np.int64)
@@ -998,13 +1001,15 @@ def affine_text(w: Sequence[Fraction], b: Fraction, names: Sequence[str]) -> str
     return text[2:] if text.startswith("+ ") else "-" + text[2:]
 
 
-def explain_point(explainer: Explainer, x: Vector, *, baseline: Optional[Vector] = None, domain=None) -> dict:
-    """Everything ``explain`` reports about ``x``, as a JSON-ready dict (rationals as strings)."""
+def explain_point(explainer: Explainer, x: Vector, *, baseline: Optional[Vector] = None, domain=None,
+                  result: Optional[ShapleyResult] = None) -> dict:
+    """Everything ``explain`` reports about ``x``, as a JSON-ready dict (rationals as strings);
+    ``result`` is ``x``'s :class:`ShapleyResult` if already computed (:meth:`Explainer.explain_many`)."""
     from . import lp
 
     net = explainer.net
     background = explainer.background
-    result = explainer.explain(x)
+    result = result if result is not None else explainer.explain(x)
     model = result.local
     n, m = net.input_dim, net.output_dim
     rows = (domain.rows() if domain is not None else []) + [

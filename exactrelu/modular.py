@@ -49,7 +49,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .network import ReluNetwork
-from .patterns import SAFETY, TINY, PatternMaps, _gamma, float_up, to_float
+from .patterns import SAFETY, TINY, PatternMaps, _gamma, to_float
 
 EXACT_FLOAT = 1 << 53  # every integer of magnitude <= 2^53 is a float64
 _PRIMES: dict[int, list[int]] = {}  # prime limit -> the largest primes below it, descending
@@ -201,9 +201,9 @@ class ResidueNetwork:
                 mask[rows] = bits[:, start : start + mask.shape[1]]
                 start += mask.shape[1]
             for r, v in zip(rows.tolist(), points):
-                exact = self.net.evaluate([Fraction(a, Q) for a in v])
-                H[r] = [float(y) for y in exact]
-                bound = np.maximum(bound, [float_up(abs(Fraction(float(y)) - y)) for y in exact])
+                floats, errors = to_float(self.net.evaluate([Fraction(a, Q) for a in v]))
+                H[r] = floats
+                bound = np.maximum(bound, errors)
         return masks, rows, H, bound
 
     @property
