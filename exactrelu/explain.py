@@ -18,8 +18,19 @@ For a point ``x`` the module reports
 
 How ``f`` is evaluated at the ``2^n |B|`` hybrid points ``(x_S, b_rest)``
 --------------------------------------------------------------------------
-Two exact evaluators exist; ``method="auto"`` picks the faster one, as measured by
-``benchmarks/shapley.py``:
+``method="auto"`` means ``"modular"`` (up to :attr:`ModularShapley.MAX_FEATURES` features, else
+``"deep"``), the fastest measured by ``benchmarks/shapley.py``:
+
+* ``"modular"`` (:class:`ModularShapley`, :mod:`exactrelu.modular`; :meth:`Explainer.explain_many`
+  batches points): all hybrids of all points at once; activation signs proved in float64 (exact
+  integers where the error bound cannot tell), then the integer network modulo word-size primes in
+  exact float64 BLAS products, the Chinese remainder theorem, and the Shapley combination once per
+  prime.  A float estimate of each Shapley numerator with a rigorous error bound fixes how many
+  primes are needed.  Measured on n-[16,16]-1 with a global background, 5 points, 20 background
+  points: 0.5-0.9 (n = 4), 2-4 (n = 8) and 1.1-1.4 (n = 10) times shap's exact explainer
+  (docs/benchmarks.md).
+
+The other exact evaluators give the same values and stay for comparison:
 
 * ``"deep"`` (:class:`IntegerNetwork`): the deep network in exact integer arithmetic (every layer
   scaled to integers, one common denominator per layer, so all points share one denominator).
@@ -37,8 +48,8 @@ Measured (``python benchmarks/shapley.py``, second table; 5 points, 20 backgroun
 0.23 / 0.010 on 2-[8,8]-1 (J = 256), 1.75 / 0.020 on 3-[10,10]-1 (J = 1440), before the
 enumeration itself (0.21 s, 0.34 s, 3.8 s).  A hybrid point costs the lookup one Python operation per hyperplane,
 and ``J`` grows much faster than the neuron count with depth, so the lookup at best ties (one
-hidden layer, where ``J`` is the width) and never repays the enumeration.  So ``auto`` means
-``deep``; ``regions`` stays available (``--method regions``) and is tested to agree exactly.
+hidden layer, where ``J`` is the width) and never repays the enumeration; ``regions`` stays
+available (``--method regions``) and is tested to agree exactly.
 
 * ``"patterns"`` (:class:`PatternEvaluator`, :meth:`Explainer.explain_many` batches points): every
   hybrid's pattern decided in float64 with a rigorous error bound (exactly where the bound does not
@@ -47,7 +58,7 @@ hidden layer, where ``J`` is the width) and never repays the enumeration.  So ``
   hybrid lies in the closure of ``x``'s region (decided the same rigorous way).  Measured on
   n-[16,16]-1 with a global N(0, 1) background, almost every hybrid has a pattern of its own (7576
   patterns among 25600 hybrids at n = 8), so the per-pattern map costs more than ``deep``'s
-  evaluation and ``auto`` stays ``deep``; ``patterns`` pays where hybrids share few regions.
+  evaluation; ``patterns`` pays where hybrids share few regions.
 
 The one-region fast path
 ------------------------
@@ -505,10 +516,22 @@ class ModularShapley:
         N_i = n! |B| D phi_i = sum_S c_i(S) V(S),      V(S) = sum_b F(S, b),
 
     one matrix product per prime (int64: ``|c| <= p/2``, ``0 <= V < p``, ``2^n p^2 / 2 < 2^63`` for
-    ``n <= 14``).  Since ``sum_S |c_i(S)| = 2 n!``, ``|N_i| <= 2 n! |B| max |F|``; that bound (from
-    :meth:`~exactrelu.modular.ResidueNetwork.numerator_bound`) fixes the number of primes, so the
-    Chinese remainder theorem returns ``N_i`` exactly.  The fast-path flag of a point says that every
-    one of its hybrids has the point's own (exact) activation pattern.
+    ``n <= 14``).  How many primes: the float pass also gives every hybrid's output ``Y`` within a
+    rigorous ``e`` (:meth:`~exactrelu.modular.ResidueNetwork.masks`), so ``y_i = fl(sum_S c_i(S)
+    fl(sum_b Y))`` is within
+
+        E = (2 n! (|B| e + gamma_{|B|+1} |B| max|Y|) + gamma_{2^n+1} 2 n! max|sum_b Y|) (1 + 2^-30)^2 + 2^-1000
+
+    of ``N_i / D`` (``sum_S |c_i(S)| = 2 n!``; Higham's bound for the two float sums; the ``(1 + 2^-30)``
+    factors cover the rounding of ``E`` itself).  Hence ``N_i - L_i`` lies in ``[0, 2 DE + 1]`` with
+    ``L_i = floor(D y_i) - ceil(D E)``, and primes whose product exceeds ``2 (DE + 1) + 1`` give it
+    exactly by the Chinese remainder theorem (about 45 bits fewer than the a priori bound
+    ``|N_i| <= 2 n! |B| max |F|``, :meth:`~exactrelu.modular.ResidueNetwork.numerator_bound`, which
+    is used instead when the floats overflow).
+
+    The fast-path flag of a point says that every one of its hybrids lies in the closure of the
+    point's region (:meth:`_closure`); such a point skips the residue pass, ``phi_i = alpha_i (x_i -
+    mean b_i)`` with ``alpha`` the exact map of its pattern.
     """
 
     MAX_FEATURES = 14
