@@ -104,7 +104,9 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from .errors import InputError, InternalError
+from .modular import scaled
 from .network import Matrix, ReluNetwork, Vector
+from .patterns import _lcm_den
 from .rationals import format_rational, parse_rational
 
 
@@ -203,11 +205,6 @@ def local_model(net: ReluNetwork, x: Sequence[object]) -> LocalModel:
 
 
 # ============================================================================ exact evaluators
-def _lcm_den(values) -> int:
-    d = 1
-    for v in values:
-        d = math.lcm(d, v.denominator)
-    return d
 
 
 def _mask_bits(n: int):
@@ -235,9 +232,9 @@ class IntegerNetwork:
         self.layers = []
         for layer in net.layers:
             t = _lcm_den(itertools.chain(itertools.chain.from_iterable(layer.weight), layer.bias))
-            A = [[int(w * t) for w in row] for row in layer.weight]
+            A = [[scaled(w, t) for w in row] for row in layer.weight]
             at = fmpz_mat(layer.in_dim, layer.out_dim, [A[j][i] for i in range(layer.in_dim) for j in range(layer.out_dim)])
-            self.layers.append((A, at, [int(b * t) for b in layer.bias], t, layer.in_dim, layer.out_dim))
+            self.layers.append((A, at, [scaled(b, t) for b in layer.bias], t, layer.in_dim, layer.out_dim))
 
     def _finish(self, entries: list, rows: int, D: int, start: int) -> tuple[list, int]:
         """From pre-activation numerators of layer ``start - 1`` (over ``D``) to output numerators."""
@@ -263,7 +260,7 @@ class IntegerNetwork:
         rows = len(points)
         if not rows:
             return [], 1
-        P = fmpz_mat(rows, self.n, [int(v * Q) for p in points for v in p])
+        P = fmpz_mat(rows, self.n, [scaled(v, Q) for p in points for v in p])
         bias = fmpz_mat(1, len(c), [ci * Q for ci in c])
         entries = (P * at + fmpz_mat(rows, 1, [1] * rows) * bias).entries()
         return self._finish(entries, rows, Q * t, 1)
@@ -537,15 +534,17 @@ class ModularShapley:
     MAX_FEATURES = 14
     MAX_BACKGROUND = 1 << 26  # |V(S)| sums stay below 2^53 in float64
     CHUNK = 8192  # hybrids per batch
-    _cache: "weakref.WeakKeyDictionary[ReluNetwork, ModularShapley]" = weakref.WeakKeyDictionary()
+    _cache: dict[int, tuple["weakref.ref[ReluNetwork]", "ModularShapley"]] = {}
 
     @classmethod
     def of(cls, net: ReluNetwork) -> "ModularShapley":
-        """The (cached) instance for ``net``: the integer layers and primes are prepared once."""
-        hit = cls._cache.get(net)
-        if hit is None:
-            hit = cls._cache[net] = cls(net)
-        return hit
+        """The instance for ``net``, cached while ``net`` lives (by identity: hashing a network would
+        cost more than a small batch)."""
+        key = id(net)
+        hit = cls._cache.get(key)
+        if hit is None or hit[0]() is not net:
+            hit = cls._cache[key] = (weakref.ref(net, lambda _: cls._cache.pop(key, None)), cls(net))
+        return hit[1]
 
     def __init__(self, net: ReluNetwork) -> None:
         from .modular import ResidueNetwork
@@ -599,7 +598,7 @@ class ModularShapley:
         fast-path flags, the float estimate ``y`` and its bound ``E``), then one residue pass per prime.
         The first layer of a chunk is one product ``[bits | 1] (2^n x (n + 1)) * [Delta; G]`` per prime,
         with ``Delta_i = A_1[:, i] (x_i - b_i)`` and ``G = A_1 b + c_1 Q`` as residues."""
-        from .modular import _reduce, crt_many, scaled
+        from .modular import _reduce, crt_many
         from .patterns import SAFETY, TINY, _gamma, float_up, to_float
 
         n, m, M = self.n, self.m, 1 << self.n

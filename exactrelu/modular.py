@@ -49,17 +49,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .network import ReluNetwork
-from .patterns import SAFETY, TINY, PatternMaps, _gamma, to_float
+from .patterns import SAFETY, TINY, PatternMaps, _gamma, _lcm_den, to_float
 
 EXACT_FLOAT = 1 << 53  # every integer of magnitude <= 2^53 is a float64
 _PRIMES: dict[int, list[int]] = {}  # prime limit -> the largest primes below it, descending
-
-
-def _lcm_den(values) -> int:
-    d = 1
-    for v in values:
-        d = math.lcm(d, v.denominator)
-    return d
 
 
 def scaled(v: Fraction, d: int) -> int:

@@ -163,10 +163,8 @@ class FloatSigns:
 
 
 def _lcm_den(values) -> int:
-    d = 1
-    for v in values:
-        d = math.lcm(d, v.denominator)
-    return d
+    """The least common multiple of the denominators of ``values`` (Fractions)."""
+    return math.lcm(*{v.denominator for v in values})
 
 
 class PatternMaps:
