@@ -572,10 +572,14 @@ class ModularShapley:
         the one the region asks for, with the earlier layers' patterns equal); the rest (rare: a
         pre-activation within float error of 0) are tested exactly."""
         M, count = 1 << self.n, len(pi)
+        if not fast[pi].any():
+            return
         differs = np.zeros((M, count), dtype=bool)
-        for mask in masks:
-            per = mask.reshape(M, count, -1)
-            differs |= (per != per[-1:]).any(axis=2)
+        for mask in masks:  # compare 52 neurons at a time as one exact float code
+            for start in range(0, mask.shape[1], 52):
+                part = mask[:, start : start + 52]
+                code = (part @ np.exp2(np.arange(part.shape[1]))).reshape(M, count)
+                differs |= code != code[-1:]
         if not differs.any():
             return
         exact = np.zeros((M, count), dtype=bool)
