@@ -27,8 +27,8 @@ How ``f`` is evaluated at the ``2^n |B|`` hybrid points ``(x_S, b_rest)``
   exact float64 BLAS products, the Chinese remainder theorem, and the Shapley combination once per
   prime.  A float estimate of each Shapley numerator with a rigorous error bound fixes how many
   primes are needed.  Measured on n-[16,16]-1 with a global background, 5 points, 20 background
-  points: 0.5-0.9 (n = 4), 2-4 (n = 8) and 1.1-1.4 (n = 10) times shap's exact explainer
-  (docs/benchmarks.md).
+  points (CPU time, a loaded machine): 0.5-2.9 (n = 4), 2.1-3.7 (n = 8) and 1.1-1.8 (n = 10) times
+  shap's exact explainer, and 13-32 times faster than ``deep`` (docs/benchmarks.md).
 
 The other exact evaluators give the same values and stay for comparison:
 
