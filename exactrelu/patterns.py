@@ -61,10 +61,26 @@ def float_up(q: Fraction) -> float:
 
 
 def to_float(values: Sequence[Fraction]) -> tuple[np.ndarray, np.ndarray]:
-    """Float64 values and rigorous bounds of their distance from the exact rationals."""
-    floats = np.array([float(v) for v in values], dtype=float)
-    errors = np.array([float_up(abs(Fraction(f) - v)) for f, v in zip(floats.tolist(), values)], dtype=float)
+    """Float64 values and rigorous bounds of their distance from the exact rationals (``0`` for a
+    value that is a float: a numerator below ``2^53`` over a power of two up to ``2^1000``)."""
+    floats = np.array([_to_float(v) for v in values], dtype=float)
+    errors = np.array([0.0 if _is_float(v) else math.inf if math.isinf(f) else float_up(abs(Fraction(f) - v))
+                       for f, v in zip(floats.tolist(), values)], dtype=float)
     return floats, errors
+
+
+def _to_float(v: Fraction) -> float:
+    """``float(v)``, or an infinity of ``v``'s sign beyond the float range (its error bound is then
+    infinite, so no sign is ever proved from it)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
+def _is_float(v: Fraction) -> bool:
+    d = v.denominator
+    return not d & (d - 1) and d.bit_length() <= 1001 and abs(v.numerator) < 1 << 53
 
 
 def _gamma(k: int) -> float:
@@ -147,10 +163,8 @@ class FloatSigns:
 
 
 def _lcm_den(values) -> int:
-    d = 1
-    for v in values:
-        d = math.lcm(d, v.denominator)
-    return d
+    """The least common multiple of the denominators of ``values`` (Fractions)."""
+    return math.lcm(*{v.denominator for v in values})
 
 
 class PatternMaps:

@@ -198,8 +198,11 @@ def test_same_region_is_not_enough_for_the_fast_path() -> None:
 
 def test_fast_path_uses_the_closure_of_the_region() -> None:
     # baseline 0 lies on the boundary x1 = 0 of the region x1 > 0, x2 > 0: f is continuous, so exact
-    r = shapley_values(TINY, ["1", "3"], [["0", "0"]])
-    assert r.fast_path and r.method == "fast path"
+    for method in ("auto", "deep", "patterns"):
+        r = shapley_values(TINY, ["1", "3"], [["0", "0"]], method=method)
+        assert r.fast_path and r.method == "fast path" and r.values == ((F(1),), (F(6),))
+    outside = shapley_values(TINY, ["1", "3"], [["-1", "0"]])  # the hybrid (-1, 3) leaves the closure
+    assert not outside.fast_path and outside.method == "modular" and outside.values == ((F(1),), (F(6),))
 
 
 # ----------------------------------------------------------------------------- the feature limit

@@ -1,5 +1,6 @@
-"""Float-decided activation patterns (rigorous error bound, exact fallback) and the exact Shapley values
-computed from them, against the plain exact evaluator and the textbook Shapley formula."""
+"""Float-decided activation patterns (rigorous error bound, exact fallback), exact evaluation by residues,
+and the exact Shapley values computed from them, against the plain exact evaluator and the textbook
+Shapley formula."""
 
 from __future__ import annotations
 
@@ -118,3 +119,156 @@ def test_pattern_fast_path_flag_matches_the_closure_test():
     assert inside.fast_path and [list(r) for r in inside.values] == [[1], [6]]
     outside = Explainer(net, [[-1, 0]], method="patterns").explain([1, 3])
     assert not outside.fast_path and outside.local.pattern == ((True, True),)
+
+
+# ============================================================================ exact evaluation by residues
+# (exactrelu/modular.py) and the batched exact Shapley values built on it: boundary points, float32
+# networks, long integers, values beyond the float range, the fast-path shortcut
+import math
+
+import pytest
+
+from exactrelu.commands.console import Console
+from exactrelu.explain import ModularShapley, shapley_values
+from exactrelu.modular import EXACT_FLOAT, ResidueNetwork, _is_prime, crt, crt_many
+
+
+def float32_network(widths, seed):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        w = (rng.normal(size=(b, a)) * np.sqrt(2 / a)).astype(np.float32).astype(float)
+        c = (rng.normal(size=b) * 0.5).astype(np.float32).astype(float)
+        layers.append((w.tolist(), c.tolist()))
+    return ReluNetwork.from_lists(layers)
+
+
+def float32_points(rng, count, n):
+    return [tuple(F(float(v)) for v in row) for row in rng.normal(size=(count, n)).astype(np.float32)]
+
+
+def test_crt_and_primes():
+    primes = [101, 103, 107]
+    P = math.prod(primes)
+    for N in (0, 1, -1, P // 2 - 1, -(P // 2), 12345, -54321):
+        assert crt([N % p for p in primes], primes) == N
+    values = np.array([[N % p for N in (7, -8, 99999)] for p in primes], dtype=np.int64)
+    assert crt_many(values, primes).tolist() == [7, -8, 99999]
+    rn = ResidueNetwork(random_rational_network([3, 5, 2], 0))
+    found = rn.primes(6)
+    assert all(_is_prime(p) for p in found) and found == sorted(found, reverse=True)
+    assert all((5 + 1) * p * p <= EXACT_FLOAT < (5 + 1) * (rn.prime_limit + 1) ** 2 for p in found)  # fan-in 5
+    assert not any(_is_prime(q) for q in range(found[1] + 1, found[0]))
+    assert math.prod(rn.primes_above(10 ** 40)) > 2 * 10 ** 40 + 1
+    assert [q for q in range(2, 60) if _is_prime(q)] == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59]
+
+
+def test_residue_evaluation_equals_the_fraction_evaluator_boundaries_included():
+    rng = random.Random(3)
+    for seed, widths in enumerate(([3, 5, 4, 2], [2, 6, 1], [4, 3, 3, 3, 1], [3, 2])):
+        net = random_rational_network(widths, seed)
+        points = [tuple(F(rng.randint(-30, 30), rng.choice([1, 3, 7, 10])) for _ in range(widths[0])) for _ in range(40)]
+        if len(widths) > 2:
+            points += [on_boundary(net, rng) for _ in range(5)]
+        rn = ResidueNetwork(net)
+        out, D = rn.evaluate(points)
+        assert [tuple(F(int(v), D) for v in row) for row in out] == [net.evaluate(p) for p in points]
+        if len(widths) > 2:
+            assert rn.exact_rows >= 5  # the boundary points had their patterns computed exactly
+        zmax = max(abs(v * D) for p in points for v in p)  # any bound above the numerators over Q works
+        assert all(abs(int(v)) <= rn.numerator_bound(int(zmax), D) for row in out for v in row)
+
+
+def test_residue_evaluation_with_long_integers_and_beyond_the_float_range():
+    net = ReluNetwork.from_lists([([[F(1, 3 ** 40), F(-7, 11)], [F(2 ** 70 + 1, 5), 1]], [F(1, 7 ** 30), 0]),
+                                  ([[F(-1, 3), F(5, 2 ** 80)]], [1])])
+    points = [(F(10) ** 400, F(-3)), (F(1, 3 ** 50), F(2, 9)), (F(-(10 ** 320)), F(10) ** 310), (F(0), F(0))]
+    rn = ResidueNetwork(net)
+    out, D = rn.evaluate(points)
+    assert [tuple(F(int(v), D) for v in row) for row in out] == [net.evaluate(p) for p in points]
+    assert len(rn._primes) > 20  # long numerators: many primes
+
+
+def test_wide_fan_in_uses_smaller_primes():
+    rng = random.Random(9)
+    net = ReluNetwork.from_lists([([[F(rng.randint(-9, 9), 4) for _ in range(300)] for _ in range(3)], [0, 1, F(-1, 2)]),
+                                  ([[1, -2, 3]], [0])])
+    rn = ResidueNetwork(net)
+    assert rn.prime_limit ** 2 * 301 <= EXACT_FLOAT < (rn.prime_limit + 1) ** 2 * 301
+    points = [tuple(F(rng.randint(-99, 99), 8) for _ in range(300)) for _ in range(5)]
+    out, D = rn.evaluate(points)
+    assert [tuple(F(int(v), D) for v in row) for row in out] == [net.evaluate(p) for p in points]
+
+
+def test_modular_shapley_equals_the_textbook_formula_with_boundary_hybrids():
+    rng = random.Random(17)
+    for seed in range(5):
+        net = random_rational_network([3, 4, 3, 1 + seed % 2], 40 + seed)
+        points = [on_boundary(net, rng), tuple(F(rng.randint(-9, 9), 4) for _ in range(3)), on_boundary(net, rng)]
+        background = [on_boundary(net, rng)] + [tuple(F(rng.randint(-9, 9), 3) for _ in range(3)) for _ in range(3)]
+        explainer = Explainer(net, background)
+        assert explainer.method == "modular"
+        results = explainer.explain_many(points)
+        assert explainer.modular.residue.exact_rows > 0  # hybrids on a boundary were decided exactly
+        for x, r in zip(points, results):
+            assert [list(row) for row in r.values] == reference_shapley(net, x, background)
+            assert r.method in ("modular", "fast path") and not r.approximate
+
+
+def test_modular_shapley_on_float32_networks_equals_deep_and_the_formula():
+    rng = np.random.default_rng(5)
+    for n, nb in ((3, 4), (5, 3)):
+        net = float32_network([n, 16, 16, 1], n)
+        points, background = float32_points(rng, 4, n), float32_points(rng, nb, n)
+        modular = Explainer(net, background).explain_many(points)
+        deep = Explainer(net, background, method="deep", fast_path=False).explain_many(points)
+        assert [r.values for r in modular] == [r.values for r in deep]
+        assert [list(row) for row in modular[0].values] == reference_shapley(net, points[0], background)
+
+
+def test_fast_points_skip_the_residues_and_keep_the_values():
+    rng = random.Random(2)
+    net = random_rational_network([3, 5, 4, 2], 7)
+    near, far = [], []
+    for _ in range(30):
+        x = tuple(F(rng.randint(-20, 20), 4) for _ in range(3))
+        background = [tuple(v + F(rng.randint(-2, 2), 1000) for v in x) for _ in range(3)]
+        r = shapley_values(net, x, background)
+        assert r.values == shapley_values(net, x, background, method="deep", fast_path=False).values
+        (near if r.fast_path else far).append(r)
+    assert len(near) >= 10 and all(r.method == "fast path" for r in near)
+    mixed = Explainer(net, [(F(0), F(0), F(0)), (F(1, 1000), 0, 0)])
+    results = mixed.explain_many([(F(5), F(5), F(5)), (F(1, 2), F(-1), F(3)), (F(-4), F(1), F(0))])
+    for x, r in zip([(F(5), F(5), F(5)), (F(1, 2), F(-1), F(3)), (F(-4), F(1), F(0))], results):
+        assert [list(row) for row in r.values] == reference_shapley(net, x, mixed.background)
+
+
+def test_modular_batches_many_points_with_progress():
+    rng = random.Random(4)
+    net = random_rational_network([4, 5, 3, 1], 3)
+    points = [tuple(F(rng.randint(-9, 9), 2) for _ in range(4)) for _ in range(40)]
+    background = [tuple(F(rng.randint(-9, 9), 3) for _ in range(4)) for _ in range(5)]
+    seen = []
+    explainer = Explainer(net, background)
+    explainer.modular = ModularShapley(net)
+    explainer.modular.CHUNK = 64  # several chunks per call
+    results = explainer.explain_many(points, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (40, 40)
+    deep = Explainer(net, background, method="deep", fast_path=False)
+    assert [r.values for r in results] == [deep.explain(x).values for x in points]
+
+
+def test_modular_limits():
+    net = random_rational_network([15, 2, 1], 0)
+    with pytest.raises(Exception, match="at most 14 features"):
+        ModularShapley(net)
+    assert Explainer(net, [[0] * 15], max_features=20).method == "deep"  # auto above the residue limit
+
+
+def test_console_counts_points(monkeypatch, capsys):
+    console = Console()
+    console.live = True
+    console.started -= 2.0
+    console.count(3, 10)
+    console.end_progress()
+    assert "3 of 10 points" in capsys.readouterr().err

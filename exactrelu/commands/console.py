@@ -36,6 +36,16 @@ class Console:
         print(f"\r  {regions} regions, {nodes} nodes, {lps} LPs, {rate:.0f} regions/s, {elapsed:.1f} s ",
               end="", file=sys.stderr, flush=True)
 
+    def count(self, done: int, total: int) -> None:
+        """Progress of a batch of points (``done`` of ``total``)."""
+        if not self.live:
+            return
+        elapsed = time.perf_counter() - self.started
+        if elapsed < 1.0:
+            return
+        print(f"\r  {done} of {total} points, {done / elapsed:.0f} points/s, {elapsed:.1f} s ",
+              end="", file=sys.stderr, flush=True)
+
     def end_progress(self) -> None:
         if self.live and time.perf_counter() - self.started >= 1.0:
             print(file=sys.stderr)

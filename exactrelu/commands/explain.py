@@ -20,7 +20,7 @@ EXAMPLE = "exactrelu explain net.json --x 1/2,3 --background background.csv --js
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ..explain import MAX_EXACT_FEATURES, METHODS
+    from ..explain import MAX_EXACT_FEATURES, METHODS, ModularShapley
 
     parser.add_argument("model", help="network file (.json, .npz, .onnx, .pt/.pth, .nnet)")
     where = parser.add_mutually_exclusive_group(required=True)
@@ -34,7 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="JSON output (batch mode: CSV without it)")
     parser.add_argument("-o", "--output", help="write the result to this file instead of stdout")
     parser.add_argument("--method", choices=METHODS, default="auto",
-                        help="how f is evaluated at the hybrid points (auto = deep, the faster one measured)")
+                        help="how f is evaluated at the hybrid points (auto = modular, all points in one batch, "
+                             f"up to {ModularShapley.MAX_FEATURES} features; deep above)")
     parser.add_argument("--max-features", type=positive_int, default=MAX_EXACT_FEATURES, metavar="N",
                         help=f"refuse exact values above N features (default {MAX_EXACT_FEATURES})")
     parser.add_argument("--samples", type=positive_int, metavar="N",
@@ -101,7 +102,10 @@ def _explain(args: argparse.Namespace, console: Console, outputs, target) -> Non
                      f"(enumerated in {e.seconds:.2f} s)")
     explainer = Explainer(net, background, method=args.method, max_features=args.max_features, samples=args.samples,
                           seed=args.seed, fast_path=not args.no_fast_path, evaluator=evaluator, lookup=lookup)
-    items = [explain_point(explainer, p, baseline=baseline if args.baseline else None, domain=domain) for p in points]
+    results = explainer.explain_many(points, progress=console.count if len(points) > 1 else None)
+    console.end_progress()
+    items = [explain_point(explainer, p, baseline=baseline if args.baseline else None, domain=domain, result=r)
+             for p, r in zip(points, results)]
     fast = sum(it["fast_path"] for it in items)
     approx = sum(not it["exact"] for it in items)
     if args.x is not None:
