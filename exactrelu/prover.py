@@ -12,7 +12,8 @@ of every ``x`` of the node:
   ``u_t <= 0``), whose bounds ``[l_t, u_t]`` are *proved*: nonnegative multipliers ``lambda`` over
   the rows before neuron ``t`` give ``z_t <= sup (z_t + sum lambda g)`` and
   ``z_t >= -sup (-z_t + sum lambda g)``, the suprema taken over the variables' box (inputs in
-  ``[lo, hi]``, ``y_k`` in ``[max(l_k, 0), max(u_k, 0)]``) by interval arithmetic.
+  ``[lo, hi]``, ``y_k`` in ``[max(l_k, 0), max(u_k, 0)]``) by interval arithmetic; the producer
+  states them rounded outward to the grid ``2^-20`` (:func:`outward`) to keep the rows short.
 
 A node is **closed** when, for every unsafe disjunct, multipliers ``mu`` over the system's rows and
 the disjunct's rows (the output layer applied to the last layer's variables) give a form whose
@@ -93,6 +94,20 @@ def neuron_rows(z: Form, var: int, low: Fraction, high: Fraction) -> list[Sparse
     return [(dict(zf), zc - low, False), (neg, high - zc, False), (y, ZERO, False), (y_minus_z, -zc, False), upper_row]
 
 
+def outward(q: Fraction, direction: int, grid: int = 2 ** 20) -> Fraction:
+    """``q`` rounded to the grid ``1/grid`` away from zero in ``direction`` (down for -1, up for 1): a
+    looser bound with a small denominator, so relaxation rows stay short.
+
+    >>> outward(Fraction(1, 3), 1, 8), outward(Fraction(1, 3), -1, 8), outward(Fraction(1, 4), 1, 8)
+    (Fraction(3, 8), Fraction(1, 4), Fraction(1, 4))
+    """
+    scaled = q * grid
+    whole = scaled.numerator // scaled.denominator
+    if direction > 0 and whole != scaled:
+        whole += 1
+    return Fraction(whole, grid)
+
+
 def combine(rows: Sequence[SparseRow], multipliers: dict[int, Fraction], start: Optional[Form] = None):
     """``start + sum mu_m g_m`` and whether a strict row has a positive multiplier."""
     acc = dict(start[0]) if start else {}
@@ -141,18 +156,27 @@ class System:
         self.base = len(self.rows)
         self.bounds: list[tuple[Fraction, Fraction]] = []
 
-    def prove_bound(self, lower_mult: dict[int, Fraction], upper_mult: dict[int, Fraction]) -> tuple[Fraction, Fraction]:
-        """Prove the bounds of the next unfixed neuron from multipliers over the rows so far, add its
-        rows and its variable's box, and return the bounds."""
-        t = len(self.bounds)
-        zf, zc = self.z[t]
+    def proved(self, lower_mult: dict[int, Fraction], upper_mult: dict[int, Fraction]) -> tuple[Fraction, Fraction]:
+        """The bounds of the next unfixed neuron that multipliers over the rows so far prove (the
+        checker's computation, row by row)."""
+        zf, zc = self.z[len(self.bounds)]
         up = combine(self.rows, upper_mult, (zf, zc))
         lo = combine(self.rows, lower_mult, ({k: -a for k, a in zf.items()}, -zc))
-        bounds = (-supremum(lo[0], lo[1], self.lower, self.upper), supremum(up[0], up[1], self.lower, self.upper))
-        self.bounds.append(bounds)
-        self.rows += neuron_rows(self.z[t], self.n + t, *bounds)
-        self.lower.append(max(bounds[0], ZERO))
-        self.upper.append(max(bounds[1], ZERO))
+        return -supremum(lo[0], lo[1], self.lower, self.upper), supremum(up[0], up[1], self.lower, self.upper)
+
+    def add_neuron(self, low: Fraction, high: Fraction) -> None:
+        """Record proved bounds of the next unfixed neuron: its rows and its variable's box."""
+        t = len(self.bounds)
+        self.bounds.append((low, high))
+        self.rows += neuron_rows(self.z[t], self.n + t, low, high)
+        self.lower.append(max(low, ZERO))
+        self.upper.append(max(high, ZERO))
+
+    def prove_bound(self, lower_mult: dict[int, Fraction], upper_mult: dict[int, Fraction]) -> tuple[Fraction, Fraction]:
+        """:meth:`proved`, rounded outward (:func:`outward`), then :meth:`add_neuron`; the bounds."""
+        low, high = self.proved(lower_mult, upper_mult)
+        bounds = outward(low, -1), outward(high, 1)
+        self.add_neuron(*bounds)
         return bounds
 
     def disjunct_rows(self, conj: Sequence[Row]) -> list[SparseRow]:
@@ -254,6 +278,7 @@ class Prover:
         self.np = np
         self.network, self.conjs, self.confirm, self.deadline = network, conjs, confirm, deadline
         self.floats = network.float_layers()
+        self.exact_layers = [_flint_layer(layer) for layer in network.layers]
         self.order = [(l, i) for l, w in enumerate(network.hidden_widths) for i in range(w)]
         self.neuron_splits_below = neuron_splits_below
         self.nodes = self.closed = self.lps = 0
@@ -270,11 +295,72 @@ class Prover:
             targets = [t + k for k in range(len(system.z) - t) if system.layer_of[t + k] == j]
             ups = self._crown(system, bits, j, targets, 1.0, starts)
             downs = self._crown(system, bits, j, targets, -1.0, starts)
+            highs = self._exact(system, bits, j, targets, ups, 1, starts)
+            lows = self._exact(system, bits, j, targets, downs, -1, starts)
             for k in range(len(targets)):
-                system.prove_bound(downs[k], ups[k])
+                system.add_neuron(outward(lows[k], -1), outward(highs[k], 1))
                 proofs.append((downs[k], ups[k]))
             t += len(targets)
         return proofs
+
+    def _exact(self, system: System, bits, j: int, targets: list[int], mults: list[dict], sign: int, starts) -> list:
+        """``sign`` times the bound :meth:`System.proved` gives for each target, computed layer by layer
+        with python-flint matrices (the same exact sum, grouped by layer: ``E @ W_k``)."""
+        import flint
+
+        d, n = len(bits), system.n
+        W, b = self.exact_layers[j]
+        T = len(targets)
+        local = [d + t - starts[j] for t in targets]
+        C = flint.fmpq_mat(T, W.ncols(), [sign * W[p, c] for p in local for c in range(W.ncols())])
+        const = [flint.fmpq(sign) * b[p, 0] for p in local]
+        for k in range(j - 1, -1, -1):
+            Wk, bk = self.exact_layers[k]
+            width = Wk.nrows()
+            slopes, passes = flint.fmpq_mat(width, width), flint.fmpq_mat(width, width)
+            M = [flint.fmpq_mat(T, width) for _ in range(5)]
+            shift = [flint.fmpq(0)] * width  # -slope * low on the upper rows of unstable neurons
+            columns = []
+            for p in range(width):
+                flat = starts[k] + p
+                if flat < d:
+                    if bits[flat]:
+                        passes[p, p] = 1
+                    continue
+                t = flat - d
+                low, high = system.bounds[t]
+                slope = ONE if low >= 0 else (ZERO if high <= 0 else high / (high - low))
+                slopes[p, p] = _q(slope)
+                if 0 < slope < 1:
+                    shift[p] = -_q(slope * low)
+                columns.append((p, _q(system.lower[n + t]), _q(system.upper[n + t])))
+                row0 = system.base + ROWS_PER_NEURON * t
+                for q in range(T):
+                    for r in (2, 3, 4):
+                        v = mults[q].get(row0 + r)
+                        if v is not None:
+                            M[r][q, p] = _q(v)
+            residual = C + M[2] + M[3] - M[4]
+            for q in range(T):
+                for p, box_lo, box_hi in columns:
+                    a = residual[q, p]
+                    if a:
+                        const[q] += a * (box_hi if a > 0 else box_lo)
+                for p, _, _ in columns:
+                    if shift[p] and M[4][q, p]:
+                        const[q] += M[4][q, p] * shift[p]
+            E = M[4] * slopes - M[3] + C * passes
+            moved = E * bk
+            for q in range(T):
+                const[q] += moved[q, 0]
+            C = E * Wk
+        for q in range(T):
+            for i in range(n):
+                a = C[q, i]
+                if a:
+                    edge = system.upper[i] if a > 0 else system.lower[i]
+                    const[q] += a * flint.fmpq(edge.numerator, edge.denominator)
+        return [sign * Fraction(int(c.p), int(c.q)) for c in const]
 
     def _crown(self, system: System, bits: Sequence[bool], j: int, targets: list[int], sign: float, starts) -> list[dict]:
         np, d = self.np, len(bits)
@@ -291,8 +377,10 @@ class Prover:
                     up_s[p] = lo_a[p] = 1.0 if bits[flat] else 0.0
                     continue
                 t = flat - d
-                unfixed[p] = t
                 l, u = (float(v) for v in system.bounds[t])
+                if u <= 0:  # y = 0 on the variable's box [0, 0]: no multiplier needed
+                    continue
+                unfixed[p] = t
                 if l >= 0:
                     up_s[p] = lo_a[p] = 1.0
                 elif u > 0:
@@ -302,16 +390,14 @@ class Prover:
             pos = lam > 0
             lam_pos = np.where(pos, lam, 0.0)
             lam_neg = np.where(pos, 0.0, -lam)
-            for p in np.nonzero(unfixed >= 0)[0]:
-                row0 = system.base + ROWS_PER_NEURON * int(unfixed[p])
-                for q in range(len(targets)):
-                    if lam_pos[q, p] > 1e-12:
-                        mults[q][row0 + 4] = lam_pos[q, p]
-                    elif lam_neg[q, p] > 1e-12:
-                        mults[q][row0 + (3 if lo_a[p] else 2)] = lam_neg[q, p]
+            live = unfixed >= 0
+            for grid, offset in ((lam_pos, np.full(width, 4)), (lam_neg, np.where(lo_a > 0, 3, 2))):
+                scaled = np.rint(np.where(live, grid, 0.0) * GRID)
+                for q, p in zip(*np.nonzero(scaled > 0)):
+                    mults[q][system.base + ROWS_PER_NEURON * int(unfixed[p]) + int(offset[p])] = Fraction(int(scaled[q, p]), GRID)
             lam = lam * np.where(pos, up_s, lo_a)
             lam = lam @ Wk
-        return [{m: q for m, v in sorted(mult.items()) if (q := _rational(v)) > 0} for mult in mults]
+        return [dict(sorted(mult.items())) for mult in mults]
 
     # ---- closing
     def close(self, system: System, conj: Sequence[Row]):
@@ -399,6 +485,21 @@ class Prover:
                 flat += 1
             prev = cur
         return rows
+
+
+def _q(v: Fraction):
+    import flint
+
+    return flint.fmpq(v.numerator, v.denominator)
+
+
+def _flint_layer(layer):
+    """A layer's weight (``out x in``) and bias (``out x 1``) as python-flint ``fmpq_mat``."""
+    import flint
+
+    q = lambda v: flint.fmpq(v.numerator, v.denominator)  # noqa: E731
+    W = flint.fmpq_mat(layer.out_dim, layer.in_dim, [q(v) for row in layer.weight for v in row])
+    return W, flint.fmpq_mat(layer.out_dim, 1, [q(v) for v in layer.bias])
 
 
 def _pull(system: System, row: Row) -> Row:
