@@ -26,8 +26,10 @@ a rounded proposal that fails falls back to an exact cdd LP (small systems) or t
 >>> from exactrelu.network import ReluNetwork
 >>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[-1, -1]], [0])])     # y = -|x|
 >>> s = System(net, [F(-1)], [F(1)], [], [((F(1),), F(1), False), ((F(-1),), F(1), False)])
->>> s.prove_bound({}, {}), s.prove_bound({}, {})                                  # z = x and z = -x
-((Fraction(-1, 1), Fraction(1, 1)), (Fraction(-1, 1), Fraction(1, 1)))
+>>> for _ in range(2):                                   # z = x, then z = -x: no multipliers needed
+...     s.add_neuron(*s.proved({}, {}))
+>>> s.bounds
+[(Fraction(-1, 1), Fraction(1, 1)), (Fraction(-1, 1), Fraction(1, 1))]
 >>> s.closes([((F(1),), F(-3, 2), False)], {12: F(1)})   # y >= 3/2: y = -y_0 - y_1 <= 0 on the box
 True
 >>> s.closes([((F(1),), F(1, 2), False)], {12: F(1)})    # y >= -1/2: this combination proves nothing
@@ -172,13 +174,6 @@ class System:
         self.lower.append(max(low, ZERO))
         self.upper.append(max(high, ZERO))
 
-    def prove_bound(self, lower_mult: dict[int, Fraction], upper_mult: dict[int, Fraction]) -> tuple[Fraction, Fraction]:
-        """:meth:`proved`, rounded outward (:func:`outward`), then :meth:`add_neuron`; the bounds."""
-        low, high = self.proved(lower_mult, upper_mult)
-        bounds = outward(low, -1), outward(high, 1)
-        self.add_neuron(*bounds)
-        return bounds
-
     def disjunct_rows(self, conj: Sequence[Row]) -> list[SparseRow]:
         """The rows ``u . y + v`` of an unsafe disjunct over the system's variables."""
         rows = []
@@ -188,14 +183,9 @@ class System:
         return rows
 
     def closes(self, conj: Sequence[Row], multipliers: dict[int, Fraction]) -> bool:
-        """Whether ``multipliers`` (over the system's rows, then the disjunct's) prove that no point of
-        the node reaches the disjunct ``conj``."""
-        if not multipliers or any(mu <= 0 for mu in multipliers.values()):
-            return False
-        rows = self.rows + self.disjunct_rows(conj)
-        if any(not 0 <= m < len(rows) for m in multipliers):
-            return False
-        form, const, strict = combine(rows, multipliers)
+        """Whether positive ``multipliers`` (over the system's rows, then the disjunct's) prove that no
+        point of the node reaches the disjunct ``conj``."""
+        form, const, strict = combine(self.rows + self.disjunct_rows(conj), multipliers)
         top = supremum(form, const, self.lower, self.upper)
         return top < 0 or (top == 0 and strict)
 

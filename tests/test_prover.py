@@ -234,6 +234,13 @@ TAMPERS = [
     ("vee", lambda c: c["property"]["input_sets"].__setitem__(
         0, {"kind": "polytope", "dim": 1, "A": [["1"], ["-1"], ["1"]], "b": ["1", "1", "2"]}) or _rehash(c),
      "tree.input_sets[0].closed", "needs a box input set"),
+    ("vee", lambda c: c["property"]["unsafe"][0][0].__setitem__("strict", False) or _rehash(c),
+     "tree.input_sets[0].closed.unsafe[0]", "reaches 0 on the box with no strict row"),  # y >= 0: violated at 0
+    ("vee", lambda c: _first(c)["closed"]["unsafe"][0].append(list(_first(c)["closed"]["unsafe"][0][0])),
+     "tree.input_sets[0].closed.unsafe[0][1]", "appears twice"),
+    ("zigzag", lambda c: c["property"]["input_sets"].__setitem__(
+        0, {"kind": "polytope", "dim": 1, "A": [["-1"], ["1"], ["1"]], "b": ["1", "1", "2"]}) or _rehash(c),
+     "tree.input_sets[0]", "a bisection of an input set that is not a box"),
     ("zigzag", lambda c: _tighten(c, 1), "tree.input_sets[0]", "is below the proved"),
     ("deep", lambda c: _deep_closed(c)["closed"]["proofs"][-1][1].pop(), "tree.input_sets[0]", "proved"),
     ("deep", lambda c: [n["closed"]["unsafe"][0].pop() for n in nodes(c["tree"]["input_sets"][0], "closed")],
