@@ -244,18 +244,9 @@ def box_empty(w: Sequence[Fraction], lo: Sequence[Fraction], hi: Sequence[Fracti
     return dict(sorted(mult.items()))
 
 
-def _rational(v: float) -> Fraction:
-    return Fraction(round(v * GRID), GRID)
-
-
-def _multipliers(values, base: int) -> dict[int, Fraction]:
-    out = {}
-    for m, v in enumerate(values):
-        if v > 1e-12:
-            q = _rational(v)
-            if q > 0:
-                out[base + m] = q
-    return out
+def _multipliers(values: Sequence[float]) -> dict[int, Fraction]:
+    """Float multipliers rounded to the grid ``1/GRID``; the ones that round to 0 are left out."""
+    return {m: Fraction(k, GRID) for m, v in enumerate(values) if (k := round(v * GRID)) > 0}
 
 
 class Prover:
@@ -271,7 +262,7 @@ class Prover:
         self.exact_layers = [_flint_layer(layer) for layer in network.layers]
         self.order = [(l, i) for l, w in enumerate(network.hidden_widths) for i in range(w)]
         self.neuron_splits_below = neuron_splits_below
-        self.nodes = self.closed = self.lps = 0
+        self.lps = 0
 
     # ---- bounds: float back-substitution proposes, the System proves
     def bounds(self, system: System, bits: Sequence[bool]) -> list[dict]:
@@ -402,7 +393,7 @@ class Prover:
         t, point, duals = found
         if t > 1e-9:  # a float point with slack: worth an exact try as a counterexample
             return None, point[: system.n]
-        mult = _multipliers(duals, 0)
+        mult = _multipliers(duals)
         if system.closes(conj, mult):
             return mult, None
         return self._exact_close(system, rows, goals, conj), point[: system.n]

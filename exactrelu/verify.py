@@ -12,7 +12,10 @@ A :class:`~exactrelu.vnnlib.Property` is violated iff some ``x`` in one of its i
    (:func:`exactrelu.lp.decide`) decides whether the region's rows plus ``D``'s rows pulled back
    through the region's affine map (``u . y + v`` with ``y = alpha x + beta`` becomes
    ``(u alpha) . x + (u . beta + v)``, strictness kept) have a common point.  A common point is a
-   counterexample; otherwise the Motzkin multipliers prove ``f(R)`` misses ``D``.
+   counterexample; otherwise the Motzkin multipliers prove ``f(R)`` misses ``D``;
+3. or, with ``early=True``, every box input set goes to the early-closing prover
+   (:mod:`exactrelu.prover`): a tree of box bisections and neuron splits whose subproblems are
+   closed by an exact relaxation (docs/theory.md, rules E and B), so no region is listed.
 
 Invariants of the returned :class:`Verdict`: ``violated`` carries a point that was re-evaluated
 exactly (in an input set, output in the named disjunct) just before it was returned; ``holds``
