@@ -41,7 +41,11 @@ VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violat
    disjunct's rows pulled back through the leaf's (recomputed) affine map; ``violated``: the stated
    input lies in the stated input set and its exact output satisfies the stated disjunct.  With
    ``--property FILE`` the checker reads the VNN-LIB file itself (:func:`read_vnnlib`) and requires
-   the same property.
+   the same property.  A property tree may end early (:class:`EarlyLeaves`): a ``bisect`` node cuts
+   the box in two, a ``closed`` node states bounds on the neurons not yet split, each proved by
+   multipliers whose combination the checker bounds over the box, re-derives the triangle
+   relaxation from them, and requires per disjunct a combination whose maximum over the box is
+   negative (docs/theory.md section 9, rules E and B).
 
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
