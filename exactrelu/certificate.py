@@ -182,6 +182,8 @@ def tree_chunks(child: Child | list[Child]) -> Iterator[str]:
         elif isinstance(item, Split):
             stack += ["}", item.inactive, ',"inactive":', item.active,
                       '{"split":[%d,%d],"active":' % item.neuron]
+        elif hasattr(item, "chunks"):  # a node of the early-closing prover (exactrelu.prover)
+            stack += item.chunks()[::-1]
         elif isinstance(item, list):  # one tree per input set (exactrelu-property)
             stack.append("]}")
             for k in range(len(item) - 1, -1, -1):

@@ -41,7 +41,11 @@ VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violat
    disjunct's rows pulled back through the leaf's (recomputed) affine map; ``violated``: the stated
    input lies in the stated input set and its exact output satisfies the stated disjunct.  With
    ``--property FILE`` the checker reads the VNN-LIB file itself (:func:`read_vnnlib`) and requires
-   the same property.
+   the same property.  A property tree may end early (:class:`EarlyLeaves`): a ``bisect`` node cuts
+   the box in two, a ``closed`` node states bounds on the neurons not yet split, each proved by
+   multipliers whose combination the checker bounds over the box, re-derives the triangle
+   relaxation from them, and requires per disjunct a combination whose maximum over the box is
+   negative (docs/theory.md section 9, rules E and B).
 
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
@@ -933,7 +937,168 @@ def read_vnnlib(text: str, where: str) -> tuple:
     return dims["X"], dims["Y"], pairs
 
 
-class PropertyCertificate:
+# ---- early leaves of a property tree: "closed" (an exact relaxation) and "bisect" (a box cut in two)
+def _add_scaled(acc: dict, scale, form: dict) -> None:
+    for k, a in form.items():
+        v = acc.get(k, ZERO) + scale * a
+        if v:
+            acc[k] = v
+        else:
+            acc.pop(k, None)
+
+
+def _sparse_affine(weights, bias, inputs):
+    acc, const = {}, bias
+    for w, (form, c) in zip(weights, inputs):
+        if w:
+            _add_scaled(acc, w, form)
+            const += w * c
+    return acc, const
+
+
+def _relaxation_rows(z, var: int, low, high) -> list:
+    """The five rows of an unfixed neuron (pre-activation ``z``, bounds ``[low, high]``, variable
+    ``var``): ``z - low``, ``high - z``, ``y``, ``y - z`` and the upper row, each ``>= 0``."""
+    zf, zc = z
+    neg = {k: -a for k, a in zf.items()}
+    y_minus_z = dict(neg)
+    _add_scaled(y_minus_z, ONE, {var: ONE})
+    if low >= 0:
+        upper = dict(zf)
+        _add_scaled(upper, -ONE, {var: ONE})
+        last = (upper, zc, False)
+    elif high <= 0:
+        last = ({var: -ONE}, ZERO, False)
+    else:
+        s = high / (high - low)
+        upper = {k: s * a for k, a in zf.items()}
+        _add_scaled(upper, -ONE, {var: ONE})
+        last = (upper, s * (zc - low), False)
+    return [(dict(zf), zc - low, False), (neg, high - zc, False), ({var: ONE}, ZERO, False), (y_minus_z, -zc, False), last]
+
+
+def _sparse_combine(rows, pairs, where: str, start=None):
+    """``start + sum lambda_m g_m`` over sparse rows, for pairs ``[m, "lambda_m"]`` with distinct rows
+    among ``rows`` and positive multipliers; and whether a strict row has ``lambda_m > 0``."""
+    acc = dict(start[0]) if start else {}
+    const = start[1] if start else ZERO
+    strict, seen = False, set()
+    for t, pair in enumerate(as_list(pairs, where)):
+        pw = f"{where}[{t}]"
+        pair = as_list(pair, pw, 2)
+        m = as_int(pair[0], f"{pw}[0]", 0, len(rows) - 1)
+        if m in seen:
+            raise CheckFailure(pw, f"row {m} appears twice")
+        seen.add(m)
+        lam = rational(pair[1], f"{pw}[1]")
+        if lam <= 0:
+            raise CheckFailure(pw, f"multiplier {fmt(lam)} of row {m} is not positive")
+        form, c, is_strict = rows[m]
+        _add_scaled(acc, lam, form)
+        const += lam * c
+        strict = strict or is_strict
+    return acc, const, strict
+
+
+def _box_supremum(form, const, lower, upper):
+    return const + sum((a * (upper[k] if a > 0 else lower[k]) for k, a in form.items()), ZERO)
+
+
+def _box_of(rows, n: int, where: str):
+    """The box ``[lo, hi]`` that the node's first ``2n`` rows state (``x_i - lo_i``, ``hi_i - x_i``)."""
+    lo, hi = [], []
+    for i in range(n):
+        e = [ONE if j == i else ZERO for j in range(n)]
+        if len(rows) < 2 * n or list(rows[2 * i][0]) != e or list(rows[2 * i + 1][0]) != [-a for a in e]:
+            raise CheckFailure(where, "an early leaf needs a box input set (its rows first)")
+        lo.append(-rows[2 * i][1])
+        hi.append(rows[2 * i + 1][1])
+    return lo, hi
+
+
+class EarlyLeaves:
+    """Nodes of a property tree that end a subtree early (mixed into :class:`Checker` through
+    :class:`PropertyCertificate`; docs/certificate-format.md section 8, docs/theory.md section 9):
+
+    * ``{"bisect": [i, "c"], "below": NODE, "above": NODE}`` before any neuron is split, on a box
+      input set: the box cut at ``x_i = c`` (``lo_i < c < hi_i``); :meth:`_bisect_halves` gives the
+      two children with their box rows, to be walked as trees over the halves;
+    * ``{"closed": {"bounds", "proofs", "unsafe"}}`` anywhere: :meth:`_check_closed` proves the
+      bounds of every neuron not fixed on the path, re-derives the relaxation rows from them, and
+      checks, per disjunct, that the multipliers' combination has a negative supremum over the box.
+    """
+
+    def _bisect_halves(self, node, where: str, rows, depth: int) -> list:
+        """The children of a bisection node as ``(child, where, rows)``, each over its half box."""
+        n = self.net.input_dim
+        if depth:
+            raise CheckFailure(where, "a bisection after a neuron split (cut the box before splitting neurons)")
+        lo, hi = _box_of(rows, n, where)
+        if len(rows) != 2 * n:
+            raise CheckFailure(where, "a bisection of an input set that is not a box")
+        cut = as_list(node["bisect"], f"{where}.bisect", 2)
+        i = as_int(cut[0], f"{where}.bisect[0]", 0, n - 1)
+        c = rational(cut[1], f"{where}.bisect[1]")
+        if not lo[i] < c < hi[i]:
+            raise CheckFailure(f"{where}.bisect", f"the cut {fmt(c)} is not strictly inside [{fmt(lo[i])}, {fmt(hi[i])}]")
+        e = [ONE if j == i else ZERO for j in range(n)]
+        below, above = list(rows), list(rows)
+        below[2 * i + 1] = ([-a for a in e], c, False)
+        above[2 * i] = (e, -c, False)
+        self.bisections += 1
+        return [(field(node, "below", where), f"{where}.below", below), (field(node, "above", where), f"{where}.above", above)]
+
+    def _check_closed(self, body, where: str, rows, bits) -> None:
+        """A subproblem (box rows, then the rows of the ``len(bits)`` neurons fixed on the path) closed
+        early: see docs/theory.md section 9, rule E."""
+        net, n = self.net, self.net.input_dim
+        lo, hi = _box_of(rows, n, where)
+        lower, upper = list(lo), list(hi)
+        d, total = len(bits), sum(net.widths)
+        zs, prev, flat = [], [({i: ONE}, ZERO) for i in range(n)], 0
+        for W, b in net.layers[:-1]:
+            cur = []
+            for row, c in zip(W, b):
+                z = _sparse_affine(row, c, prev)
+                if flat < d:
+                    cur.append(z if bits[flat] else ({}, ZERO))
+                else:
+                    zs.append(z)
+                    cur.append(({n + flat - d: ONE}, ZERO))
+                flat += 1
+            prev = cur
+        W, b = net.layers[-1]
+        outputs = [_sparse_affine(row, c, prev) for row, c in zip(W, b)]
+        system = [({i: a for i, a in enumerate(u) if a}, v, strict) for u, v, strict in rows]
+        bounds = as_list(field(body, "bounds", where), f"{where}.bounds", total - d)
+        proofs = as_list(field(body, "proofs", where), f"{where}.proofs", total - d)
+        for t, (z, stated, proof) in enumerate(zip(zs, bounds, proofs)):
+            bw, pw = f"{where}.bounds[{t}]", f"{where}.proofs[{t}]"
+            low, high = vector(stated, bw, 2)
+            proof = as_list(proof, pw, 2)
+            below = _sparse_combine(system, proof[0], f"{pw}[0]", ({k: -a for k, a in z[0].items()}, -z[1]))
+            above = _sparse_combine(system, proof[1], f"{pw}[1]", z)
+            proved_low = -_box_supremum(below[0], below[1], lower, upper)
+            proved_high = _box_supremum(above[0], above[1], lower, upper)
+            if low > proved_low:
+                raise CheckFailure(bw, f"the lower bound {fmt(low)} is above the proved {fmt(proved_low)}")
+            if high < proved_high:
+                raise CheckFailure(bw, f"the upper bound {fmt(high)} is below the proved {fmt(proved_high)}")
+            system += _relaxation_rows(z, n + t, low, high)
+            lower.append(max(low, ZERO))
+            upper.append(max(high, ZERO))
+        proofs = as_list(field(body, "unsafe", where), f"{where}.unsafe", len(self.unsafe))
+        for k, (conj, pairs) in enumerate(zip(self.unsafe, proofs)):
+            extra = [_sparse_affine(u, v, outputs) + (strict,) for u, v, strict in conj]
+            form, const, strict = _sparse_combine(system + extra, pairs, f"{where}.unsafe[{k}]")
+            top = _box_supremum(form, const, lower, upper)
+            if top > 0 or (top == 0 and not strict):
+                raise CheckFailure(f"{where}.unsafe[{k}]", f"the combination reaches {fmt(top)} on the box"
+                                   + (" with no strict row" if top == 0 else "") + ": no contradiction")
+        self.closed += 1
+
+
+class PropertyCertificate(EarlyLeaves):
     """The ``exactrelu-property`` kind (mixed into :class:`Checker`): the property holds (one
     case-split tree per input set; every leaf proved disjoint from every unsafe disjunct by Motzkin
     multipliers over the leaf's rows followed by the disjunct's rows pulled back through the leaf's
@@ -1000,7 +1165,7 @@ class PropertyCertificate:
         self.referenced = [0] * len(self.leaves)
         self.leaf_order = []
         self.verified_leaves = [None] * len(self.leaves)
-        self.empty = 0
+        self.empty = self.closed = self.bisections = 0
         trees = as_list(field(self.tree, "input_sets", "tree"), "tree.input_sets", len(self.input_sets))
         for s, (domain, tree) in enumerate(zip(self.input_sets, trees)):
             self.domain = domain
@@ -1014,7 +1179,8 @@ class PropertyCertificate:
             if count == 0:
                 raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
         self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order),
-                          input_sets=len(self.input_sets), disjuncts=len(self.unsafe))
+                          input_sets=len(self.input_sets), disjuncts=len(self.unsafe), closed=self.closed,
+                          bisections=self.bisections)
 
     def _check_unsafe(self, k: int, rows) -> None:
         """At leaf ``k`` (rows: its input set's rows, then one per neuron): for every disjunct, the
@@ -1054,8 +1220,10 @@ def property_summary(checker) -> str:
     if checker.verdict == "violated":
         return (f"c the property is violated: x = [{', '.join(st['x'])}] is in input set {st['input_set']} and "
                 f"f(x) = [{', '.join(st['y'])}] is in unsafe disjunct {st['disjunct']}; about {bound}")
+    early = (f", {st['closed']} subproblems closed early by exact relaxations, {st['bisections']} box bisections"
+             if st["closed"] or st["bisections"] else "")
     return (f"c the property holds: {st['leaves']} regions over {st['input_sets']} input sets, each disjoint from "
-            f"the {st['disjuncts']} unsafe disjuncts, {st['empty']} branches proved empty, {st['neurons']} neurons; "
+            f"the {st['disjuncts']} unsafe disjuncts, {st['empty']} branches proved empty{early}, {st['neurons']} neurons; "
             f"about {bound}")
 # ----------------------------------------------------------------------------- structural and counterexample certificates
 # An ``exactrelu-equivalence`` certificate with ``"method": "structural"`` proves ``A = B`` by facts per
@@ -1481,6 +1649,12 @@ class Checker(PropertyCertificate, _ShortCertificates):
             self._check_leaf(k, rows, maps, bits, prefix_maps)
             if self.kind == "property":
                 self._check_unsafe(k, rows)
+            return
+        if self.kind == "property" and "closed" in node:
+            return self._check_closed(node["closed"], f"{where}.closed", rows, bits)
+        if self.kind == "property" and "bisect" in node:
+            for child, child_where, half in self._bisect_halves(node, where, rows, depth):
+                self._walk(child, child_where, 0, half, maps, bits, prefix_maps)
             return
         if "split" not in node:
             raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")

@@ -332,3 +332,41 @@ def bounded_vertices(rows: Sequence[Row]) -> Optional[list[tuple[Fraction, ...]]
     for row in generators.array:
         found[tuple(Fraction(v) / Fraction(row[0]) for v in row[1:])] = None
     return list(found)
+
+
+def float_slack(rows: Sequence[tuple[dict[int, Fraction], Fraction]], goals: Sequence[bool],
+                lower: Sequence[float], upper: Sequence[float]):
+    """Guidance only (float LP, HiGHS through scipy): maximise ``t <= 1`` subject to
+    ``g_m(v) >= 0`` for the rows with ``goals[m]`` false and ``g_m(v) >= t`` for the others, with
+    ``lower <= v <= upper``; a row is a sparse form ``({variable: coefficient}, constant)``.
+
+    Returns ``(t, v, duals)`` (``duals[m] >= 0`` per row, the LP's multipliers) or ``None`` when
+    HiGHS gives no optimum.  Nothing is claimed from it: callers rationalise the duals and check
+    them exactly.  Raises :class:`~exactrelu.errors.InternalError` naming the ``dev`` extra when
+    scipy is missing."""
+    try:
+        import numpy as np
+        from scipy.optimize import linprog
+        from scipy.sparse import coo_matrix
+    except ImportError:  # pragma: no cover - scipy is in the dev extra
+        raise InternalError("the early-closing prover needs scipy (pip install 'exactrelu[dev]')") from None
+    dim = len(lower)
+    r, c, data, rhs = [], [], [], []
+    for m, (form, const) in enumerate(rows):  # -g(v) (+ t) <= const
+        for var, a in form.items():
+            r.append(m)
+            c.append(var)
+            data.append(-float(a))
+        if goals[m]:
+            r.append(m)
+            c.append(dim)
+            data.append(1.0)
+        rhs.append(float(const))
+    matrix = coo_matrix((data, (r, c)), shape=(len(rows), dim + 1)).tocsr()
+    cost = np.zeros(dim + 1)
+    cost[dim] = -1.0
+    bounds = list(zip(lower, upper)) + [(None, 1.0)]
+    res = linprog(cost, A_ub=matrix, b_ub=np.array(rhs), bounds=bounds, method="highs")
+    if res.status != 0:
+        return None
+    return -res.fun, list(res.x[:dim]), [max(-y, 0.0) for y in res.ineqlin.marginals]

@@ -12,7 +12,10 @@ A :class:`~exactrelu.vnnlib.Property` is violated iff some ``x`` in one of its i
    (:func:`exactrelu.lp.decide`) decides whether the region's rows plus ``D``'s rows pulled back
    through the region's affine map (``u . y + v`` with ``y = alpha x + beta`` becomes
    ``(u alpha) . x + (u . beta + v)``, strictness kept) have a common point.  A common point is a
-   counterexample; otherwise the Motzkin multipliers prove ``f(R)`` misses ``D``.
+   counterexample; otherwise the Motzkin multipliers prove ``f(R)`` misses ``D``;
+3. or, with ``early=True``, every box input set goes to the early-closing prover
+   (:mod:`exactrelu.prover`): a tree of box bisections and neuron splits whose subproblems are
+   closed by an exact relaxation (docs/theory.md, rules E and B), so no region is listed.
 
 Invariants of the returned :class:`Verdict`: ``violated`` carries a point that was re-evaluated
 exactly (in an input set, output in the named disjunct) just before it was returned; ``holds``
@@ -64,7 +67,7 @@ ProgressFn = Callable[[int, int, int], None]
 @dataclass(frozen=True)
 class Counterexample:
     """An exact input ``x`` in input set ``input_set`` whose exact output ``y`` satisfies every row
-    of unsafe disjunct ``disjunct``; ``found_by`` is ``"attack"`` or ``"regions"``."""
+    of unsafe disjunct ``disjunct``; ``found_by`` is ``"attack"``, ``"regions"`` or ``"prover"``."""
 
     x: Vector
     y: Vector
@@ -77,11 +80,13 @@ class Counterexample:
 class Case:
     """The proof over one input set: its region enumeration and, per region and per disjunct,
     the Motzkin multipliers over ``rows(region) + pulled-back disjunct rows``; or, for an input
-    set with no point, Motzkin multipliers over its own rows (``empty``)."""
+    set with no point, Motzkin multipliers over its own rows (``empty``); or a tree of the
+    early-closing prover (``early``)."""
 
     enumeration: Optional["Enumeration"]
     refutations: list[list[dict[int, Fraction]]] = field(default_factory=list)
     empty: Optional[dict[int, Fraction]] = None
+    early: object = None  # a tree of the early-closing prover (exactrelu.prover), with no leaves
 
 
 @dataclass
@@ -99,6 +104,8 @@ class Verdict:
     lps: int = 0
     attack_points: int = 0
     seconds: float = 0.0
+    closed: int = 0
+    open: int = 0
 
 
 class _OutOfTime(Exception):
@@ -244,12 +251,17 @@ def verify_property(
     max_regions: Optional[int] = None,
     progress: Optional[ProgressFn] = None,
     attack_first: bool = True,
+    early: bool = False,
 ) -> Verdict:
     """Decide ``prop`` for ``network`` exactly (see module docstring).
 
     ``timeout`` (seconds) and ``max_regions`` (regions over all input sets) bound the work; when
     either runs out the verdict is ``unknown`` with the regions and nodes counted so far.
-    ``progress(regions, nodes, lps)`` is called now and then during the enumerations."""
+    ``progress(regions, nodes, lps)`` is called now and then during the enumerations.  With
+    ``early``, every box input set is decided by the early-closing prover
+    (:func:`exactrelu.prover.prove_box`: subproblems closed by an exact relaxation, box
+    bisections and neuron splits) instead of the region enumeration; an ``unknown`` then counts
+    the subproblems left open (``Verdict.open``)."""
     from .regions import enumerate_regions
 
     started = time.perf_counter()
@@ -285,6 +297,24 @@ def verify_property(
         decision = lp.decide(rows, n)
         if not decision.nonempty:
             verdict.cases.append(Case(None, empty=decision.multipliers))
+            continue
+        if early and domain.kind == "box":
+            from .prover import prove_box
+
+            outcome = prove_box(network, domain.lower, domain.upper, prop.unsafe,
+                                lambda x: confirm(network, prop, x, "prover"), deadline)
+            verdict.nodes += outcome.nodes
+            verdict.lps += outcome.lps
+            verdict.closed += outcome.closed
+            if outcome.counterexample is not None:
+                verdict.counterexample = simplest(network, prop, outcome.counterexample)
+                verdict.cases = []
+                return finish(VIOLATED)
+            if outcome.tree is None:
+                verdict.open = outcome.open
+                return finish(UNKNOWN, f"time limit of {timeout} s reached with {outcome.open} subproblems of input "
+                                       f"set {s} open ({outcome.closed} closed)")
+            verdict.cases.append(Case(None, early=outcome.tree))
             continue
         left = None if max_regions is None else max_regions - verdict.regions
         try:
@@ -371,7 +401,9 @@ def stream_property_certificate(out, verdict: Verdict, property_file_sha256: Opt
 
     trees, offset = [], 0
     for case in verdict.cases:
-        if case.enumeration is None:
+        if case.early is not None:
+            trees.append(case.early)
+        elif case.enumeration is None:
             trees.append(Empty(case.empty))
         else:
             trees.append(_shifted(case.enumeration.tree, offset))

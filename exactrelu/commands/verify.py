@@ -27,6 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (answer unknown, exit 3)")
     parser.add_argument("--max-regions", type=positive_int, metavar="N",
                         help="give up beyond N regions over all input sets (answer unknown, exit 3)")
+    parser.add_argument("--early", action="store_true",
+                        help="close subproblems early by exact relaxations (box input sets; needs scipy) instead of "
+                             "enumerating every region")
     parser.add_argument("--certificate", metavar="C", help="write the exactrelu-property certificate of the answer to C")
     parser.add_argument("--results", metavar="FILE", help="write the VNN-COMP result file (sat/unsat/timeout/unknown)")
     add_quiet(parser)
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             warn_outside_bounds(console, input_set, loaded, f"input set {k}: ")
         try:
             verdict = verify_property(network, prop, timeout=args.timeout, max_regions=args.max_regions,
-                                      progress=console.progress)
+                                      progress=console.progress, early=args.early)
         finally:
             console.end_progress()
         if results is not None:
@@ -102,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         outputs.commit()
     q = format_rational
     counts = f"{verdict.regions} regions, {verdict.nodes} tree nodes, {verdict.lps} LPs, {verdict.seconds:.2f} s"
+    if args.early:
+        counts = f"{verdict.closed} subproblems closed early, " + counts
     if verdict.status == "holds":
         print(f"holds: no input of the {len(prop.input_sets)} input set(s) reaches any of the {len(prop.unsafe)} "
               f"unsafe disjunct(s) ({counts})")

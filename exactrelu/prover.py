@@ -1,0 +1,573 @@
+"""The early-closing prover: a case-split tree whose subtrees are closed by an exact relaxation.
+
+A *node* is a box ``lo <= x <= hi`` and the activation pattern ``bits`` of the first ``d`` hidden
+neurons (layer-major order).  Its *system* (:class:`System`) has one variable per input and one per
+unfixed neuron (its post-activation ``y``); every row of it holds at the point ``(x, relu(z(x)))``
+of every ``x`` of the node:
+
+* the node's rows (box rows, then the fixed neurons' rows, as in the case-split tree);
+* per unfixed neuron ``t`` (pre-activation ``z_t``, an affine form of the earlier variables),
+  five rows: ``z_t - l_t >= 0``, ``u_t - z_t >= 0``, ``y_t >= 0``, ``y_t - z_t >= 0`` and the upper
+  row ``u_t (z_t - l_t) / (u_t - l_t) - y_t >= 0`` (``z_t - y_t`` when ``l_t >= 0``, ``-y_t`` when
+  ``u_t <= 0``), whose bounds ``[l_t, u_t]`` are *proved*: nonnegative multipliers ``lambda`` over
+  the rows before neuron ``t`` give ``z_t <= sup (z_t + sum lambda g)`` and
+  ``z_t >= -sup (-z_t + sum lambda g)``, the suprema taken over the variables' box (inputs in
+  ``[lo, hi]``, ``y_k`` in ``[max(l_k, 0), max(u_k, 0)]``) by interval arithmetic; the producer
+  states them rounded outward to the grid ``2^-20`` (:func:`outward`) to keep the rows short.
+
+A node is **closed** when, for every unsafe disjunct, multipliers ``mu`` over the system's rows and
+the disjunct's rows (the output layer applied to the last layer's variables) give a form whose
+supremum over the box is ``< 0`` (or ``= 0`` with a strict row used): no point of the node reaches
+the disjunct.  Floats only propose (CROWN-style back-substitution for the bounds' multipliers, a
+HiGHS LP for ``mu``); every bound and every closure is computed or checked here in rationals, and
+a rounded proposal that fails falls back to an exact cdd LP (small systems) or to a split.
+
+>>> from fractions import Fraction as F
+>>> from exactrelu.network import ReluNetwork
+>>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[-1, -1]], [0])])     # y = -|x|
+>>> s = System(net, [F(-1)], [F(1)], [], [((F(1),), F(1), False), ((F(-1),), F(1), False)])
+>>> for _ in range(2):                                   # z = x, then z = -x: no multipliers needed
+...     s.add_neuron(*s.proved({}, {}))
+>>> s.bounds
+[(Fraction(-1, 1), Fraction(1, 1)), (Fraction(-1, 1), Fraction(1, 1))]
+>>> s.closes([((F(1),), F(-3, 2), False)], {12: F(1)})   # y >= 3/2: y = -y_0 - y_1 <= 0 on the box
+True
+>>> s.closes([((F(1),), F(1, 2), False)], {12: F(1)})    # y >= -1/2: this combination proves nothing
+False
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional, Sequence
+
+from . import lp
+from .errors import InternalError
+from .lp import Row
+
+ROWS_PER_NEURON = 5
+ZERO, ONE = Fraction(0), Fraction(1)
+Form = tuple[dict[int, Fraction], Fraction]
+SparseRow = tuple[dict[int, Fraction], Fraction, bool]
+GRID = 2 ** 24
+
+
+def add_scaled(acc: dict[int, Fraction], scale: Fraction, form: dict[int, Fraction]) -> None:
+    """``acc += scale * form`` on sparse forms, dropping zeros."""
+    for k, a in form.items():
+        v = acc.get(k, ZERO) + scale * a
+        if v:
+            acc[k] = v
+        else:
+            acc.pop(k, None)
+
+
+def affine(weights: Sequence[Fraction], bias: Fraction, inputs: Sequence[Form]) -> Form:
+    """``sum_p weights[p] * inputs[p] + bias`` as a sparse form."""
+    acc: dict[int, Fraction] = {}
+    const = bias
+    for w, (form, c) in zip(weights, inputs):
+        if w:
+            add_scaled(acc, w, form)
+            const += w * c
+    return acc, const
+
+
+def neuron_rows(z: Form, var: int, low: Fraction, high: Fraction) -> list[SparseRow]:
+    """The five rows of an unfixed neuron with ``z`` in ``[low, high]`` and post-activation ``var``."""
+    zf, zc = z
+    neg = {k: -a for k, a in zf.items()}
+    y = {var: ONE}
+    y_minus_z = dict(neg)
+    add_scaled(y_minus_z, ONE, y)
+    if low >= 0:
+        upper = dict(zf)
+        add_scaled(upper, -ONE, y)
+        upper_row = (upper, zc, False)
+    elif high <= 0:
+        upper_row = ({var: -ONE}, ZERO, False)
+    else:
+        s = high / (high - low)
+        upper = {k: s * a for k, a in zf.items()}
+        add_scaled(upper, -ONE, y)
+        upper_row = (upper, s * (zc - low), False)
+    return [(dict(zf), zc - low, False), (neg, high - zc, False), (y, ZERO, False), (y_minus_z, -zc, False), upper_row]
+
+
+def outward(q: Fraction, direction: int, grid: int = 2 ** 20) -> Fraction:
+    """``q`` rounded to the grid ``1/grid`` away from zero in ``direction`` (down for -1, up for 1): a
+    looser bound with a small denominator, so relaxation rows stay short.
+
+    >>> outward(Fraction(1, 3), 1, 8), outward(Fraction(1, 3), -1, 8), outward(Fraction(1, 4), 1, 8)
+    (Fraction(3, 8), Fraction(1, 4), Fraction(1, 4))
+    """
+    scaled = q * grid
+    whole = scaled.numerator // scaled.denominator
+    if direction > 0 and whole != scaled:
+        whole += 1
+    return Fraction(whole, grid)
+
+
+def combine(rows: Sequence[SparseRow], multipliers: dict[int, Fraction], start: Optional[Form] = None):
+    """``start + sum mu_m g_m`` and whether a strict row has a positive multiplier."""
+    acc = dict(start[0]) if start else {}
+    const = start[1] if start else ZERO
+    strict = False
+    for m, mu in multipliers.items():
+        form, c, is_strict = rows[m]
+        add_scaled(acc, mu, form)
+        const += mu * c
+        strict = strict or is_strict
+    return acc, const, strict
+
+
+def supremum(form: dict[int, Fraction], const: Fraction, lower: Sequence[Fraction], upper: Sequence[Fraction]) -> Fraction:
+    """The maximum of ``form + const`` over the box ``[lower, upper]``, exactly."""
+    return const + sum((a * (upper[k] if a > 0 else lower[k]) for k, a in form.items()), ZERO)
+
+
+class System:
+    """The rows known valid at a node (module docstring), built neuron by neuron as bounds are proved."""
+
+    def __init__(self, network, lo: Sequence[Fraction], hi: Sequence[Fraction], bits: Sequence[bool],
+                 node_rows: Sequence[Row]) -> None:
+        n, d = network.input_dim, len(bits)
+        self.network, self.n = network, n
+        self.lower, self.upper = list(lo), list(hi)
+        self.z: list[Form] = []
+        self.layer_of: list[int] = []
+        prev: list[Form] = [({i: ONE}, ZERO) for i in range(n)]
+        flat = 0
+        for l, layer in enumerate(network.layers[:-1]):
+            cur = []
+            for row, c in zip(layer.weight, layer.bias):
+                z = affine(row, c, prev)
+                if flat < d:
+                    cur.append(z if bits[flat] else ({}, ZERO))
+                else:
+                    self.z.append(z)
+                    self.layer_of.append(l)
+                    cur.append(({n + flat - d: ONE}, ZERO))
+                flat += 1
+            prev = cur
+        last = network.layers[-1]
+        self.out = [affine(row, c, prev) for row, c in zip(last.weight, last.bias)]
+        self.rows: list[SparseRow] = [({i: a for i, a in enumerate(u) if a}, v, s) for u, v, s in node_rows]
+        self.base = len(self.rows)
+        self.bounds: list[tuple[Fraction, Fraction]] = []
+
+    def proved(self, lower_mult: dict[int, Fraction], upper_mult: dict[int, Fraction]) -> tuple[Fraction, Fraction]:
+        """The bounds of the next unfixed neuron that multipliers over the rows so far prove (the
+        checker's computation, row by row)."""
+        zf, zc = self.z[len(self.bounds)]
+        up = combine(self.rows, upper_mult, (zf, zc))
+        lo = combine(self.rows, lower_mult, ({k: -a for k, a in zf.items()}, -zc))
+        return -supremum(lo[0], lo[1], self.lower, self.upper), supremum(up[0], up[1], self.lower, self.upper)
+
+    def add_neuron(self, low: Fraction, high: Fraction) -> None:
+        """Record proved bounds of the next unfixed neuron: its rows and its variable's box."""
+        t = len(self.bounds)
+        self.bounds.append((low, high))
+        self.rows += neuron_rows(self.z[t], self.n + t, low, high)
+        self.lower.append(max(low, ZERO))
+        self.upper.append(max(high, ZERO))
+
+    def disjunct_rows(self, conj: Sequence[Row]) -> list[SparseRow]:
+        """The rows ``u . y + v`` of an unsafe disjunct over the system's variables."""
+        rows = []
+        for u, v, strict in conj:
+            form, const = affine(u, v, self.out)
+            rows.append((form, const, strict))
+        return rows
+
+    def closes(self, conj: Sequence[Row], multipliers: dict[int, Fraction]) -> bool:
+        """Whether positive ``multipliers`` (over the system's rows, then the disjunct's) prove that no
+        point of the node reaches the disjunct ``conj``."""
+        form, const, strict = combine(self.rows + self.disjunct_rows(conj), multipliers)
+        top = supremum(form, const, self.lower, self.upper)
+        return top < 0 or (top == 0 and strict)
+
+
+# ----------------------------------------------------------------------------- the tree
+@dataclass
+class Closed:
+    """A node closed early: the proved bounds, their multipliers, and one closure per disjunct."""
+
+    bounds: list[tuple[Fraction, Fraction]]
+    proofs: list[tuple[dict[int, Fraction], dict[int, Fraction]]]
+    unsafe: list[dict[int, Fraction]]
+
+    def chunks(self) -> list[str]:
+        from .certificate import json_rational
+
+        pairs = lambda mult: "[%s]" % ",".join("[%d,%s]" % (m, json_rational(v)) for m, v in mult.items())  # noqa: E731
+        bounds = ",".join("[%s,%s]" % (json_rational(a), json_rational(b)) for a, b in self.bounds)
+        proofs = ",".join("[%s,%s]" % (pairs(a), pairs(b)) for a, b in self.proofs)
+        return ['{"closed":{"bounds":[%s],"proofs":[%s],"unsafe":[%s]}}' % (bounds, proofs, ",".join(map(pairs, self.unsafe)))]
+
+
+@dataclass
+class Bisect:
+    """The box cut at ``x_coordinate = cut`` into ``below`` (``x_i <= cut``) and ``above`` (``x_i >= cut``)."""
+
+    coordinate: int
+    cut: Fraction
+    below: object
+    above: object
+
+    def chunks(self) -> list:
+        from .certificate import json_rational
+
+        return ['{"bisect":[%d,%s],"below":' % (self.coordinate, json_rational(self.cut)), self.below, ',"above":',
+                self.above, "}"]
+
+
+def box_rows(lo: Sequence[Fraction], hi: Sequence[Fraction]) -> list[Row]:
+    """``x_i - lo_i >= 0`` then ``hi_i - x_i >= 0`` for each ``i`` (the order of ``Domain.rows()``)."""
+    n = len(lo)
+    rows: list[Row] = []
+    for i in range(n):
+        e = tuple(ONE if j == i else ZERO for j in range(n))
+        rows += [(e, -lo[i], False), (tuple(-a for a in e), hi[i], False)]
+    return rows
+
+
+def box_empty(w: Sequence[Fraction], lo: Sequence[Fraction], hi: Sequence[Fraction], row: int, active: bool):
+    """Motzkin multipliers for "``w . x + b`` has the sign ``active`` asks" (the row ``row``) over the box
+    rows when the box bound decides the other way: ``|w_i|`` on the box rows that bound ``w . x``."""
+    mult = {row: ONE}
+    for i, a in enumerate(w):
+        if a:
+            mult[2 * i + (1 if (a > 0) == active else 0)] = abs(a)
+    return dict(sorted(mult.items()))
+
+
+def _multipliers(values: Sequence[float]) -> dict[int, Fraction]:
+    """Float multipliers rounded to the grid ``1/GRID``; the ones that round to 0 are left out."""
+    return {m: Fraction(k, GRID) for m, v in enumerate(values) if (k := round(v * GRID)) > 0}
+
+
+class Prover:
+    """Search for a closed tree over one box input set (see :func:`prove_box`)."""
+
+    def __init__(self, network, conjs: Sequence[Sequence[Row]], confirm, deadline: Optional[float],
+                 neuron_splits_below: int = 4) -> None:
+        import numpy as np
+
+        self.np = np
+        self.network, self.conjs, self.confirm, self.deadline = network, conjs, confirm, deadline
+        self.floats = network.float_layers()
+        self.exact_layers = [_flint_layer(layer) for layer in network.layers]
+        self.order = [(l, i) for l, w in enumerate(network.hidden_widths) for i in range(w)]
+        self.neuron_splits_below = neuron_splits_below
+        self.lps = 0
+
+    # ---- bounds: float back-substitution proposes, the System proves
+    def bounds(self, system: System, bits: Sequence[bool]) -> list[dict]:
+        """Prove every unfixed neuron's bounds; return per neuron its (lower, upper) multipliers."""
+        widths = self.network.hidden_widths
+        starts = [sum(widths[:k]) for k in range(len(widths))]
+        proofs = []
+        t = 0
+        while t < len(system.z):
+            j = system.layer_of[t]
+            targets = [t + k for k in range(len(system.z) - t) if system.layer_of[t + k] == j]
+            ups = self._crown(system, bits, j, targets, 1.0, starts)
+            downs = self._crown(system, bits, j, targets, -1.0, starts)
+            highs = self._exact(system, bits, j, targets, ups, 1, starts)
+            lows = self._exact(system, bits, j, targets, downs, -1, starts)
+            for k in range(len(targets)):
+                system.add_neuron(outward(lows[k], -1), outward(highs[k], 1))
+                proofs.append((downs[k], ups[k]))
+            t += len(targets)
+        return proofs
+
+    def _exact(self, system: System, bits, j: int, targets: list[int], mults: list[dict], sign: int, starts) -> list:
+        """``sign`` times the bound :meth:`System.proved` gives for each target, computed layer by layer
+        with python-flint matrices (the same exact sum, grouped by layer: ``E @ W_k``)."""
+        import flint
+
+        d, n = len(bits), system.n
+        W, b = self.exact_layers[j]
+        T = len(targets)
+        local = [d + t - starts[j] for t in targets]
+        C = flint.fmpq_mat(T, W.ncols(), [sign * W[p, c] for p in local for c in range(W.ncols())])
+        const = [flint.fmpq(sign) * b[p, 0] for p in local]
+        for k in range(j - 1, -1, -1):
+            Wk, bk = self.exact_layers[k]
+            width = Wk.nrows()
+            slopes, passes = flint.fmpq_mat(width, width), flint.fmpq_mat(width, width)
+            M = [flint.fmpq_mat(T, width) for _ in range(5)]
+            shift = [flint.fmpq(0)] * width  # -slope * low on the upper rows of unstable neurons
+            columns = []
+            for p in range(width):
+                flat = starts[k] + p
+                if flat < d:
+                    if bits[flat]:
+                        passes[p, p] = 1
+                    continue
+                t = flat - d
+                low, high = system.bounds[t]
+                slope = ONE if low >= 0 else (ZERO if high <= 0 else high / (high - low))
+                slopes[p, p] = _q(slope)
+                if 0 < slope < 1:
+                    shift[p] = -_q(slope * low)
+                columns.append((p, _q(system.lower[n + t]), _q(system.upper[n + t])))
+                row0 = system.base + ROWS_PER_NEURON * t
+                for q in range(T):
+                    for r in (2, 3, 4):
+                        v = mults[q].get(row0 + r)
+                        if v is not None:
+                            M[r][q, p] = _q(v)
+            residual = C + M[2] + M[3] - M[4]
+            for q in range(T):
+                for p, box_lo, box_hi in columns:
+                    a = residual[q, p]
+                    if a:
+                        const[q] += a * (box_hi if a > 0 else box_lo)
+                for p, _, _ in columns:
+                    if shift[p] and M[4][q, p]:
+                        const[q] += M[4][q, p] * shift[p]
+            E = M[4] * slopes - M[3] + C * passes
+            moved = E * bk
+            for q in range(T):
+                const[q] += moved[q, 0]
+            C = E * Wk
+        for q in range(T):
+            for i in range(n):
+                a = C[q, i]
+                if a:
+                    edge = system.upper[i] if a > 0 else system.lower[i]
+                    const[q] += a * flint.fmpq(edge.numerator, edge.denominator)
+        return [sign * Fraction(int(c.p), int(c.q)) for c in const]
+
+    def _crown(self, system: System, bits: Sequence[bool], j: int, targets: list[int], sign: float, starts) -> list[dict]:
+        np, d = self.np, len(bits)
+        W = self.floats[j][0]
+        lam = sign * W[[d + t - starts[j] for t in targets]]
+        mults = [dict() for _ in targets]
+        for k in range(j - 1, -1, -1):
+            Wk = self.floats[k][0]
+            width = Wk.shape[0]
+            up_s, up_t, lo_a, unfixed = np.zeros(width), np.zeros(width), np.zeros(width), np.full(width, -1)
+            for p in range(width):
+                flat = starts[k] + p
+                if flat < d:
+                    up_s[p] = lo_a[p] = 1.0 if bits[flat] else 0.0
+                    continue
+                t = flat - d
+                l, u = (float(v) for v in system.bounds[t])
+                if u <= 0:  # y = 0 on the variable's box [0, 0]: no multiplier needed
+                    continue
+                unfixed[p] = t
+                if l >= 0:
+                    up_s[p] = lo_a[p] = 1.0
+                elif u > 0:
+                    up_s[p] = u / (u - l)
+                    up_t[p] = -u * l / (u - l)
+                    lo_a[p] = 1.0 if u >= -l else 0.0
+            pos = lam > 0
+            lam_pos = np.where(pos, lam, 0.0)
+            lam_neg = np.where(pos, 0.0, -lam)
+            live = unfixed >= 0
+            for grid, offset in ((lam_pos, np.full(width, 4)), (lam_neg, np.where(lo_a > 0, 3, 2))):
+                scaled = np.rint(np.where(live, grid, 0.0) * GRID)
+                for q, p in zip(*np.nonzero(scaled > 0)):
+                    mults[q][system.base + ROWS_PER_NEURON * int(unfixed[p]) + int(offset[p])] = Fraction(int(scaled[q, p]), GRID)
+            lam = lam * np.where(pos, up_s, lo_a)
+            lam = lam @ Wk
+        return [dict(sorted(mult.items())) for mult in mults]
+
+    # ---- closing
+    def close(self, system: System, conj: Sequence[Row]):
+        """``(multipliers, None)`` closing the disjunct, or ``(None, x)`` with a float point to try."""
+        rows = system.rows + system.disjunct_rows(conj)
+        goals = [m >= len(system.rows) for m in range(len(rows))]
+        self.lps += 1
+        found = lp.float_slack([(f, c) for f, c, _ in rows], goals, [float(v) for v in system.lower],
+                               [float(v) for v in system.upper])
+        if found is None:
+            return None, None
+        t, point, duals = found
+        if t > 1e-9:  # a float point with slack: worth an exact try as a counterexample
+            return None, point[: system.n]
+        mult = _multipliers(duals)
+        if system.closes(conj, mult):
+            return mult, None
+        return self._exact_close(system, rows, goals, conj), point[: system.n]
+
+    def _exact_close(self, system: System, rows, goals, conj) -> Optional[dict[int, Fraction]]:
+        """The exact fallback: maximise the common slack of the disjunct rows with cdd (small systems only)."""
+        dim = len(system.lower)
+        if dim > 40:
+            return None
+        dense = []
+        for (form, const, _), goal in zip(rows, goals):
+            u = [form.get(k, ZERO) for k in range(dim)] + [-ONE if goal else ZERO]
+            dense.append((tuple(u), const, False))
+        for k in range(dim):
+            e = tuple(ONE if j == k else ZERO for j in range(dim + 1))
+            dense += [(e, -system.lower[k], False), (tuple(-a for a in e), system.upper[k], False)]
+        dense.append((tuple(ZERO for _ in range(dim)) + (-ONE,), ONE, False))
+        self.lps += 1
+        best = lp.maximize(dense, tuple(ZERO for _ in range(dim)) + (ONE,), ZERO, dim + 1)
+        if best.status != "optimal" or best.value > 0:
+            return None
+        mult = {m: v for m, v in best.multipliers.items() if m < len(rows)}
+        return mult if system.closes(conj, mult) else None
+
+    def node(self, lo, hi, bits):
+        """Decide one node: ``("closed", Closed)``, ``("violated", counterexample)`` or ``("open", system)``."""
+        rows = box_rows(lo, hi) + self._fixed_rows(bits)
+        system = System(self.network, lo, hi, bits, rows)
+        proofs = self.bounds(system, bits)
+        closures = []
+        for conj in self.conjs:
+            if len(bits) == len(self.order):  # exact: one LP over x
+                self.lps += 1
+                decision = lp.decide(rows + [_pull(system, row) for row in conj], self.network.input_dim)
+                if decision.nonempty:
+                    found = self.confirm(decision.point)
+                    if found is None:
+                        raise InternalError("a point of a complete pattern and an unsafe set is not a counterexample")
+                    return "violated", found
+                closures.append(decision.multipliers)
+                continue
+            mult, point = self.close(system, conj)
+            if mult is None:
+                if point is not None:
+                    x = tuple(min(max(Fraction(v), a), c) for v, a, c in zip(point, lo, hi))
+                    found = self.confirm(x)
+                    if found is not None:
+                        return "violated", found
+                return "open", system
+            closures.append(mult)
+        return "closed", Closed(system.bounds, proofs, closures)
+
+    def _fixed_rows(self, bits) -> list[Row]:
+        from .regions import neuron_row
+
+        rows, prev = [], [(tuple(ONE if j == i else ZERO for j in range(self.network.input_dim)), ZERO)
+                          for i in range(self.network.input_dim)]
+        flat = 0
+        for layer in self.network.layers[:-1]:
+            if flat >= len(bits):
+                break
+            cur = []
+            for row, c in zip(layer.weight, layer.bias):
+                if flat >= len(bits):
+                    break
+                w = tuple(sum((a * p[0][t] for a, p in zip(row, prev) if a), ZERO) for t in range(self.network.input_dim))
+                b = sum((a * p[1] for a, p in zip(row, prev) if a), c)
+                rows.append(neuron_row(w, b, bits[flat]))
+                cur.append((w, b) if bits[flat] else (tuple(ZERO for _ in w), ZERO))
+                flat += 1
+            prev = cur
+        return rows
+
+
+def _q(v: Fraction):
+    import flint
+
+    return flint.fmpq(v.numerator, v.denominator)
+
+
+def _flint_layer(layer):
+    """A layer's weight (``out x in``) and bias (``out x 1``) as python-flint ``fmpq_mat``."""
+    import flint
+
+    q = lambda v: flint.fmpq(v.numerator, v.denominator)  # noqa: E731
+    W = flint.fmpq_mat(layer.out_dim, layer.in_dim, [q(v) for row in layer.weight for v in row])
+    return W, flint.fmpq_mat(layer.out_dim, 1, [q(v) for v in layer.bias])
+
+
+def _pull(system: System, row: Row) -> Row:
+    form, const, strict = system.disjunct_rows([row])[0]
+    return tuple(form.get(k, ZERO) for k in range(system.n)), const, strict
+
+
+@dataclass
+class Outcome:
+    """The result of :func:`prove_box`: ``tree`` (closed), or a ``counterexample``, or ``open`` > 0
+    subproblems left when the time ran out; ``nodes``, ``closed`` and ``lps`` count the work."""
+
+    tree: object = None
+    counterexample: object = None
+    open: int = 0
+    nodes: int = 0
+    closed: int = 0
+    lps: int = 0
+
+
+def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Sequence[Sequence[Row]], confirm,
+              deadline: Optional[float] = None) -> Outcome:
+    """Search a tree over the box ``[lo, hi]`` whose every subproblem is closed (no point reaches any
+    disjunct of ``conjs``), depth first: a node that does not close is bisected (no neuron fixed yet
+    and more unstable neurons than ``Prover.neuron_splits_below``) or split on its next neuron in
+    layer-major order (a side the box bound decides is proved empty by :func:`box_empty`).
+    ``confirm(x)`` returns an exact counterexample at ``x`` or ``None``."""
+    from .regions import Empty, Split
+
+    prover = Prover(network, conjs, confirm, deadline)
+    out = Outcome()
+    stack: list = [("visit", (tuple(lo), tuple(hi), ()))]
+    built: list = []
+    n = network.input_dim
+    while stack:
+        kind, item = stack.pop()
+        if kind == "built":
+            built.append(item)
+            continue
+        if kind == "bisect":
+            above, below = built.pop(), built.pop()
+            built.append(Bisect(item[0], item[1], below, above))
+            continue
+        if kind == "split":
+            inactive, active = built.pop(), built.pop()
+            built.append(Split(item, active, inactive))
+            continue
+        lo_, hi_, bits = item
+        if deadline is not None and time.perf_counter() > deadline:
+            out.open = 1 + sum(1 for k, _ in stack if k == "visit")
+            break
+        out.nodes += 1
+        status, result = prover.node(lo_, hi_, bits)
+        if status == "violated":
+            out.counterexample = result
+            break
+        if status == "closed":
+            out.closed += 1
+            built.append(result)
+            continue
+        system = result
+        unstable = sum(1 for l, u in system.bounds if l < 0 < u)
+        if not bits and unstable > prover.neuron_splits_below:
+            i = _bisect_coordinate(network, lo_, hi_)
+            cut = (lo_[i] + hi_[i]) / 2
+            stack += [("bisect", (i, cut)), ("visit", (lo_[:i] + (cut,) + lo_[i + 1:], hi_, bits)),
+                      ("visit", (lo_, hi_[:i] + (cut,) + hi_[i + 1:], bits))]
+            continue
+        l, u = system.bounds[0]
+        row = 2 * n + len(bits)
+        w = system.z[0][0]
+        wx = [w.get(k, ZERO) for k in range(n)]
+        children = []
+        for side in (True, False):
+            if (side and u <= 0) or (not side and l > 0):
+                children.append(("built", Empty(box_empty(wx, lo_, hi_, row, side))))
+            else:
+                children.append(("visit", (lo_, hi_, bits + (side,))))
+        stack += [("split", prover.order[len(bits)]), children[1], children[0]]
+    out.lps = prover.lps
+    if out.counterexample is None and not out.open:
+        out.tree = built.pop()
+    return out
+
+
+def _bisect_coordinate(network, lo, hi) -> int:
+    """The cheap score: width times the total weight of the first layer on the coordinate."""
+    first = network.layers[0].weight
+    scores = [(hi[i] - lo[i]) * sum((abs(row[i]) for row in first), ZERO) for i in range(network.input_dim)]
+    return max(range(network.input_dim), key=lambda i: scores[i])

@@ -1,0 +1,359 @@
+"""The early-closing prover (``verify --early``, exactrelu/prover.py) and the checker's early leaves.
+
+Known answers by construction, some exactly on a boundary:
+
+* ``VEE``: ``y = -|x|`` on ``[-1, 1]``: ``y > 0`` holds (closed at the root), ``y >= 0`` is
+  violated only at ``x = 0``;
+* ``PEAK``: ``y = -|x - 1/3|``: ``y >= 0`` only at ``x = 1/3`` (no float is 1/3), ``y > 0`` holds;
+* ``ZIGZAG``: ``y = sum_i (-1)^i relu(x - (i - 3)/4)`` on ``[-1, 1]`` (8 neurons): its maximum over
+  the box, computed exactly from the regions, is ``1``, at the corner ``x = 1`` only (by hand: the
+  slope is 1 on ``[3/4, 1]`` and ``y(3/4) = 3/4``); ``y > 1`` holds (the prover bisects the box),
+  ``y >= 1`` is violated there;
+* random small networks, against the region enumeration (:func:`verify_property` without
+  ``early``) as the oracle, at thresholds exactly equal to the maximum.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import random
+from fractions import Fraction as F
+from pathlib import Path
+
+import pytest
+
+from exactrelu import checker
+from exactrelu.checker import CheckFailure, Checker
+from exactrelu.io.jsonfmt import network_from_dict
+from exactrelu.lp import maximize, motzkin_valid
+from exactrelu.network import ReluNetwork
+from exactrelu.prover import Prover, System, box_rows, outward, prove_box
+from exactrelu.regions import enumerate_regions
+from exactrelu.verify import region_rows, verify_property, write_property_certificate
+from exactrelu.vnnlib import parse_property
+
+TESTS = Path(__file__).resolve().parent
+VEE = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[-1, -1]], [0])])
+PEAK = ReluNetwork.from_lists([([[1], [-1]], ["-1/3", "1/3"]), ([[-1, -1]], [0])])
+ZIGZAG = ReluNetwork.from_lists([([[1]] * 8, [F(-k, 4) for k in range(-3, 5)]),
+                                 ([[(-1) ** k for k in range(8)]], [0])])
+HEAD1 = "(declare-const X_0 Real)(declare-const Y_0 Real)\n(assert (>= X_0 -1))(assert (<= X_0 1))\n"
+
+
+def prop1(unsafe: str):
+    return parse_property(HEAD1 + unsafe + "\n", "p.vnnlib")
+
+
+def maximum(net: ReluNetwork, box) -> F:
+    """The exact maximum of output 0 over the box, region by region (an independent oracle)."""
+    from exactrelu.domain import Domain
+
+    domain = Domain.box(*box)
+    best = None
+    for region in enumerate_regions(net, domain).regions:
+        top = maximize(region_rows(domain, region), region.alpha[0], region.beta[0], net.input_dim).value
+        best = top if best is None else max(best, top)
+    return best
+
+
+def certify(tmp_path: Path, verdict, name: str = "c.json") -> Path:
+    path = tmp_path / name
+    write_property_certificate(path, verdict)
+    return path
+
+
+def tree(path: Path) -> dict:
+    return json.loads(path.read_text())["tree"]["input_sets"][0]
+
+
+def nodes(node, kind: str) -> list:
+    """Every node of ``kind`` in a tree (depth first)."""
+    found, stack = [], [node]
+    while stack:
+        item = stack.pop()
+        if kind in item:
+            found.append(item)
+        for key in ("active", "inactive", "below", "above"):
+            if isinstance(item.get(key), dict):
+                stack.append(item[key])
+    return found
+
+
+# ============================================================================ answers
+def test_closed_at_the_root_and_a_violation_exactly_at_the_kink(tmp_path: Path) -> None:
+    holds = verify_property(VEE, prop1("(assert (> Y_0 0))"), early=True, attack_first=False)
+    assert (holds.status, holds.closed, holds.regions) == ("holds", 1, 0)
+    path = certify(tmp_path, holds)
+    assert "closed" in tree(path)
+    c = Checker(str(path))
+    c.run()
+    assert "1 subproblems closed early by exact relaxations, 0 box bisections" in c.summary()
+    violated = verify_property(VEE, prop1("(assert (>= Y_0 0))"), early=True, attack_first=False)
+    assert violated.status == "violated" and violated.counterexample.x == (F(0),)
+    assert violated.counterexample.found_by == "prover"
+
+
+def test_a_violation_at_a_single_non_dyadic_point(tmp_path: Path) -> None:
+    v = verify_property(PEAK, prop1("(assert (>= Y_0 0))"), early=True, attack_first=False)
+    assert v.status == "violated" and v.counterexample.x == (F(1, 3),) and v.counterexample.y == (F(0),)
+    h = verify_property(PEAK, prop1("(assert (> Y_0 0))"), early=True, attack_first=False)
+    assert h.status == "holds"
+    Checker(str(certify(tmp_path, h))).run()
+
+
+def test_bisection_closes_what_the_root_cannot_and_the_boundary_is_exact(tmp_path: Path) -> None:
+    top = maximum(ZIGZAG, (["-1"], ["1"]))
+    assert top == 1 == ZIGZAG.evaluate([1])[0]
+    strict = verify_property(ZIGZAG, prop1(f"(assert (> Y_0 {top}))"), early=True, attack_first=False)
+    assert strict.status == "holds" and strict.closed > 1
+    path = certify(tmp_path, strict)
+    assert nodes(tree(path), "bisect")
+    Checker(str(path)).run()
+    weak = verify_property(ZIGZAG, prop1(f"(assert (>= Y_0 {top}))"), early=True, attack_first=False)
+    assert weak.status == "violated" and ZIGZAG.evaluate(weak.counterexample.x) == (top,)
+
+
+def _random_net(rng: random.Random, widths) -> ReluNetwork:
+    return ReluNetwork.from_lists([([[F(rng.randint(-6, 6), 4) for _ in range(a)] for _ in range(b)],
+                                    [F(rng.randint(-4, 4), 4) for _ in range(b)]) for a, b in zip(widths, widths[1:])])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_networks_agree_with_the_region_enumeration_at_the_exact_maximum(seed: int, tmp_path: Path) -> None:
+    rng = random.Random(seed)
+    net = _random_net(rng, [2, 4, 3, 1])
+    box = (["-1", "-1"], ["1", "1"])
+    top = maximum(net, box)
+    head = "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)\n" \
+           "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))(assert (<= X_1 1))\n"
+    for rel, value, expected in ((">", top, "holds"), (">=", top, "violated"), (">=", top + F(1, 1000), "holds"),
+                                 (">=", top - F(1, 1000), "violated")):
+        prop = parse_property(head + f"(assert ({rel} Y_0 {value}))\n", "r.vnnlib")
+        early = verify_property(net, prop, early=True, attack_first=False)
+        assert early.status == expected == verify_property(net, prop, attack_first=False).status, (rel, value)
+        if expected == "holds":
+            Checker(str(certify(tmp_path, early))).run()
+        else:
+            assert prop.unsafe_disjunct(net.evaluate(early.counterexample.x)) is not None
+
+
+def test_the_time_limit_gives_unknown_with_the_open_subproblems_counted() -> None:
+    v = verify_property(ZIGZAG, prop1("(assert (> Y_0 1))"), early=True, attack_first=False, timeout=1e-9)
+    assert v.status == "unknown" and v.open >= 1 and "subproblems of input set 0 open" in v.reason
+
+
+def test_the_fast_layer_bounds_equal_the_checkers_row_by_row_bounds() -> None:
+    rng = random.Random(3)
+    for _ in range(10):
+        net = _random_net(rng, [2, 3, 3, 2, 1])
+        lo, hi = [F(-1), F(-1)], [F(1), F(1)]
+        bits = tuple(rng.random() < 0.5 for _ in range(rng.randint(0, 4)))
+        prover = Prover(net, [[((F(1),), F(0), False)]], lambda x: None, None)
+        rows = box_rows(lo, hi) + prover._fixed_rows(bits)
+        fast, slow = System(net, lo, hi, bits, rows), System(net, lo, hi, bits, rows)
+        for (down, up), bounds in zip(prover.bounds(fast, bits), fast.bounds):
+            low, high = slow.proved(down, up)
+            assert bounds == (outward(low, -1), outward(high, 1))
+            slow.add_neuron(*bounds)
+
+
+def test_a_counterexample_of_a_complete_pattern_must_be_one() -> None:
+    from exactrelu.errors import InternalError
+
+    with pytest.raises(InternalError, match="not a counterexample"):
+        prove_box(VEE, [F(-1)], [F(1)], [[((F(1),), F(0), False)]], lambda x: None)
+
+
+# ============================================================================ tampering
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("early-certs")
+    v = verify_property(ZIGZAG, prop1("(assert (> Y_0 1))"), early=True, attack_first=False)
+    write_property_certificate(folder / "zigzag.json", v)
+    w = verify_property(VEE, prop1("(assert (> Y_0 0))"), early=True, attack_first=False)
+    write_property_certificate(folder / "vee.json", w)
+    net = _random_net(random.Random(0), [2, 4, 3, 1])
+    head = "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)\n" \
+           "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))(assert (<= X_1 1))\n"
+    prop = parse_property(head + f"(assert (> Y_0 {maximum(net, (['-1', '-1'], ['1', '1']))}))\n", "d.vnnlib")
+    deep = verify_property(net, prop, early=True, attack_first=False)
+    write_property_certificate(folder / "deep.json", deep)
+    return {"zigzag": json.loads((folder / "zigzag.json").read_text()),
+            "vee": json.loads((folder / "vee.json").read_text()),
+            "deep": json.loads((folder / "deep.json").read_text())}
+
+
+def _first(c, kind: str = "closed") -> dict:
+    return nodes(c["tree"]["input_sets"][0], kind)[0]
+
+
+def _deep_closed(c) -> dict:
+    """A closed node with a nontrivial bound proof (multipliers on earlier rows)."""
+    return next(n for n in nodes(c["tree"]["input_sets"][0], "closed") if any(p[0] or p[1] for p in n["closed"]["proofs"]))
+
+
+def _richest(c) -> list:
+    """The closure with the most multipliers (so their ratios matter)."""
+    return max((n["closed"]["unsafe"][0] for n in nodes(c["tree"]["input_sets"][0], "closed")), key=len)
+
+
+def _tighten(c, side: int) -> None:
+    body = _first(c)["closed"]
+    q = F(body["bounds"][0][side]) + (F(1, 1000) if side == 0 else -F(1, 1000))
+    body["bounds"][0][side] = str(q)
+
+
+def _swap_closed(c) -> None:
+    """Put a closed node proved for one half of the box into the other half."""
+    b = _first(c, "bisect")
+    b["below"], b["above"] = b["above"], b["below"]
+
+
+def _cut(c, value: str) -> None:
+    _first(c, "bisect")["bisect"][1] = value
+
+
+def _bisect_below_split(c) -> None:
+    c["tree"]["input_sets"][0] = {"split": [0, 0], "active": copy.deepcopy(c["tree"]["input_sets"][0]),
+                                  "inactive": copy.deepcopy(c["tree"]["input_sets"][0])}
+
+
+TAMPERS = [
+    ("vee", lambda c: _tighten(c, 0), "tree.input_sets[0].closed.bounds[0]", "is above the proved"),
+    ("vee", lambda c: _tighten(c, 1), "tree.input_sets[0].closed.bounds[0]", "is below the proved"),
+    ("vee", lambda c: _first(c)["closed"]["unsafe"][0].pop(), "tree.input_sets[0].closed.unsafe[0]",
+     "no contradiction"),
+    ("vee", lambda c: _first(c)["closed"]["unsafe"][0][0].__setitem__(1, "-1"), "tree.input_sets[0].closed.unsafe[0][0]",
+     "is not positive"),
+    ("vee", lambda c: _first(c)["closed"]["unsafe"][0][0].__setitem__(0, 99), "tree.input_sets[0].closed.unsafe[0][0][0]",
+     "expected an integer"),
+    ("vee", lambda c: _first(c)["closed"]["bounds"].pop(), "tree.input_sets[0].closed.bounds", "expected 2 entries"),
+    ("vee", lambda c: _first(c)["closed"]["unsafe"].append([]), "tree.input_sets[0].closed.unsafe", "expected 1 entries"),
+    ("vee", lambda c: c["property"]["input_sets"].__setitem__(
+        0, {"kind": "polytope", "dim": 1, "A": [["1"], ["-1"], ["1"]], "b": ["1", "1", "2"]}) or _rehash(c),
+     "tree.input_sets[0].closed", "needs a box input set"),
+    ("vee", lambda c: c["property"]["unsafe"][0][0].__setitem__("strict", False) or _rehash(c),
+     "tree.input_sets[0].closed.unsafe[0]", "reaches 0 on the box with no strict row"),  # y >= 0: violated at 0
+    ("vee", lambda c: _first(c)["closed"]["unsafe"][0].append(list(_first(c)["closed"]["unsafe"][0][0])),
+     "tree.input_sets[0].closed.unsafe[0][1]", "appears twice"),
+    ("zigzag", lambda c: c["property"]["input_sets"].__setitem__(
+        0, {"kind": "polytope", "dim": 1, "A": [["-1"], ["1"], ["1"]], "b": ["1", "1", "2"]}) or _rehash(c),
+     "tree.input_sets[0]", "a bisection of an input set that is not a box"),
+    ("zigzag", lambda c: _tighten(c, 1), "tree.input_sets[0]", "is below the proved"),
+    ("deep", lambda c: _deep_closed(c)["closed"]["proofs"][-1][1].pop(), "tree.input_sets[0]", "proved"),
+    ("deep", lambda c: [n["closed"]["unsafe"][0].pop() for n in nodes(c["tree"]["input_sets"][0], "closed")],
+     "tree.input_sets[0]", "no contradiction"),  # the disjunct's row (the last) left out of every closure
+    ("deep", lambda c: _richest(c)[0].__setitem__(1, str(F(_richest(c)[0][1]) * 1000)), "tree.input_sets[0]",
+     "no contradiction"),
+    ("zigzag", _swap_closed, "tree.input_sets[0]", ""),
+    ("zigzag", lambda c: _cut(c, "7"), "tree.input_sets[0].bisect", "not strictly inside"),
+    ("zigzag", lambda c: _cut(c, "-1/8"), "tree.input_sets[0]", ""),
+    ("zigzag", _bisect_below_split, "tree.input_sets[0]", "a bisection after a neuron split"),
+]
+
+
+def _rehash(cert: dict) -> None:
+    cert["property_sha256"] = checker.canonical_sha256(checker.canonical_property(cert["property"], "p"))
+
+
+@pytest.mark.parametrize("which,tamper,where,reason", TAMPERS, ids=[f"{t[0]}-{k}" for k, t in enumerate(TAMPERS)])
+def test_tampered_early_certificates_are_rejected(which, tamper, where, reason, made, tmp_path: Path) -> None:
+    cert = copy.deepcopy(made[which])
+    Checker(str(_write(tmp_path, cert))).run()  # the untouched one verifies
+    tamper(cert)
+    with pytest.raises(CheckFailure) as info:
+        Checker(str(_write(tmp_path, cert))).run()
+    assert info.value.location.startswith(where) and reason in info.value.reason, info.value
+
+
+def test_early_nodes_belong_to_property_certificates_only(tmp_path: Path) -> None:
+    from exactrelu.certificate import write_certificate
+    from exactrelu.domain import Domain
+    from exactrelu.shallow import build_shallow
+
+    enumeration = enumerate_regions(VEE, Domain.box(["-1"], ["1"]))
+    path = tmp_path / "s.json"
+    write_certificate(path, enumeration, build_shallow(enumeration))
+    cert = json.loads(path.read_text())
+    cert["tree"] = {"closed": {"bounds": [], "proofs": [], "unsafe": []}}
+    with pytest.raises(CheckFailure, match="expected 'split', 'leaf' or 'empty'"):
+        Checker(str(_write(tmp_path, cert))).run()
+
+
+def _write(tmp_path: Path, cert: dict) -> Path:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(cert))
+    return path
+
+
+# ============================================================================ random single-value mutations
+def _helpers():
+    spec = importlib.util.spec_from_file_location("tampering_helpers", TESTS / "test_tampering.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _independently_valid(cert: dict) -> bool:
+    """Re-check a (mutated, accepted) early certificate with the producer's exact System, not the
+    checker: every closed node's stated bounds are implied by its multipliers and every closure holds."""
+    net = network_from_dict(cert["network"], "network")
+    conjs = [[(tuple(F(a) for a in r["u"]), F(r["v"]), r["strict"]) for r in conj] for conj in cert["property"]["unsafe"]]
+    d = cert["property"]["input_sets"][0]
+    stack = [(cert["tree"]["input_sets"][0], [F(v) for v in d["lower"]], [F(v) for v in d["upper"]], ())]
+    prover = Prover(net, conjs, lambda x: None, None)
+    while stack:
+        node, lo, hi, bits = stack.pop()
+        if "bisect" in node:
+            i, c = node["bisect"][0], F(node["bisect"][1])
+            if not lo[i] < c < hi[i]:
+                return False
+            stack += [(node["below"], lo, hi[:i] + [c] + hi[i + 1:], bits), (node["above"], lo[:i] + [c] + lo[i + 1:], hi, bits)]
+        elif "split" in node:
+            for key, side in (("active", True), ("inactive", False)):
+                if "empty" not in node[key]:
+                    stack.append((node[key], lo, hi, bits + (side,)))
+                elif not motzkin_valid(box_rows(lo, hi) + prover._fixed_rows(bits + (side,)),
+                                       {m: F(v) for m, v in node[key]["empty"]}, net.input_dim):
+                    return False
+        else:
+            body = node["closed"]
+            system = System(net, lo, hi, bits, box_rows(lo, hi) + prover._fixed_rows(bits))
+            for (low, high), (down, up) in zip(body["bounds"], body["proofs"]):
+                proved = system.proved({m: F(v) for m, v in down}, {m: F(v) for m, v in up})
+                if F(low) > proved[0] or F(high) < proved[1]:
+                    return False
+                system.add_neuron(F(low), F(high))
+            if not all(system.closes(conj, {m: F(v) for m, v in pairs}) for conj, pairs in zip(conjs, body["unsafe"])):
+                return False
+    return True
+
+
+def test_random_single_value_mutations_of_an_early_certificate(made, tmp_path: Path) -> None:
+    helpers = _helpers()
+    valid = made["deep"]
+    paths = [p for p in helpers.scalar_paths(valid) if p[0] in ("tree", "network", "property")]
+    rng = random.Random(7)
+    problems, kinds = [], set()
+    for _ in range(300):
+        path = rng.choice(paths)
+        old = helpers.get(valid, path)
+        new = helpers.mutate(old, rng)
+        cert = copy.deepcopy(valid)
+        helpers.put(cert, path, new)
+        try:
+            Checker(str(_write(tmp_path, cert))).run()
+        except CheckFailure:
+            kinds.add("rejected")
+            continue
+        except Exception as exc:  # noqa: BLE001 - any other exception is a checker bug
+            problems.append(f"{path} {old!r}->{new!r}: {type(exc).__name__}: {exc}")
+            continue
+        kinds.add("accepted")
+        # an accepted mutation must be a multiplier or a looser bound that still proves the claim
+        if path[0] != "tree" or not _independently_valid(cert):
+            problems.append(f"{path} {old!r}->{new!r} was VERIFIED")
+    assert not problems, "\n".join(problems[:20])
+    assert "rejected" in kinds
