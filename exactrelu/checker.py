@@ -43,6 +43,15 @@ VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violat
    ``--property FILE`` the checker reads the VNN-LIB file itself (:func:`read_vnnlib`) and requires
    the same property.
 
+An ``exactrelu-equivalence`` certificate with ``"method": "lattice"`` (written by ``shallow --finite``)
+states a max-min formula and walks ``A``'s own tree:
+
+8. ``B``'s weights are exactly the checker's own realisation of the formula (:func:`lattice_layers`),
+   so ``B = max_t min_{j in S_t} l_j`` everywhere; at every leaf of ``A`` with map ``l``, dual
+   multipliers prove ``l_j >= l`` on the leaf's closure for every ``j`` of a stated term, and
+   Motzkin multipliers prove that no point of the leaf has every map of any term above ``l``; so
+   ``B = l = A`` there (docs/theory.md section 10.6).
+
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
 """

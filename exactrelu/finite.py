@@ -26,8 +26,9 @@ attains it.  *Upper bound*: for every piece and every ``x in D`` some ``j in S_i
 are skipped: they are not pieces, and the pieces already cover ``D``.  A lower-dimensional domain
 (a box with ``lo = hi`` in some input, a flat polytope) has no full-dimensional region and is
 refused with :class:`~exactrelu.errors.DomainError`.  Nothing downstream rests on the theorem alone:
-:func:`certify` compares the deep network with the finite form exactly and raises
-:class:`~exactrelu.errors.InternalError` unless they are equal at every point of ``D``.
+:func:`certify` proves, region by region of the deep network, that the formula equals the deep map
+(:func:`leaf_evidence`, the lattice certificate of docs/theory.md section 10.6) and raises
+:class:`~exactrelu.errors.InternalError` where it cannot.
 
 The representation is realised as an ordinary :class:`~exactrelu.network.ReluNetwork` with finite
 rational weights (:func:`realise`): a value ``v`` passes a layer as ``relu(v) - relu(-v)``,
