@@ -303,3 +303,13 @@ def test_stats_report_lines(zigzag, tmp_path):
     assert checker.report(run, out=out, err=err) == 0
     assert "4 regions of A" in err.getvalue() and "3 terms" in err.getvalue()
     assert run.stats["leaves"] == 4
+
+
+def test_report_refuses_a_lattice_certificate_in_one_line(zigzag, tmp_path, capsys):
+    from exactrelu.cli import main
+
+    out, cert, deep = _write(zigzag, tmp_path)
+    code = main(["report", str(cert), "--model-a", str(deep), "--model-b", str(out), "-o", str(tmp_path / "p.md")])
+    err = capsys.readouterr().err
+    assert code == 2 and "\"method\": 'lattice'" in err and "Traceback" not in err
+    assert not (tmp_path / "p.md").exists()
