@@ -47,6 +47,15 @@ VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violat
    relaxation from them, and requires per disjunct a combination whose maximum over the box is
    negative (docs/theory.md section 9, rules E and B).
 
+An ``exactrelu-equivalence`` certificate with ``"method": "lattice"`` (written by ``shallow --finite``)
+states a max-min formula and walks ``A``'s own tree:
+
+8. ``B``'s weights are exactly the checker's own realisation of the formula (:func:`lattice_layers`),
+   so ``B = max_t min_{j in S_t} l_j`` everywhere; at every leaf of ``A`` with map ``l``, dual
+   multipliers prove ``l_j >= l`` on the leaf's closure for every ``j`` of a stated term, and
+   Motzkin multipliers prove that no point of the leaf has every map of any term above ``l``; so
+   ``B = l = A`` there (docs/theory.md section 10.6).
+
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
 """
@@ -1317,7 +1326,8 @@ class _ShortCertificates:
 
     def _parse_short(self, cert, method) -> None:
         if method not in ("structural", "counterexample"):
-            raise CheckFailure("method", f"expected 'enumeration', 'structural' or 'counterexample', found {method!r}")
+            raise CheckFailure("method", f"expected 'enumeration', 'structural', 'counterexample' or 'lattice', "
+                                         f"found {method!r}")
         claim = field(cert, "claim", "")
         norm = field(claim, "norm", "claim")
         if norm not in ("inf", "1"):
@@ -1380,6 +1390,201 @@ class _ShortCertificates:
         return f"c A = B at every point of the domain (structural: {len(self.structure)} hidden layers mapped)"
 
 
+# ----------------------------------------------------------------------------- lattice certificates
+# An ``exactrelu-equivalence`` certificate with ``"method": "lattice"`` proves ``A = B`` where ``B`` is
+# the ReLU realisation of a stated max-min formula (docs/theory.md section 10, "The lattice
+# certificate"): the checker rebuilds ``B`` from the formula (rule 1), and walks ``A``'s own case-split
+# tree, where every leaf shows that the formula equals ``A``'s affine map there (rule 2).
+LATTICE = "lattice"
+
+
+def _lin(expr) -> bool:
+    return any(expr[0].values())
+
+
+def _neg_expr(v):
+    return {k: -c for k, c in v[0].items()}, -v[1]
+
+
+def _sub_expr(a, b):
+    out = dict(a[0])
+    for k, c in b[0].items():
+        out[k] = out.get(k, ZERO) - c
+    return out, a[1] - b[1]
+
+
+class _GadgetLayer:
+    """One hidden layer of the gadget network: each distinct neuron ``relu(sum c_k v_k + c0)`` once,
+    in the order of first use (the producer's construction, exactrelu/finite.py)."""
+
+    def __init__(self) -> None:
+        self.rows, self.index = [], {}
+
+    def combine(self, terms):
+        """``sum coef * relu(expr)`` as an expression over this layer's neurons."""
+        out = {}
+        for coef, expr in terms:
+            key = (tuple(sorted((k, c) for k, c in expr[0].items() if c)), expr[1])
+            if key not in self.index:
+                self.index[key] = len(self.rows)
+                self.rows.append(key)
+            out[self.index[key]] = out.get(self.index[key], ZERO) + coef
+        return {k: c for k, c in out.items() if c}, ZERO
+
+    def identity(self, v):
+        """``v = relu(v) - relu(-v)``."""
+        return self.combine([(ONE, v), (-ONE, _neg_expr(v))]) if _lin(v) else ({}, v[1])
+
+    def pair(self, op: str, a, b):
+        """``min(a, b) = a - relu(a - b)``, ``max(a, b) = b + relu(a - b)``."""
+        if not _lin(a) and not _lin(b):
+            return {}, (min if op == "min" else max)(a[1], b[1])
+        base = a if op == "min" else b
+        return self.combine([(ONE, base), (-ONE, _neg_expr(base)), (-ONE if op == "min" else ONE, _sub_expr(a, b))])
+
+    def level(self, op: str, group):
+        """One level of a balanced pairwise tree; an odd last value passes as an identity."""
+        out = [self.pair(op, group[k], group[k + 1]) for k in range(0, len(group) - 1, 2)]
+        return out + [self.identity(group[-1])] if len(group) % 2 else out
+
+
+def _dense_expr(v, width: int):
+    row = [ZERO] * width
+    for k, c in v[0].items():
+        row[k] += c
+    return row, v[1]
+
+
+def lattice_layers(n: int, formula) -> list:
+    """The layers ``(W, b)`` of the ReLU network of ``formula`` (per output: its maps ``(w, b)`` and its
+    terms, lists of map indices): per output a balanced min tree per term, then a balanced max tree
+    over the terms, one tree level per hidden layer, finished values carried as identities; a layer
+    with no neuron gets one zero neuron.  Every gadget is an identity of real numbers, so the network
+    equals ``max_t min_{j in S_t} l_j`` at every point."""
+    states = [["min", [[({i: a for i, a in enumerate(maps[j][0]) if a}, maps[j][1]) for j in term] for term in terms]]
+              for maps, terms in formula]
+
+    def settle(state) -> None:
+        if state[0] == "min" and all(len(g) == 1 for g in state[1]):
+            state[0], state[1] = "max", [[g[0] for g in state[1]]]
+        if state[0] == "max" and len(state[1][0]) == 1:
+            state[0], state[1] = "done", state[1][0][0]
+
+    for state in states:
+        settle(state)
+    layers, width = [], n
+    while any(state[0] != "done" for state in states):
+        layer = _GadgetLayer()
+        for state in states:
+            if state[0] == "done":
+                state[1] = layer.identity(state[1])
+            elif state[0] == "min":
+                state[1] = [layer.level("min", g) if len(g) > 1 else [layer.identity(g[0])] for g in state[1]]
+            else:
+                state[1] = [layer.level("max", state[1][0])]
+            settle(state)
+        rows = [_dense_expr((dict(coefs), bias), width) for coefs, bias in layer.rows] or [([ZERO] * width, ZERO)]
+        layers.append(([r for r, _ in rows], [c for _, c in rows]))
+        width = len(rows)
+    outputs = [_dense_expr(state[1], width) for state in states]
+    layers.append(([r for r, _ in outputs], [c for _, c in outputs]))
+    return layers
+
+
+class LatticeCertificate:
+    """``"method": "lattice"`` (mixed into :class:`Checker`): ``B`` is rebuilt from the stated formula
+    and compared exactly (rule 1); at every leaf of ``A``'s tree, with ``l`` its map for output ``o``,
+    ``above`` proves ``l_j - l >= 0`` on the leaf's closure for every ``j`` of the stated term by dual
+    multipliers, and ``below[t]`` proves by Motzkin multipliers that no point of the leaf has
+    ``l_j > l`` for every ``j`` of term ``t`` (rule 2); so ``max_t min_{S_t} l_j = l = A`` there."""
+
+    lattice = None  # the parsed formula: per output (maps, terms)
+
+    def _parse_lattice(self, cert) -> None:
+        a = self.nets["A"]
+        n, m = a.input_dim, a.output_dim
+        if field(cert, "combination", "") != LATTICE:
+            raise CheckFailure("combination", f"expected {LATTICE!r} (a lattice certificate's tree is A's own)")
+        if field(cert, "order", "") != "layer-major":
+            raise CheckFailure("order", "expected 'layer-major'")
+        claim = field(cert, "claim", "")
+        if field(claim, "kind", "claim") != "equal":
+            raise CheckFailure("claim.kind", "a lattice certificate claims equality")
+        self.claim = {"kind": "equal", "norm": "inf", "bound": ZERO, "argmax": None, "tolerance": None}
+        formula = []
+        for o, out in enumerate(as_list(field(cert, "lattice", ""), "lattice", m)):
+            where = f"lattice[{o}]"
+            maps = [(vector(field(mp, "w", f"{where}.maps[{j}]"), f"{where}.maps[{j}].w", n),
+                     rational(field(mp, "b", f"{where}.maps[{j}]"), f"{where}.maps[{j}].b"))
+                    for j, mp in enumerate(as_list(field(out, "maps", where), f"{where}.maps"))]
+            terms = []
+            for t, term in enumerate(as_list(field(out, "terms", where), f"{where}.terms")):
+                tw = f"{where}.terms[{t}]"
+                if not as_list(term, tw):
+                    raise CheckFailure(tw, "an empty term (the minimum of no map)")
+                terms.append([as_int(j, f"{tw}[{s}]", 0, len(maps) - 1) for s, j in enumerate(term)])
+            if not terms:
+                raise CheckFailure(f"{where}.terms", "no term (the maximum of nothing)")
+            formula.append((maps, terms))
+        self.lattice = formula
+        self.net = a
+        self.leaves = as_list(field(cert, "leaves", ""), "leaves")
+        self.tree = field(cert, "tree", "")
+
+    def _check_realisation(self) -> None:
+        """Rule 1: ``B``'s weights are exactly the realisation of the formula."""
+        want = lattice_layers(self.nets["A"].input_dim, self.lattice)
+        got = self.nets["B"].layers
+        if len(got) != len(want):
+            raise CheckFailure("networks.B", f"has {len(got)} layers, the realisation of the lattice formula {len(want)}")
+        for k, ((W, b), (eW, eb)) in enumerate(zip(got, want)):
+            if len(W) != len(eW):
+                raise CheckFailure(f"networks.B.layers[{k}]", f"has {len(W)} neurons, the realisation {len(eW)}")
+            for i, (r, er, c, ec) in enumerate(zip(W, eW, b, eb)):
+                if r != er or c != ec:
+                    raise CheckFailure(f"networks.B.layers[{k}]", f"neuron {i} differs from the realisation of the "
+                                                                  f"lattice formula")
+
+    def _check_lattice_leaf(self, k: int, rows) -> None:
+        """Rule 2 at leaf ``k`` (rows: the domain's, then one per neuron of ``A``)."""
+        where = f"leaves[{k}].lattice"
+        alpha, beta = self.verified_leaves[k]["alpha"], self.verified_leaves[k]["beta"]
+        for o, (ev, (maps, terms)) in enumerate(zip(as_list(field(self.leaves[k], "lattice", f"leaves[{k}]"), where,
+                                                            len(self.lattice)), self.lattice)):
+            ow, w, b = f"{where}[{o}]", alpha[o], beta[o]
+            top = as_int(field(ev, "term", ow), f"{ow}.term", 0, len(terms) - 1)
+            above = as_list(field(ev, "above", ow), f"{ow}.above", len(terms[top]))
+            for s, (j, pairs) in enumerate(zip(terms[top], above)):
+                wj, bj = maps[j]
+                bound = check_dual_bound(rows, pairs, [p - q for p, q in zip(w, wj)], b - bj, f"{ow}.above[{s}]")
+                if bound > 0:
+                    raise CheckFailure(f"{ow}.above[{s}]", f"the multipliers prove l - l_{j} <= {fmt(bound)}, not <= 0")
+            below = as_list(field(ev, "below", ow), f"{ow}.below", len(terms))
+            for t, (term, pairs) in enumerate(zip(terms, below)):
+                above_l = [([p - q for p, q in zip(maps[j][0], w)], maps[j][1] - b, True) for j in term]
+                check_motzkin(rows + above_l, pairs, f"{ow}.below[{t}]")
+
+    def _run_lattice(self) -> None:
+        """After the walk (rule 2 ran at every leaf): ``--symbolic`` re-derives ``A``'s maps."""
+        if self.symbolic:
+            self._check_symbolic_maps()
+        self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order))
+
+    def _dump_lattice(self, out) -> None:
+        print("lattice certificate: A = B, B the realisation of a max-min formula; tree over A", file=out)
+        for name, net in self.nets.items():
+            print(f"network {name}: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {net.sha256()}", file=out)
+        for o, (maps, terms) in enumerate(self.lattice):
+            print(f"output {o}: {len(maps)} maps, terms {terms}", file=out)
+        print(f"leaves: {len(self.leaves)}", file=out)
+
+    def _lattice_summary(self) -> str:
+        st = self.stats
+        return (f"c A = B at every point of the domain (lattice: B realises max-min of "
+                f"{sum(len(t) for _, t in self.lattice)} terms); {st['leaves']} regions of A, "
+                f"{st['empty']} branches proved empty, {st['neurons']} neurons")
+
+
 # ----------------------------------------------------------------------------- the check
 KINDS = {
     "shallow": "the three-hidden-layer network equals the deep network at every point of the domain",
@@ -1427,7 +1632,7 @@ def expected_kind(expect=None, model=None, shallow=None, model_a=None, model_b=N
     return kind
 
 
-class Checker(PropertyCertificate, _ShortCertificates):
+class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
     """One check of one certificate against the files an auditor names.
 
     Each network binding (``model``, ``shallow``, ``model_a``, ``model_b``, ``pruned``) is a path, or
@@ -1566,6 +1771,8 @@ class Checker(PropertyCertificate, _ShortCertificates):
         """What was parsed, for a person to confirm; it reads only what :meth:`parse` accepted."""
         if self.kind == "property":
             return self._dump_property(out)
+        if self.lattice is not None:
+            return self._dump_lattice(out)
         if self.kind != "shallow":
             return self._dump_equivalence(out)
         net = self.net
@@ -1588,7 +1795,11 @@ class Checker(PropertyCertificate, _ShortCertificates):
             return self._run_property()
         if self.short is not None:
             return self._run_short()
+        if self.lattice is not None:
+            self._check_realisation()
         self._walk_tree()
+        if self.lattice is not None:
+            return self._run_lattice()
         if self.kind != "shallow":
             return self._run_equivalence()
         self._check_shallow()
@@ -1628,6 +1839,8 @@ class Checker(PropertyCertificate, _ShortCertificates):
                     f"hyperplanes, {st['neurons']} neurons")
         if self.short is not None:
             return self._short_summary()
+        if self.lattice is not None:
+            return self._lattice_summary()
         claim = self.claim
         what = "A = B at every point of the domain" if claim["kind"] == "equal" else (
             f"max ||A - B||_{claim['norm']} over the domain = {fmt(claim['bound'])}"
@@ -1649,6 +1862,8 @@ class Checker(PropertyCertificate, _ShortCertificates):
             self._check_leaf(k, rows, maps, bits, prefix_maps)
             if self.kind == "property":
                 self._check_unsafe(k, rows)
+            elif self.lattice is not None:
+                self._check_lattice_leaf(k, rows)
             return
         if self.kind == "property" and "closed" in node:
             return self._check_closed(node["closed"], f"{where}.closed", rows, bits)
@@ -1839,16 +2054,18 @@ class Checker(PropertyCertificate, _ShortCertificates):
         a, b = self.nets["A"], self.nets["B"]
         if a.input_dim != b.input_dim or a.output_dim != b.output_dim:
             raise CheckFailure("networks", f"A is {a.input_dim} -> {a.output_dim} but B is {b.input_dim} -> {b.output_dim}")
-        if field(cert, "combination", "") != COMBINATION:
-            raise CheckFailure("combination", f"expected {COMBINATION!r}")
-        if field(cert, "order", "") != "layer-major":
-            raise CheckFailure("order", "expected 'layer-major'")
         self.domain = Domain(field(cert, "domain", ""), "domain")
         self._pin_domain()
         if self.domain.dim != a.input_dim:
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the networks have {a.input_dim} inputs")
-        self.net = Network(side_by_side(a, b), "A||B")
         method = cert.get("method", "enumeration")
+        if method == LATTICE and self.kind == "equivalence":
+            return self._parse_lattice(cert)
+        if field(cert, "combination", "") != COMBINATION:
+            raise CheckFailure("combination", f"expected {COMBINATION!r}")
+        if field(cert, "order", "") != "layer-major":
+            raise CheckFailure("order", "expected 'layer-major'")
+        self.net = Network(side_by_side(a, b), "A||B")
         if method != "enumeration":
             return self._parse_short(cert, method)
         self.claim = self._parse_claim(field(cert, "claim", ""))

@@ -26,8 +26,9 @@ attains it.  *Upper bound*: for every piece and every ``x in D`` some ``j in S_i
 are skipped: they are not pieces, and the pieces already cover ``D``.  A lower-dimensional domain
 (a box with ``lo = hi`` in some input, a flat polytope) has no full-dimensional region and is
 refused with :class:`~exactrelu.errors.DomainError`.  Nothing downstream rests on the theorem alone:
-:func:`certify` compares the deep network with the finite form exactly and raises
-:class:`~exactrelu.errors.InternalError` unless they are equal at every point of ``D``.
+:func:`certify` proves, region by region of the deep network, that the formula equals the deep map
+(:func:`leaf_evidence`, the lattice certificate of docs/theory.md section 10.6) and raises
+:class:`~exactrelu.errors.InternalError` where it cannot.
 
 The representation is realised as an ordinary :class:`~exactrelu.network.ReluNetwork` with finite
 rational weights (:func:`realise`): a value ``v`` passes a layer as ``relu(v) - relu(-v)``,
@@ -53,15 +54,13 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import lp
 from .errors import DomainError, InternalError
 from .network import AffineLayer, ReluNetwork
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .domain import Domain
-    from .equiv import Comparison
     from .regions import Enumeration
 
 Affine = tuple[tuple[Fraction, ...], Fraction]  # w, b: x -> w . x + b
@@ -73,12 +72,16 @@ class LatticeForm:
     """``f_o(x) = max_{t} min_{j in terms[o][t]} maps[o][j](x)`` for every output ``o``.
 
     Invariant: ``maps[o]`` are distinct, ``terms[o]`` are distinct sets of indices into them, no
-    set contains another, each set is sorted; ``lps`` exact LPs decided the sets."""
+    set contains another, each set is sorted; ``lps`` exact LPs decided the sets.  ``above[o]`` maps
+    a full-dimensional region's index (in the enumeration) to ``{j: y}``: for every used map ``l_j``
+    of the region's set, dual multipliers ``y`` over the region's rows (domain rows, then one per
+    neuron) proving ``l_i - l_j <= 0`` on its closure (``{}`` when ``l_j = l_i``)."""
 
     input_dim: int
     maps: tuple[tuple[Affine, ...], ...]
     terms: tuple[tuple[tuple[int, ...], ...], ...]
     lps: int = 0
+    above: tuple[dict[int, dict[int, dict[int, Fraction]]], ...] = ()
 
     @property
     def output_dim(self) -> int:
@@ -113,18 +116,22 @@ def lattice_form(e: "Enumeration") -> LatticeForm:
                           "finite form needs a full-dimensional domain; drop the flat inputs and fix them in the weights")
     domain_rows = e.domain.rows()
     lps = 0
-    all_maps, all_terms = [], []
+    all_maps, all_terms, all_above = [], [], []
     for o in range(m):
         index: dict[Affine, int] = {}
         for r in e.regions:  # every region's map, so the evaluation is total even off skipped regions
             index.setdefault((tuple(r.alpha[o]), r.beta[o]), len(index))
         maps = list(index)
         sets = []
-        for r in regions:
+        proofs: dict[int, dict[int, dict[int, Fraction]]] = {}
+        for k, r in enumerate(e.regions):
+            if not r.full_dimensional:
+                continue
             own = index[(tuple(r.alpha[o]), r.beta[o])]
             wi, bi = maps[own]
             rows = None
             members = {own}
+            proofs[k] = {own: {}}
             for j, (wj, bj) in enumerate(maps):
                 if j == own:
                     continue
@@ -140,13 +147,15 @@ def lattice_form(e: "Enumeration") -> LatticeForm:
                     raise InternalError("a region with a witness has an empty closure")
                 if opt.status == "optimal" and opt.value <= 0:
                     members.add(j)
+                    proofs[k][j] = opt.multipliers
             sets.append(frozenset(members))
         terms = _minimal_sets(sets)
         used = sorted({j for t in terms for j in t})
-        renumber = {j: k for k, j in enumerate(used)}
+        renumber = {j: t for t, j in enumerate(used)}
         all_maps.append(tuple(maps[j] for j in used))
         all_terms.append(tuple(tuple(renumber[j] for j in t) for t in terms))
-    return LatticeForm(n, tuple(all_maps), tuple(all_terms), lps)
+        all_above.append({k: {renumber[j]: y for j, y in proof.items() if j in renumber} for k, proof in proofs.items()})
+    return LatticeForm(n, tuple(all_maps), tuple(all_terms), lps, tuple(all_above))
 
 
 # ----------------------------------------------------------------------------- the ReLU network
@@ -267,20 +276,105 @@ def realise(form: LatticeForm) -> ReluNetwork:
 
 
 # ----------------------------------------------------------------------------- certified
+@dataclass(frozen=True)
+class LeafEvidence:
+    """Why ``max_t min_{j in S_t} l_j = l`` on one region ``R`` with deep map ``l`` (one output).
+
+    Invariant (checked exactly here, re-checked by the checker): ``above[s]`` are dual multipliers over
+    the region's rows (read as ``>= 0``) proving ``l - l_j <= 0`` on the closure of ``R`` for the
+    ``s``-th map ``j`` of term ``term``; ``below[t]`` are Motzkin multipliers over the region's rows
+    followed by the rows ``l_j - l > 0`` (``j`` in term ``t``, in order) proving them infeasible."""
+
+    term: int
+    above: tuple[dict[int, Fraction], ...]
+    below: tuple[dict[int, Fraction], ...]
+
+
+def _minus(p: Affine, q: Affine) -> Affine:
+    return tuple(a - c for a, c in zip(p[0], q[0])), p[1] - q[1]
+
+
+def _at(p: Affine, x: Sequence[Fraction]) -> Fraction:
+    return sum((a * v for a, v in zip(p[0], x)), p[1])
+
+
+def leaf_evidence(e: "Enumeration", form: LatticeForm) -> tuple[list[tuple[LeafEvidence, ...]], int]:
+    """The evidence of every region of ``e`` and every output (:class:`LeafEvidence`), and the exact
+    LPs it took.  A full-dimensional region takes a term inside its own set, with the LP duals that
+    decided it (``form.above``); a lower-dimensional one the first term whose maps are all ``>= l``
+    at its witness and, by an exact LP each, on its closure.  ``below``: a map of the term that is
+    ``l`` plus a constant ``<= 0`` needs no LP; otherwise the exact feasibility LP
+    (:func:`exactrelu.lp.decide`) gives Motzkin multipliers.  Raises
+    :class:`~exactrelu.errors.InternalError` if a region has no evidence (then the finite form
+    differs from the deep network there, which docs/theory.md section 10 excludes)."""
+    n = form.input_dim
+    domain_rows = e.domain.rows()
+    lps = 0
+    out = []
+    for k, r in enumerate(e.regions):
+        rows = domain_rows + r.neuron_rows()
+        per_output = []
+        for o, (maps, terms) in enumerate(zip(form.maps, form.terms)):
+            own: Affine = (tuple(r.alpha[o]), r.beta[o])
+            known = form.above[o].get(k, {})
+            chosen = next((t for t, term in enumerate(terms) if all(j in known for j in term)), None)
+            if chosen is not None:
+                above = tuple(known[j] for j in terms[chosen])
+            else:
+                value = _at(own, r.witness)
+                for t, term in enumerate(terms):
+                    if min(_at(maps[j], r.witness) for j in term) != value:
+                        continue
+                    proofs = []
+                    for j in term:
+                        d, d0 = _minus(own, maps[j])
+                        if not any(d) and d0 <= 0:
+                            proofs.append({})
+                            continue
+                        lps += 1
+                        opt = lp.maximize(rows, d, d0, n)
+                        if opt.status != "optimal" or opt.value > 0:
+                            break
+                        proofs.append(opt.multipliers)
+                    else:
+                        chosen, above = t, tuple(proofs)
+                        break
+                if chosen is None:
+                    raise InternalError(f"region {k}: no term of output {o} lies above the deep map on its closure")
+            below = []
+            for t, term in enumerate(terms):
+                extra = [(*_minus(maps[j], own), True) for j in term]
+                trivial = next((s for s, (d, d0, _) in enumerate(extra) if not any(d) and d0 <= 0), None)
+                if trivial is not None:
+                    below.append({len(rows) + trivial: ONE})
+                    continue
+                lps += 1
+                decision = lp.decide(rows + extra, n)
+                if decision.nonempty:
+                    raise InternalError(f"region {k}: term {t} of output {o} exceeds the deep map at "
+                                        f"{list(map(str, decision.point))}")
+                below.append(decision.multipliers)
+            per_output.append(LeafEvidence(chosen, above, tuple(below)))
+        out.append(tuple(per_output))
+    return out, lps
+
+
 @dataclass
 class FiniteForm:
     """A finite form with its certificate's evidence.
 
-    Invariant: ``comparison`` (:func:`exactrelu.equiv.compare` of the deep network ``A`` and
-    ``network`` ``B`` over the enumeration's domain) found them equal at every point."""
+    Invariant: ``evidence[k][o]`` proves, on region ``k`` of ``enumeration``, that output ``o`` of the
+    lattice formula equals the deep network's map (:class:`LeafEvidence`); ``network`` is
+    :func:`realise` of ``lattice``.  Together: ``network`` = the deep network on the whole domain."""
 
     enumeration: "Enumeration"
     lattice: LatticeForm
     network: ReluNetwork
-    comparison: "Comparison"
+    evidence: list[tuple[LeafEvidence, ...]]
+    evidence_lps: int
     distinct_maps: tuple[int, ...]  # per output, before unused maps are dropped
     build_seconds: float
-    compare_seconds: float
+    evidence_seconds: float
 
     @property
     def depth(self) -> int:
@@ -293,30 +387,21 @@ class FiniteForm:
         return max(self.network.hidden_widths, default=0)
 
 
-def certify(e: "Enumeration", *, max_regions: Optional[int] = None,
-            progress: Optional[Callable[[int, int, int], None]] = None) -> FiniteForm:
-    """Build the finite form of ``e``'s network over ``e``'s domain and prove it equal.
-
-    Raises :class:`~exactrelu.errors.InternalError` if the exact comparison finds a point where they
-    differ (it never should: module docstring), and :class:`~exactrelu.errors.IncompleteError` if the
-    side-by-side network has more than ``max_regions`` regions."""
-    from .equiv import compare
-
+def certify(e: "Enumeration") -> FiniteForm:
+    """Build the finite form of ``e``'s network over ``e``'s domain and its evidence of equality
+    (:func:`leaf_evidence`), region by region of the deep network alone."""
     started = time.perf_counter()
     form = lattice_form(e)
     network = realise(form)
     built = time.perf_counter()
-    comparison = compare(e.network, network, e.domain, max_regions=max_regions, progress=progress)
-    if not comparison.equal:
-        raise InternalError("the finite form differs from the deep network at "
-                            f"{list(map(str, comparison.counterexample))}")
+    evidence, lps = leaf_evidence(e, form)
     distinct = tuple(len({(tuple(r.alpha[o]), r.beta[o]) for r in e.regions}) for o in range(e.network.output_dim))
-    return FiniteForm(e, form, network, comparison, distinct, built - started, time.perf_counter() - built)
+    return FiniteForm(e, form, network, evidence, lps, distinct, built - started, time.perf_counter() - built)
 
 
 def write_finite(form: FiniteForm, out: "str | Path", cert_path: "str | Path") -> int:
-    """Write the finite form as ``exactrelu-network`` JSON to ``out`` and its
-    ``exactrelu-equivalence`` certificate (A = the deep network, B = the finite form) to
+    """Write the finite form as ``exactrelu-network`` JSON to ``out`` and its lattice certificate
+    (``exactrelu-equivalence``, ``"method": "lattice"``; A = the deep network, B = the finite form) to
     ``cert_path``, together or not at all (:class:`~exactrelu.io.output.Outputs`); return the
     certificate's size in bytes."""
     from .io.output import Outputs
@@ -329,11 +414,45 @@ def write_finite(form: FiniteForm, out: "str | Path", cert_path: "str | Path") -
     return cert.size
 
 
+def lattice_header(form: FiniteForm) -> dict:
+    """The lattice certificate but its leaves and tree (docs/certificate-format.md)."""
+    from .certificate import producer_versions
+    from .equiv import EQUIV_FORMAT, EQUIV_VERSION
+    from .rationals import format_rational
+
+    deep, e = form.enumeration.network, form.enumeration
+    return {
+        "format": EQUIV_FORMAT, "version": EQUIV_VERSION, "purpose": "equivalence",
+        "producer": producer_versions(),
+        "networks": {"A": deep.to_dict(), "B": form.network.to_dict()},
+        "network_sha256": {"A": deep.sha256(), "B": form.network.sha256()},
+        "domain": e.domain.to_dict(), "combination": "lattice", "order": "layer-major", "method": "lattice",
+        "claim": {"kind": "equal", "norm": "inf"},
+        "lattice": [{"maps": [{"w": [format_rational(a) for a in w], "b": format_rational(b)} for w, b in maps],
+                     "terms": [list(t) for t in terms]}
+                    for maps, terms in zip(form.lattice.maps, form.lattice.terms)],
+    }
+
+
+def _multipliers_json(y: dict[int, Fraction]) -> str:
+    from .certificate import json_rational
+
+    return "[" + ",".join("[%d,%s]" % (m, json_rational(v)) for m, v in y.items()) + "]"
+
+
 def stream_finite(form: FiniteForm, network_out, cert_out) -> None:
-    """Write the finite form's JSON to the stream ``network_out`` and its equivalence certificate
-    to ``cert_out``."""
-    from .equiv import equivalence_header, stream_equivalence_certificate
+    """Write the finite form's JSON to the stream ``network_out`` and its lattice certificate (the
+    deep network's tree and leaves, each leaf with its :class:`LeafEvidence`) to ``cert_out``."""
+    from .certificate import leaf_json, stream_certificate
     from .io.jsonfmt import dumps
 
     network_out.write(dumps(form.network))
-    stream_equivalence_certificate(cert_out, form.comparison, equivalence_header(form.comparison))
+    e = form.enumeration
+
+    def leaf(k: int) -> str:
+        per_output = ",".join('{"term":%d,"above":[%s],"below":[%s]}' % (
+            ev.term, ",".join(map(_multipliers_json, ev.above)), ",".join(map(_multipliers_json, ev.below)))
+            for ev in form.evidence[k])
+        return leaf_json(e.regions[k], ',"lattice":[%s]' % per_output)
+
+    stream_certificate(cert_out, lattice_header(form), (leaf(k) for k in range(len(e.regions))), e.tree)

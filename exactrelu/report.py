@@ -594,6 +594,10 @@ def render(cert_path: str | Path, latex: bool = False, picture: Optional[str] = 
 def render_verified(v: Verified, latex: bool, picture: Optional[str], base: Path) -> str:
     if v.kind == "shallow":
         return render_shallow(v, latex, picture, base)
+    method = v.cert.get("method", "enumeration")
+    if method != "enumeration":
+        raise InputError(f"{v.path}: verified, but exactrelu report renders only certificates with a case-split tree "
+                         f"over A||B; this one has \"method\": {method!r} (see docs/certificate-format.md)")
     from .report_equiv import render_equivalence
 
     return render_equivalence(v, latex, base)

@@ -42,8 +42,9 @@ EXPECTED = {
     "nnet": ("net.json", 9, 0),
     "zigzag-finite": ("net.json", 4, 0),
 }
-# directory -> (regions of deep||finite, lower-dimensional ones) of its finite.cert.json (shallow --finite)
-FINITE = {"zigzag-finite": (7, 3)}
+# directory -> (regions of the deep network, lower-dimensional ones) of its lattice certificate
+# finite.cert.json (shallow --finite)
+FINITE = {"zigzag-finite": (4, 0)}
 DIRS = sorted(EXPECTED)
 GENERATED = ("shallow.json", "shallow.cert.json", "proof.md")
 PRODUCER_RE = re.compile(r'"producer":\{[^{}]*\}')
@@ -152,6 +153,7 @@ def test_stored_finite_certificate_verifies_with_both_networks_pinned(name, caps
     assert captured.out.strip() == "s VERIFIED" and captured.err.count(", pinned (") == 2
     cert = json.loads((d / "finite.cert.json").read_text(encoding="utf-8"))
     assert cert["format"] == "exactrelu-equivalence" and cert["claim"]["kind"] == "equal"
+    assert cert["method"] == "lattice" and [len(t) for t in cert["lattice"][0]["terms"]] == [2, 2, 2]
     assert (len(cert["leaves"]), sum(not leaf["full_dimensional"] for leaf in cert["leaves"])) == FINITE[name]
     deep, finite = load(d / "net.json"), load(d / "finite.json")
     for t in range(-16, 65):  # [-1, 4] in steps of 1/16, every kink included

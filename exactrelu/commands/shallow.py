@@ -28,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="how the producer equates the networks region by region (default flint: fastest, see benchmarks)")
     parser.add_argument("--finite", action="store_true",
                         help="write the finite-weight lattice form instead (an ordinary exactrelu-network, deeper, "
-                             "deployable), certified equal by an exactrelu-equivalence certificate")
+                             "deployable), certified equal by a lattice certificate (exactrelu-equivalence)")
 
 
 def beside(output: str, what: str = "certificate") -> str:
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_finite(args: argparse.Namespace, cert_path: str, console: Console) -> int:
-    """``shallow --finite``: the finite-weight lattice form and its equivalence certificate, written
+    """``shallow --finite``: the finite-weight lattice form and its lattice certificate, written
     together."""
     from ..finite import certify, stream_finite
     from ..io.output import STDOUT, Outputs
@@ -99,10 +99,7 @@ def run_finite(args: argparse.Namespace, cert_path: str, console: Console) -> in
         outputs.open()
         loaded = read_model(args.model, args, console)
         e = enumerate_with_progress(args, loaded, console)
-        try:
-            form = certify(e, max_regions=args.max_regions, progress=console.progress)
-        finally:
-            console.end_progress()
+        form = certify(e)
         stream_finite(form, out, cert)
         outputs.commit()
     net, lattice = form.network, form.lattice
@@ -113,7 +110,7 @@ def run_finite(args: argparse.Namespace, cert_path: str, console: Console) -> in
         "depth": form.depth, "width": form.width, "parameters": net.parameter_count,
         "regions": len(e.regions), "full_dimensional": e.full_dimensional,
         "distinct_maps": list(form.distinct_maps), "lattice_terms": [len(t) for t in lattice.terms],
-        "lattice_lps": lattice.lps, "regions_side_by_side": len(form.comparison.enumeration.regions),
+        "lattice_lps": lattice.lps, "evidence_lps": form.evidence_lps,
         "domain": e.domain.describe(), "seconds": round(console.seconds, 3),
     }
     say = print if STDOUT not in (args.output, cert_path) else console.warn
@@ -125,7 +122,7 @@ def run_finite(args: argparse.Namespace, cert_path: str, console: Console) -> in
         f"{net.parameter_count} finite rational parameters)")
     say(f"{len(e.regions)} regions over {e.domain.describe()}; distinct maps per output "
         f"{result['distinct_maps']}, lattice terms {result['lattice_terms']}; "
-        f"equal on all {result['regions_side_by_side']} regions of deep||finite")
+        f"equal on every region of the deep network ({form.evidence_lps} evidence LPs)")
     say(f"wrote {args.output} and {cert_path} ({cert.size} bytes) in {result['seconds']:.2f} s")
     say(f"check it with: {check_command(cert_path, bindings)}")
     return 0
