@@ -162,8 +162,12 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None, 
     cluster = None
     if scheduler is not None:
         try:
+            distributed.comm.get_address_host_port(scheduler)
+        except ValueError as exc:  # refused before any connection is tried
+            raise InputError(f"--scheduler {scheduler}: not a scheduler address such as tcp://host:8786 ({exc})") from None
+        try:
             client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError) as exc:
             raise InputError(f"--scheduler {scheduler}: cannot reach a Dask scheduler within {timeout:g} s "
                              f"({type(exc).__name__}: {exc})") from None
         try:

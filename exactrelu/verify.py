@@ -244,13 +244,18 @@ def verify_property(
     max_regions: Optional[int] = None,
     progress: Optional[ProgressFn] = None,
     attack_first: bool = True,
+    enumerator: Optional[Callable] = None,
 ) -> Verdict:
     """Decide ``prop`` for ``network`` exactly (see module docstring).
 
     ``timeout`` (seconds) and ``max_regions`` (regions over all input sets) bound the work; when
     either runs out the verdict is ``unknown`` with the regions and nodes counted so far.
-    ``progress(regions, nodes, lps)`` is called now and then during the enumerations."""
+    ``progress(regions, nodes, lps)`` is called now and then during the enumerations.  ``enumerator``
+    replaces :func:`~exactrelu.regions.enumerate_regions` (same arguments and result), e.g. by
+    :func:`exactrelu.parallel.enumerate_parallel` on a cluster."""
     from .regions import enumerate_regions
+
+    enumerator = enumerator or enumerate_regions
 
     started = time.perf_counter()
     if prop.input_dim != network.input_dim or prop.output_dim != network.output_dim:
@@ -288,7 +293,7 @@ def verify_property(
             continue
         left = None if max_regions is None else max_regions - verdict.regions
         try:
-            enumeration = enumerate_regions(network, domain, max_regions=left, progress=watch)
+            enumeration = enumerator(network, domain, max_regions=left, progress=watch)
         except (IncompleteError, _OutOfTime) as exc:  # counts: the last progress report, at least
             over = isinstance(exc, IncompleteError)
             verdict.regions += max(seen[0], left + 1 if over else 0)
