@@ -91,12 +91,18 @@ class Leaf:
 
     index: int
 
+    def __reduce__(self):  # pickled by value: cheaper than a slotted dataclass's state (exactrelu.parallel)
+        return Leaf, (self.index,)
+
 
 @dataclass(frozen=True, slots=True)
 class Empty:
     """A child proved empty by Motzkin multipliers (row index -> positive rational)."""
 
     multipliers: dict[int, Fraction]
+
+    def __reduce__(self):
+        return Empty, (self.multipliers,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,9 @@ class Split:
     neuron: tuple[int, int]
     active: "Child"
     inactive: "Child"
+
+    def __reduce__(self):
+        return Split, (self.neuron, self.active, self.inactive)
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,8 @@ def client():
         yield c
 
 
-@pytest.mark.parametrize("seed,kind,dims", CASES[:5])
+@pytest.mark.parametrize("seed,kind,dims", [CASES[1]] + [pytest.param(*case, marks=pytest.mark.slow)
+                                                       for case in CASES[:5] if case != CASES[1]])
 def test_cluster_certificate_is_byte_identical(random_network, client, seed, kind, dims):
     from exactrelu.parallel import enumerate_parallel
 
@@ -150,6 +151,7 @@ def test_cluster_survives_a_worker_killed_mid_run(random_network, client):
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next tests
 
 
+@pytest.mark.slow
 def test_cluster_region_budget_is_incomplete(random_network, client):
     from exactrelu.parallel import enumerate_parallel
 
@@ -199,3 +201,16 @@ def test_cli_shallow_and_regions_on_a_cluster_are_identical(client, net_file, tm
     assert main(["regions", str(net_file), "--json", str(serial / "r.json")]) == 0
     assert main(["regions", str(net_file), "--json", str(par / "r.json"), "--scheduler", client.scheduler.address]) == 0
     assert (serial / "r.json").read_bytes() == (par / "r.json").read_bytes()
+
+
+def test_cli_verify_on_a_cluster_gives_the_serial_certificate(client, net_file, tmp_path):
+    prop = tmp_path / "p.vnnlib"
+    prop.write_text("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)\n"
+                    "(assert (or (and (>= X_0 -2) (<= X_0 0) (>= X_1 -2) (<= X_1 2))"
+                    " (and (>= X_0 0) (<= X_0 2) (>= X_1 -2) (<= X_1 2))))\n(assert (>= Y_0 1000))\n")
+    certs = [tmp_path / "serial.cert.json", tmp_path / "par.cert.json"]
+    assert main(["verify", str(net_file), str(prop), "--certificate", str(certs[0]), "--quiet"]) == 0
+    assert main(["verify", str(net_file), str(prop), "--certificate", str(certs[1]), "--quiet",
+                 "--scheduler", client.scheduler.address]) == 0
+    assert certs[0].read_bytes() == certs[1].read_bytes()
+    assert b'"input_sets"' in certs[0].read_bytes()
