@@ -176,8 +176,9 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None, 
             client.close()
             raise InputError(f"--scheduler {scheduler}: the scheduler has no worker ({exc})") from None
     else:
+        # dashboard_address ":0": a free port (None would still take 8787 and warn when it is in use)
         cluster = distributed.LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
         client = distributed.Client(cluster, set_as_default=False)
     try:
         yield client
