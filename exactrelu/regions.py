@@ -91,12 +91,18 @@ class Leaf:
 
     index: int
 
+    def __reduce__(self):  # pickled by value: cheaper than a slotted dataclass's state (exactrelu.parallel)
+        return Leaf, (self.index,)
+
 
 @dataclass(frozen=True, slots=True)
 class Empty:
     """A child proved empty by Motzkin multipliers (row index -> positive rational)."""
 
     multipliers: dict[int, Fraction]
+
+    def __reduce__(self):
+        return Empty, (self.multipliers,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,28 @@ class Split:
     neuron: tuple[int, int]
     active: "Child"
     inactive: "Child"
+
+    def __reduce__(self):
+        return Split, (self.neuron, self.active, self.inactive)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A node not yet explored, with what the search needs to resume there (:func:`enumerate_subtree`):
+    ``path``, the sides of the neurons decided above it in split order (its partial pattern); in the
+    vertex search its ``cell`` and, below the first neuron of a layer, the ``layer_cell`` where that
+    layer started (whose proofs every sub-cell reuses); in the LP search a ``witness`` point of the
+    node and whether it is ``interior``.  Only partial results hold one; a complete tree never does."""
+
+    path: tuple[bool, ...]
+    cell: Optional[Polytope] = None
+    layer_cell: Optional[Polytope] = None
+    witness: Optional[Vector] = None
+    interior: bool = False
+
+    @property
+    def depth(self) -> int:
+        return len(self.path)
 
 
 Child = Union[Split, Leaf, Empty]
@@ -267,25 +295,77 @@ def enumerate_regions(
     ``interior_point`` for the LPs (default: the exact :mod:`exactrelu.lp`, which checks every
     answer it gives; :mod:`exactrelu.equiv` passes one with a shortcut of its own).
     """
+    started = time.perf_counter()
+    domain = domain or Domain.reals(network.input_dim)
+    result = enumerate_subtree(network, domain, root_node(network, domain, method, oracle),
+                               max_regions=max_regions, progress=progress, oracle=oracle)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def root_node(network: ReluNetwork, domain: Domain, method: str = "auto", oracle=lp) -> Pending:
+    """The root of the case-split tree as a :class:`Pending` node: the domain's vertex set for the
+    vertex search, a point of the domain for the LP search (``method`` as in :func:`enumerate_regions`).
+
+    >>> from exactrelu.network import ReluNetwork
+    >>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])
+    >>> root_node(net, Domain.box([-1], [1])).cell is not None, root_node(net, Domain.reals(1)).witness
+    (True, (Fraction(0, 1),))
+    """
     if method not in METHODS:
         raise InputError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
-    n = network.input_dim
-    domain = domain or Domain.reals(n)
-    domain.check_dimension(n)
-    search = _Search(network, domain, max_regions, progress, oracle)
-    polytope = _domain_polytope(domain, search.domain_rows) if method != "lp" else None
+    domain.check_dimension(network.input_dim)
+    rows = domain.rows()
+    polytope = _domain_polytope(domain, rows) if method != "lp" else None
     if method == "vertices" and polytope is None:
         raise DomainError("method 'vertices' needs a bounded domain (a box or a bounded polytope)")
+    if polytope is not None:
+        return Pending((), cell=polytope)
+    root = oracle.decide(rows, network.input_dim)
+    if not root.nonempty:
+        raise DomainError("the domain is empty (its constraints have no common point)")
+    return Pending((), witness=root.point, interior=root.interior)
+
+
+def enumerate_subtree(
+    network: ReluNetwork,
+    domain: Domain,
+    node: Pending,
+    *,
+    max_depth: Optional[int] = None,
+    max_nodes: Optional[int] = None,
+    max_regions: Optional[int] = None,
+    progress: Optional[ProgressFn] = None,
+    oracle=lp,
+) -> Enumeration:
+    """The subtree of the case-split tree below ``node`` (a :class:`Pending` from :func:`root_node` or
+    from an earlier partial result), exactly as the whole search builds it there: same children, same
+    proofs, same witnesses, its regions in tree order (leaf indices local to the result).
+
+    With ``max_depth`` every node at that depth, and with ``max_nodes`` every node visited after that
+    many, is left as a :class:`Pending` in the returned tree (a partial result); without both the
+    subtree is complete.  Resuming each pending node and putting the results in its place gives the
+    tree of one uninterrupted search (:mod:`exactrelu.parallel` relies on this).
+
+    >>> from exactrelu.network import ReluNetwork
+    >>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])
+    >>> box = Domain.box([-1], [1])
+    >>> top = enumerate_subtree(net, box, root_node(net, box), max_depth=1)
+    >>> [child.path for child in (top.tree.active, top.tree.inactive)], top.regions
+    ([(True,), (False,)], [])
+    >>> below = enumerate_subtree(net, box, top.tree.inactive)
+    >>> [r.pattern for r in below.regions] == [r.pattern for r in enumerate_regions(net, box).regions][1:]
+    True
+    """
+    search = _Search(network, domain, max_regions, progress, oracle)
+    search.restore(node, max_depth, max_nodes)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 4 * len(search.order) + 1000))
     try:
-        if polytope is not None:
-            search.result.tree = search.visit_vertices(0, polytope)
+        if node.cell is not None:
+            search.result.tree = search.visit_vertices(node.depth, node.cell)
         else:
-            root = oracle.decide(search.domain_rows, n)
-            if not root.nonempty:
-                raise DomainError("the domain is empty (its constraints have no common point)")
-            search.result.tree = search.visit_lp(0, root.point, root.interior)
+            search.result.tree = search.visit_lp(node.depth, node.witness, node.interior)
     finally:
         sys.setrecursionlimit(limit)
     search.result.seconds = time.perf_counter() - search.started
@@ -361,6 +441,30 @@ class _Search:
         self.preacts: list[Affine] = []
         self.result = Enumeration(network, domain, [], Leaf(0))
         self.last_report = self.started
+        self.start, self.max_depth, self.max_nodes = 0, None, None
+
+    # ------------------------------------------------------------------ pending nodes
+    def restore(self, node: Pending, max_depth: Optional[int], max_nodes: Optional[int]) -> None:
+        """Decide the neurons of ``node.path`` as the search does on its way down (layer maps from the
+        pattern, the node's layer started on ``node.layer_cell``), without exploring anything."""
+        if node.depth > len(self.order):
+            raise InputError(f"a pending node decides {node.depth} neurons, the network has {len(self.order)}")
+        current = self.order[node.depth][0] if node.depth < len(self.order) else None
+        for depth, side in enumerate(node.path):
+            l, i = self.order[depth]
+            layer = self.start_layer(l, node.layer_cell if l == current else None) if i == 0 else self.layers[l]
+            self.push(layer, i, side)
+        self.start, self.max_depth, self.max_nodes = node.depth, max_depth, max_nodes
+
+    def cut(self, depth: int) -> bool:
+        """Whether the node at ``depth`` is left pending (below the starting node only)."""
+        return depth > self.start and ((self.max_depth is not None and depth >= self.max_depth)
+                                       or (self.max_nodes is not None and self.result.nodes >= self.max_nodes))
+
+    def pending(self, depth: int, cell: Optional[Polytope] = None, witness=None, interior: bool = False) -> Pending:
+        mid_layer = depth < len(self.order) and self.order[depth][1] > 0
+        layer_cell = self.layers[self.order[depth][0]].cell if mid_layer and cell is not None else None
+        return Pending(tuple(self.bits), cell, layer_cell, witness, interior)
 
     # ------------------------------------------------------------------ shared steps
     def count_node(self) -> None:
@@ -455,6 +559,8 @@ class _Search:
 
     # ------------------------------------------------------------------ the vertex search
     def visit_vertices(self, depth: int, cell: Polytope) -> Child:
+        if self.cut(depth):
+            return self.pending(depth, cell)
         self.count_node()
         if depth == len(self.order):
             return self.vertex_leaf(cell)
@@ -552,6 +658,8 @@ class _Search:
 
     # ------------------------------------------------------------------ the LP search
     def visit_lp(self, depth: int, witness: Vector, interior: bool) -> Child:
+        if self.cut(depth):
+            return self.pending(depth, witness=witness, interior=interior)
         self.count_node()
         if depth == len(self.order):
             full = interior

@@ -252,6 +252,7 @@ def verify_property(
     progress: Optional[ProgressFn] = None,
     attack_first: bool = True,
     early: bool = False,
+    enumerator: Optional[Callable] = None,
 ) -> Verdict:
     """Decide ``prop`` for ``network`` exactly (see module docstring).
 
@@ -261,8 +262,12 @@ def verify_property(
     ``early``, every box input set is decided by the early-closing prover
     (:func:`exactrelu.prover.prove_box`: subproblems closed by an exact relaxation, box
     bisections and neuron splits) instead of the region enumeration; an ``unknown`` then counts
-    the subproblems left open (``Verdict.open``)."""
+    the subproblems left open (``Verdict.open``).  ``enumerator`` replaces
+    :func:`~exactrelu.regions.enumerate_regions` (same arguments and result), e.g. by
+    :func:`exactrelu.parallel.enumerate_parallel` on a cluster."""
     from .regions import enumerate_regions
+
+    enumerator = enumerator or enumerate_regions
 
     started = time.perf_counter()
     if prop.input_dim != network.input_dim or prop.output_dim != network.output_dim:
@@ -318,7 +323,7 @@ def verify_property(
             continue
         left = None if max_regions is None else max_regions - verdict.regions
         try:
-            enumeration = enumerate_regions(network, domain, max_regions=left, progress=watch)
+            enumeration = enumerator(network, domain, max_regions=left, progress=watch)
         except (IncompleteError, _OutOfTime) as exc:  # counts: the last progress report, at least
             over = isinstance(exc, IncompleteError)
             verdict.regions += max(seen[0], left + 1 if over else 0)

@@ -36,7 +36,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 pip_install --upgrade pip >/dev/null 2>&1 || true
-pip_install -e ".[dev,onnx,plot,explain]"
+pip_install -e ".[dev,onnx,plot,explain,dask]"
 # The CPU build of torch; this machine's image carries it as a local wheel (see docs/user-guide.md).
 if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   pip_install "${EXACTRELU_TORCH:-torch==2.13.0}" \

@@ -9,10 +9,12 @@ polytope is an error (exit 2) before any work.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import functools
 import shlex
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from ..errors import InputError
 from .console import Console
@@ -64,6 +66,33 @@ def add_enumeration_options(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
     add_domain_options(parser)
     add_budget(parser)
+
+
+def add_parallel_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` (a local Dask cluster) and ``--scheduler ADDRESS`` (a running one)."""
+    parser.add_argument("--workers", type=positive_int, metavar="N",
+                        help="enumerate on a local Dask cluster of N worker processes (the 'dask' extra)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="enumerate on the running Dask cluster at ADDRESS (e.g. tcp://host:8786)")
+
+
+@contextlib.contextmanager
+def enumerator(args: argparse.Namespace) -> Iterator[Callable]:
+    """The enumeration function the command uses, ``f(network, domain, max_regions=, progress=)``:
+    :func:`~exactrelu.regions.enumerate_regions`, or, with ``--workers``/``--scheduler``, the same on
+    a Dask cluster (:mod:`exactrelu.parallel`, imported only then), which is stopped on leaving."""
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is None and scheduler is None:
+        from ..regions import enumerate_regions
+
+        yield enumerate_regions
+        return
+    if workers is not None and scheduler is not None:
+        raise InputError("give either --workers or --scheduler, not both")
+    from ..parallel import dask_client, enumerate_parallel
+
+    with dask_client(workers, scheduler) as client:
+        yield functools.partial(enumerate_parallel, client=client)
 
 
 def add_pair_options(parser: argparse.ArgumentParser, what: str) -> None:
@@ -158,12 +187,12 @@ def domain_inputs(args: argparse.Namespace) -> list[str]:
 
 
 def enumerate_with_progress(args: argparse.Namespace, loaded, console: Console):
-    """All regions of the model over the domain of ``args``."""
-    from ..regions import enumerate_regions
-
+    """All regions of the model over the domain of ``args`` (on a Dask cluster with ``--workers`` or
+    ``--scheduler``)."""
     domain = domain_from_args(args, loaded.network.input_dim, loaded)
     try:
-        return enumerate_regions(loaded.network, domain, max_regions=args.max_regions, progress=console.progress)
+        with enumerator(args) as enumerate_regions:
+            return enumerate_regions(loaded.network, domain, max_regions=args.max_regions, progress=console.progress)
     finally:
         console.end_progress()
 

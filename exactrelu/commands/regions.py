@@ -6,7 +6,7 @@ import argparse
 import json
 
 from .console import Console
-from .options import add_enumeration_options, domain_inputs, enumerate_with_progress, read_model
+from .options import add_enumeration_options, add_parallel_options, domain_inputs, enumerate_with_progress, read_model
 
 SUMMARY = "enumerate every activation region exactly"
 EXAMPLE = "exactrelu regions net.json --box=-2:2 --json regions.json"
@@ -14,6 +14,7 @@ EXAMPLE = "exactrelu regions net.json --box=-2:2 --json regions.json"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_enumeration_options(parser)
+    add_parallel_options(parser)
     parser.add_argument("--json", metavar="OUT", help="write every region to OUT as JSON ('-' for stdout)")
 
 

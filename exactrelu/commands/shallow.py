@@ -14,7 +14,7 @@ import time
 
 from ..errors import InputError
 from .console import Console
-from .options import (add_enumeration_options, add_pair_options, check_command, domain_binding, domain_inputs,
+from .options import (add_enumeration_options, add_parallel_options, add_pair_options, check_command, domain_binding, domain_inputs,
                       enumerate_with_progress, read_model)
 
 SUMMARY = "build the three-hidden-layer network and its certificate"
@@ -23,6 +23,7 @@ EXAMPLE = "exactrelu shallow net.json --box=-1:1 -o shallow.json"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_enumeration_options(parser)
+    add_parallel_options(parser)
     add_pair_options(parser, "the shallow network (JSON)")
     parser.add_argument("--equation", choices=("flint", "sympy"), default="flint",
                         help="how the producer equates the networks region by region (default flint: fastest, see benchmarks)")

@@ -20,7 +20,7 @@ EXIT = {"holds": 0, "violated": 1, "unknown": 3}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from .options import add_model_options, add_quiet, positive_int
+    from .options import add_model_options, add_parallel_options, add_quiet, positive_int
 
     add_model_options(parser)
     parser.add_argument("property", help="VNN-LIB 1.0 property file (input set, unsafe output set)")
@@ -33,6 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--certificate", metavar="C", help="write the exactrelu-property certificate of the answer to C")
     parser.add_argument("--results", metavar="FILE", help="write the VNN-COMP result file (sat/unsat/timeout/unknown)")
     add_quiet(parser)
+    add_parallel_options(parser)
 
 
 def smt_value(q: Fraction) -> str:
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from ..verify import stream_property_certificate, verify_property
     from ..vnnlib import parse_property
     from .console import Console
-    from .options import check_command, read_model, warn_outside_bounds
+    from .options import check_command, enumerator, read_model, warn_outside_bounds
 
     console = Console(args.quiet)
     if args.timeout is not None and not args.timeout > 0:
@@ -92,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         for k, input_set in enumerate(prop.input_sets):
             warn_outside_bounds(console, input_set, loaded, f"input set {k}: ")
         try:
-            verdict = verify_property(network, prop, timeout=args.timeout, max_regions=args.max_regions,
-                                      progress=console.progress, early=args.early)
+            with enumerator(args) as enumerate_regions:
+                verdict = verify_property(network, prop, timeout=args.timeout, max_regions=args.max_regions,
+                                          progress=console.progress, early=args.early, enumerator=enumerate_regions)
         finally:
             console.end_progress()
         if results is not None:
