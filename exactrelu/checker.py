@@ -1,4 +1,4 @@
-"""The independent checker of exactrelu equivalence certificates (format ``exactrelu-certificate`` v1).
+"""The independent checker of exactrelu equivalence certificates (format ``exactrelu-certificate`` v2).
 
 This module is the whole trusted base.  It imports only the Python standard library (and sympy,
 only under ``--symbolic``), nothing else from exactrelu, and it never searches or solves: it
@@ -17,9 +17,12 @@ What a ``s VERIFIED`` verdict establishes (docs/certificate-format.md, docs/theo
    recomputed, matches;
 4. **the shallow network is the construction** over exactly these leaves: every weight recomputed
    from the leaves matches, so by the construction lemma it equals the deep network on every
-   point of the domain; as a further guard both networks are evaluated exactly at every witness.
+   point of the domain.  At every witness the deep network, evaluated exactly, equals the leaf's
+   affine map, and the leaf's own gate is open there (a linear-cost check); with ``--guard`` both
+   networks are evaluated in full at every witness (a further guard, not needed by the proof, and
+   quadratic in the number of regions).
 
-A second kind of certificate, ``exactrelu-equivalence`` v1 (written by ``exactrelu equiv`` and
+A second kind of certificate, ``exactrelu-equivalence`` v2 (written by ``exactrelu equiv`` and
 ``exactrelu prune``), is recognised by its ``format`` field.  It embeds two networks ``A`` and ``B``
 and a domain; the checker builds the side-by-side network ``A||B`` itself (:func:`side_by_side`),
 walks the same kind of case-split tree over it (points 2 and 3 above), and then checks the claim:
@@ -33,7 +36,7 @@ walks the same kind of case-split tree over it (points 2 and 3 above), and then 
    maximiser is a point of the domain where ``||A(x) - B(x)||`` equals the value exactly, so the
    value is the maximum; a stated tolerance must be ``>=`` the value.
 
-A third kind, ``exactrelu-property`` v1 (written by ``exactrelu verify``), embeds a network and a
+A third kind, ``exactrelu-property`` v2 (written by ``exactrelu verify``), embeds a network and a
 VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violated:
 
 7. ``holds``: one case-split tree per input set, checked as in points 2 and 3 over that set, and at
@@ -42,6 +45,10 @@ VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violat
    input lies in the stated input set and its exact output satisfies the stated disjunct.  With
    ``--property FILE`` the checker reads the VNN-LIB file itself (:func:`read_vnnlib`) and requires
    the same property.
+
+Version 2 of each kind stores its trees flat (preorder lists of nodes); version 1 (nested trees) is
+still read, both turned into the same stream of nodes (:func:`tree_nodes`) and walked without
+recursion, so a tree may be as deep as the network has neurons.
 
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
@@ -60,11 +67,11 @@ import sys
 from fractions import Fraction
 
 CERT_FORMAT = "exactrelu-certificate"
-CERT_VERSION = 1
+CERT_VERSION = 2
 NETWORK_FORMAT = "exactrelu-network"
 SHALLOW_FORMAT = "exactrelu-shallow"
 EQUIV_FORMAT = "exactrelu-equivalence"
-EQUIV_VERSION = 1
+EQUIV_VERSION = 2
 COMBINATION = "side-by-side"
 MAX_ONE_NORM_OUTPUTS = 12
 ZERO = Fraction(0)
@@ -774,7 +781,7 @@ def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
 
 # ---- property certificates
 PROPERTY_FORMAT = "exactrelu-property"
-PROPERTY_VERSION = 1
+PROPERTY_VERSION = 2
 VNNLIB_FORMAT = "exactrelu-vnnlib-property"
 
 
@@ -933,6 +940,34 @@ def read_vnnlib(text: str, where: str) -> tuple:
     return dims["X"], dims["Y"], pairs
 
 
+# ----------------------------------------------------------------------------- case-split trees
+def node_kind(node, where: str) -> str:
+    """A tree node is ``{"split": [l, i]}``, ``{"leaf": k}`` or ``{"empty": [[m, lambda], ...]}``."""
+    if not isinstance(node, dict):
+        raise CheckFailure(where, "expected a node object")
+    for kind in ("leaf", "split", "empty"):
+        if kind in node:
+            return kind
+    raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")
+
+
+def tree_nodes(tree, where: str, flat: bool):
+    """The nodes of a case-split tree in preorder (a split, its active subtree, its inactive
+    subtree), as ``(location, node)`` pairs: a flat tree (version 2) is that list already; a nested
+    one (version 1, a split holding its children as ``active`` and ``inactive``) is unfolded with
+    an explicit stack.  Both forms give the walk the same stream."""
+    if flat:
+        for t, node in enumerate(as_list(tree, where)):
+            yield f"{where}[{t}]", node
+        return
+    stack = [(where, tree)]
+    while stack:
+        at, node = stack.pop()
+        yield at, node
+        if node_kind(node, at) == "split":
+            stack += [(f"{at}.inactive", field(node, "inactive", at)), (f"{at}.active", field(node, "active", at))]
+
+
 class PropertyCertificate:
     """The ``exactrelu-property`` kind (mixed into :class:`Checker`): the property holds (one
     case-split tree per input set; every leaf proved disjoint from every unsafe disjunct by Motzkin
@@ -940,8 +975,7 @@ class PropertyCertificate:
     affine map), or it is violated at an exact point, confirmed by exact evaluation."""
 
     def _parse_property(self, cert) -> None:
-        if not same_int(field(cert, "version", ""), PROPERTY_VERSION):
-            raise CheckFailure("version", f"expected {PROPERTY_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self._read_version(cert, PROPERTY_VERSION)
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -1003,13 +1037,8 @@ class PropertyCertificate:
         self.empty = 0
         trees = as_list(field(self.tree, "input_sets", "tree"), "tree.input_sets", len(self.input_sets))
         for s, (domain, tree) in enumerate(zip(self.input_sets, trees)):
-            self.domain = domain
-            where = f"tree.input_sets[{s}]"
-            if isinstance(tree, dict) and "empty" in tree:  # an input set with no point
-                check_motzkin(domain.rows, tree["empty"], f"{where}.empty")
-                self.empty += 1
-            else:
-                self._walk(tree, where, 0, list(domain.rows), [None] * len(net.widths), [], [])
+            self.domain = domain  # an input set with no point is one empty node proved over its rows
+            self._walk(tree, f"tree.input_sets[{s}]", list(domain.rows))
         for k, count in enumerate(self.referenced):
             if count == 0:
                 raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
@@ -1270,7 +1299,7 @@ class Checker(PropertyCertificate, _ShortCertificates):
     *pinned* (compared with a file named here) or *embedded* (taken from the certificate alone)."""
 
     def __init__(self, cert_path: str, *, expect=None, model=None, shallow=None, model_a=None, model_b=None,
-                 pruned=None, prop=None, domain=None, box=None, symbolic=False) -> None:
+                 pruned=None, prop=None, domain=None, box=None, symbolic=False, guard=False) -> None:
         if hasattr(sys, "set_int_max_str_digits"):  # rationals of any size (Python 3.11+ limits int(str))
             sys.set_int_max_str_digits(0)
         self.cert_path = cert_path
@@ -1282,6 +1311,7 @@ class Checker(PropertyCertificate, _ShortCertificates):
         self.property_path = prop
         self.domain_path, self.box = domain, box
         self.symbolic = symbolic
+        self.guard = guard
         self.stats = {}
         self.kind = None
         self.bindings = []  # (what, sha256 or description, "pinned (...)" / "embedded ...")
@@ -1302,8 +1332,7 @@ class Checker(PropertyCertificate, _ShortCertificates):
             return self._parse_equivalence(cert)
         if kind == "property":
             return self._parse_property(cert)
-        if not same_int(field(cert, "version", ""), CERT_VERSION):
-            raise CheckFailure("version", f"expected {CERT_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self._read_version(cert, CERT_VERSION)
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -1436,7 +1465,7 @@ class Checker(PropertyCertificate, _ShortCertificates):
         self.leaf_order = []
         self.verified_leaves = [None] * len(self.leaves)
         self.empty = 0
-        self._walk(self.tree, "tree", 0, list(self.domain.rows), [None] * len(net.widths), [], [])
+        self._walk(self.tree, "tree", list(self.domain.rows))
         for k, count in enumerate(self.referenced):
             if count == 0:
                 raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
@@ -1467,54 +1496,73 @@ class Checker(PropertyCertificate, _ShortCertificates):
         return (f"c {what}; {st['leaves']} regions of A||B ({st['bounded']} with LP-dual bounds), "
                 f"{st['empty']} branches proved empty, {st['neurons']} neurons")
 
-    def _walk(self, node, where, depth, rows, maps, bits, prefix_maps) -> None:
-        if not isinstance(node, dict):
-            raise CheckFailure(where, "expected a node object")
-        if "leaf" in node:
-            if depth != len(self.order):
-                raise CheckFailure(where, f"a leaf after {depth} of {len(self.order)} neurons are decided")
-            k = as_int(node["leaf"], f"{where}.leaf", 0, len(self.leaves) - 1)
-            self.referenced[k] += 1
-            self.leaf_order.append(k)
-            if self.referenced[k] > 1:
-                raise CheckFailure(where, f"leaf {k} is reached twice")
-            self._check_leaf(k, rows, maps, bits, prefix_maps)
-            if self.kind == "property":
-                self._check_unsafe(k, rows)
-            return
-        if "split" not in node:
-            raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")
-        if depth >= len(self.order):
-            raise CheckFailure(where, "splits after every neuron is decided")
-        split = as_list(node["split"], f"{where}.split", 2)
-        l, i = self.order[depth]
-        if not (same_int(split[0], l) and same_int(split[1], i)):
-            raise CheckFailure(f"{where}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
-        n = self.net.input_dim
-        if i == 0:
-            W, b = self.net.layers[l]
-            if l == 0:
-                maps[0] = [(list(r), c) for r, c in zip(W, b)]
+    def _read_version(self, cert, latest: int) -> None:
+        """Version ``latest`` stores each tree flat (a preorder list of nodes), version 1 nested."""
+        version = field(cert, "version", "")
+        if not (same_int(version, 1) or same_int(version, latest)):
+            raise CheckFailure("version", f"expected 1 or {latest}, found {version!r} (unsupported version)")
+        self.flat = same_int(version, latest)
+
+    def _walk(self, tree, where, rows) -> None:
+        """Points 2 and 3 of the module docstring over one tree, iteratively: the nodes come in
+        preorder (:func:`tree_nodes`), and ``bits`` is the path to the current node (``True``: in
+        the active child of that split, ``False``: in the inactive one).  A split decides the next
+        neuron of the layer-major order; a leaf (the hook :meth:`_check_leaf`, and for a property
+        :meth:`_check_unsafe`) or an empty node closes a branch, after which the path climbs to the
+        nearest split whose inactive child is still to come.  ``rows`` (the domain's rows) gets one
+        row per decided neuron, and is left as it was found."""
+        order, net, n = self.order, self.net, self.net.input_dim
+        maps = [None] * len(net.widths)
+        bits, prefix_maps = [], []
+        complete = False
+        for at, node in tree_nodes(tree, where, self.flat):
+            if complete:
+                raise CheckFailure(at, "a node after the tree is complete")
+            kind, depth = node_kind(node, at), len(bits)
+            if kind == "split":
+                if depth >= len(order):
+                    raise CheckFailure(at, "splits after every neuron is decided")
+                split = as_list(node["split"], f"{at}.split", 2)
+                l, i = order[depth]
+                if not (same_int(split[0], l) and same_int(split[1], i)):
+                    raise CheckFailure(f"{at}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
+                if i == 0:
+                    W, b = net.layers[l]
+                    if l == 0:
+                        maps[0] = [(list(r), c) for r, c in zip(W, b)]
+                    else:
+                        start = sum(net.widths[: l - 1])
+                        maps[l] = compose(W, b, maps[l - 1], bits[start : start + net.widths[l - 1]], n)
+                w, c = maps[l][i]
+                rows.append(neuron_row(w, c, True))
+                bits.append(True)
+                prefix_maps.append((w, c))
+                continue
+            if kind == "leaf":
+                if depth != len(order):
+                    raise CheckFailure(at, f"a leaf after {depth} of {len(order)} neurons are decided")
+                k = as_int(node["leaf"], f"{at}.leaf", 0, len(self.leaves) - 1)
+                self.referenced[k] += 1
+                self.leaf_order.append(k)
+                if self.referenced[k] > 1:
+                    raise CheckFailure(at, f"leaf {k} is reached twice")
+                self._check_leaf(k, rows, maps, bits, prefix_maps)
+                if self.kind == "property":
+                    self._check_unsafe(k, rows)
             else:
-                start = sum(self.net.widths[: l - 1])
-                maps[l] = compose(W, b, maps[l - 1], bits[start : start + self.net.widths[l - 1]], n)
-        w, c = maps[l][i]
-        for side, key in ((True, "active"), (False, "inactive")):
-            child = field(node, key, where)
-            cw = f"{where}.{key}"
-            rows.append(neuron_row(w, c, side))
-            bits.append(side)
-            prefix_maps.append((w, c))
-            try:
-                if isinstance(child, dict) and "empty" in child:
-                    check_motzkin(rows, child["empty"], f"{cw}.empty")
-                    self.empty += 1
-                else:
-                    self._walk(child, cw, depth + 1, rows, maps, bits, prefix_maps)
-            finally:
+                check_motzkin(rows, node["empty"], f"{at}.empty")
+                self.empty += 1
+            while bits and not bits[-1]:  # climb out of finished inactive children
                 rows.pop()
                 bits.pop()
                 prefix_maps.pop()
+            if bits:  # the active child of this split is finished: its inactive child comes next
+                w, c = prefix_maps[-1]
+                rows[-1], bits[-1] = neuron_row(w, c, False), False
+            else:
+                complete = True
+        if not complete:
+            raise CheckFailure(where, "the tree ends before every branch is closed (truncated?)")
 
     def _check_leaf(self, k, rows, maps, bits, prefix_maps) -> None:
         where = f"leaves[{k}]"
@@ -1604,14 +1652,26 @@ class Checker(PropertyCertificate, _ShortCertificates):
                 bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
                 raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
         self.shallow_layers = layers
-        prepared = prepare_shallow(layers)
-        hints = gate_hints(self.verified_leaves, self.leaf_order, want["hyperplane_of"], len(want["H"]), m)
+        for k, leaf in enumerate(self.verified_leaves):  # check 31: linear in the certificate
+            x = leaf["witness"]
+            if net.evaluate(x) != [row_value((a, b, True), x) for a, b in zip(leaf["alpha"], leaf["beta"])]:
+                raise CheckFailure(f"leaves[{k}].witness", "the deep network differs from the leaf's affine map there")
+            if not (all(row_value((H[j], want["c"][j], True), x) > 0 for j in want["strict"][k])
+                    and all(row_value((H[j], want["c"][j], True), x) <= 0 for j in want["weak"][k])):
+                raise CheckFailure(f"leaves[{k}].witness", "the leaf's own gate is closed there")
+        if self.guard:
+            self._guard(want)
+        self.stats["hyperplanes"] = len(H)
+
+    def _guard(self, want) -> None:
+        """``--guard``: both networks evaluated in full at every witness (quadratic in the leaves)."""
+        prepared = prepare_shallow(self.shallow_layers)
+        hints = gate_hints(self.verified_leaves, self.leaf_order, want["hyperplane_of"], len(want["H"]),
+                           self.net.output_dim)
         for k, leaf in enumerate(self.verified_leaves):
             x = leaf["witness"]
-            deep, shallow = net.evaluate(x), evaluate_shallow(prepared, x, hints(k))
-            if deep != shallow:
+            if self.net.evaluate(x) != evaluate_shallow(prepared, x, hints(k)):
                 raise CheckFailure(f"leaves[{k}].witness", "the deep and the shallow network differ at the witness")
-        self.stats["hyperplanes"] = len(H)
 
     def _symbolic_outputs(self):
         """For each verified leaf, the deep network's outputs under its pattern as sympy expressions
@@ -1646,8 +1706,7 @@ class Checker(PropertyCertificate, _ShortCertificates):
 
     # ------------------------------------------------------------------------- equivalence certificates
     def _parse_equivalence(self, cert) -> None:
-        if not same_int(field(cert, "version", ""), EQUIV_VERSION):
-            raise CheckFailure("version", f"expected {EQUIV_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self._read_version(cert, EQUIV_VERSION)
         self.cert = cert
         networks = field(cert, "networks", "")
         shas = field(cert, "network_sha256", "")
@@ -1822,6 +1881,8 @@ def add_binding_options(parser) -> None:
     add("--box", type=_nonempty, help="a box LO:HI,... the certificate's domain must equal, exactly")
     add("--expect", choices=tuple(KINDS), help="the kind of certificate (default: implied by the files named)")
     add("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
+    add("--guard", action="store_true", help="also evaluate the shallow and the deep network in full at every "
+                                             "witness (not needed by the proof; quadratic in the regions)")
     add("--dump", action="store_true", help="print what was parsed (networks, domain, sizes) to stderr")
 
 
@@ -1848,7 +1909,7 @@ def checker_from_args(args, **converted) -> "Checker":
     names = ("model", "shallow", "model_a", "model_b", "pruned")
     files = {name: converted.get(name, getattr(args, name)) for name in names}
     return Checker(args.certificate, expect=args.expect, prop=args.property, domain=args.domain, box=args.box,
-                   symbolic=args.symbolic, **files)
+                   symbolic=args.symbolic, guard=args.guard, **files)
 
 
 def report(checker: "Checker", dump: bool = False, out=None, err=None) -> int:
