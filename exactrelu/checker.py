@@ -127,8 +127,13 @@ def load_json(path: str, what: str):
 
 
 # ----------------------------------------------------------------------------- field parsing
+_PARSED = {}  # rational strings already read, and their values (a Fraction is immutable)
+
+
 def rational(value, where: str) -> Fraction:
     """A rational written as a string ``"p/q"`` or ``"p"`` (or a JSON integer); never a float."""
+    if value.__class__ is str and value in _PARSED:
+        return _PARSED[value]
     if isinstance(value, JsonFloat):
         raise CheckFailure(where, f"JSON float {value.text} where a rational string belongs")
     if isinstance(value, bool):
@@ -140,9 +145,12 @@ def rational(value, where: str) -> Fraction:
         parts = text.split("/")
         if len(parts) in (1, 2) and all(_is_int(p, i == 1) for i, p in enumerate(parts)):
             try:
-                return Fraction(int(parts[0]), int(parts[1])) if len(parts) == 2 else Fraction(int(parts[0]))
+                q = Fraction(int(parts[0]), int(parts[1])) if len(parts) == 2 else Fraction(int(parts[0]))
             except (ValueError, ZeroDivisionError):
                 pass
+            else:
+                _PARSED[value] = q
+                return q
     raise CheckFailure(where, f"{value!r} is not a rational written as \"p/q\"")
 
 
@@ -186,7 +194,12 @@ def as_int(value, where: str, low: int = 0, high=None) -> int:
 
 
 def vector(value, where: str, length=None) -> list:
-    return [rational(v, f"{where}[{i}]") for i, v in enumerate(as_list(value, where, length))]
+    parsed = _PARSED.get
+    out = []
+    for i, v in enumerate(as_list(value, where, length)):
+        q = parsed(v) if v.__class__ is str else None
+        out.append(rational(v, f"{where}[{i}]") if q is None else q)
+    return out
 
 
 def fmt(q: Fraction) -> str:
@@ -259,19 +272,23 @@ class Network:
     def sha256(self) -> str:
         return canonical_sha256(self.canonical())
 
-    def evaluate(self, x: list) -> list:
-        """The exact output at ``x``, in integer arithmetic: each layer is scaled by the least
-        common denominator of its entries, and the values are kept as integers over one
-        common denominator (the same numbers as Fraction arithmetic, without a gcd per step)."""
+    def scaled(self, t: int):
+        """Layer ``t`` over the least common denominator ``s`` of its entries: ``(W s, b s, s)``, integers."""
         if not hasattr(self, "_integer_layers"):
             self._integer_layers = []
             for W, b in self.layers:
                 den = lcm_of(v.denominator for v in [*b, *(w for row in W for w in row)])
                 self._integer_layers.append(([[int(w * den) for w in row] for row in W], [int(c * den) for c in b], den))
+        return self._integer_layers[t]
+
+    def evaluate(self, x: list) -> list:
+        """The exact output at ``x``, in integer arithmetic: each layer is scaled by the least
+        common denominator of its entries, and the values are kept as integers over one
+        common denominator (the same numbers as Fraction arithmetic, without a gcd per step)."""
         den = lcm_of(v.denominator for v in x)
         values = [int(v * den) for v in x]
-        last = len(self._integer_layers) - 1
-        for t, (W, b, scale) in enumerate(self._integer_layers):
+        last = len(self.layers) - 1
+        for t, (W, b, scale) in enumerate(map(self.scaled, range(len(self.layers)))):
             values = [sum(w * v for w, v in zip(row, values) if w) + c * den for row, c in zip(W, b)]
             den *= scale
             if t < last:
@@ -424,30 +441,39 @@ def neuron_row(w, b, active: bool):
     return (w, b, True) if active else ([-a for a in w], -b, False)
 
 
-def compose(W, b, maps, bits, n):
-    """Pre-activations of the next layer as affine maps of ``x``, given the previous layer's
-    pre-activation maps and its activation bits."""
-    live = [m for m, on in zip(maps, bits) if on]
+def scaled(values) -> tuple:
+    """Integers ``N`` and the least ``d > 0`` with ``values = N / d`` (rationals in, exactly)."""
+    d = lcm_of(q.denominator for q in values)
+    return [q.numerator * (d // q.denominator) for q in values], d
+
+
+def compose(layer, maps, bits, n):
+    """Pre-activations of the next layer as affine maps of ``x``, given the layer ``(W s, b s, s)``
+    over integers (:meth:`Network.scaled`), the previous layer's pre-activation maps and its
+    activation bits.  The sums run over integers on one common denominator ``s D``."""
+    W, b, s = layer
     index = [j for j, on in enumerate(bits) if on]
+    live, D = scaled([q for j in index for q in (*maps[j][0], maps[j][1])]) if index else ([], 1)
+    width = n + 1
+    rows = [live[k * width:(k + 1) * width] for k in range(len(index))]
+    den = s * D
     out = []
     for row, c in zip(W, b):
-        u = [ZERO] * n
-        v = c
-        for j, (mw, mb) in zip(index, live):
+        total = [0] * n + [c * D]
+        for j, M in zip(index, rows):
             coef = row[j]
             if coef:
-                for t in range(n):
-                    u[t] += coef * mw[t]
-                v += coef * mb
-        out.append((u, v))
+                for t in range(width):
+                    total[t] += coef * M[t]
+        out.append(([Fraction(a, den) for a in total[:n]], Fraction(total[n], den)))
     return out
 
 
-def combine(rows, pairs, where: str, n: int):
+def combine(rows, pairs, where: str, n: int, integer_rows=None):
     """``sum lambda_m u_m``, ``sum lambda_m v_m`` and whether a strict row has ``lambda_m > 0``, for
-    pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers."""
-    total_u = [ZERO] * n
-    total_v = ZERO
+    pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers.  ``integer_rows[m]``, when
+    given, is :func:`scaled` of row ``m`` (computed once for the rows of a walk)."""
+    terms = []  # (lambda_m, the row m as integers over its denominator)
     strict = False
     seen = set()
     for t, pair in enumerate(as_list(pairs, where)):
@@ -461,19 +487,25 @@ def combine(rows, pairs, where: str, n: int):
         if lam <= 0:
             raise CheckFailure(pw, f"multiplier {fmt(lam)} of row {m} is not positive")
         u, v, is_strict = rows[m]
-        for i, a in enumerate(u):
-            total_u[i] += lam * a
-        total_v += lam * v
+        terms.append((lam, scaled([*u, v]) if integer_rows is None else integer_rows[m]))
         strict = strict or is_strict
-    return total_u, total_v, strict
+    # lambda_m (N_m / d_m) summed over integers on the common denominator L of the q_m d_m
+    L = lcm_of(lam.denominator * d for lam, (_, d) in terms)
+    total = [0] * (n + 1)
+    for lam, (N, d) in terms:
+        coef = lam.numerator * (L // (lam.denominator * d))
+        for i, a in enumerate(N):
+            if a:
+                total[i] += coef * a
+    return [Fraction(a, L) for a in total[:n]], Fraction(total[n], L), strict
 
 
-def check_motzkin(rows, pairs, where: str) -> None:
+def check_motzkin(rows, pairs, where: str, integer_rows=None) -> None:
     """Nonnegative ``lambda`` with ``sum lambda u = 0`` and ``sum lambda v < 0``, or ``= 0`` with a
     positive multiplier on a strict row: then the rows have no common solution."""
     if not as_list(pairs, where):
         raise CheckFailure(where, "no multipliers")
-    total_u, total_v, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0)
+    total_u, total_v, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0, integer_rows)
     if any(total_u):
         raise CheckFailure(where, "the multipliers do not cancel the variables (sum of lambda*u is not 0)")
     if total_v > 0 or (total_v == 0 and not strict):
@@ -1514,6 +1546,7 @@ class Checker(PropertyCertificate, _ShortCertificates):
         order, net, n = self.order, self.net, self.net.input_dim
         maps = [None] * len(net.widths)
         bits, prefix_maps = [], []
+        self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
         complete = False
         for at, node in tree_nodes(tree, where, self.flat):
             if complete:
@@ -1527,14 +1560,14 @@ class Checker(PropertyCertificate, _ShortCertificates):
                 if not (same_int(split[0], l) and same_int(split[1], i)):
                     raise CheckFailure(f"{at}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
                 if i == 0:
-                    W, b = net.layers[l]
                     if l == 0:
-                        maps[0] = [(list(r), c) for r, c in zip(W, b)]
+                        maps[0] = [(list(r), c) for r, c in zip(*net.layers[0])]
                     else:
                         start = sum(net.widths[: l - 1])
-                        maps[l] = compose(W, b, maps[l - 1], bits[start : start + net.widths[l - 1]], n)
+                        maps[l] = compose(net.scaled(l), maps[l - 1], bits[start : start + net.widths[l - 1]], n)
                 w, c = maps[l][i]
                 rows.append(neuron_row(w, c, True))
+                self.integer_rows.append(scaled([*w, c]))
                 bits.append(True)
                 prefix_maps.append((w, c))
                 continue
@@ -1550,15 +1583,18 @@ class Checker(PropertyCertificate, _ShortCertificates):
                 if self.kind == "property":
                     self._check_unsafe(k, rows)
             else:
-                check_motzkin(rows, node["empty"], f"{at}.empty")
+                check_motzkin(rows, node["empty"], f"{at}.empty", self.integer_rows)
                 self.empty += 1
             while bits and not bits[-1]:  # climb out of finished inactive children
                 rows.pop()
+                self.integer_rows.pop()
                 bits.pop()
                 prefix_maps.pop()
             if bits:  # the active child of this split is finished: its inactive child comes next
                 w, c = prefix_maps[-1]
                 rows[-1], bits[-1] = neuron_row(w, c, False), False
+                N, d = self.integer_rows[-1]
+                self.integer_rows[-1] = ([-a for a in N], d)
             else:
                 complete = True
         if not complete:
@@ -1588,7 +1624,9 @@ class Checker(PropertyCertificate, _ShortCertificates):
             if rel != (">" if bit else "<="):
                 raise CheckFailure(f"{cw}.rel", f"is {rel!r} but the pattern makes it {'>' if bit else '<='!r}")
         witness = vector(field(leaf, "witness", where), f"{where}.witness", n)
-        values = [row_value(row, witness) for row in rows]
+        X, D = scaled(witness)
+        # each row's value at the witness times a positive integer (its sign is what counts)
+        values = [sum(a * b for a, b in zip(N, X) if a) + N[-1] * D for N, _ in self.integer_rows]
         for t, (row, value) in enumerate(zip(rows, values)):
             if not (value > 0 if row[2] else value >= 0):
                 what = f"domain row {t}" if t < len(self.domain.rows) else f"condition {t - len(self.domain.rows)}"
@@ -1600,11 +1638,10 @@ class Checker(PropertyCertificate, _ShortCertificates):
             for t, (row, value) in enumerate(zip(rows, values)):
                 if any(row[0]) and value <= 0:
                     raise CheckFailure(f"{where}.witness", f"claims full dimension but is on the boundary of row {t}")
-        W, b = net.layers[-1]
         if net.widths:
-            final = compose(W, b, maps[-1], bits[-net.widths[-1]:], n)
+            final = compose(net.scaled(len(net.widths)), maps[-1], bits[-net.widths[-1]:], n)
         else:
-            final = [(list(r), c) for r, c in zip(W, b)]
+            final = [(list(r), c) for r, c in zip(*net.layers[-1])]
         alpha = [vector(r, f"{where}.alpha[{o}]", n) for o, r in enumerate(as_list(field(leaf, "alpha", where), f"{where}.alpha", m))]
         beta = vector(field(leaf, "beta", where), f"{where}.beta", m)
         if alpha != [list(u) for u, _ in final] or beta != [v for _, v in final]:
