@@ -598,3 +598,28 @@ def test_the_recheck_oracle_rejects_every_stored_semantic_fault() -> None:
                  "empty_proof_on_nonempty_child", "leaf_too_early", "json_float"):
         text = (TAMPERED / f"{name}.json").read_text()
         assert not recheck(json.loads(text)), name
+
+
+# ============================================================================ the guards
+def test_guard_evaluates_both_networks_at_every_witness(capsys, monkeypatch) -> None:
+    """``--guard`` evaluates the shallow network in full at every witness; without it the checker
+    evaluates only the deep network against each leaf's map.  Neither can fail on a certificate that
+    passes the construction checks (the construction lemma): each is shown to be wired by making
+    one evaluator lie."""
+    path = TAMPERED / "valid.json"
+    assert run_main(capsys, path, "--guard")[:2] == (0, "s VERIFIED\n")
+    calls = []
+    real = checker.evaluate_shallow
+    monkeypatch.setattr(checker, "evaluate_shallow", lambda *a: calls.append(1) or real(*a))
+    assert run_main(capsys, path)[:2] == (0, "s VERIFIED\n") and not calls  # not evaluated by default
+    assert run_main(capsys, path, "--guard")[:2] == (0, "s VERIFIED\n") and len(calls) == 9
+    monkeypatch.setattr(checker, "evaluate_shallow", lambda *a: [Fraction(-1)])
+    code, out, err = run_main(capsys, path, "--guard")
+    assert (code, out) == (1, "s NOT VERIFIED\n")
+    assert err.startswith("c leaves[0].witness: the deep and the shallow network differ at the witness")
+    assert run_main(capsys, path)[:2] == (0, "s VERIFIED\n")
+    real_evaluate = checker.Network.evaluate
+    monkeypatch.setattr(checker.Network, "evaluate", lambda self, x: [v + 1 for v in real_evaluate(self, x)])
+    code, out, err = run_main(capsys, path)
+    assert (code, out) == (1, "s NOT VERIFIED\n")
+    assert err.startswith("c leaves[0].witness: the deep network differs from the leaf's affine map there")
