@@ -623,3 +623,41 @@ def test_guard_evaluates_both_networks_at_every_witness(capsys, monkeypatch) -> 
     code, out, err = run_main(capsys, path)
     assert (code, out) == (1, "s NOT VERIFIED\n")
     assert err.startswith("c leaves[0].witness: the deep network differs from the leaf's affine map there")
+
+
+def _set(path, value):
+    def change(c):
+        target = c
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return change
+
+
+@pytest.mark.parametrize("change, location, reason", [
+    (_set(("leaves", 0, "witness", 0), True), "leaves[0].witness[0]", "boolean where a rational belongs"),
+    (_set(("leaves", 0, "witness", 0), "x"), "leaves[0].witness[0]", "is not a rational"),
+    (_set(("leaves", 0, "witness", 0), "1/0"), "leaves[0].witness[0]", "is not a rational"),
+    (_set(("leaves", 0, "full_dimensional"), "yes"), "leaves[0].full_dimensional", "expected true or false"),
+    (_set(("shallow", "network", "c", 0), 0.5), "shallow.c[0]", "JSON float 0.5"),
+    (_set(("network", "layers"), []), "network.layers", "no layers"),
+    (_set(("tree", 3), {"node": 0}), "tree[3]", "expected 'split', 'leaf' or 'empty'"),
+    (_set(("tree", 2), {"empty": []}), "tree[2].empty", "no multipliers"),
+])
+def test_malformed_values_are_named(change, location, reason, tmp_path: Path, capsys) -> None:
+    """Malformed values in a version-2 certificate: each is refused at its own place."""
+    cert = json.loads(_valid_text())
+    change(cert)
+    (tmp_path / "c.json").write_text(json.dumps(cert))
+    code, out, err = run_main(capsys, tmp_path / "c.json")
+    assert (code, out) == (1, "s NOT VERIFIED\n") and err.startswith(f"c {location}: ") and reason in err, err
+
+
+def test_a_split_below_the_last_neuron_and_deep_json_are_refused(tmp_path: Path, capsys) -> None:
+    cert = json.loads(_valid_text())
+    t = GEN.node(cert, "active", "inactive", "active", "active")
+    cert["tree"][t:t + 1] = [{"split": [1, 1]}, {"leaf": 0}, {"leaf": 1}]
+    assert _check(cert, tmp_path) == f"tree[{t}]"
+    (tmp_path / "deep.json").write_text("[" * 200000 + "]" * 200000)
+    code, out, err = run_main(capsys, tmp_path / "deep.json")
+    assert (code, out) == (1, "s NOT VERIFIED\n") and "JSON nested too deeply" in err
