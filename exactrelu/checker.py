@@ -257,8 +257,6 @@ class Network:
             cols = len(W[0])
             if any(len(r) != cols for r in W):
                 raise CheckFailure(f"{lw}.weight", "rows of different lengths")
-            if width is not None and cols != width:
-                raise CheckFailure(f"{lw}.weight", f"has {cols} columns, previous layer has {width} outputs")
             width = len(W)
             self.layers.append((W, b))
         self.input_dim = len(self.layers[0][0][0])
@@ -647,8 +645,7 @@ def parse_shallow_layers(data, where: str):
             if cell.__class__ is list and len(cell) == 3 and type(cell[0]) is int and type(cell[1]) is int \
                     and 0 <= cell[0] < rows and 0 <= cell[1] < cols and cell[2].__class__ is str \
                     and (cell[2] in ("inf", "-inf") or parsed(cell[2])):
-                w = cell[2] if cell[2] in ("inf", "-inf") else parsed(cell[2])  # the common case, read once before
-                entries.append((cell[0], cell[1], w))
+                entries.append((cell[0], cell[1], extended(cell[2], lw)))  # the common case: an infinity or a rational read before
                 continue
             ew = f"{lw}.weights[{e}]"
             cell = as_list(cell, ew, 3)

@@ -233,8 +233,8 @@ def test_random_network_certificate_verifies(seed: int, tmp_path: Path, capsys) 
 
     stats = f"c {len(e.regions)} regions, {e.empty_children} branches proved empty, {s.hyperplanes} hyperplanes, " \
             f"{net.neuron_count} neurons\n"
-    for cert in (named, embedded):
-        code, out, err = run_checker(capsys, cert)
+    for cert, guard in ((named, "--guard"), (embedded, "--symbolic")):
+        code, out, err = run_checker(capsys, cert, guard)
         assert (code, out) == (0, "s VERIFIED\n") and err.endswith(stats), (kind, cert.name)
         assert_rationals_are_strings(cert.read_text(encoding="utf-8"))
     named_json = json.loads(named.read_text(encoding="utf-8"))

@@ -641,6 +641,9 @@ def _set(path, value):
     (_set(("leaves", 0, "full_dimensional"), "yes"), "leaves[0].full_dimensional", "expected true or false"),
     (_set(("shallow", "network", "c", 0), 0.5), "shallow.c[0]", "JSON float 0.5"),
     (_set(("network", "layers"), []), "network.layers", "no layers"),
+    (lambda c: c["network"]["layers"][0].update(weight=[], bias=[]), "network.layers[0].weight", "layer has no outputs"),
+    (_set(("network", "layers", 0, "weight", 1), ["1"]), "network.layers[0].weight", "rows of different lengths"),
+    (lambda c: c["domain"].update(dim=1, lower=["-1"], upper=["1"]), "domain.dim", "the network has 2 inputs"),
     (_set(("tree", 3), {"node": 0}), "tree[3]", "expected 'split', 'leaf' or 'empty'"),
     (_set(("tree", 2), {"empty": []}), "tree[2].empty", "no multipliers"),
 ])
