@@ -1,4 +1,4 @@
-"""Writing equivalence certificates (format ``exactrelu-certificate`` v1, docs/certificate-format.md).
+"""Writing equivalence certificates (format ``exactrelu-certificate`` v2, docs/certificate-format.md).
 
 The producer does every search; the certificate carries the evidence so that
 :mod:`exactrelu.checker` only does arithmetic.  Before a certificate is written the producer
@@ -32,7 +32,7 @@ from .regions import Child, Empty, Enumeration, Leaf, Region, Split
 from .shallow import ShallowNetwork
 
 CERT_FORMAT = "exactrelu-certificate"
-CERT_VERSION = 1
+CERT_VERSION = 2
 EQUATION_METHODS = ("flint", "sympy")
 
 
@@ -167,28 +167,76 @@ def leaf_json(region: Region, extra: str = "") -> str:
 
 
 def tree_chunks(child: Child | list[Child]) -> Iterator[str]:
-    """The case-split tree as JSON text, depth first and without recursion, so that it is never
-    held in memory twice; a list of trees (one per input set of a property) is written as the node
-    ``{"input_sets": [tree, ...]}``."""
-    stack: list[object] = [child]
+    """The case-split tree as JSON text: the flat preorder list of its nodes (a split, then its
+    active subtree, then its inactive subtree), written without recursion and never held in memory
+    twice, so that a tree as deep as the network has neurons needs no nesting.  A list of trees (one
+    per input set of a property) is written as ``{"input_sets": [tree, ...]}``.
+
+    >>> from fractions import Fraction
+    >>> "".join(tree_chunks(Split((0, 0), Leaf(0), Empty({1: Fraction(1, 2)}))))
+    '[{"split":[0,0]},{"leaf":0},{"empty":[[1,"1/2"]]}]'
+    """
+    if isinstance(child, list):  # one tree per input set (exactrelu-property)
+        yield '{"input_sets":['
+        for k, tree in enumerate(child):
+            if k:
+                yield ","
+            yield from tree_chunks(tree)
+        yield "]}"
+        return
+    if hasattr(child, "below"):  # a cut of the input box (exactrelu.prover.Bisect): only above every split
+        head, below, middle, above, tail = child.chunks()
+        yield head
+        yield from tree_chunks(below)
+        yield middle
+        yield from tree_chunks(above)
+        yield tail
+        return
+    yield "["
+    stack: list[Child] = [child]
+    separator = ""
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, Leaf):
-            yield '{"leaf":%d}' % item.index
+        if isinstance(item, Leaf):
+            yield separator + '{"leaf":%d}' % item.index
         elif isinstance(item, Empty):
-            yield '{"empty":[%s]}' % ",".join("[%d,%s]" % (m, json_rational(lam)) for m, lam in item.multipliers.items())
-        elif isinstance(item, Split):
-            stack += ["}", item.inactive, ',"inactive":', item.active,
-                      '{"split":[%d,%d],"active":' % item.neuron]
-        elif hasattr(item, "chunks"):  # a node of the early-closing prover (exactrelu.prover)
-            stack += item.chunks()[::-1]
-        elif isinstance(item, list):  # one tree per input set (exactrelu-property)
-            stack.append("]}")
-            for k in range(len(item) - 1, -1, -1):
-                stack += [item[k], ","] if k else [item[k]]
-            stack.append('{"input_sets":[')
+            yield separator + '{"empty":[%s]}' % ",".join("[%d,%s]" % (m, json_rational(lam))
+                                                         for m, lam in item.multipliers.items())
+        elif hasattr(item, "chunks"):  # an early leaf of the prover (exactrelu.prover.Closed)
+            yield separator + "".join(item.chunks())
+        else:
+            yield separator + '{"split":[%d,%d]}' % item.neuron
+            stack += [item.inactive, item.active]
+        separator = ","
+    yield "]"
+
+
+def nested_tree(tree):
+    """A certificate's tree (the JSON value) with children inside their splits, as in version 1:
+    ``{"split": [l, i], "active": ..., "inactive": ...}``; a flat preorder list (version 2) is
+    folded without recursion, a nested tree is returned as it is.  For readers that render small
+    certificates (:mod:`exactrelu.report`), not for the checker.
+
+    >>> nested_tree([{"split": [0, 0]}, {"leaf": 0}, {"empty": [[1, "1"]]}])
+    {'split': [0, 0], 'active': {'leaf': 0}, 'inactive': {'empty': [[1, '1']]}}
+    """
+    if isinstance(tree, dict) and isinstance(tree.get("input_sets"), list):
+        return {"input_sets": [nested_tree(t) for t in tree["input_sets"]]}
+    if not isinstance(tree, list):
+        return tree
+    root: dict = {}
+    open_splits: list[dict] = []  # splits whose inactive child is still to come
+    for node in tree:
+        node = dict(node)
+        if not open_splits:
+            root = node
+        elif "active" not in open_splits[-1]:
+            open_splits[-1]["active"] = node
+        else:
+            open_splits.pop()["inactive"] = node
+        if "split" in node:
+            open_splits.append(node)
+    return root
 
 
 def certificate_header(enumeration: Enumeration, shallow: ShallowNetwork, shallow_name: Optional[str] = None) -> dict:
@@ -236,8 +284,8 @@ def write_certificate(
 
 
 def stream_certificate(out: TextIO, header: dict, leaves: Iterable[str], tree: Child | list[Child]) -> None:
-    """Write ``header`` (canonical JSON) extended by the ``leaves`` (JSON texts) and the ``tree`` to
-    the text stream ``out``, piece by piece."""
+    """Write ``header`` (canonical JSON) extended by the ``leaves`` (JSON texts) and the ``tree``
+    (flat, :func:`tree_chunks`) to the text stream ``out``, piece by piece."""
     out.write(canonical_dumps(header)[:-1])
     out.write(',\n"leaves":[\n')
     for k, text in enumerate(leaves):

@@ -1,4 +1,4 @@
-"""The independent checker of exactrelu equivalence certificates (format ``exactrelu-certificate`` v1).
+"""The independent checker of exactrelu equivalence certificates (format ``exactrelu-certificate`` v2).
 
 This module is the whole trusted base.  It imports only the Python standard library (and sympy,
 only under ``--symbolic``), nothing else from exactrelu, and it never searches or solves: it
@@ -17,9 +17,12 @@ What a ``s VERIFIED`` verdict establishes (docs/certificate-format.md, docs/theo
    recomputed, matches;
 4. **the shallow network is the construction** over exactly these leaves: every weight recomputed
    from the leaves matches, so by the construction lemma it equals the deep network on every
-   point of the domain; as a further guard both networks are evaluated exactly at every witness.
+   point of the domain.  At every witness the deep network, evaluated exactly, equals the leaf's
+   affine map (a linear-cost cross-check of two computations of it); with ``--guard`` both
+   networks are evaluated in full at every witness (a further guard, not needed by the proof, and
+   quadratic in the number of regions).
 
-A second kind of certificate, ``exactrelu-equivalence`` v1 (written by ``exactrelu equiv`` and
+A second kind of certificate, ``exactrelu-equivalence`` v2 (written by ``exactrelu equiv`` and
 ``exactrelu prune``), is recognised by its ``format`` field.  It embeds two networks ``A`` and ``B``
 and a domain; the checker builds the side-by-side network ``A||B`` itself (:func:`side_by_side`),
 walks the same kind of case-split tree over it (points 2 and 3 above), and then checks the claim:
@@ -33,7 +36,7 @@ walks the same kind of case-split tree over it (points 2 and 3 above), and then 
    maximiser is a point of the domain where ``||A(x) - B(x)||`` equals the value exactly, so the
    value is the maximum; a stated tolerance must be ``>=`` the value.
 
-A third kind, ``exactrelu-property`` v1 (written by ``exactrelu verify``), embeds a network and a
+A third kind, ``exactrelu-property`` v2 (written by ``exactrelu verify``), embeds a network and a
 VNN-LIB property (input sets, unsafe disjuncts) and claims it holds or is violated:
 
 7. ``holds``: one case-split tree per input set, checked as in points 2 and 3 over that set, and at
@@ -56,6 +59,10 @@ states a max-min formula and walks ``A``'s own tree:
    Motzkin multipliers prove that no point of the leaf has every map of any term above ``l``; so
    ``B = l = A`` there (docs/theory.md section 10.6).
 
+Version 2 of each kind stores its trees flat (preorder lists of nodes); version 1 (nested trees) is
+still read, both turned into the same stream of nodes (:func:`tree_nodes`) and walked without
+recursion, so a tree may be as deep as the network has neurons.
+
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
 """
@@ -63,6 +70,8 @@ its location on stderr.
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import hashlib
 import itertools
 import json
@@ -73,11 +82,11 @@ import sys
 from fractions import Fraction
 
 CERT_FORMAT = "exactrelu-certificate"
-CERT_VERSION = 1
+CERT_VERSION = 2
 NETWORK_FORMAT = "exactrelu-network"
 SHALLOW_FORMAT = "exactrelu-shallow"
 EQUIV_FORMAT = "exactrelu-equivalence"
-EQUIV_VERSION = 1
+EQUIV_VERSION = 2
 COMBINATION = "side-by-side"
 MAX_ONE_NORM_OUTPUTS = 12
 ZERO = Fraction(0)
@@ -105,11 +114,11 @@ def _parse_constant(text: str):
 
 
 def _unique_keys(pairs):
-    result = {}
-    for key, value in pairs:
-        if key in result:
-            raise CheckFailure(key, "the field appears twice in one JSON object")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        key = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise CheckFailure(key, "the field appears twice in one JSON object")
     return result
 
 
@@ -133,8 +142,13 @@ def load_json(path: str, what: str):
 
 
 # ----------------------------------------------------------------------------- field parsing
+_PARSED = {}  # rational strings already read, and their values (a Fraction is immutable)
+
+
 def rational(value, where: str) -> Fraction:
     """A rational written as a string ``"p/q"`` or ``"p"`` (or a JSON integer); never a float."""
+    if value.__class__ is str and value in _PARSED:
+        return _PARSED[value]
     if isinstance(value, JsonFloat):
         raise CheckFailure(where, f"JSON float {value.text} where a rational string belongs")
     if isinstance(value, bool):
@@ -146,9 +160,12 @@ def rational(value, where: str) -> Fraction:
         parts = text.split("/")
         if len(parts) in (1, 2) and all(_is_int(p, i == 1) for i, p in enumerate(parts)):
             try:
-                return Fraction(int(parts[0]), int(parts[1])) if len(parts) == 2 else Fraction(int(parts[0]))
+                q = Fraction(int(parts[0]), int(parts[1])) if len(parts) == 2 else Fraction(int(parts[0]))
             except (ValueError, ZeroDivisionError):
                 pass
+            else:
+                _PARSED[value] = q
+                return q
     raise CheckFailure(where, f"{value!r} is not a rational written as \"p/q\"")
 
 
@@ -192,7 +209,12 @@ def as_int(value, where: str, low: int = 0, high=None) -> int:
 
 
 def vector(value, where: str, length=None) -> list:
-    return [rational(v, f"{where}[{i}]") for i, v in enumerate(as_list(value, where, length))]
+    parsed = _PARSED.get
+    out = []
+    for i, v in enumerate(as_list(value, where, length)):
+        q = parsed(v) if v.__class__ is str else None
+        out.append(rational(v, f"{where}[{i}]") if q is None else q)
+    return out
 
 
 def fmt(q: Fraction) -> str:
@@ -205,8 +227,11 @@ def canonical_sha256(obj) -> str:
 
 
 def raw_sha256(obj) -> str:
-    """SHA-256 of the canonical text of a parsed JSON value (floats are refused first)."""
-    return canonical_sha256(_plain(obj, "shallow"))
+    """SHA-256 of the canonical text of a parsed JSON value; a JSON float in it (the only value the
+    encoder cannot write) sends the encoder to :func:`_plain`, which refuses it by its place."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      default=lambda value: _plain(obj, "shallow"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _plain(obj, where):
@@ -245,8 +270,6 @@ class Network:
             cols = len(W[0])
             if any(len(r) != cols for r in W):
                 raise CheckFailure(f"{lw}.weight", "rows of different lengths")
-            if width is not None and cols != width:
-                raise CheckFailure(f"{lw}.weight", f"has {cols} columns, previous layer has {width} outputs")
             width = len(W)
             self.layers.append((W, b))
         self.input_dim = len(self.layers[0][0][0])
@@ -265,19 +288,23 @@ class Network:
     def sha256(self) -> str:
         return canonical_sha256(self.canonical())
 
-    def evaluate(self, x: list) -> list:
-        """The exact output at ``x``, in integer arithmetic: each layer is scaled by the least
-        common denominator of its entries, and the values are kept as integers over one
-        common denominator (the same numbers as Fraction arithmetic, without a gcd per step)."""
+    def scaled(self, t: int):
+        """Layer ``t`` over the least common denominator ``s`` of its entries: ``(W s, b s, s)``, integers."""
         if not hasattr(self, "_integer_layers"):
             self._integer_layers = []
             for W, b in self.layers:
                 den = lcm_of(v.denominator for v in [*b, *(w for row in W for w in row)])
                 self._integer_layers.append(([[int(w * den) for w in row] for row in W], [int(c * den) for c in b], den))
+        return self._integer_layers[t]
+
+    def evaluate(self, x: list) -> list:
+        """The exact output at ``x``, in integer arithmetic: each layer is scaled by the least
+        common denominator of its entries, and the values are kept as integers over one
+        common denominator (the same numbers as Fraction arithmetic, without a gcd per step)."""
         den = lcm_of(v.denominator for v in x)
         values = [int(v * den) for v in x]
-        last = len(self._integer_layers) - 1
-        for t, (W, b, scale) in enumerate(self._integer_layers):
+        last = len(self.layers) - 1
+        for t, (W, b, scale) in enumerate(map(self.scaled, range(len(self.layers)))):
             values = [sum(w * v for w, v in zip(row, values) if w) + c * den for row, c in zip(W, b)]
             den *= scale
             if t < last:
@@ -430,30 +457,39 @@ def neuron_row(w, b, active: bool):
     return (w, b, True) if active else ([-a for a in w], -b, False)
 
 
-def compose(W, b, maps, bits, n):
-    """Pre-activations of the next layer as affine maps of ``x``, given the previous layer's
-    pre-activation maps and its activation bits."""
-    live = [m for m, on in zip(maps, bits) if on]
+def scaled(values) -> tuple:
+    """Integers ``N`` and the least ``d > 0`` with ``values = N / d`` (rationals in, exactly)."""
+    d = lcm_of(q.denominator for q in values)
+    return [q.numerator * (d // q.denominator) for q in values], d
+
+
+def compose(layer, maps, bits, n):
+    """Pre-activations of the next layer as affine maps of ``x``, given the layer ``(W s, b s, s)``
+    over integers (:meth:`Network.scaled`), the previous layer's pre-activation maps and its
+    activation bits.  The sums run over integers on one common denominator ``s D``."""
+    W, b, s = layer
     index = [j for j, on in enumerate(bits) if on]
+    live, D = scaled([q for j in index for q in (*maps[j][0], maps[j][1])]) if index else ([], 1)
+    width = n + 1
+    rows = [live[k * width:(k + 1) * width] for k in range(len(index))]
+    den = s * D
     out = []
     for row, c in zip(W, b):
-        u = [ZERO] * n
-        v = c
-        for j, (mw, mb) in zip(index, live):
+        total = [0] * n + [c * D]
+        for j, M in zip(index, rows):
             coef = row[j]
             if coef:
-                for t in range(n):
-                    u[t] += coef * mw[t]
-                v += coef * mb
-        out.append((u, v))
+                for t in range(width):
+                    total[t] += coef * M[t]
+        out.append(([Fraction(a, den) for a in total[:n]], Fraction(total[n], den)))
     return out
 
 
-def combine(rows, pairs, where: str, n: int):
+def combine(rows, pairs, where: str, n: int, integer_rows=None):
     """``sum lambda_m u_m``, ``sum lambda_m v_m`` and whether a strict row has ``lambda_m > 0``, for
-    pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers."""
-    total_u = [ZERO] * n
-    total_v = ZERO
+    pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers.  ``integer_rows[m]``, when
+    given, is :func:`scaled` of row ``m`` (computed once for the rows of a walk)."""
+    terms = []  # (lambda_m, the row m as integers over its denominator)
     strict = False
     seen = set()
     for t, pair in enumerate(as_list(pairs, where)):
@@ -467,19 +503,25 @@ def combine(rows, pairs, where: str, n: int):
         if lam <= 0:
             raise CheckFailure(pw, f"multiplier {fmt(lam)} of row {m} is not positive")
         u, v, is_strict = rows[m]
-        for i, a in enumerate(u):
-            total_u[i] += lam * a
-        total_v += lam * v
+        terms.append((lam, scaled([*u, v]) if integer_rows is None else integer_rows[m]))
         strict = strict or is_strict
-    return total_u, total_v, strict
+    # lambda_m (N_m / d_m) summed over integers on the common denominator L of the q_m d_m
+    L = lcm_of(lam.denominator * d for lam, (_, d) in terms)
+    total = [0] * (n + 1)
+    for lam, (N, d) in terms:
+        coef = lam.numerator * (L // (lam.denominator * d))
+        for i, a in enumerate(N):
+            if a:
+                total[i] += coef * a
+    return [Fraction(a, L) for a in total[:n]], Fraction(total[n], L), strict
 
 
-def check_motzkin(rows, pairs, where: str) -> None:
+def check_motzkin(rows, pairs, where: str, integer_rows=None) -> None:
     """Nonnegative ``lambda`` with ``sum lambda u = 0`` and ``sum lambda v < 0``, or ``= 0`` with a
     positive multiplier on a strict row: then the rows have no common solution."""
     if not as_list(pairs, where):
         raise CheckFailure(where, "no multipliers")
-    total_u, total_v, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0)
+    total_u, total_v, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0, integer_rows)
     if any(total_u):
         raise CheckFailure(where, "the multipliers do not cancel the variables (sum of lambda*u is not 0)")
     if total_v > 0 or (total_v == 0 and not strict):
@@ -510,11 +552,14 @@ def ext_relu(a):
 
 # ----------------------------------------------------------------------------- the shallow network
 def normalise(w, b):
-    for a in w:
-        if a:
-            s = abs(a)
-            return [v / s for v in w], b / s
-    return None
+    """``(w, b)`` divided by the absolute value of its first nonzero coefficient, and a key equal for
+    exactly the positive multiples of ``(w, b)``: its primitive integer vector; None if ``w = 0``."""
+    N, _ = scaled([*w, b])
+    first = next((a for a in N[:-1] if a), 0)
+    if not first:
+        return None
+    g = math.gcd(*N)
+    return tuple(a // g for a in N), abs(first) // g
 
 
 def construction(leaves, n: int, m: int):
@@ -528,11 +573,11 @@ def construction(leaves, n: int, m: int):
             if h is None:
                 own.append(None)
                 continue
-            key = tuple((a.numerator, a.denominator) for a in h[0]) + ((h[1].numerator, h[1].denominator),)
-            if key not in index:
+            key, first = h
+            if key not in index:  # h_j = (w, b) / |first coefficient|, from the integer form over its denominator
                 index[key] = len(H)
-                H.append(h[0])
-                c.append(h[1])
+                H.append([Fraction(a, first) for a in key[:-1]])
+                c.append(Fraction(key[-1], first))
             (s_k if active else w_k).add(index[key])
             own.append(index[key])
         strict.append(sorted(s_k))
@@ -608,7 +653,13 @@ def parse_shallow_layers(data, where: str):
         rows = as_int(field(layer, "rows", lw), f"{lw}.rows")
         cols = as_int(field(layer, "cols", lw), f"{lw}.cols")
         entries = []
+        parsed = _PARSED.get
         for e, cell in enumerate(as_list(field(layer, "weights", lw), f"{lw}.weights")):
+            if cell.__class__ is list and len(cell) == 3 and type(cell[0]) is int and type(cell[1]) is int \
+                    and 0 <= cell[0] < rows and 0 <= cell[1] < cols and cell[2].__class__ is str \
+                    and (cell[2] in ("inf", "-inf") or parsed(cell[2])):
+                entries.append((cell[0], cell[1], extended(cell[2], lw)))  # the common case: an infinity or a rational read before
+                continue
             ew = f"{lw}.weights[{e}]"
             cell = as_list(cell, ew, 3)
             i = as_int(cell[0], f"{ew}[0]", 0, rows - 1)
@@ -787,7 +838,7 @@ def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
 
 # ---- property certificates
 PROPERTY_FORMAT = "exactrelu-property"
-PROPERTY_VERSION = 1
+PROPERTY_VERSION = 2
 VNNLIB_FORMAT = "exactrelu-vnnlib-property"
 
 
@@ -1107,6 +1158,34 @@ class EarlyLeaves:
         self.closed += 1
 
 
+# ----------------------------------------------------------------------------- case-split trees
+def node_kind(node, where: str) -> str:
+    """A tree node is ``{"split": [l, i]}``, ``{"leaf": k}`` or ``{"empty": [[m, lambda], ...]}``."""
+    if not isinstance(node, dict):
+        raise CheckFailure(where, "expected a node object")
+    for kind in ("leaf", "split", "empty", "closed"):
+        if kind in node:
+            return kind
+    raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")
+
+
+def tree_nodes(tree, where: str, flat: bool):
+    """The nodes of a case-split tree in preorder (a split, its active subtree, its inactive
+    subtree), as ``(location, node)`` pairs: a flat tree (version 2) is that list already; a nested
+    one (version 1, a split holding its children as ``active`` and ``inactive``) is unfolded with
+    an explicit stack.  Both forms give the walk the same stream."""
+    if flat:
+        for t, node in enumerate(as_list(tree, where)):
+            yield f"{where}[{t}]", node
+        return
+    stack = [(where, tree)]
+    while stack:
+        at, node = stack.pop()
+        yield at, node
+        if node_kind(node, at) == "split":
+            stack += [(f"{at}.inactive", field(node, "inactive", at)), (f"{at}.active", field(node, "active", at))]
+
+
 class PropertyCertificate(EarlyLeaves):
     """The ``exactrelu-property`` kind (mixed into :class:`Checker`): the property holds (one
     case-split tree per input set; every leaf proved disjoint from every unsafe disjunct by Motzkin
@@ -1114,8 +1193,7 @@ class PropertyCertificate(EarlyLeaves):
     affine map), or it is violated at an exact point, confirmed by exact evaluation."""
 
     def _parse_property(self, cert) -> None:
-        if not same_int(field(cert, "version", ""), PROPERTY_VERSION):
-            raise CheckFailure("version", f"expected {PROPERTY_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self._read_version(cert, PROPERTY_VERSION)
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -1177,19 +1255,24 @@ class PropertyCertificate(EarlyLeaves):
         self.empty = self.closed = self.bisections = 0
         trees = as_list(field(self.tree, "input_sets", "tree"), "tree.input_sets", len(self.input_sets))
         for s, (domain, tree) in enumerate(zip(self.input_sets, trees)):
-            self.domain = domain
-            where = f"tree.input_sets[{s}]"
-            if isinstance(tree, dict) and "empty" in tree:  # an input set with no point
-                check_motzkin(domain.rows, tree["empty"], f"{where}.empty")
-                self.empty += 1
-            else:
-                self._walk(tree, where, 0, list(domain.rows), [None] * len(net.widths), [], [])
+            self.domain = domain  # an input set with no point is one empty node proved over its rows
+            self._walk_bisected(tree, f"tree.input_sets[{s}]", list(domain.rows), True)
         for k, count in enumerate(self.referenced):
             if count == 0:
                 raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
         self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order),
                           input_sets=len(self.input_sets), disjuncts=len(self.unsafe), closed=self.closed,
                           bisections=self.bisections)
+
+    def _walk_bisected(self, tree, where: str, rows, top: bool) -> None:
+        """A property tree whose root may be a bisection (:meth:`_bisect_halves`: only before any
+        neuron is split, so only at the top, possibly nested); each half's tree is walked over its
+        half box."""
+        if isinstance(tree, dict) and "bisect" in tree:
+            for child, child_where, half in self._bisect_halves(tree, where, rows, 0):
+                self._walk_bisected(child, child_where, half, False)
+            return
+        self._walk(tree, where, rows)
 
     def _check_unsafe(self, k: int, rows) -> None:
         """At leaf ``k`` (rows: its input set's rows, then one per neuron): for every disjunct, the
@@ -1596,6 +1679,22 @@ KINDS = {
 MODEL_SUFFIXES = (".onnx", ".npz", ".pt", ".pth", ".nnet")
 
 
+def without_gc(method):
+    """Run ``method`` with Python's cyclic garbage collector paused: a check builds millions of small
+    acyclic objects (parsed JSON, rationals), and the collector's passes over them cost about a
+    third of the time while freeing nothing.  Reference counting still frees everything."""
+    @functools.wraps(method)
+    def paused(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+    return paused
+
+
 class UsageError(ValueError):
     """Options that contradict each other (the command line's fault, not the certificate's)."""
 
@@ -1643,7 +1742,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
     *pinned* (compared with a file named here) or *embedded* (taken from the certificate alone)."""
 
     def __init__(self, cert_path: str, *, expect=None, model=None, shallow=None, model_a=None, model_b=None,
-                 pruned=None, prop=None, domain=None, box=None, symbolic=False) -> None:
+                 pruned=None, prop=None, domain=None, box=None, symbolic=False, guard=False) -> None:
         if hasattr(sys, "set_int_max_str_digits"):  # rationals of any size (Python 3.11+ limits int(str))
             sys.set_int_max_str_digits(0)
         self.cert_path = cert_path
@@ -1655,12 +1754,14 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         self.property_path = prop
         self.domain_path, self.box = domain, box
         self.symbolic = symbolic
+        self.guard = guard
         self.stats = {}
         self.kind = None
         self.bindings = []  # (what, sha256 or description, "pinned (...)" / "embedded ...")
         self.parsed = False
         self.short = None  # a structural or counterexample equivalence certificate (no tree)
 
+    @without_gc
     def parse(self):
         _, cert = load_json(self.cert_path, "certificate")
         if not isinstance(cert, dict):
@@ -1675,8 +1776,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             return self._parse_equivalence(cert)
         if kind == "property":
             return self._parse_property(cert)
-        if not same_int(field(cert, "version", ""), CERT_VERSION):
-            raise CheckFailure("version", f"expected {CERT_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self._read_version(cert, CERT_VERSION)
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -1787,6 +1887,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         print(f"leaves: {len(self.leaves)}", file=out)
         print(f"producer: {shown(self.cert.get('producer'))}", file=out)
 
+    @without_gc
     def run(self) -> None:
         """Parse (unless :meth:`parse` already ran: what was dumped is what is verified) and check."""
         if not self.parsed:
@@ -1815,7 +1916,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         self.leaf_order = []
         self.verified_leaves = [None] * len(self.leaves)
         self.empty = 0
-        self._walk(self.tree, "tree", 0, list(self.domain.rows), [None] * len(net.widths), [], [])
+        self._walk(self.tree, "tree", list(self.domain.rows))
         for k, count in enumerate(self.referenced):
             if count == 0:
                 raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
@@ -1848,62 +1949,83 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         return (f"c {what}; {st['leaves']} regions of A||B ({st['bounded']} with LP-dual bounds), "
                 f"{st['empty']} branches proved empty, {st['neurons']} neurons")
 
-    def _walk(self, node, where, depth, rows, maps, bits, prefix_maps) -> None:
-        if not isinstance(node, dict):
-            raise CheckFailure(where, "expected a node object")
-        if "leaf" in node:
-            if depth != len(self.order):
-                raise CheckFailure(where, f"a leaf after {depth} of {len(self.order)} neurons are decided")
-            k = as_int(node["leaf"], f"{where}.leaf", 0, len(self.leaves) - 1)
-            self.referenced[k] += 1
-            self.leaf_order.append(k)
-            if self.referenced[k] > 1:
-                raise CheckFailure(where, f"leaf {k} is reached twice")
-            self._check_leaf(k, rows, maps, bits, prefix_maps)
-            if self.kind == "property":
-                self._check_unsafe(k, rows)
-            elif self.lattice is not None:
-                self._check_lattice_leaf(k, rows)
-            return
-        if self.kind == "property" and "closed" in node:
-            return self._check_closed(node["closed"], f"{where}.closed", rows, bits)
-        if self.kind == "property" and "bisect" in node:
-            for child, child_where, half in self._bisect_halves(node, where, rows, depth):
-                self._walk(child, child_where, 0, half, maps, bits, prefix_maps)
-            return
-        if "split" not in node:
-            raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")
-        if depth >= len(self.order):
-            raise CheckFailure(where, "splits after every neuron is decided")
-        split = as_list(node["split"], f"{where}.split", 2)
-        l, i = self.order[depth]
-        if not (same_int(split[0], l) and same_int(split[1], i)):
-            raise CheckFailure(f"{where}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
-        n = self.net.input_dim
-        if i == 0:
-            W, b = self.net.layers[l]
-            if l == 0:
-                maps[0] = [(list(r), c) for r, c in zip(W, b)]
+    def _read_version(self, cert, latest: int) -> None:
+        """Version ``latest`` stores each tree flat (a preorder list of nodes), version 1 nested."""
+        version = field(cert, "version", "")
+        if not (same_int(version, 1) or same_int(version, latest)):
+            raise CheckFailure("version", f"expected 1 or {latest}, found {version!r} (unsupported version)")
+        self.flat = same_int(version, latest)
+
+    def _walk(self, tree, where, rows) -> None:
+        """Points 2 and 3 of the module docstring over one tree, iteratively: the nodes come in
+        preorder (:func:`tree_nodes`), and ``bits`` is the path to the current node (``True``: in
+        the active child of that split, ``False``: in the inactive one).  A split decides the next
+        neuron of the layer-major order; a leaf (the hook :meth:`_check_leaf`, and for a property
+        :meth:`_check_unsafe`) or an empty node closes a branch, after which the path climbs to the
+        nearest split whose inactive child is still to come.  ``rows`` (the domain's rows) gets one
+        row per decided neuron, and is left as it was found."""
+        order, net, n = self.order, self.net, self.net.input_dim
+        maps = [None] * len(net.widths)
+        bits, prefix_maps = [], []
+        self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
+        complete = False
+        for at, node in tree_nodes(tree, where, self.flat):
+            if complete:
+                raise CheckFailure(at, "a node after the tree is complete")
+            kind, depth = node_kind(node, at), len(bits)
+            if kind == "split":
+                if depth >= len(order):
+                    raise CheckFailure(at, "splits after every neuron is decided")
+                split = as_list(node["split"], f"{at}.split", 2)
+                l, i = order[depth]
+                if not (same_int(split[0], l) and same_int(split[1], i)):
+                    raise CheckFailure(f"{at}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
+                if i == 0:
+                    if l == 0:
+                        maps[0] = [(list(r), c) for r, c in zip(*net.layers[0])]
+                    else:
+                        start = sum(net.widths[: l - 1])
+                        maps[l] = compose(net.scaled(l), maps[l - 1], bits[start : start + net.widths[l - 1]], n)
+                w, c = maps[l][i]
+                rows.append(neuron_row(w, c, True))
+                self.integer_rows.append(scaled([*w, c]))
+                bits.append(True)
+                prefix_maps.append((w, c))
+                continue
+            if kind == "leaf":
+                if depth != len(order):
+                    raise CheckFailure(at, f"a leaf after {depth} of {len(order)} neurons are decided")
+                k = as_int(node["leaf"], f"{at}.leaf", 0, len(self.leaves) - 1)
+                self.referenced[k] += 1
+                self.leaf_order.append(k)
+                if self.referenced[k] > 1:
+                    raise CheckFailure(at, f"leaf {k} is reached twice")
+                self._check_leaf(k, rows, maps, bits, prefix_maps)
+                if self.kind == "property":
+                    self._check_unsafe(k, rows)
+                elif self.lattice is not None:
+                    self._check_lattice_leaf(k, rows)
+            elif kind == "closed":  # an early leaf of a property tree (EarlyLeaves)
+                if self.kind != "property":
+                    raise CheckFailure(at, "expected 'split', 'leaf' or 'empty' (an early leaf belongs to property trees)")
+                self._check_closed(node["closed"], f"{at}.closed", rows, bits)
             else:
-                start = sum(self.net.widths[: l - 1])
-                maps[l] = compose(W, b, maps[l - 1], bits[start : start + self.net.widths[l - 1]], n)
-        w, c = maps[l][i]
-        for side, key in ((True, "active"), (False, "inactive")):
-            child = field(node, key, where)
-            cw = f"{where}.{key}"
-            rows.append(neuron_row(w, c, side))
-            bits.append(side)
-            prefix_maps.append((w, c))
-            try:
-                if isinstance(child, dict) and "empty" in child:
-                    check_motzkin(rows, child["empty"], f"{cw}.empty")
-                    self.empty += 1
-                else:
-                    self._walk(child, cw, depth + 1, rows, maps, bits, prefix_maps)
-            finally:
+                check_motzkin(rows, node["empty"], f"{at}.empty", self.integer_rows)
+                self.empty += 1
+            while bits and not bits[-1]:  # climb out of finished inactive children
                 rows.pop()
+                self.integer_rows.pop()
                 bits.pop()
                 prefix_maps.pop()
+            if bits:  # the active child of this split is finished: its inactive child comes next
+                w, c = prefix_maps[-1]
+                rows[-1], bits[-1] = neuron_row(w, c, False), False
+                N, d = self.integer_rows[-1]
+                self.integer_rows[-1] = ([-a for a in N], d)
+            else:
+                complete = True
+        if not complete:
+            raise CheckFailure(where, "the tree ends before every branch is closed (truncated?)")
 
     def _check_leaf(self, k, rows, maps, bits, prefix_maps) -> None:
         where = f"leaves[{k}]"
@@ -1929,7 +2051,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             if rel != (">" if bit else "<="):
                 raise CheckFailure(f"{cw}.rel", f"is {rel!r} but the pattern makes it {'>' if bit else '<='!r}")
         witness = vector(field(leaf, "witness", where), f"{where}.witness", n)
-        values = [row_value(row, witness) for row in rows]
+        X, D = scaled(witness)
+        # each row's value at the witness times a positive integer (its sign is what counts)
+        values = [sum(a * b for a, b in zip(N, X) if a) + N[-1] * D for N, _ in self.integer_rows]
         for t, (row, value) in enumerate(zip(rows, values)):
             if not (value > 0 if row[2] else value >= 0):
                 what = f"domain row {t}" if t < len(self.domain.rows) else f"condition {t - len(self.domain.rows)}"
@@ -1941,11 +2065,10 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             for t, (row, value) in enumerate(zip(rows, values)):
                 if any(row[0]) and value <= 0:
                     raise CheckFailure(f"{where}.witness", f"claims full dimension but is on the boundary of row {t}")
-        W, b = net.layers[-1]
         if net.widths:
-            final = compose(W, b, maps[-1], bits[-net.widths[-1]:], n)
+            final = compose(net.scaled(len(net.widths)), maps[-1], bits[-net.widths[-1]:], n)
         else:
-            final = [(list(r), c) for r, c in zip(W, b)]
+            final = [(list(r), c) for r, c in zip(*net.layers[-1])]
         alpha = [vector(r, f"{where}.alpha[{o}]", n) for o, r in enumerate(as_list(field(leaf, "alpha", where), f"{where}.alpha", m))]
         beta = vector(field(leaf, "beta", where), f"{where}.beta", m)
         if alpha != [list(u) for u, _ in final] or beta != [v for _, v in final]:
@@ -1993,14 +2116,23 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                 bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
                 raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
         self.shallow_layers = layers
-        prepared = prepare_shallow(layers)
-        hints = gate_hints(self.verified_leaves, self.leaf_order, want["hyperplane_of"], len(want["H"]), m)
+        for k, leaf in enumerate(self.verified_leaves):  # check 31: linear in the certificate
+            x = leaf["witness"]
+            if net.evaluate(x) != [row_value((a, b, True), x) for a, b in zip(leaf["alpha"], leaf["beta"])]:
+                raise CheckFailure(f"leaves[{k}].witness", "the deep network differs from the leaf's affine map there")
+        if self.guard:
+            self._guard(want)
+        self.stats["hyperplanes"] = len(H)
+
+    def _guard(self, want) -> None:
+        """``--guard``: both networks evaluated in full at every witness (quadratic in the leaves)."""
+        prepared = prepare_shallow(self.shallow_layers)
+        hints = gate_hints(self.verified_leaves, self.leaf_order, want["hyperplane_of"], len(want["H"]),
+                           self.net.output_dim)
         for k, leaf in enumerate(self.verified_leaves):
             x = leaf["witness"]
-            deep, shallow = net.evaluate(x), evaluate_shallow(prepared, x, hints(k))
-            if deep != shallow:
+            if self.net.evaluate(x) != evaluate_shallow(prepared, x, hints(k)):
                 raise CheckFailure(f"leaves[{k}].witness", "the deep and the shallow network differ at the witness")
-        self.stats["hyperplanes"] = len(H)
 
     def _symbolic_outputs(self):
         """For each verified leaf, the deep network's outputs under its pattern as sympy expressions
@@ -2035,8 +2167,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
 
     # ------------------------------------------------------------------------- equivalence certificates
     def _parse_equivalence(self, cert) -> None:
-        if not same_int(field(cert, "version", ""), EQUIV_VERSION):
-            raise CheckFailure("version", f"expected {EQUIV_VERSION}, found {cert.get('version')!r} (unsupported version)")
+        self._read_version(cert, EQUIV_VERSION)
         self.cert = cert
         networks = field(cert, "networks", "")
         shas = field(cert, "network_sha256", "")
@@ -2213,6 +2344,8 @@ def add_binding_options(parser) -> None:
     add("--box", type=_nonempty, help="a box LO:HI,... the certificate's domain must equal, exactly")
     add("--expect", choices=tuple(KINDS), help="the kind of certificate (default: implied by the files named)")
     add("--symbolic", action="store_true", help="also re-derive each region's equality with sympy")
+    add("--guard", action="store_true", help="also evaluate the shallow and the deep network in full at every "
+                                             "witness (not needed by the proof; quadratic in the regions)")
     add("--dump", action="store_true", help="print what was parsed (networks, domain, sizes) to stderr")
 
 
@@ -2239,7 +2372,7 @@ def checker_from_args(args, **converted) -> "Checker":
     names = ("model", "shallow", "model_a", "model_b", "pruned")
     files = {name: converted.get(name, getattr(args, name)) for name in names}
     return Checker(args.certificate, expect=args.expect, prop=args.property, domain=args.domain, box=args.box,
-                   symbolic=args.symbolic, **files)
+                   symbolic=args.symbolic, guard=args.guard, **files)
 
 
 def report(checker: "Checker", dump: bool = False, out=None, err=None) -> int:

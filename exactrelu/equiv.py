@@ -63,7 +63,7 @@ ZERO = Fraction(0)
 ONE = Fraction(1)
 NORMS = ("inf", "1")
 EQUIV_FORMAT = "exactrelu-equivalence"
-EQUIV_VERSION = 1
+EQUIV_VERSION = 2
 COMBINATION = "side-by-side"
 MAX_ONE_NORM_OUTPUTS = 12
 

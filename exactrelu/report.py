@@ -36,6 +36,7 @@ from typing import Callable, Optional, Sequence
 from . import formulas as F
 from .document import Appendix, Block, Code, Heading, Image, Items, Math, Para, Span, Strong, Table, Text
 from .document import to_latex, to_markdown
+from .certificate import nested_tree
 from .domain import Domain
 from .errors import InputError, InternalError, RejectedCertificateError
 from .io.jsonfmt import network_from_dict, read_json
@@ -487,7 +488,7 @@ def render_shallow(v: Verified, latex: bool, picture: Optional[str], base: Path)
     def on_empty(pairs, rows, bits, path) -> None:
         empties.append(empty_block(pairs, rows, bits, widths, D))
 
-    walk(network, domain, cert["tree"], on_leaf, on_empty)
+    walk(network, domain, nested_tree(cert["tree"]), on_leaf, on_empty)
     regions.sort(key=lambda r: r.k)
     return _assemble_shallow(v, regions, empties, detailed, latex, picture, base)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import formulas as F
 from .document import Appendix, Block, Code, Heading, Items, Math, Para, Span, Strong, Text, to_latex, to_markdown
 from .equiv import deviation, side_by_side
+from .certificate import nested_tree
 from .errors import InternalError
 from .report import (EMPTY_LIMIT, SUMMARY_LIMIT, Verified, _count, _producer, bindings_items, check_command, condition_items,
                      domain_math, empty_block, network_blocks, walk)
@@ -108,7 +109,7 @@ def render_equivalence(v: Verified, latex: bool, base: Path) -> str:
     def on_empty(pairs, rows, bits, path) -> None:
         empties.append(empty_block(pairs, rows, bits, widths, D))
 
-    walk(net, domain, cert["tree"], on_leaf, on_empty)
+    walk(net, domain, nested_tree(cert["tree"]), on_leaf, on_empty)
     regions.sort(key=lambda r: r[0])
     dom = domain_math(domain)
     norm = "inf" if claim["norm"] == "inf" else "1"

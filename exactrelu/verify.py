@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
 PROPERTY_FORMAT = "exactrelu-property"
-PROPERTY_VERSION = 1
+PROPERTY_VERSION = 2
 ZERO = Fraction(0)
 
 ProgressFn = Callable[[int, int, int], None]

@@ -191,7 +191,7 @@ def test_an_empty_domain_is_not_verified(tmp_path: Path, capsys) -> None:
     cert = json.loads((tmp_path / "c.json").read_text())
     cert["domain"] = {"kind": "box", "dim": 1, "lower": ["1"], "upper": ["0"]}   # x >= 1 and x <= 0
     proof = {"empty": [[0, "1"], [1, "1"]]}                                      # (x - 1) + (0 - x) = -1 < 0
-    cert["tree"] = {"split": [0, 0], "active": proof, "inactive": proof}
+    cert["tree"] = [{"split": [0, 0]}, proof, proof]
     cert["leaves"] = []
     (tmp_path / "c.json").write_text(json.dumps(cert))
     code, out, err = run(capsys, tmp_path / "c.json")

@@ -139,27 +139,24 @@ def rational_points(domain: Domain, rng: random.Random, count: int) -> list[tupl
 # ============================================================================ JSON walking
 INT_FIELDS = re.compile(
     r"(.*\.)?(version|input_dim|output_dim|dim|rows|cols)"
-    r"|leaves\[\d+\]\.pattern\[\d+\]\[\d+\]|tree\.leaf|tree\.split\[[01]\]|tree\.empty\[\d+\]\[0\]"
+    r"|leaves\[\d+\]\.pattern\[\d+\]\[\d+\]|tree\[\d+\]\.(leaf|split\[[01]\]|empty\[\d+\]\[0\])"
     r"|shallow\.network\.layers\[\d+\]\.weights\[\d+\]\[[01]\]|shallow\.network\.(strict|weak)\[\d+\]\[\d+\]"
 )
 RATIONAL_FIELDS = re.compile(
     r"network\.layers\[\d+\]\.(weight\[\d+\]|bias)\[\d+\]|domain\.(lower|upper|b|A\[\d+\])\[\d+\]"
     r"|leaves\[\d+\]\.(witness\[\d+\]|alpha\[\d+\]\[\d+\]|beta\[\d+\]|conditions\[\d+\]\.(w\[\d+\]|b))"
-    r"|tree\.empty\[\d+\]\[1\]|shallow\.network\.(H\[\d+\]\[\d+\]|c\[\d+\]|alpha\[\d+\]\[\d+\]\[\d+\]|beta\[\d+\]\[\d+\])"
+    r"|tree\[\d+\]\.empty\[\d+\]\[1\]|shallow\.network\.(H\[\d+\]\[\d+\]|c\[\d+\]|alpha\[\d+\]\[\d+\]\[\d+\]|beta\[\d+\]\[\d+\])"
     r"|shallow\.network\.layers\[\d+\]\.(weights\[\d+\]\[2\]|bias\[\d+\])"
 )
 RATIONAL = re.compile(r"-?\d+(/\d+)?")
 
 
 def walk(value, path: str = ""):
-    """Yield ``(path, value)`` for every scalar; the tree's nested ``active``/``inactive`` steps are
-    dropped, so every tree node's fields read ``tree.split``, ``tree.leaf``, ``tree.empty[i][j]``."""
+    """Yield ``(path, value)`` for every scalar (the tree is flat: ``tree[t].split``, ``tree[t].leaf``,
+    ``tree[t].empty[i][j]``)."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if path.startswith("tree") and key in ("active", "inactive"):
-                yield from walk(item, path)
-            else:
-                yield from walk(item, f"{path}.{key}" if path else key)
+            yield from walk(item, f"{path}.{key}" if path else key)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from walk(item, f"{path}[{i}]")
@@ -236,8 +233,8 @@ def test_random_network_certificate_verifies(seed: int, tmp_path: Path, capsys) 
 
     stats = f"c {len(e.regions)} regions, {e.empty_children} branches proved empty, {s.hyperplanes} hyperplanes, " \
             f"{net.neuron_count} neurons\n"
-    for cert in (named, embedded):
-        code, out, err = run_checker(capsys, cert)
+    for cert, guard in ((named, "--guard"), (embedded, "--symbolic")):
+        code, out, err = run_checker(capsys, cert, guard)
         assert (code, out) == (0, "s VERIFIED\n") and err.endswith(stats), (kind, cert.name)
         assert_rationals_are_strings(cert.read_text(encoding="utf-8"))
     named_json = json.loads(named.read_text(encoding="utf-8"))
@@ -431,3 +428,29 @@ def test_certificate_writing_is_atomic(tmp_path: Path, monkeypatch) -> None:
     save_shallow(s, tmp_path / "s.json")
     write_certificate(tmp_path / "n.json", e, s, tmp_path / "s.json")
     assert sorted(os.listdir(tmp_path)) == ["c.json", "n.json", "s.json"]
+
+
+# ============================================================================ deep trees
+def test_a_network_with_two_thousand_hidden_neurons_verifies(tmp_path: Path, capsys) -> None:
+    """1-[2000]-1 over [-1, 1]: the tree is 2000 splits deep (every neuron is split, one child of most
+    splits is proved empty); stored flat, it needs no JSON nesting, and the checker walks it without
+    recursion.  Nested (version 1), the same tree would be 2000 levels deep."""
+    N = 2000
+    inside = [Fraction(-1, 2), Fraction(0), Fraction(1, 2)]  # three breakpoints in the box, the rest outside
+    ts = inside + [(-1) ** i * (2 + Fraction(i, N)) for i in range(N - len(inside))]
+    net = ReluNetwork.from_lists([([[(-1) ** i] for i in range(N)], [-(-1) ** i * t for i, t in enumerate(ts)]),
+                                  ([[Fraction(1, i + 1) for i in range(N)]], [0])])
+    e = enumerate_regions(net, Domain.box(["-1"], ["1"]))
+    assert len(e.regions) == 4  # [-1, -1/2], (-1/2, 0], (0, 1/2], (1/2, 1]: by construction
+    s = build_shallow(e)
+    cert = tmp_path / "deep.cert.json"
+    write_certificate(cert, e, s)
+    data = json.loads(cert.read_text(encoding="utf-8"))
+    assert data["version"] == 2 and sum("split" in node for node in data["tree"]) == 4 + e.empty_children - 1
+    assert all(not isinstance(v, dict) for node in data["tree"] for v in node.values())  # no nesting at all
+    code, out, err = run_checker(capsys, cert)
+    assert (code, out) == (0, "s VERIFIED\n")
+    assert err.endswith(f"c 4 regions, {e.empty_children} branches proved empty, {N} hyperplanes, {N} neurons\n")
+    data["tree"][-1] = {"leaf": 0}  # leaf 0 twice: the very last node is still checked
+    cert.write_text(json.dumps(data), encoding="utf-8")
+    assert run_checker(capsys, cert)[:2] == (1, "s NOT VERIFIED\n")

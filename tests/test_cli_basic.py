@@ -324,7 +324,7 @@ def test_check_json_reports_the_verdict(tmp_path: Path, capsys) -> None:
     assert good["verified"] is True and good["leaves"] == 3 and good["empty"] == 1
     cert = tmp_path / "s.cert.json"
     data = json.loads(cert.read_text())
-    data["version"] = 2
+    data["version"] = 3
     cert.write_text(json.dumps(data))
     assert main(["check", str(cert), "--json"]) == 1
     bad = json.loads(capsys.readouterr().out)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from exactrelu.certificate import nested_tree
+
 from exactrelu import checker
 from exactrelu.checker import CheckFailure, Checker
 from exactrelu.io.jsonfmt import network_from_dict
@@ -69,16 +71,27 @@ def tree(path: Path) -> dict:
 
 
 def nodes(node, kind: str) -> list:
-    """Every node of ``kind`` in a tree (depth first)."""
+    """Every node of ``kind`` in a tree, flat (version 2: a list of nodes) or nested, as the very
+    objects of the certificate (so that a test can tamper with them in place)."""
     found, stack = [], [node]
     while stack:
         item = stack.pop()
+        if isinstance(item, list):
+            stack += item[::-1]
+            continue
         if kind in item:
             found.append(item)
         for key in ("active", "inactive", "below", "above"):
-            if isinstance(item.get(key), dict):
+            if isinstance(item.get(key), (dict, list)):
                 stack.append(item[key])
     return found
+
+
+def as_nested(tree):
+    """The tree with every flat list folded into nested splits (bisections keep their halves)."""
+    if isinstance(tree, dict) and "bisect" in tree:
+        return {**tree, "below": as_nested(tree["below"]), "above": as_nested(tree["above"])}
+    return nested_tree(tree)
 
 
 # ============================================================================ answers
@@ -86,7 +99,7 @@ def test_closed_at_the_root_and_a_violation_exactly_at_the_kink(tmp_path: Path) 
     holds = verify_property(VEE, prop1("(assert (> Y_0 0))"), early=True, attack_first=False)
     assert (holds.status, holds.closed, holds.regions) == ("holds", 1, 0)
     path = certify(tmp_path, holds)
-    assert "closed" in tree(path)
+    assert tree(path) == nodes(tree(path), "closed")  # the whole tree is one closed node
     c = Checker(str(path))
     c.run()
     assert "1 subproblems closed early by exact relaxations, 0 box bisections" in c.summary()
@@ -216,28 +229,28 @@ def _cut(c, value: str) -> None:
 
 
 def _bisect_below_split(c) -> None:
-    c["tree"]["input_sets"][0] = {"split": [0, 0], "active": copy.deepcopy(c["tree"]["input_sets"][0]),
-                                  "inactive": copy.deepcopy(c["tree"]["input_sets"][0])}
+    c["tree"]["input_sets"][0] = [{"split": [0, 0]}, copy.deepcopy(c["tree"]["input_sets"][0]),
+                                  copy.deepcopy(c["tree"]["input_sets"][0])]
 
 
 TAMPERS = [
-    ("vee", lambda c: _tighten(c, 0), "tree.input_sets[0].closed.bounds[0]", "is above the proved"),
-    ("vee", lambda c: _tighten(c, 1), "tree.input_sets[0].closed.bounds[0]", "is below the proved"),
-    ("vee", lambda c: _first(c)["closed"]["unsafe"][0].pop(), "tree.input_sets[0].closed.unsafe[0]",
+    ("vee", lambda c: _tighten(c, 0), "tree.input_sets[0][0].closed.bounds[0]", "is above the proved"),
+    ("vee", lambda c: _tighten(c, 1), "tree.input_sets[0][0].closed.bounds[0]", "is below the proved"),
+    ("vee", lambda c: _first(c)["closed"]["unsafe"][0].pop(), "tree.input_sets[0][0].closed.unsafe[0]",
      "no contradiction"),
-    ("vee", lambda c: _first(c)["closed"]["unsafe"][0][0].__setitem__(1, "-1"), "tree.input_sets[0].closed.unsafe[0][0]",
+    ("vee", lambda c: _first(c)["closed"]["unsafe"][0][0].__setitem__(1, "-1"), "tree.input_sets[0][0].closed.unsafe[0][0]",
      "is not positive"),
-    ("vee", lambda c: _first(c)["closed"]["unsafe"][0][0].__setitem__(0, 99), "tree.input_sets[0].closed.unsafe[0][0][0]",
+    ("vee", lambda c: _first(c)["closed"]["unsafe"][0][0].__setitem__(0, 99), "tree.input_sets[0][0].closed.unsafe[0][0][0]",
      "expected an integer"),
-    ("vee", lambda c: _first(c)["closed"]["bounds"].pop(), "tree.input_sets[0].closed.bounds", "expected 2 entries"),
-    ("vee", lambda c: _first(c)["closed"]["unsafe"].append([]), "tree.input_sets[0].closed.unsafe", "expected 1 entries"),
+    ("vee", lambda c: _first(c)["closed"]["bounds"].pop(), "tree.input_sets[0][0].closed.bounds", "expected 2 entries"),
+    ("vee", lambda c: _first(c)["closed"]["unsafe"].append([]), "tree.input_sets[0][0].closed.unsafe", "expected 1 entries"),
     ("vee", lambda c: c["property"]["input_sets"].__setitem__(
         0, {"kind": "polytope", "dim": 1, "A": [["1"], ["-1"], ["1"]], "b": ["1", "1", "2"]}) or _rehash(c),
-     "tree.input_sets[0].closed", "needs a box input set"),
+     "tree.input_sets[0][0].closed", "needs a box input set"),
     ("vee", lambda c: c["property"]["unsafe"][0][0].__setitem__("strict", False) or _rehash(c),
-     "tree.input_sets[0].closed.unsafe[0]", "reaches 0 on the box with no strict row"),  # y >= 0: violated at 0
+     "tree.input_sets[0][0].closed.unsafe[0]", "reaches 0 on the box with no strict row"),  # y >= 0: violated at 0
     ("vee", lambda c: _first(c)["closed"]["unsafe"][0].append(list(_first(c)["closed"]["unsafe"][0][0])),
-     "tree.input_sets[0].closed.unsafe[0][1]", "appears twice"),
+     "tree.input_sets[0][0].closed.unsafe[0][1]", "appears twice"),
     ("zigzag", lambda c: c["property"]["input_sets"].__setitem__(
         0, {"kind": "polytope", "dim": 1, "A": [["-1"], ["1"], ["1"]], "b": ["1", "1", "2"]}) or _rehash(c),
      "tree.input_sets[0]", "a bisection of an input set that is not a box"),
@@ -250,7 +263,7 @@ TAMPERS = [
     ("zigzag", _swap_closed, "tree.input_sets[0]", ""),
     ("zigzag", lambda c: _cut(c, "7"), "tree.input_sets[0].bisect", "not strictly inside"),
     ("zigzag", lambda c: _cut(c, "-1/8"), "tree.input_sets[0]", ""),
-    ("zigzag", _bisect_below_split, "tree.input_sets[0]", "a bisection after a neuron split"),
+    ("zigzag", _bisect_below_split, "tree.input_sets[0][1]", "expected 'split', 'leaf' or 'empty'"),
 ]
 
 
@@ -277,8 +290,8 @@ def test_early_nodes_belong_to_property_certificates_only(tmp_path: Path) -> Non
     path = tmp_path / "s.json"
     write_certificate(path, enumeration, build_shallow(enumeration))
     cert = json.loads(path.read_text())
-    cert["tree"] = {"closed": {"bounds": [], "proofs": [], "unsafe": []}}
-    with pytest.raises(CheckFailure, match="expected 'split', 'leaf' or 'empty'"):
+    cert["tree"] = [{"closed": {"bounds": [], "proofs": [], "unsafe": []}}]
+    with pytest.raises(CheckFailure, match="an early leaf belongs to property trees"):
         Checker(str(_write(tmp_path, cert))).run()
 
 
@@ -302,7 +315,7 @@ def _independently_valid(cert: dict) -> bool:
     net = network_from_dict(cert["network"], "network")
     conjs = [[(tuple(F(a) for a in r["u"]), F(r["v"]), r["strict"]) for r in conj] for conj in cert["property"]["unsafe"]]
     d = cert["property"]["input_sets"][0]
-    stack = [(cert["tree"]["input_sets"][0], [F(v) for v in d["lower"]], [F(v) for v in d["upper"]], ())]
+    stack = [(as_nested(cert["tree"]["input_sets"][0]), [F(v) for v in d["lower"]], [F(v) for v in d["upper"]], ())]
     prover = Prover(net, conjs, lambda x: None, None)
     while stack:
         node, lo, hi, bits = stack.pop()

@@ -67,9 +67,9 @@ GEN = _load_generator()
 
 # file -> (location, a fragment of the reason); None: the location is the file's own path
 EXPECTED = {
-    "multiplier_sign_flipped": ("tree.active.active.empty[0]", "multiplier -1/2 of row 4 is not positive"),
-    "multiplier_changed": ("tree.active.active.empty", "do not cancel the variables"),
-    "leaf_removed": ("tree.inactive.inactive.inactive.active.leaf", "expected an integer in [0, 7]"),
+    "multiplier_sign_flipped": ("tree[2].empty[0]", "multiplier -1/2 of row 4 is not positive"),
+    "multiplier_changed": ("tree[2].empty", "do not cancel the variables"),
+    "leaf_removed": ("tree[23].leaf", "expected an integer in [0, 7]"),
     "leaf_duplicated": ("leaves[9]", "is not reached from the tree"),
     "pattern_bit_flipped": ("leaves[3].pattern", "differs from the tree path"),
     "strictness_swapped": ("leaves[1].conditions[0].rel", "is '<=' but the pattern makes it"),
@@ -86,11 +86,13 @@ EXPECTED = {
     "json_float": ("leaves[0].witness[0]", "JSON float 0.5 where a rational string belongs"),
     "wrong_version": ("version", "unsupported version"),
     "wrong_format": ("format", "expected 'exactrelu-certificate'"),
-    "tree_child_missing": ("tree.inactive", "missing field"),
-    "split_out_of_order": ("tree.split", "expected neuron [0, 0] (layer-major order), found [0, 1]"),
+    "tree_child_missing": ("tree", "the tree ends before every branch is closed"),
+    "split_out_of_order": ("tree[0].split", "expected neuron [0, 0] (layer-major order), found [0, 1]"),
     "leaf_alpha_changed": ("leaves[2].alpha", "the affine map differs"),
-    "empty_proof_on_nonempty_child": ("tree.active.inactive.active.active.empty", "do not cancel the variables"),
-    "leaf_too_early": ("tree.inactive.inactive.inactive", "a leaf after 3 of 4 neurons are decided"),
+    "empty_proof_on_nonempty_child": ("tree[5].empty", "do not cancel the variables"),
+    "leaf_too_early": ("tree[22]", "a leaf after 3 of 4 neurons are decided"),
+    "nested_tree_in_version_2": ("tree", "expected a list"),
+    "node_after_the_tree": ("tree[25]", "a node after the tree is complete"),
     "truncated": (None, "invalid or truncated JSON"),
     "empty": (None, "empty certificate"),
 }
@@ -107,11 +109,28 @@ def run_main(capsys, path: Path, *flags: str) -> tuple[int, str, str]:
 def test_stored_files_are_what_the_generator_makes(tmp_path: Path) -> None:
     made = GEN.generate(tmp_path)
     stored = {p.name: p.read_text(encoding="utf-8") for p in TAMPERED.iterdir() if p.suffix == ".json"}
-    assert sorted(stored) == sorted(made) == sorted([f"{name}.json" for name in EXPECTED] + ["valid.json"])
+    assert sorted(stored) == sorted(made) == sorted([f"{name}.json" for name in EXPECTED] + ["valid.json", "valid_v1.json"])
     for name, text in made.items():
         assert stored[name] == text, f"{name} differs from what tests/data/make_tampered.py makes: rerun it"
     # the faults are a pure function of the valid certificate, and deterministic
     assert GEN.derive(stored["valid.json"]) == made
+
+
+def test_version_1_certificate_verifies(tmp_path: Path, capsys) -> None:
+    """The same certificate with its tree nested (version 1) verifies, with the same figures, and a
+    fault in a nested tree is located by its path."""
+    code, out, err = run_main(capsys, TAMPERED / "valid_v1.json")
+    assert (code, out) == (0, "s VERIFIED\n")
+    assert err.splitlines()[-1] == "c 9 regions, 4 branches proved empty, 8 hyperplanes, 4 neurons"
+    v1 = json.loads((TAMPERED / "valid_v1.json").read_text())
+    assert v1["version"] == 1 and v1["tree"]["active"]["inactive"]["active"]["active"] == {"leaf": 0}
+    v1["tree"]["active"]["inactive"]["active"]["active"] = {"leaf": 99}
+    assert _check(v1, tmp_path) == "tree.active.inactive.active.active.leaf"
+    v1["tree"]["active"]["inactive"]["active"]["active"] = {"leaf": 0}
+    del v1["tree"]["inactive"]["active"]
+    assert _check(v1, tmp_path) == "tree.inactive.active"
+    v1["tree"] = [{"leaf": 0}]
+    assert _check(v1, tmp_path) == "tree"
 
 
 def test_valid_certificate_verifies(capsys) -> None:
@@ -154,7 +173,7 @@ def test_rehashed_faults_have_consistent_hashes() -> None:
         sha = checker.Network(cert["network"], "network").sha256()
         assert cert["network_sha256"] == sha == cert["shallow"]["network"]["deep_sha256"], name
     valid = json.loads((TAMPERED / "valid.json").read_text())
-    assert valid["tree"]["active"]["inactive"]["active"]["active"] == {"leaf": 0}
+    assert valid["tree"][GEN.node(valid, "active", "inactive", "active", "active")] == {"leaf": 0}
     assert valid["leaves"][0]["pattern"] == [[1, 0, 1], [1]]  # the path active, inactive, active, active
 
 
@@ -211,7 +230,7 @@ def test_booleans_are_not_integers(where: str, tmp_path: Path, capsys) -> None:
     if where == "version":
         cert["version"] = True
     else:
-        cert["tree"]["split"] = [False, 0]
+        cert["tree"][0]["split"] = [False, 0]
     (tmp_path / "c.json").write_text(json.dumps(cert))
     assert run_main(capsys, tmp_path / "c.json")[:2] == (1, "s NOT VERIFIED\n")
 
@@ -315,46 +334,57 @@ def recheck(cert: dict) -> bool:
         leaves = cert["leaves"]
         reached = []
 
-        def walk(node, bits) -> bool:
+        tree = cert["tree"]
+        if not isinstance(tree, list):
+            return False
+
+        def walk(t, bits):
+            """The index after the subtree at ``tree[t]`` (flat preorder), or None if it is wrong."""
+            node = tree[t]
             maps, out = preactivations(layers, n, bits)
             if "leaf" in node:
                 k = node["leaf"]
                 if len(bits) != len(order) or not _is_int(k) or not 0 <= k < len(leaves) or k in reached:
-                    return False
+                    return None
                 reached.append(k)
                 leaf = leaves[k]
                 if [b for layer in leaf["pattern"] for b in layer] != [int(b) for b in bits] or \
                         any(not _is_int(b) for layer in leaf["pattern"] for b in layer):
-                    return False
+                    return None
                 rows = base + [neuron_row(m, s) for m, s in zip(maps, bits)]
                 for cond, m, s in zip(leaf["conditions"], maps, bits):
                     if [_q(a) for a in cond["w"]] != m[0] or _q(cond["b"]) != m[1] or cond["rel"] != (">" if s else "<="):
-                        return False
+                        return None
                 if len(leaf["conditions"]) != len(bits):
-                    return False
+                    return None
                 x = [_q(v) for v in leaf["witness"]]
                 if len(x) != n or not all(value(r, x) > 0 if r[2] else value(r, x) >= 0 for r in rows):
-                    return False
+                    return None
                 if leaf["full_dimensional"] is True:
                     if any(any(r[0]) and value(r, x) <= 0 for r in rows):
-                        return False
+                        return None
                 elif leaf["full_dimensional"] is not False:
-                    return False
-                return [[_q(a) for a in row] for row in leaf["alpha"]] == [u for u, _ in out] and \
+                    return None
+                ok = [[_q(a) for a in row] for row in leaf["alpha"]] == [u for u, _ in out] and \
                     [_q(v) for v in leaf["beta"]] == [v for _, v in out]
+                return t + 1 if ok else None
             if node.get("split") != order[len(bits)] or any(not _is_int(v) for v in node["split"]):
-                return False
-            for key, side in (("active", True), ("inactive", False)):
-                child = node[key]
+                return None
+            t += 1
+            for side in (True, False):
+                child = tree[t]
                 if "empty" in child:
                     rows = base + [neuron_row(m, s) for m, s in zip(maps, bits + [side])]
                     if not motzkin_ok(rows, child["empty"]):
-                        return False
-                elif not walk(child, bits + [side]):
-                    return False
-            return True
+                        return None
+                    t += 1
+                else:
+                    t = walk(t, bits + [side])
+                    if t is None:
+                        return None
+            return t
 
-        return walk(cert["tree"], []) and sorted(reached) == list(range(len(leaves)))
+        return walk(0, []) == len(tree) and sorted(reached) == list(range(len(leaves)))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError):
         return False
 
@@ -514,7 +544,7 @@ def test_random_single_value_mutations_plain(tmp_path: Path) -> None:
 
 
 def test_random_single_value_mutations_rehashed(tmp_path: Path) -> None:
-    result = run_mutations("rehashed", 500, 7, tmp_path)
+    result = run_mutations("rehashed", 500, 8, tmp_path)
     assert result["sections"] == {"domain", "format", "leaves", "network", "network_sha256", "order", "producer",
                                   "shallow", "tree", "version"}
     # the categories that may stay valid are really exercised
@@ -550,8 +580,9 @@ def test_categories_that_stay_valid(tmp_path: Path) -> None:
     assert _check(cert, tmp_path) is None
     # the multiplier of a constant row (0 >= 1/4 is false) may be any positive number
     cert = copy.deepcopy(valid)
-    assert cert["tree"]["inactive"]["inactive"]["inactive"]["inactive"] == {"empty": [[7, "1"]]}
-    cert["tree"]["inactive"]["inactive"]["inactive"]["inactive"]["empty"][0][1] = "5/3"
+    t = GEN.node(cert, "inactive", "inactive", "inactive", "inactive")
+    assert cert["tree"][t] == {"empty": [[7, "1"]]}
+    cert["tree"][t]["empty"][0][1] = "5/3"
     assert recheck(cert) and _check(cert, tmp_path) is None
     # the producer's versions are not read
     cert = copy.deepcopy(valid)
@@ -567,3 +598,69 @@ def test_the_recheck_oracle_rejects_every_stored_semantic_fault() -> None:
                  "empty_proof_on_nonempty_child", "leaf_too_early", "json_float"):
         text = (TAMPERED / f"{name}.json").read_text()
         assert not recheck(json.loads(text)), name
+
+
+# ============================================================================ the guards
+def test_guard_evaluates_both_networks_at_every_witness(capsys, monkeypatch) -> None:
+    """``--guard`` evaluates the shallow network in full at every witness; without it the checker
+    evaluates only the deep network against each leaf's map.  Neither can fail on a certificate that
+    passes the construction checks (the construction lemma): each is shown to be wired by making
+    one evaluator lie."""
+    path = TAMPERED / "valid.json"
+    assert run_main(capsys, path, "--guard")[:2] == (0, "s VERIFIED\n")
+    calls = []
+    real = checker.evaluate_shallow
+    monkeypatch.setattr(checker, "evaluate_shallow", lambda *a: calls.append(1) or real(*a))
+    assert run_main(capsys, path)[:2] == (0, "s VERIFIED\n") and not calls  # not evaluated by default
+    assert run_main(capsys, path, "--guard")[:2] == (0, "s VERIFIED\n") and len(calls) == 9
+    monkeypatch.setattr(checker, "evaluate_shallow", lambda *a: [Fraction(-1)])
+    code, out, err = run_main(capsys, path, "--guard")
+    assert (code, out) == (1, "s NOT VERIFIED\n")
+    assert err.startswith("c leaves[0].witness: the deep and the shallow network differ at the witness")
+    assert run_main(capsys, path)[:2] == (0, "s VERIFIED\n")
+    real_evaluate = checker.Network.evaluate
+    monkeypatch.setattr(checker.Network, "evaluate", lambda self, x: [v + 1 for v in real_evaluate(self, x)])
+    code, out, err = run_main(capsys, path)
+    assert (code, out) == (1, "s NOT VERIFIED\n")
+    assert err.startswith("c leaves[0].witness: the deep network differs from the leaf's affine map there")
+
+
+def _set(path, value):
+    def change(c):
+        target = c
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return change
+
+
+@pytest.mark.parametrize("change, location, reason", [
+    (_set(("leaves", 0, "witness", 0), True), "leaves[0].witness[0]", "boolean where a rational belongs"),
+    (_set(("leaves", 0, "witness", 0), "x"), "leaves[0].witness[0]", "is not a rational"),
+    (_set(("leaves", 0, "witness", 0), "1/0"), "leaves[0].witness[0]", "is not a rational"),
+    (_set(("leaves", 0, "full_dimensional"), "yes"), "leaves[0].full_dimensional", "expected true or false"),
+    (_set(("shallow", "network", "c", 0), 0.5), "shallow.c[0]", "JSON float 0.5"),
+    (_set(("network", "layers"), []), "network.layers", "no layers"),
+    (lambda c: c["network"]["layers"][0].update(weight=[], bias=[]), "network.layers[0].weight", "layer has no outputs"),
+    (_set(("network", "layers", 0, "weight", 1), ["1"]), "network.layers[0].weight", "rows of different lengths"),
+    (lambda c: c["domain"].update(dim=1, lower=["-1"], upper=["1"]), "domain.dim", "the network has 2 inputs"),
+    (_set(("tree", 3), {"node": 0}), "tree[3]", "expected 'split', 'leaf' or 'empty'"),
+    (_set(("tree", 2), {"empty": []}), "tree[2].empty", "no multipliers"),
+])
+def test_malformed_values_are_named(change, location, reason, tmp_path: Path, capsys) -> None:
+    """Malformed values in a version-2 certificate: each is refused at its own place."""
+    cert = json.loads(_valid_text())
+    change(cert)
+    (tmp_path / "c.json").write_text(json.dumps(cert))
+    code, out, err = run_main(capsys, tmp_path / "c.json")
+    assert (code, out) == (1, "s NOT VERIFIED\n") and err.startswith(f"c {location}: ") and reason in err, err
+
+
+def test_a_split_below_the_last_neuron_and_deep_json_are_refused(tmp_path: Path, capsys) -> None:
+    cert = json.loads(_valid_text())
+    t = GEN.node(cert, "active", "inactive", "active", "active")
+    cert["tree"][t:t + 1] = [{"split": [1, 1]}, {"leaf": 0}, {"leaf": 1}]
+    assert _check(cert, tmp_path) == f"tree[{t}]"
+    (tmp_path / "deep.json").write_text("[" * 200000 + "]" * 200000)
+    code, out, err = run_main(capsys, tmp_path / "deep.json")
+    assert (code, out) == (1, "s NOT VERIFIED\n") and "JSON nested too deeply" in err

@@ -27,6 +27,7 @@ import pytest
 
 from exactrelu import checker, cli
 from exactrelu.checker import CheckFailure, Checker
+from exactrelu.certificate import nested_tree
 from exactrelu.commands.verify import results_text, smt_value
 from exactrelu.domain import Domain
 from exactrelu.errors import DomainError
@@ -199,11 +200,11 @@ def test_an_empty_input_set_is_proved_empty(tmp_path: Path) -> None:
     cert = tmp_path / "e.json"
     write_property_certificate(cert, v)
     data = json.loads(cert.read_text())
-    assert list(data["tree"]["input_sets"][0]) == ["empty"]
+    assert [list(node) for node in data["tree"]["input_sets"][0]] == [["empty"]]
     assert location(cert) is None
-    data["tree"]["input_sets"][0]["empty"] = [[0, "1"]]
+    data["tree"]["input_sets"][0][0]["empty"] = [[0, "1"]]
     cert.write_text(json.dumps(data))
-    assert location(cert) == "tree.input_sets[0].empty"
+    assert location(cert) == "tree.input_sets[0][0].empty"
 
 
 def test_a_polytope_input_set_is_attacked_through_its_vertices() -> None:
@@ -381,10 +382,10 @@ TAMPERS = [
      "no contradiction"),
     ("holds", lambda c: c["tree"]["input_sets"].pop(), "tree.input_sets", "expected 2 entries, found 1"),
     ("holds", lambda c: c["tree"]["input_sets"].reverse(), "tree.input_sets[0]", ""),
-    ("holds", lambda c: c.__setitem__("tree", c["tree"]["input_sets"][0]), "tree.input_sets", "missing field"),
+    ("holds", lambda c: c.__setitem__("tree", c["tree"]["input_sets"][0]), "tree", "expected a JSON object"),
     ("holds", lambda c: c.__setitem__("verdict", "violated"), "counterexample", "missing field"),
     ("holds", lambda c: c.__setitem__("verdict", "maybe"), "verdict", "expected 'holds' or 'violated'"),
-    ("holds", lambda c: c.__setitem__("version", 2), "version", "unsupported version"),
+    ("holds", lambda c: c.__setitem__("version", 3), "version", "unsupported version"),
     ("holds", lambda c: c["property"].__setitem__("format", "x"), "property.format", "expected"),
     ("holds", lambda c: c["property"].__setitem__("input_sets", []), "property", "at least one input set"),
     ("holds", lambda c: c["property"]["input_sets"][0].__setitem__("dim", 3), "property.input_sets[0].dim",
@@ -485,7 +486,7 @@ def _tree_proofs_ok(cert: dict, helpers) -> bool:
         return True
 
     return all(walk(tree, [], helpers.domain_rows(cert["property"]["input_sets"][s], n))
-               for s, tree in enumerate(cert["tree"]["input_sets"]))
+               for s, tree in enumerate(nested_tree(cert["tree"])["input_sets"]))
 
 
 MAY_STAY_VALID = {"producer", "order", "property_file_sha256", "full_dimensional", "witness", "motzkin"}

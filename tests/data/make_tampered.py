@@ -120,14 +120,40 @@ def _find_entry(weights: list, value: str) -> int:
     return next(t for t, cell in enumerate(weights) if cell[2] == value)
 
 
+def _end(tree: list, t: int) -> int:
+    """The index just past the subtree that starts at ``tree[t]`` (a flat preorder tree)."""
+    pending = 1
+    while pending:
+        pending += 1 if "split" in tree[t] else -1  # a split opens two children, other nodes close one
+        t += 1
+    return t
+
+
+def node(c: dict, *steps: str) -> int:
+    """The index in the flat tree of the node reached from the root by ``active``/``inactive`` steps."""
+    tree, t = c["tree"], 0
+    for step in steps:
+        t = t + 1 if step == "active" else _end(tree, t + 1)
+    return t
+
+
+def version1(c: dict) -> dict:
+    """The same certificate in version 1: the tree nested (children inside their splits)."""
+    from exactrelu.certificate import nested_tree
+
+    c["version"] = 1
+    c["tree"] = nested_tree(c["tree"])
+    return c
+
+
 # Each fault: name -> function(copy of the valid certificate) -> the tampered JSON value.
 def _multiplier_sign(c):
-    c["tree"]["active"]["active"]["empty"][0][1] = "-1/2"
+    c["tree"][node(c, "active", "active")]["empty"][0][1] = "-1/2"
     return c
 
 
 def _multiplier_changed(c):
-    c["tree"]["active"]["active"]["empty"][0][1] = "1/3"
+    c["tree"][node(c, "active", "active")]["empty"][0][1] = "1/3"
     return c
 
 
@@ -207,7 +233,7 @@ def _json_float(c):
 
 
 def _wrong_version(c):
-    c["version"] = 2
+    c["version"] = 3
     return c
 
 
@@ -217,12 +243,12 @@ def _wrong_format(c):
 
 
 def _child_missing(c):
-    del c["tree"]["inactive"]
+    del c["tree"][node(c, "inactive"):]  # the root's inactive subtree is cut off
     return c
 
 
 def _split_out_of_order(c):
-    c["tree"]["split"] = [0, 1]
+    c["tree"][0]["split"] = [0, 1]
     return c
 
 
@@ -232,15 +258,25 @@ def _alpha_changed(c):
 
 
 def _bogus_empty(c):
-    node = c["tree"]["active"]["inactive"]["active"]
-    assert node["active"] == {"leaf": 0}
-    node["active"] = {"empty": [[4, "1"], [5, "1"]]}
+    t = node(c, "active", "inactive", "active", "active")
+    assert c["tree"][t] == {"leaf": 0}
+    c["tree"][t] = {"empty": [[4, "1"], [5, "1"]]}
     return c
 
 
 def _leaf_too_early(c):
-    node = c["tree"]["inactive"]["inactive"]
-    node["inactive"] = {"leaf": 8}
+    t = node(c, "inactive", "inactive", "inactive")
+    c["tree"][t:_end(c["tree"], t)] = [{"leaf": 8}]  # a leaf in place of the subtree that splits neuron 3
+    return c
+
+
+def _nested_in_version_2(c):
+    c["tree"] = version1(copy.deepcopy(c))["tree"]  # version 2 with a version-1 tree
+    return c
+
+
+def _node_after_the_end(c):
+    c["tree"].append({"leaf": 0})
     return c
 
 
@@ -274,13 +310,15 @@ FAULTS: dict[str, Callable[[dict], dict]] = {
     "leaf_alpha_changed": _alpha_changed,
     "empty_proof_on_nonempty_child": _bogus_empty,
     "leaf_too_early": _leaf_too_early,
+    "nested_tree_in_version_2": _nested_in_version_2,
+    "node_after_the_tree": _node_after_the_end,
 }
 
 
 def derive(valid_text: str) -> dict[str, str]:
     """Every fixture file's text, from the valid certificate's text (a pure function of it)."""
     valid = json.loads(valid_text)
-    files = {"valid.json": valid_text}
+    files = {"valid.json": valid_text, "valid_v1.json": dumps(version1(copy.deepcopy(valid)))}
     for name, fault in FAULTS.items():
         files[f"{name}.json"] = dumps(fault(copy.deepcopy(valid)))
     files["truncated.json"] = valid_text[: len(valid_text) // 2]
