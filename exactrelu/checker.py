@@ -485,23 +485,30 @@ def compose(layer, maps, bits, n):
     return out
 
 
-def combine(rows, pairs, where: str, n: int, integer_rows=None):
-    """``sum lambda_m u_m``, ``sum lambda_m v_m`` and whether a strict row has ``lambda_m > 0``, for
-    pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers.  ``integer_rows[m]``, when
-    given, is :func:`scaled` of row ``m`` (computed once for the rows of a walk)."""
-    terms = []  # (lambda_m, the row m as integers over its denominator)
-    strict = False
+def multiplier_pairs(pairs, where: str, count: int):
+    """The pairs ``[m, "lambda_m"]`` of a certificate's multipliers as ``(m, lambda_m)``: ``m`` the
+    index of one of ``count`` rows, none twice, every ``lambda_m`` a positive rational."""
     seen = set()
     for t, pair in enumerate(as_list(pairs, where)):
         pw = f"{where}[{t}]"
         pair = as_list(pair, pw, 2)
-        m = as_int(pair[0], f"{pw}[0]", 0, len(rows) - 1)
+        m = as_int(pair[0], f"{pw}[0]", 0, count - 1)
         if m in seen:
             raise CheckFailure(pw, f"row {m} appears twice")
         seen.add(m)
         lam = rational(pair[1], f"{pw}[1]")
         if lam <= 0:
             raise CheckFailure(pw, f"multiplier {fmt(lam)} of row {m} is not positive")
+        yield m, lam
+
+
+def combine(rows, pairs, where: str, n: int, integer_rows=None):
+    """``sum lambda_m u_m``, ``sum lambda_m v_m`` and whether a strict row has ``lambda_m > 0``, for
+    pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers.  ``integer_rows[m]``, when
+    given, is :func:`scaled` of row ``m`` (computed once for the rows of a walk)."""
+    terms = []  # (lambda_m, the row m as integers over its denominator)
+    strict = False
+    for m, lam in multiplier_pairs(pairs, where, len(rows)):
         u, v, is_strict = rows[m]
         terms.append((lam, scaled([*u, v]) if integer_rows is None else integer_rows[m]))
         strict = strict or is_strict
@@ -1042,17 +1049,8 @@ def _sparse_combine(rows, pairs, where: str, start=None):
     among ``rows`` and positive multipliers; and whether a strict row has ``lambda_m > 0``."""
     acc = dict(start[0]) if start else {}
     const = start[1] if start else ZERO
-    strict, seen = False, set()
-    for t, pair in enumerate(as_list(pairs, where)):
-        pw = f"{where}[{t}]"
-        pair = as_list(pair, pw, 2)
-        m = as_int(pair[0], f"{pw}[0]", 0, len(rows) - 1)
-        if m in seen:
-            raise CheckFailure(pw, f"row {m} appears twice")
-        seen.add(m)
-        lam = rational(pair[1], f"{pw}[1]")
-        if lam <= 0:
-            raise CheckFailure(pw, f"multiplier {fmt(lam)} of row {m} is not positive")
+    strict = False
+    for m, lam in multiplier_pairs(pairs, where, len(rows)):
         form, c, is_strict = rows[m]
         _add_scaled(acc, lam, form)
         const += lam * c
