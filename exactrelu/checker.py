@@ -1198,6 +1198,9 @@ class PropertyCertificate(EarlyLeaves):
         if self.net.sha256() != sha:
             raise CheckFailure("network_sha256", "does not match the embedded network")
         self._pin_network("network", self.model, sha)
+        if self.domain_path is not None or self.box is not None:  # only when no option implied the kind
+            raise CheckFailure("--domain", "a property certificate's input sets are its property's: name the "
+                                           "VNN-LIB file with --property instead of a domain")
         canon = canonical_property(field(cert, "property", ""), "property")
         canon_sha = canonical_sha256(canon)
         if canon_sha != field(cert, "property_sha256", ""):

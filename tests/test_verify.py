@@ -428,6 +428,8 @@ def test_the_auditor_bindings(made, tmp_path: Path, capsys) -> None:
     assert location(holds, model=str(same_net), prop=str(p)) is None
     assert location(violated, prop=str(p)) == "property"  # the certificate is about another property
     assert location(holds, prop=str(tmp_path / "absent.vnnlib")) == str(tmp_path / "absent.vnnlib")
+    for alone in ({"domain": str(p)}, {"box": "0:1"}):  # a domain alone implies no kind: refused, not ignored
+        assert location(holds, **alone) == "--domain"
     for wrong in ({"domain": str(p)}, {"box": "0:1"}, {"shallow": str(p)}):
         with pytest.raises(checker.UsageError, match="does not apply to a property certificate"):
             Checker(str(holds), prop=str(p), **wrong)
