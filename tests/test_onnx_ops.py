@@ -297,3 +297,19 @@ def test_commands_warn_of_a_domain_outside_the_nnet_bounds(tmp_path: Path, capsy
     assert "warning: input set 0: the domain [-1/2, 1/2] x [-1/2, 1/2] is not inside" in err
     main(["verify", str(path), str(prop), "--nnet-normalized", "--max-regions", "50"])
     assert "warning" not in capsys.readouterr().err
+
+
+def test_check_reads_a_bound_nnet_file_in_the_coordinates_asked_for(tmp_path: Path, capsys) -> None:
+    """A certificate about the normalised network of an .nnet file verifies against that file only
+    when ``check --nnet-normalized`` reads it in the same coordinates."""
+    from exactrelu.commands import main
+
+    path = tmp_path / "n.nnet"
+    path.write_text(NNET)
+    assert main(["shallow", str(path), "--nnet-normalized", "-o", str(tmp_path / "s.json"), "--quiet"]) == 0
+    capsys.readouterr()
+    cert = str(tmp_path / "s.cert.json")
+    assert main(["check", cert, "--model", str(path)]) == 1
+    assert "another network" in capsys.readouterr().err
+    assert main(["check", cert, "--model", str(path), "--nnet-normalized"]) == 0
+    assert capsys.readouterr().out == "s VERIFIED\n"

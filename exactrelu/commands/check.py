@@ -20,6 +20,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("certificate")
     add_binding_options(parser)
+    parser.add_argument("--nnet-normalized", action="store_true",
+                        help="read a bound .nnet network in its normalised coordinates (as its ONNX export and "
+                             "VNN-LIB properties are) instead of raw units before comparing it")
     parser.add_argument("--json", action="store_true",
                         help='print {"verified": true|false, ...} instead of the verdict line (with the reason and location when not verified)')
 
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("model", "model_a", "model_b", "pruned"):
         path = getattr(args, name)
         if path is not None and not path.lower().endswith(".json"):
-            converted[name] = (path, load_model(path).network.to_dict())
+            converted[name] = (path, load_model(path, nnet_normalized=args.nnet_normalized).network.to_dict())
             print(f"c note: {path} was converted to exact JSON by exactrelu's loaders, which are outside "
                   "the checker's trusted base", file=sys.stderr)
     try:
