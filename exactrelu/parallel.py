@@ -219,7 +219,8 @@ def enumerate_parallel(
     workers = max(1, len(client.scheduler_info()["workers"]))
     parts, first = expand_frontier(network, domain, root_node(network, domain, method), frontier or 8 * workers)
     run = uuid.uuid4().hex[:12]
-    context = client.scatter([(network, domain)], broadcast=True)[0]
+    context = client.scatter([(network, domain)], broadcast=True, hash=False)[0]  # a key of its own: a
+    # cancelled earlier run of the same network must not take this run's data with it
     waiting = distributed.as_completed(loop=client.loop)
     live: dict[str, tuple[object, Path]] = {}  # key -> (future, path)
     found = [sum(len(p.regions) for p in parts.values()), sum(p.counts[0] for p in parts.values()),
