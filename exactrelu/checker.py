@@ -335,12 +335,8 @@ def nearest_binary64(q: Fraction, where: str) -> Fraction:
 def _float_tolerant(value, where):
     """For ``--model`` files only: the network format allows JSON numbers, which denote binary64
     values; each becomes that value exactly (:func:`nearest_binary64`)."""
-    if isinstance(value, JsonFloat):
-        try:
-            decimal = Fraction(value.text)
-        except ValueError:
-            raise CheckFailure(where, f"bad number {value.text}") from None
-        return nearest_binary64(decimal, where)
+    if isinstance(value, JsonFloat):  # the JSON grammar's numbers are all decimals Fraction reads
+        return nearest_binary64(Fraction(value.text), where)
     if isinstance(value, str):
         match = _MODEL_RATIONAL.match(value)
         exponent = match.group(2) if match else None
@@ -1086,11 +1082,10 @@ class EarlyLeaves:
       checks, per disjunct, that the multipliers' combination has a negative supremum over the box.
     """
 
-    def _bisect_halves(self, node, where: str, rows, depth: int) -> list:
-        """The children of a bisection node as ``(child, where, rows)``, each over its half box."""
+    def _bisect_halves(self, node, where: str, rows) -> list:
+        """The children of a bisection node as ``(child, where, rows)``, each over its half box (a
+        bisection stands only above every split: inside a flat tree it is not a node kind at all)."""
         n = self.net.input_dim
-        if depth:
-            raise CheckFailure(where, "a bisection after a neuron split (cut the box before splitting neurons)")
         lo, hi = _box_of(rows, n, where)
         if len(rows) != 2 * n:
             raise CheckFailure(where, "a bisection of an input set that is not a box")
@@ -1270,7 +1265,7 @@ class PropertyCertificate(EarlyLeaves):
         neuron is split, so only at the top, possibly nested); each half's tree is walked over its
         half box."""
         if isinstance(tree, dict) and "bisect" in tree:
-            for child, child_where, half in self._bisect_halves(tree, where, rows, 0):
+            for child, child_where, half in self._bisect_halves(tree, where, rows):
                 self._walk_bisected(child, child_where, half, False)
             return
         self._walk(tree, where, rows)
