@@ -50,15 +50,18 @@ layer are built once.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from operator import mul
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import lp
 from .errors import DomainError, InternalError
 from .network import AffineLayer, ReluNetwork
+from .polytope import IntRow, Polytope, integer_row, vertex_multipliers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .regions import Enumeration
@@ -72,16 +75,12 @@ class LatticeForm:
     """``f_o(x) = max_{t} min_{j in terms[o][t]} maps[o][j](x)`` for every output ``o``.
 
     Invariant: ``maps[o]`` are distinct, ``terms[o]`` are distinct sets of indices into them, no
-    set contains another, each set is sorted; ``lps`` exact LPs decided the sets.  ``above[o]`` maps
-    a full-dimensional region's index (in the enumeration) to ``{j: y}``: for every used map ``l_j``
-    of the region's set, dual multipliers ``y`` over the region's rows (domain rows, then one per
-    neuron) proving ``l_i - l_j <= 0`` on its closure (``{}`` when ``l_j = l_i``)."""
+    set contains another, each set is sorted, every map is used; ``lps`` exact LPs went into them."""
 
     input_dim: int
     maps: tuple[tuple[Affine, ...], ...]
     terms: tuple[tuple[tuple[int, ...], ...], ...]
     lps: int = 0
-    above: tuple[dict[int, dict[int, dict[int, Fraction]]], ...] = ()
 
     @property
     def output_dim(self) -> int:
@@ -96,6 +95,14 @@ class LatticeForm:
                      for maps, terms in zip(self.maps, self.terms))
 
 
+def _minus(p: Affine, q: Affine) -> Affine:
+    return tuple(a - c for a, c in zip(p[0], q[0])), p[1] - q[1]
+
+
+def _at(p: Affine, x: Sequence[Fraction]) -> Fraction:
+    return sum((a * v for a, v in zip(p[0], x)), p[1])
+
+
 def _minimal_sets(sets: Sequence[frozenset[int]]) -> list[tuple[int, ...]]:
     """The distinct sets that contain no other set, sorted, in a deterministic order."""
     distinct = sorted(set(sets), key=lambda s: (len(s), sorted(s)))
@@ -106,56 +113,185 @@ def _minimal_sets(sets: Sequence[frozenset[int]]) -> list[tuple[int, ...]]:
     return [tuple(sorted(s)) for s in kept]
 
 
-def lattice_form(e: "Enumeration") -> LatticeForm:
+def _bits(mask: int) -> list[int]:
+    """The indices of the set bits of ``mask``, ascending."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def _mask(indices) -> int:
+    out = 0
+    for j in indices:
+        out |= 1 << j
+    return out
+
+
+class _Closures:
+    """What the construction and its evidence read off every region ``R_k`` of an enumeration.
+
+    Invariant, per output ``o``: ``maps[o]`` are the distinct maps of the regions, ``own[o][k]`` the
+    index of ``R_k``'s map; bit ``j`` of ``ge[o][k]`` is set iff ``l_j >= l_k`` on the closure of
+    ``R_k`` and of ``le[o][k]`` iff ``l_j <= l_k`` there.  On a bounded domain the closure is the
+    convex hull of its vertices (``cells[k]``, exact), so both are decided at the vertices with no
+    LP; on an unbounded one each is an exact LP (``lps`` counts them)."""
+
+    def __init__(self, e: "Enumeration") -> None:
+        self.n = n = e.network.input_dim
+        domain_rows = e.domain.rows()
+        self.rows = [domain_rows + r.neuron_rows() for r in e.regions]
+        self.int_rows: list[list[IntRow]] = []
+        self.scales: list[list[Fraction]] = []
+        self.cells: list[Optional[Polytope]] = []
+        for rows in self.rows:
+            ints = [integer_row(u, v) for u, v, _ in rows]
+            self.int_rows.append([row for row, _ in ints])
+            self.scales.append([Fraction(den, g) for _, (den, g) in ints])
+            points = lp.bounded_vertices(rows)
+            self.cells.append(Polytope.from_vertices(points, self.int_rows[-1]) if points else None)
+        self.lps = 0
+        self.maps: list[list[Affine]] = []
+        self.own: list[list[int]] = []
+        self.ge: list[list[int]] = []
+        self.le: list[list[int]] = []
+        for o in range(e.network.output_dim):
+            index: dict[Affine, int] = {}
+            own = [index.setdefault((tuple(r.alpha[o]), r.beta[o]), len(index)) for r in e.regions]
+            maps = list(index)
+            ge, le = [], []
+            for k, r in enumerate(e.regions):
+                g, l = self._compare(k, maps, own[k], r.witness)
+                ge.append(g)
+                le.append(l)
+            self.maps.append(maps)
+            self.own.append(own)
+            self.ge.append(ge)
+            self.le.append(le)
+
+    def _compare(self, k: int, maps: Sequence[Affine], own: int, witness: Sequence[Fraction]) -> tuple[int, int]:
+        """``(ge, le)`` masks of region ``k`` (class docstring)."""
+        cell = self.cells[k]
+        if cell is not None:
+            den = math.lcm(*(c.denominator for w, b in maps for c in (*w, b)))
+            columns = [[int(c * den) for c in (*w, b)] for w, b in maps]
+            vertices = [(*p, d) for p, d in zip(cell.points, cell.dens)]
+            values = [[sum(map(mul, col, v)) for v in vertices] for col in columns]
+            mine = values[own]
+            ge = _mask(j for j, vals in enumerate(values) if all(a >= b for a, b in zip(vals, mine)))
+            le = _mask(j for j, vals in enumerate(values) if all(a <= b for a, b in zip(vals, mine)))
+            return ge, le
+        ge = le = 1 << own
+        mine = maps[own]
+        at = _at(mine, witness)
+        for j, other in enumerate(maps):
+            if j == own:
+                continue
+            for sign, bit in ((1, "ge"), (-1, "le")):
+                if sign * (_at(other, witness) - at) < 0:
+                    continue  # the witness already shows l_j on the wrong side of l_k
+                d, d0 = _minus(mine, other) if sign > 0 else _minus(other, mine)
+                self.lps += 1
+                opt = lp.maximize(self.rows[k], d, d0, self.n)
+                if opt.status == "optimal" and opt.value <= 0:
+                    if bit == "ge":
+                        ge |= 1 << j
+                    else:
+                        le |= 1 << j
+        return ge, le
+
+    def upper(self, k: int, d: Sequence[Fraction], d0: Fraction) -> dict[int, Fraction]:
+        """Dual multipliers ``y >= 0`` over region ``k``'s rows with ``sum y_m u_m = -d`` and
+        ``d0 + sum y_m v_m <= 0``: a proof that ``d . x + d0 <= 0`` on its closure, which the caller
+        knows.  Read off the rows tight at the vertex where the map is largest when a basis of them
+        gives nonnegative multipliers (checked exactly), else an exact LP."""
+        if not any(d):
+            return {}
+        cell = self.cells[k]
+        if cell is not None:
+            row, (den, g) = integer_row(d, d0)
+            best = cell.extreme(cell.values(row), largest=True)
+            rows = self.int_rows[k]
+            found = vertex_multipliers(rows, cell.tight[best], [-a for a in row[:-1]])
+            if found is not None:
+                num, q = found
+                if row[-1] * q + sum(c * rows[m][-1] for m, c in num.items()) <= 0:
+                    sigma = Fraction(den, g)
+                    return {m: Fraction(c, q) * self.scales[k][m] / sigma for m, c in sorted(num.items())}
+        self.lps += 1
+        opt = lp.maximize(self.rows[k], d, d0, self.n)
+        if opt.status != "optimal" or opt.value > 0:
+            raise InternalError(f"region {k}: a map claimed below another on its closure is not")
+        return opt.multipliers
+
+
+def _cover(universe: int, sets: Sequence[tuple[object, int]]) -> list:
+    """Greedy set cover: keys of ``sets`` (``(key, mask)``) whose masks together cover ``universe``,
+    each chosen covering most of what is still uncovered (ties: the earliest)."""
+    chosen, left = [], universe
+    while left:
+        key, mask = max(sets, key=lambda s: (s[1] & left).bit_count())
+        if not mask & left:
+            raise InternalError("a set cover has no set left that covers what remains")
+        chosen.append(key)
+        left &= ~mask
+    return chosen
+
+
+def _term(c: _Closures, o: int, i: int) -> tuple[frozenset[int], int]:
+    """A small set ``T`` with ``l_i`` in it, inside ``S_i = {j : l_j >= l_i on cl R_i}``, such that
+    on every region ``R_k`` some map of ``T`` is ``<= l_k``: greedily a map below ``l_k`` on the whole
+    closure for every region where ``S_i`` has one, then, where none does, maps added at the points an
+    exact LP finds where every map of ``T`` exceeds ``l_k``.  So ``min_T <= f`` on the domain and
+    ``min_T = l_i`` on ``R_i``.  Returns ``T`` and the LPs it took."""
+    s, own, le, maps = c.ge[o][i], c.own[o][i], c.le[o], c.maps[o]
+    single = _mask(k for k, mask in enumerate(le) if mask & s)
+    covers = [(j, _mask(k for k, mask in enumerate(le) if mask >> j & 1)) for j in _bits(s)]
+    start = next(m for j, m in covers if j == own)
+    chosen = {own, *_cover(single & ~start, covers)}
+    lps = 0
+    for k in _bits(~single & ((1 << len(le)) - 1)):
+        while True:
+            lk = maps[c.own[o][k]]
+            lps += 1
+            decision = lp.decide(c.rows[k] + [(*_minus(maps[j], lk), True) for j in sorted(chosen)], c.n)
+            if not decision.nonempty:
+                break
+            x = decision.point
+            j = min(_bits(s), key=lambda j: _at(maps[j], x))
+            if _at(maps[j], x) > _at(lk, x):
+                raise InternalError(f"region {k}: no map of S_{i} is below the deep map at a point")
+            chosen.add(j)
+    return frozenset(chosen), lps
+
+
+def lattice_form(e: "Enumeration", closures: Optional[_Closures] = None) -> LatticeForm:
     """The lattice representation of every output over the enumeration's domain (module docstring)."""
-    n = e.network.input_dim
-    m = e.network.output_dim
-    regions = [r for r in e.regions if r.full_dimensional]
+    regions = [k for k, r in enumerate(e.regions) if r.full_dimensional]
     if not regions:
         raise DomainError(f"the domain {e.domain.describe()} has no interior (it is lower-dimensional): the "
                           "finite form needs a full-dimensional domain; drop the flat inputs and fix them in the weights")
-    domain_rows = e.domain.rows()
-    lps = 0
-    all_maps, all_terms, all_above = [], [], []
-    for o in range(m):
-        index: dict[Affine, int] = {}
-        for r in e.regions:  # every region's map, so the evaluation is total even off skipped regions
-            index.setdefault((tuple(r.alpha[o]), r.beta[o]), len(index))
-        maps = list(index)
+    c = closures or _Closures(e)
+    lps = c.lps
+    all_maps, all_terms = [], []
+    everything = (1 << len(e.regions)) - 1
+    for o in range(e.network.output_dim):
         sets = []
-        proofs: dict[int, dict[int, dict[int, Fraction]]] = {}
-        for k, r in enumerate(e.regions):
-            if not r.full_dimensional:
-                continue
-            own = index[(tuple(r.alpha[o]), r.beta[o])]
-            wi, bi = maps[own]
-            rows = None
-            members = {own}
-            proofs[k] = {own: {}}
-            for j, (wj, bj) in enumerate(maps):
-                if j == own:
-                    continue
-                d = tuple(a - c for a, c in zip(wi, wj))
-                d0 = bi - bj
-                if sum((a * v for a, v in zip(d, r.witness)), d0) > 0:
-                    continue  # l_j < l_i at a point of the region
-                if rows is None:
-                    rows = domain_rows + r.neuron_rows()
-                lps += 1
-                opt = lp.maximize(rows, d, d0, n)
-                if opt.status == "infeasible":
-                    raise InternalError("a region with a witness has an empty closure")
-                if opt.status == "optimal" and opt.value <= 0:
-                    members.add(j)
-                    proofs[k][j] = opt.multipliers
-            sets.append(frozenset(members))
-        terms = _minimal_sets(sets)
+        for i in regions:
+            term, used = _term(c, o, i)
+            sets.append(term)
+            lps += used
+        minimal = _minimal_sets(sets)
+        ge = c.ge[o]
+        options = [(t, _mask(k for k, mask in enumerate(ge) if _mask(t) & ~mask == 0)) for t in minimal]
+        terms = sorted(_cover(everything, options), key=lambda t: (len(t), t))
         used = sorted({j for t in terms for j in t})
         renumber = {j: t for t, j in enumerate(used)}
-        all_maps.append(tuple(maps[j] for j in used))
+        all_maps.append(tuple(c.maps[o][j] for j in used))
         all_terms.append(tuple(tuple(renumber[j] for j in t) for t in terms))
-        all_above.append({k: {renumber[j]: y for j, y in proof.items() if j in renumber} for k, proof in proofs.items()})
-    return LatticeForm(n, tuple(all_maps), tuple(all_terms), lps, tuple(all_above))
+    return LatticeForm(e.network.input_dim, tuple(all_maps), tuple(all_terms), lps)
 
 
 # ----------------------------------------------------------------------------- the ReLU network
@@ -290,73 +426,50 @@ class LeafEvidence:
     below: tuple[dict[int, Fraction], ...]
 
 
-def _minus(p: Affine, q: Affine) -> Affine:
-    return tuple(a - c for a, c in zip(p[0], q[0])), p[1] - q[1]
-
-
-def _at(p: Affine, x: Sequence[Fraction]) -> Fraction:
-    return sum((a * v for a, v in zip(p[0], x)), p[1])
-
-
-def leaf_evidence(e: "Enumeration", form: LatticeForm) -> tuple[list[tuple[LeafEvidence, ...]], int]:
+def leaf_evidence(e: "Enumeration", form: LatticeForm,
+                  closures: Optional[_Closures] = None) -> tuple[list[tuple[LeafEvidence, ...]], int]:
     """The evidence of every region of ``e`` and every output (:class:`LeafEvidence`), and the exact
-    LPs it took.  A full-dimensional region takes a term inside its own set, with the LP duals that
-    decided it (``form.above``); a lower-dimensional one the first term whose maps are all ``>= l``
-    at its witness and, by an exact LP each, on its closure.  ``below``: a map of the term that is
-    ``l`` plus a constant ``<= 0`` needs no LP; otherwise the exact feasibility LP
-    (:func:`exactrelu.lp.decide`) gives Motzkin multipliers.  Raises
+    LPs it took.  ``term``: the first term whose maps all lie above the region's map ``l`` on its
+    closure (read off the vertices, :class:`_Closures`), with ``above`` from
+    :meth:`_Closures.upper`.  ``below[t]``: a map of term ``t`` below ``l`` on the closure gives
+    Motzkin multipliers with one strict row (``upper`` and 1 on that map's row); where no single map
+    is, the exact feasibility LP (:func:`exactrelu.lp.decide`) gives them.  Raises
     :class:`~exactrelu.errors.InternalError` if a region has no evidence (then the finite form
     differs from the deep network there, which docs/theory.md section 10 excludes)."""
-    n = form.input_dim
-    domain_rows = e.domain.rows()
+    c = closures or _Closures(e)
+    before = c.lps
     lps = 0
+    # per output: each form map's index among the closures' maps, and each term's mask over them
+    index = [[{m: j for j, m in enumerate(all_maps)}[m] for m in maps] for all_maps, maps in zip(c.maps, form.maps)]
+    masks = [[_mask(ix[j] for j in term) for term in terms] for ix, terms in zip(index, form.terms)]
     out = []
-    for k, r in enumerate(e.regions):
-        rows = domain_rows + r.neuron_rows()
+    for k in range(len(e.regions)):
+        rows = c.rows[k]
         per_output = []
         for o, (maps, terms) in enumerate(zip(form.maps, form.terms)):
-            own: Affine = (tuple(r.alpha[o]), r.beta[o])
-            known = form.above[o].get(k, {})
-            chosen = next((t for t, term in enumerate(terms) if all(j in known for j in term)), None)
-            if chosen is not None:
-                above = tuple(known[j] for j in terms[chosen])
-            else:
-                value = _at(own, r.witness)
-                for t, term in enumerate(terms):
-                    if min(_at(maps[j], r.witness) for j in term) != value:
-                        continue
-                    proofs = []
-                    for j in term:
-                        d, d0 = _minus(own, maps[j])
-                        if not any(d) and d0 <= 0:
-                            proofs.append({})
-                            continue
-                        lps += 1
-                        opt = lp.maximize(rows, d, d0, n)
-                        if opt.status != "optimal" or opt.value > 0:
-                            break
-                        proofs.append(opt.multipliers)
-                    else:
-                        chosen, above = t, tuple(proofs)
-                        break
-                if chosen is None:
-                    raise InternalError(f"region {k}: no term of output {o} lies above the deep map on its closure")
+            own = c.maps[o][c.own[o][k]]
+            ge, le, ix = c.ge[o][k], c.le[o][k], index[o]
+            chosen = next((t for t, mask in enumerate(masks[o]) if mask & ~ge == 0), None)
+            if chosen is None:
+                raise InternalError(f"region {k}: no term of output {o} lies above the deep map on its closure")
+            above = tuple(c.upper(k, *_minus(own, maps[j])) for j in terms[chosen])
             below = []
             for t, term in enumerate(terms):
-                extra = [(*_minus(maps[j], own), True) for j in term]
-                trivial = next((s for s, (d, d0, _) in enumerate(extra) if not any(d) and d0 <= 0), None)
-                if trivial is not None:
-                    below.append({len(rows) + trivial: ONE})
+                low = [s for s, j in enumerate(term) if le >> ix[j] & 1]
+                if low:
+                    s = next((s for s in low if maps[term[s]] == own), low[0])
+                    proof = c.upper(k, *_minus(maps[term[s]], own))
+                    below.append({**proof, len(rows) + s: ONE})
                     continue
                 lps += 1
-                decision = lp.decide(rows + extra, n)
+                decision = lp.decide(rows + [(*_minus(maps[j], own), True) for j in term], form.input_dim)
                 if decision.nonempty:
                     raise InternalError(f"region {k}: term {t} of output {o} exceeds the deep map at "
                                         f"{list(map(str, decision.point))}")
                 below.append(decision.multipliers)
             per_output.append(LeafEvidence(chosen, above, tuple(below)))
         out.append(tuple(per_output))
-    return out, lps
+    return out, lps + c.lps - before
 
 
 @dataclass
@@ -391,10 +504,11 @@ def certify(e: "Enumeration") -> FiniteForm:
     """Build the finite form of ``e``'s network over ``e``'s domain and its evidence of equality
     (:func:`leaf_evidence`), region by region of the deep network alone."""
     started = time.perf_counter()
-    form = lattice_form(e)
+    closures = _Closures(e)
+    form = lattice_form(e, closures)
     network = realise(form)
     built = time.perf_counter()
-    evidence, lps = leaf_evidence(e, form)
+    evidence, lps = leaf_evidence(e, form, closures)
     distinct = tuple(len({(tuple(r.alpha[o]), r.beta[o]) for r in e.regions}) for o in range(e.network.output_dim))
     return FiniteForm(e, form, network, evidence, lps, distinct, built - started, time.perf_counter() - built)
 

@@ -180,13 +180,14 @@ def _leaf_rows(form, k):
 
 
 def test_zigzag_formula_is_the_documented_one(zigzag):
-    """max(min(x/2 - 1, x), min(2 - x, x), min(2 - x, 0)), maps numbered x/2 - 1, 2 - x, x, 0."""
+    """max(x/2 - 1, 0, min(2 - x, x)), maps numbered x/2 - 1, 2 - x, x, 0: the sets {x/2 - 1, x} of
+    [2, 4] and {2 - x, 0} of [-1, 0] shrink to one map each (each alone is below f on the domain)."""
     assert zigzag.lattice.maps[0] == (((F(1, 2),), F(-1)), ((F(-1),), F(2)), ((F(1),), F(0)), ((F(0),), F(0)))
-    assert zigzag.lattice.terms[0] == ((0, 2), (1, 2), (1, 3))
+    assert zigzag.lattice.terms[0] == ((0,), (3,), (1, 2))
 
 
 def test_wrong_set_is_rejected_by_the_realisation_and_by_the_leaves(zigzag, tmp_path):
-    def wrong_set(d):  # term {x/2 - 1, x} becomes {x/2 - 1, 0}
+    def wrong_set(d):  # term {x/2 - 1} becomes {x/2 - 1, 0}
         d["lattice"][0]["terms"][0] = [0, 3]
 
     ok, (where, reason) = _check(_tampered(zigzag, tmp_path, wrong_set))
@@ -228,24 +229,22 @@ def test_changed_multipliers_are_rejected(forms, tmp_path):
 
 
 def test_missing_term_is_rejected(zigzag, tmp_path):
-    """Drop the term min(x, 2 - x) (the region [0, 1]'s own) and its evidence, F rebuilt: the region
+    """Drop the term min(2 - x, x) (the region [0, 1]'s own) and its evidence, F rebuilt: the region
     [0, 1] has no term above its map any more."""
     def drop(d):
-        d["lattice"][0]["terms"].pop(1)
+        assert d["lattice"][0]["terms"].pop() == [1, 2]
         for leaf in d["leaves"]:
             ev = leaf["lattice"][0]
-            ev["below"].pop(1)
-            if ev["term"] == 1:
-                ev["term"], ev["above"] = 0, [[], []]
-            elif ev["term"] > 1:
-                ev["term"] -= 1
+            ev["below"].pop()
+            if ev["term"] == 2:
+                ev["term"], ev["above"] = 0, [[]]
 
     ok, (where, reason) = _check(_tampered(zigzag, tmp_path, drop, rebuild=True))
     assert not ok and ".lattice[0].above[" in where
 
 
 def test_wrong_top_term_with_honest_multipliers_is_rejected(zigzag, tmp_path):
-    """On [2, 4] (map x/2 - 1) claim the term min(2 - x, 0) lies above, with the exact LP duals of
+    """On [2, 4] (map x/2 - 1) claim the term min(2 - x, x) lies above, with the exact LP duals of
     max (l - l_j) over the region: the bound they prove is positive."""
     e = zigzag.enumeration
     k = next(k for k, r in enumerate(e.regions) if r.alpha[0] == (F(1, 2),))
@@ -270,7 +269,7 @@ def test_wrong_top_term_with_honest_multipliers_is_rejected(zigzag, tmp_path):
     (lambda d: d.update(claim={"kind": "max_deviation", "norm": "inf"}), "claim.kind", "claims equality"),
     (lambda d: d["lattice"][0]["terms"].append([]), "lattice[0].terms[3]", "empty term"),
     (lambda d: d["lattice"][0].update(terms=[]), "lattice[0].terms", "no term"),
-    (lambda d: d["lattice"][0]["terms"][0].append(9), "lattice[0].terms[0][2]", ""),
+    (lambda d: d["lattice"][0]["terms"][0].append(9), "lattice[0].terms[0][1]", ""),
     (lambda d: d["networks"].update(B=d["networks"]["A"]), "networks.B", "has 2 layers, the realisation of the lattice formula 4"),
     (lambda d: d["leaves"][0]["lattice"][0].update(term=7), "leaves[0].lattice[0].term", ""),
 ])
