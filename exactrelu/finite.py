@@ -137,7 +137,8 @@ class _Closures:
     index of ``R_k``'s map; bit ``j`` of ``ge[o][k]`` is set iff ``l_j >= l_k`` on the closure of
     ``R_k`` and of ``le[o][k]`` iff ``l_j <= l_k`` there.  On a bounded domain the closure is the
     convex hull of its vertices (``cells[k]``, exact), so both are decided at the vertices with no
-    LP; on an unbounded one each is an exact LP (``lps`` counts them)."""
+    LP; on an unbounded one each is an exact LP (``lps`` counts them).  ``covers[o][j]``: the mask of
+    the regions ``k`` with bit ``j`` in ``le[o][k]``."""
 
     def __init__(self, e: "Enumeration") -> None:
         self.n = n = e.network.input_dim
@@ -157,26 +158,34 @@ class _Closures:
         self.own: list[list[int]] = []
         self.ge: list[list[int]] = []
         self.le: list[list[int]] = []
+        self.covers: list[list[int]] = []
         for o in range(e.network.output_dim):
             index: dict[Affine, int] = {}
             own = [index.setdefault((tuple(r.alpha[o]), r.beta[o]), len(index)) for r in e.regions]
             maps = list(index)
+            den = math.lcm(*(c.denominator for w, b in maps for c in (*w, b)))
+            columns = [[int(c * den) for c in (*w, b)] for w, b in maps]  # den * (w, b): integer maps
             ge, le = [], []
             for k, r in enumerate(e.regions):
-                g, l = self._compare(k, maps, own[k], r.witness)
+                g, l = self._compare(k, maps, columns, own[k], r.witness)
                 ge.append(g)
                 le.append(l)
             self.maps.append(maps)
             self.own.append(own)
             self.ge.append(ge)
             self.le.append(le)
+            covers = [0] * len(maps)
+            for k, mask in enumerate(le):
+                for j in _bits(mask):
+                    covers[j] |= 1 << k
+            self.covers.append(covers)
 
-    def _compare(self, k: int, maps: Sequence[Affine], own: int, witness: Sequence[Fraction]) -> tuple[int, int]:
-        """``(ge, le)`` masks of region ``k`` (class docstring)."""
+    def _compare(self, k: int, maps: Sequence[Affine], columns: Sequence[Sequence[int]], own: int,
+                 witness: Sequence[Fraction]) -> tuple[int, int]:
+        """``(ge, le)`` masks of region ``k`` (class docstring); ``columns``: the maps times one
+        positive integer, as integer rows."""
         cell = self.cells[k]
         if cell is not None:
-            den = math.lcm(*(c.denominator for w, b in maps for c in (*w, b)))
-            columns = [[int(c * den) for c in (*w, b)] for w, b in maps]
             vertices = [(*p, d) for p, d in zip(cell.points, cell.dens)]
             values = [[sum(map(mul, col, v)) for v in vertices] for col in columns]
             mine = values[own]
@@ -247,10 +256,11 @@ def _term(c: _Closures, o: int, i: int) -> tuple[frozenset[int], int]:
     exact LP finds where every map of ``T`` exceeds ``l_k``.  So ``min_T <= f`` on the domain and
     ``min_T = l_i`` on ``R_i``.  Returns ``T`` and the LPs it took."""
     s, own, le, maps = c.ge[o][i], c.own[o][i], c.le[o], c.maps[o]
-    single = _mask(k for k, mask in enumerate(le) if mask & s)
-    covers = [(j, _mask(k for k, mask in enumerate(le) if mask >> j & 1)) for j in _bits(s)]
-    start = next(m for j, m in covers if j == own)
-    chosen = {own, *_cover(single & ~start, covers)}
+    covers = [(j, c.covers[o][j]) for j in _bits(s)]
+    single = 0
+    for _, mask in covers:
+        single |= mask
+    chosen = {own, *_cover(single & ~c.covers[o][own], covers)}
     lps = 0
     for k in _bits(~single & ((1 << len(le)) - 1)):
         while True:
