@@ -596,6 +596,10 @@ def render_verified(v: Verified, latex: bool, picture: Optional[str], base: Path
     if v.kind == "shallow":
         return render_shallow(v, latex, picture, base)
     method = v.cert.get("method", "enumeration")
+    if method == "lattice":
+        from .report_lattice import render_lattice
+
+        return render_lattice(v, latex, base)
     if method != "enumeration":
         raise InputError(f"{v.path}: verified, but exactrelu report renders only certificates with a case-split tree "
                          f"over A||B; this one has \"method\": {method!r} (see docs/certificate-format.md)")

@@ -304,11 +304,36 @@ def test_stats_report_lines(zigzag, tmp_path):
     assert run.stats["leaves"] == 4
 
 
-def test_report_refuses_a_lattice_certificate_in_one_line(zigzag, tmp_path, capsys):
+def test_report_renders_the_zigzag_lattice_certificate(zigzag, tmp_path):
+    """The formula, the pieces and, per region, the term t0 with its bounds and every term's Motzkin
+    sum, with the zigzag's own values: on [2, 4] (map x/2 - 1) term 3 = min(2 - x, x) is at most A
+    because 2 - x > x/2 - 1 and x - 2 > 0 add up (3/2 and 1) to 0 > 0; on [0, 1] the term
+    min(l2, l3) lies above x since 2 - x - x <= 0 after 2 * (1 - x >= 0)."""
     from exactrelu.cli import main
 
     out, cert, deep = _write(zigzag, tmp_path)
-    code = main(["report", str(cert), "--model-a", str(deep), "--model-b", str(out), "-o", str(tmp_path / "p.md")])
-    err = capsys.readouterr().err
-    assert code == 2 and "\"method\": 'lattice'" in err and "Traceback" not in err
-    assert not (tmp_path / "p.md").exists()
+    for latex, name in ((False, "p.md"), (True, "p.tex")):
+        args = ["report", str(cert), "--model-a", str(deep), "--model-b", str(out), "-o", str(tmp_path / name)]
+        assert main(args + (["--latex"] if latex else [])) == 0
+    md, tex = (tmp_path / "p.md").read_text(), (tmp_path / "p.tex").read_text()
+    assert "# Proof: A = B, B the finite-weight lattice form of A" in md
+    for line in ("- `l1(x) = x1/2 - 1`", "- `l2(x) = -x1 + 2`", "- `l3(x) = x1`", "- `l4(x) = 0`",
+                 "`f(x) = max(l1, l4, min(l2, l3))`."):
+        assert line in md, line
+    assert "widths 1-5-4-3-1, 53 parameters" in md and "4 regions and 3 empty branches" in md
+    regions = md.split("\n\n**Region ")[1:]
+    assert len(regions) == 4
+    by_map = {next(line for line in b.splitlines() if line.startswith("- A's map")): b for b in regions}
+    top = by_map["- A's map: `A = x1/2 - 1`"]
+    assert "- term `l1` (term 1) lies above `A` on the region's closure:" in top
+    assert "- term 1 is at most `A`: its map `l1 = A` everywhere" in top
+    assert ("- term 3 is at most `A`: a point of the region with `l2 > A` would satisfy `3/2 × (x1 - 2 > 0)` + "
+            "`1 × (-3*x1/2 + 3 > 0)`, whose x-terms cancel, leaving `0 > 0`, which is false") in top
+    rise = by_map["- A's map: `A = x1`"]
+    assert "- term `min(l2, l3)` (term 3) lies above `A` on the region's closure:" in rise
+    assert ("- above: `A - l2 = 2*x1 - 2`; adding `2 × (-x1 + 1 >= 0)` (the region's rows, closed) cancels the "
+            "x-terms: `A - l2 <= 0`, and `0 <= 0`") in rise
+    assert "- above: `A - l3 = 0` everywhere" in rise
+    assert md.count(" is at most `A`: ") == 4 * 3  # every term on every region
+    assert "Hence A(x) = B(x) at every point of `[-1, 4]`.\u00a0∎" in md
+    assert r"f(x) = \max(l_{1}, l_{4}, \min(l_{2}, l_{3}))" in tex and r"\frac{3}{2} \times" in tex
