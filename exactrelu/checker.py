@@ -245,6 +245,25 @@ def _plain(obj, where):
 
 
 # ----------------------------------------------------------------------------- the objects
+def sparse_rows(weight: dict, where: str, width, parse) -> list:
+    """The rows of a sparse weight ``{"shape": [rows, cols], "entries": [[i, j, value], ...]}``
+    (docs/formats.md): every entry not listed is 0, the positions ``(i, j)`` strictly increasing in
+    row-major order, ``cols`` the width of the layer below (``width``, if known)."""
+    shape = as_list(field(weight, "shape", where), f"{where}.shape", 2)
+    rows, cols = (as_int(v, f"{where}.shape[{s}]", 1 if width is None or s == 0 else width, None if s == 0 else width)
+                  for s, v in enumerate(shape))
+    out = [[ZERO] * cols for _ in range(rows)]
+    last = -1
+    for e, entry in enumerate(as_list(field(weight, "entries", where), f"{where}.entries")):
+        i, j, value = as_list(entry, f"{where}.entries[{e}]", 3)
+        place = as_int(i, f"{where}.entries[{e}][0]", 0, rows - 1) * cols + as_int(j, f"{where}.entries[{e}][1]", 0, cols - 1)
+        if place <= last:
+            raise CheckFailure(f"{where}.entries[{e}]", "positions must be strictly increasing in row-major order")
+        last = place
+        out[i][j] = parse(value, f"{where}.entries[{e}][2]")
+    return out
+
+
 class Network:
     """The deep network: ``layers[k] = (W, b)``, ReLU after every layer but the last."""
 
@@ -261,9 +280,10 @@ class Network:
         width = None
         for k, layer in enumerate(layers):
             lw = f"{where}.layers[{k}]"
-            rows = as_list(field(layer, "weight", lw), f"{lw}.weight")
-            W = [[parse(v, f"{lw}.weight[{i}][{j}]") for j, v in enumerate(as_list(r, f"{lw}.weight[{i}]", width if width is not None else None))]
-                 for i, r in enumerate(rows)]
+            weight = field(layer, "weight", lw)
+            W = (sparse_rows(weight, f"{lw}.weight", width, parse) if isinstance(weight, dict) else
+                 [[parse(v, f"{lw}.weight[{i}][{j}]") for j, v in enumerate(as_list(r, f"{lw}.weight[{i}]", width if width is not None else None))]
+                  for i, r in enumerate(as_list(weight, f"{lw}.weight"))])
             b = [parse(v, f"{lw}.bias[{i}]") for i, v in enumerate(as_list(field(layer, "bias", lw), f"{lw}.bias", len(W)))]
             if not W:
                 raise CheckFailure(f"{lw}.weight", "layer has no outputs")

@@ -542,13 +542,14 @@ def lattice_header(form: FiniteForm) -> dict:
     """The lattice certificate but its leaves and tree (docs/certificate-format.md)."""
     from .certificate import producer_versions
     from .equiv import EQUIV_FORMAT, EQUIV_VERSION
+    from .io.jsonfmt import to_dict
     from .rationals import format_rational
 
     deep, e = form.enumeration.network, form.enumeration
     return {
         "format": EQUIV_FORMAT, "version": EQUIV_VERSION, "purpose": "equivalence",
         "producer": producer_versions(),
-        "networks": {"A": deep.to_dict(), "B": form.network.to_dict()},
+        "networks": {"A": deep.to_dict(), "B": to_dict(form.network, sparse=True)},
         "network_sha256": {"A": deep.sha256(), "B": form.network.sha256()},
         "domain": e.domain.to_dict(), "combination": "lattice", "order": "layer-major", "method": "lattice",
         "claim": {"kind": "equal", "norm": "inf"},
@@ -570,7 +571,7 @@ def stream_finite(form: FiniteForm, network_out, cert_out) -> None:
     from .certificate import leaf_json, stream_certificate
     from .io.jsonfmt import dumps
 
-    network_out.write(dumps(form.network))
+    network_out.write(dumps(form.network, sparse=True))
     e = form.enumeration
 
     def leaf(k: int) -> str:

@@ -19,7 +19,7 @@ from exactrelu.cli import main
 from exactrelu.domain import Domain
 from exactrelu.errors import DomainError
 from exactrelu.finite import LatticeForm, _minimal_sets, certify, lattice_form, realise, write_finite
-from exactrelu.io.jsonfmt import load as load_json_network, save as save_json_network
+from exactrelu.io.jsonfmt import load as load_json_network, save as save_json_network, to_dict
 from exactrelu.network import ReluNetwork
 from exactrelu.regions import enumerate_regions
 
@@ -115,7 +115,8 @@ def test_certificate_verifies_and_binds_both_networks(name, forms, tmp_path, cap
     assert verdict.out.strip() == "s VERIFIED" and verdict.err.count(", pinned (") == 2
     data = json.loads(cert.read_text())
     assert data["format"] == "exactrelu-equivalence" and data["claim"] == {"kind": "equal", "norm": "inf"}
-    assert data["networks"]["B"] == form.network.to_dict()
+    assert data["networks"]["B"] == to_dict(form.network, sparse=True)  # sparse weights
+    assert json.loads(out.read_text())["layers"][0]["weight"]["shape"] == [form.network.widths[1], form.network.input_dim]
     other = tmp_path / "other.json"
     save_json_network(ABS if form.enumeration.network.input_dim != 1 else MAX, other)
     assert checker.main([str(cert), "--model-a", str(other), "--model-b", str(out)]) == 1
@@ -309,3 +310,53 @@ def test_shallow_finite_refuses_a_flat_box(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "full-dimensional domain" in err and "Traceback" not in err
     assert not (tmp_path / "F.json").exists()
+
+
+# ----------------------------------------------------------------------------- sparse weights
+SPARSE = {"format": "exactrelu-network", "version": 1,
+          "layers": [{"weight": {"shape": [2, 2], "entries": [[0, 0, "1"], [1, 1, "-1/2"]]}, "bias": ["0", "1"]},
+                     {"weight": {"shape": [1, 2], "entries": [[0, 1, 3]]}, "bias": ["0"]}]}
+
+
+def test_a_sparse_weight_is_the_same_network_for_the_loader_and_the_checker(tmp_path):
+    from exactrelu.io.jsonfmt import network_from_dict
+
+    net = network_from_dict(SPARSE, "net")
+    assert net.layers[0].weight == ((F(1), F(0)), (F(0), F(-1, 2))) and net.layers[1].weight == ((F(0), F(3)),)
+    assert to_dict(net, sparse=True)["layers"][1]["weight"] == {"shape": [1, 2], "entries": [[0, 1, "3"]]}
+    assert network_from_dict(to_dict(net, sparse=True), "net") == net
+    assert checker.Network(SPARSE, "net").layers == [(list(map(list, layer.weight)), list(layer.bias)) for layer in net.layers]
+    assert checker.Network(SPARSE, "net").sha256() == net.sha256() == checker.Network(net.to_dict(), "net").sha256()
+
+
+def _sparse_with(change):
+    data = json.loads(json.dumps(SPARSE))
+    change(data["layers"][0]["weight"], data["layers"][1]["weight"])
+    return data
+
+
+SPARSE_FAULTS = [  # (change, the loader's message, the checker's location)
+    (lambda w, _: w.update(shape=[2]), "'shape': [rows, cols]", "layers[0].weight.shape"),
+    (lambda w, _: w.update(shape=[0, 2]), "'shape': [rows, cols]", "layers[0].weight.shape[0]"),
+    (lambda _, w: w.update(shape=[1, 3]), "has 3 columns", "layers[1].weight.shape[1]"),
+    (lambda w, _: w.update(entries={}), "'entries': a list", "layers[0].weight.entries"),
+    (lambda w, _: w["entries"].append([1, 1]), "entry 2 must be [i, j, value]", "layers[0].weight.entries[2]"),
+    (lambda w, _: w["entries"].append([2, 0, "1"]), "entry 2 must be [i, j, value]", "layers[0].weight.entries[2][0]"),
+    (lambda w, _: w["entries"].append([1, 2, "1"]), "entry 2 must be [i, j, value]", "layers[0].weight.entries[2][1]"),
+    (lambda w, _: w["entries"].reverse(), "strictly increasing", "layers[0].weight.entries[1]"),
+    (lambda w, _: w["entries"][0].__setitem__(2, "x"), "weight[0][0]", "layers[0].weight.entries[0][2]"),
+]
+
+
+@pytest.mark.parametrize("change, message, where", SPARSE_FAULTS)
+def test_a_malformed_sparse_weight_is_refused_in_one_line(change, message, where, tmp_path):
+    from exactrelu.errors import NetworkFormatError
+    from exactrelu.io.jsonfmt import network_from_dict
+
+    data = _sparse_with(change)
+    with pytest.raises(NetworkFormatError) as info:
+        network_from_dict(data, "net")
+    assert message in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(checker.CheckFailure) as failure:
+        checker.Network(data, "net")
+    assert failure.value.location == f"net.{where}"

@@ -284,6 +284,7 @@ def test_malformed_lattice_certificates_are_rejected(zigzag, tmp_path, change, w
 
 def test_a_layer_of_another_width_is_rejected(zigzag, tmp_path):
     def widen(d):
+        d["networks"]["B"] = network_from_dict(d["networks"]["B"], "B").to_dict()  # dense, to widen it
         layers = d["networks"]["B"]["layers"]
         layers[0]["weight"].append(["0"])
         layers[0]["bias"].append("0")

@@ -3,18 +3,33 @@
 ``{"format": "exactrelu-network", "version": 1, "layers": [{"weight": [[...]], "bias": [...]}]}``.
 Entries are JSON integers, JSON numbers (binary64, converted exactly) or strings ``"p/q"`` /
 exact decimals.  ``input_dim`` is optional (required only when it cannot be read off the first
-weight, i.e. never in practice).
+weight, i.e. never in practice).  A weight may instead be *sparse*,
+``{"shape": [rows, cols], "entries": [[i, j, value], ...]}``: the entries not listed are 0, the
+positions strictly increasing in row-major order.  Either spelling is the same network (the same
+:meth:`~exactrelu.network.ReluNetwork.sha256`, which hashes the dense canonical form).
+
+>>> from exactrelu.network import ReluNetwork
+>>> net = ReluNetwork.from_lists([([[1, 0], [0, "1/2"]], [0, 0]), ([[1, -1]], [0])])
+>>> sparse = to_dict(net, sparse=True)
+>>> sparse["layers"][0]["weight"]
+{'shape': [2, 2], 'entries': [[0, 0, '1'], [1, 1, '1/2']]}
+>>> network_from_dict(sparse, "net").sha256() == net.sha256()
+True
 """
 
 from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 from pathlib import Path
 
 from ..errors import NetworkFormatError
 from ..network import NETWORK_FORMAT, NETWORK_VERSION, ReluNetwork
+from ..rationals import format_rational
 from .output import write_text
+
+ZERO = Fraction(0)
 
 
 def read_json(path: Path, what: str = "file") -> object:
@@ -66,7 +81,7 @@ def network_from_dict(data: object, where: str) -> ReluNetwork:
     for k, layer in enumerate(layers):
         if not isinstance(layer, dict) or "weight" not in layer or "bias" not in layer:
             raise NetworkFormatError(f"{where}: layer {k} must be an object with 'weight' and 'bias'")
-        pairs.append((layer["weight"], layer["bias"]))
+        pairs.append((_rows(layer["weight"], f"{where}: layer {k} weight"), layer["bias"]))
     net = ReluNetwork.from_lists(pairs, where)
     declared = data.get("input_dim")
     if declared is not None and declared != net.input_dim:
@@ -74,14 +89,51 @@ def network_from_dict(data: object, where: str) -> ReluNetwork:
     return net
 
 
+def _rows(weight: object, where: str) -> object:
+    """A weight as its rows: a sparse object (module docstring) expanded, anything else as it is."""
+    if not isinstance(weight, dict):
+        return weight
+    shape, entries = weight.get("shape"), weight.get("entries")
+    if (not isinstance(shape, list) or len(shape) != 2
+            or any(type(s) is not int or s < 1 for s in shape)):
+        raise NetworkFormatError(f"{where}: a sparse weight needs 'shape': [rows, cols], two positive integers")
+    if not isinstance(entries, list):
+        raise NetworkFormatError(f"{where}: a sparse weight needs 'entries': a list of [i, j, value]")
+    rows, cols = shape
+    out: list[list[object]] = [[ZERO] * cols for _ in range(rows)]
+    last = -1
+    for e, entry in enumerate(entries):
+        if (not isinstance(entry, list) or len(entry) != 3 or any(type(c) is not int for c in entry[:2])
+                or not (0 <= entry[0] < rows and 0 <= entry[1] < cols)):
+            raise NetworkFormatError(f"{where}: entry {e} must be [i, j, value] with 0 <= i < {rows}, 0 <= j < {cols}")
+        i, j, value = entry
+        if i * cols + j <= last:
+            raise NetworkFormatError(f"{where}: entry {e}: positions must be strictly increasing in row-major order")
+        last = i * cols + j
+        out[i][j] = value
+    return out
+
+
+def to_dict(network: ReluNetwork, sparse: bool = False) -> dict:
+    """The ``exactrelu-network`` object of ``network``: :meth:`~exactrelu.network.ReluNetwork.to_dict`,
+    or with ``sparse`` every weight as a sparse object of its nonzero entries."""
+    if not sparse:
+        return network.to_dict()
+    return {"format": NETWORK_FORMAT, "version": NETWORK_VERSION, "input_dim": network.input_dim,
+            "layers": [{"weight": {"shape": [layer.out_dim, len(layer.weight[0])],
+                                   "entries": [[i, j, format_rational(w)] for i, row in enumerate(layer.weight)
+                                               for j, w in enumerate(row) if w]},
+                        "bias": [format_rational(b) for b in layer.bias]} for layer in network.layers]}
+
+
 def load(path: Path) -> ReluNetwork:
     """Read an ``exactrelu-network`` JSON file."""
     return network_from_dict(read_json(path, "network"), str(path))
 
 
-def dumps(network: ReluNetwork) -> str:
-    """The ``exactrelu-network`` JSON text of ``network`` (rationals as strings)."""
-    return json.dumps(network.to_dict(), indent=1) + "\n"
+def dumps(network: ReluNetwork, sparse: bool = False) -> str:
+    """The ``exactrelu-network`` JSON text of ``network`` (rationals as strings; :func:`to_dict`)."""
+    return json.dumps(to_dict(network, sparse), indent=1) + "\n"
 
 
 def encode(network: ReluNetwork) -> bytes:
