@@ -7,7 +7,8 @@ small rational weights over [-1, 1]^n), measured in one run:
 
 * the deep network's regions, the distinct affine maps (per output, summed), the lattice terms
   (sets left after dropping supersets) and the largest set, and the exact LPs that decided them;
-* the finite form: hidden layers (depth), widest hidden layer, parameters;
+* the finite form: hidden layers (depth), widest hidden layer, parameters (dense count), nonzero
+  weights (what its sparse file holds) and the size of that file;
 * the three-hidden-layer form of the same regions: hidden widths and infinite weights;
 * the lattice certificate deep = finite (over the deep network's own regions): the exact LPs of its
   per-region evidence, its size, the independent checker's verdict with both networks pinned, and
@@ -62,7 +63,8 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="network names to leave out")
     args = parser.parse_args()
     markdown_header(["network", "regions", "distinct maps", "lattice terms", "largest set", "lattice LPs",
-                     "finite depth", "finite width", "finite parameters", "3-layer widths", "infinite weights",
+                     "finite depth", "finite width", "finite parameters", "nonzero weights", "F KB", "3-layer widths",
+                     "infinite weights",
                      "evidence LPs", "certificate KB", "checker", "build s", "evidence s", "check s"])
     for name, net, domain in cases():
         if (args.only and name != args.only) or name in args.skip:
@@ -74,6 +76,7 @@ def main() -> None:
         lattice, finite = form.lattice, form.network
         with tempfile.TemporaryDirectory() as tmp:
             size = write_finite(form, Path(tmp) / "F.json", Path(tmp) / "F.cert.json")
+            f_kb = (Path(tmp) / "F.json").stat().st_size / 1024
             deep = Path(tmp) / "deep.json"
             save(net, deep)
             t = time.perf_counter()
@@ -86,7 +89,8 @@ def main() -> None:
             check_s = time.perf_counter() - t
         markdown_row([name, len(e.regions), sum(form.distinct_maps), sum(len(t) for t in lattice.terms),
                       max(len(x) for t in lattice.terms for x in t), lattice.lps, form.depth, form.width,
-                      finite.parameter_count, *three, form.evidence_lps,
+                      finite.parameter_count, sum(1 for layer in finite.layers for row in layer.weight for w in row if w),
+                      f"{f_kb:.0f}", *three, form.evidence_lps,
                       f"{size / 1024:.0f}", verdict, f"{form.build_seconds:.2f}", f"{form.evidence_seconds:.2f}",
                       f"{check_s:.2f}"])
 

@@ -1590,6 +1590,23 @@ def lattice_layers(n: int, formula) -> list:
     return layers
 
 
+class _TermRows:
+    """A leaf's rows followed by the strict rows ``l_j - l > 0`` of a term's maps (in its order), each
+    of these made only when a multiplier reads it."""
+
+    def __init__(self, rows, maps, term, w, b) -> None:
+        self.rows, self.maps, self.term, self.w, self.b = rows, maps, term, w, b
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.term)
+
+    def __getitem__(self, m: int):
+        if m < len(self.rows):
+            return self.rows[m]
+        wj, bj = self.maps[self.term[m - len(self.rows)]]
+        return [p - q for p, q in zip(wj, self.w)], bj - self.b, True
+
+
 class LatticeCertificate:
     """``"method": "lattice"`` (mixed into :class:`Checker`): ``B`` is rebuilt from the stated formula
     and compared exactly (rule 1); at every leaf of ``A``'s tree, with ``l`` its map for output ``o``,
@@ -1660,8 +1677,7 @@ class LatticeCertificate:
                     raise CheckFailure(f"{ow}.above[{s}]", f"the multipliers prove l - l_{j} <= {fmt(bound)}, not <= 0")
             below = as_list(field(ev, "below", ow), f"{ow}.below", len(terms))
             for t, (term, pairs) in enumerate(zip(terms, below)):
-                above_l = [([p - q for p, q in zip(maps[j][0], w)], maps[j][1] - b, True) for j in term]
-                check_motzkin(rows + above_l, pairs, f"{ow}.below[{t}]")
+                check_motzkin(_TermRows(rows, maps, term, w, b), pairs, f"{ow}.below[{t}]")
 
     def _run_lattice(self) -> None:
         """After the walk (rule 2 ran at every leaf): ``--symbolic`` re-derives ``A``'s maps."""
