@@ -5,30 +5,35 @@ polytope), every output ``o`` of the deep network is written as
 
     ``f_o(x) = max_t min_{j in S_t} l_j(x)``        (Tarela & Martinez; Ovchinnikov)
 
-where ``l_1, l_2, ...`` are the *distinct* affine maps of output ``o`` over the regions and, for a
-region ``R_i`` with map ``l_i``, ``S_i = {j : l_j >= l_i on the closure of R_i}``, decided exactly:
-``j`` is in ``S_i`` iff the exact LP maximum of ``l_i - l_j`` over the closure of ``R_i``
-(:func:`exactrelu.lp.maximize`) is ``<= 0``; a point of ``R_i`` where ``l_j < l_i`` (the region's
-witness) excludes ``j`` with no LP.  Sets that are supersets of other sets are dropped: if
-``S_a`` is a proper subset of ``S_b`` then ``min_{S_b} <= min_{S_a}`` everywhere, so term ``b``
-never wins the max.
+where ``l_1, l_2, ...`` are the *distinct* affine maps of output ``o`` over the regions and each
+term ``S_t`` is a set of them (:class:`LatticeForm`).  For a region ``R_i`` with map ``l_i`` let
+``A_i = {j : l_j >= l_i on the closure of R_i}`` and ``B_i = {j : l_j <= l_i on it}``, both read off
+the closure's exact vertices on a bounded domain (an affine function is ``>= 0`` on a polytope iff
+at its vertices), else decided by exact LPs (:class:`_Closures`).  The formula is exact iff
 
-Why it is exact (docs/theory.md section 10).  Let ``D`` be full-dimensional.  The closures of the
-full-dimensional regions are closed convex sets with interior that cover ``D``: their union is
-closed and contains every point of ``D`` outside the finitely many lower-dimensional regions, which
-have no interior, so it is dense in ``D`` and equals it.  ``f_o`` is continuous and equals ``l_i`` on
-the closure of ``R_i``, so these closures are "pieces" in the sense of Ovchinnikov's theorem
-(Max-min representation of piecewise linear functions, 2002, Theorem 2.1), which gives
-``f_o = max_i min_{j in S_i} l_j`` with ``i`` over the pieces alone.  *Lower bound*: ``x`` lies in
-some piece ``cl R_i``; there every ``l_j`` with ``j in S_i`` is ``>= l_i(x) = f_o(x)`` and ``j = i``
-attains it.  *Upper bound*: for every piece and every ``x in D`` some ``j in S_i`` has
-``l_j(x) <= f_o(x)`` (the lattice lemma; it needs ``D`` convex).  So the lower-dimensional regions
-are skipped: they are not pieces, and the pieces already cover ``D``.  A lower-dimensional domain
-(a box with ``lo = hi`` in some input, a flat polytope) has no full-dimensional region and is
-refused with :class:`~exactrelu.errors.DomainError`.  Nothing downstream rests on the theorem alone:
-:func:`certify` proves, region by region of the deep network, that the formula equals the deep map
-(:func:`leaf_evidence`, the lattice certificate of docs/theory.md section 10.6) and raises
-:class:`~exactrelu.errors.InternalError` where it cannot.
+* *(above)* every region ``R_k`` has a term inside ``A_k`` (then ``max >= l_k`` on ``R_k``), and
+* *(below)* every term is ``<= f_o`` on ``D``: on every region ``R_k`` no point has every map of the
+  term above ``l_k`` (enough: one map of the term in ``B_k``).
+
+The construction (docs/theory.md section 10.1): for every full-dimensional region ``R_i`` a small
+term ``T_i`` inside ``A_i`` that satisfies *(below)* (:func:`_term`: a greedy cover of the regions
+by the maps of ``A_i`` in their ``B_k``, then exact LPs for the regions no single map covers); then a
+greedy cover of all regions by these terms for *(above)*.  Every point lies in the closure of a
+full-dimensional region (their closures cover ``D``), so lower-dimensional regions need no term of
+their own; a flat domain has no full-dimensional region and is refused
+(:class:`~exactrelu.errors.DomainError`).
+
+Such a formula need not exist.  The first version of this module read the lattice theorem of
+Tarela & Martinez and Ovchinnikov (2002) with the regions as pieces, taking ``A_i`` itself as the
+term of ``R_i``, as if ``min_{A_i} l_j <= f_o`` held on ``D``; it does not always: on
+``benchmarks.common.random_network([2, 4, 4, 4, 1], seed=11)`` over ``[-2, 2]^2`` every map of some
+``A_i`` exceeds ``f`` at a point of another region (exact arithmetic), so no term above ``l_i`` on
+all of ``R_i`` is ``<= f``, and no formula with a term above each whole region exists (the max
+would need terms that each dominate only part of ``R_i``).  :func:`_term` finds that point
+exactly and raises :class:`~exactrelu.errors.LatticeFormError`.  Nothing downstream rests on the
+construction alone: :func:`certify` proves, region by region of the deep network, that the formula
+equals the deep map (:func:`leaf_evidence`, the lattice certificate of docs/theory.md section
+10.6) and raises :class:`~exactrelu.errors.InternalError` where it cannot.
 
 The representation is realised as an ordinary :class:`~exactrelu.network.ReluNetwork` with finite
 rational weights (:func:`realise`): a value ``v`` passes a layer as ``relu(v) - relu(-v)``,
@@ -59,7 +64,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import lp
-from .errors import DomainError, InternalError
+from .errors import DomainError, InternalError, LatticeFormError
 from .network import AffineLayer, ReluNetwork
 from .polytope import IntRow, Polytope, integer_row, vertex_multipliers
 
@@ -254,7 +259,9 @@ def _term(c: _Closures, o: int, i: int) -> tuple[frozenset[int], int]:
     on every region ``R_k`` some map of ``T`` is ``<= l_k``: greedily a map below ``l_k`` on the whole
     closure for every region where ``S_i`` has one, then, where none does, maps added at the points an
     exact LP finds where every map of ``T`` exceeds ``l_k``.  So ``min_T <= f`` on the domain and
-    ``min_T = l_i`` on ``R_i``.  Returns ``T`` and the LPs it took."""
+    ``min_T = l_i`` on ``R_i``.  Returns ``T`` and the LPs it took.  Raises
+    :class:`~exactrelu.errors.LatticeFormError` at a point where every map of ``S_i`` exceeds ``f``:
+    then no term inside ``S_i`` (and so none above ``l_i`` on all of ``R_i``) is ``<= f`` there."""
     s, own, le, maps = c.ge[o][i], c.own[o][i], c.le[o], c.maps[o]
     covers = [(j, c.covers[o][j]) for j in _bits(s)]
     single = 0
@@ -272,7 +279,10 @@ def _term(c: _Closures, o: int, i: int) -> tuple[frozenset[int], int]:
             x = decision.point
             j = min(_bits(s), key=lambda j: _at(maps[j], x))
             if _at(maps[j], x) > _at(lk, x):
-                raise InternalError(f"region {k}: no map of S_{i} is below the deep map at a point")
+                raise LatticeFormError(
+                    f"output {o}: no max-min formula has a term above the network on the whole region {i} (every "
+                    f"map that is, exceeds the network at x = ({', '.join(map(str, x))}), in region {k}), so the "
+                    "finite form with one term per region does not exist here (docs/theory.md section 10.2)")
             chosen.add(j)
     return frozenset(chosen), lps
 

@@ -360,3 +360,37 @@ def test_a_malformed_sparse_weight_is_refused_in_one_line(change, message, where
     with pytest.raises(checker.CheckFailure) as failure:
         checker.Network(data, "net")
     assert failure.value.location == f"net.{where}"
+
+
+# ----------------------------------------------------------------------------- where no formula exists
+def test_a_network_without_a_term_above_a_whole_region_is_refused_in_one_line(tmp_path, capsys):
+    """On this network over [-2, 2]^2 some region's maps-above all exceed f at a point of another
+    region (found by an exact LP): no max-min formula with a term above every whole region exists,
+    so `shallow --finite` refuses it (exit 2, one line, no file) instead of writing a wrong formula;
+    the point named is exactly such a point."""
+    import re
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from common import random_network
+
+    from exactrelu.cli import main
+    from exactrelu.errors import LatticeFormError
+
+    net = random_network([2, 4, 4, 4, 1], seed=11)
+    e = enumerate_regions(net, Domain.box(["-2", "-2"], ["2", "2"]))
+    with pytest.raises(LatticeFormError) as info:
+        certify(e)
+    found = re.search(r"whole region (\d+) .* x = \(([^)]*)\), in region (\d+)", str(info.value))
+    i, x, k = int(found[1]), [F(v) for v in found[2].split(", ")], int(found[3])
+    assert e.locate(x) == k and e.regions[i].full_dimensional
+    lattice_above = [j for j in range(len(e.regions))
+                     if lp.maximize(e.domain.rows() + e.regions[i].neuron_rows(),
+                                    [a - c for a, c in zip(e.regions[i].alpha[0], e.regions[j].alpha[0])],
+                                    e.regions[i].beta[0] - e.regions[j].beta[0], 2).value <= 0]
+    assert i in lattice_above and all(e.regions[j].output(x)[0] > net.evaluate(x)[0] for j in lattice_above)
+    save_json_network(net, tmp_path / "net.json")
+    code = main(["shallow", str(tmp_path / "net.json"), "--box=-2:2,-2:2", "--finite", "-o", str(tmp_path / "F.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no max-min formula" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "F.json").exists()
