@@ -23,7 +23,7 @@ from exactrelu.checker import Checker
 from exactrelu.commands import main
 from exactrelu.domain import Domain
 from exactrelu.errors import IncompleteError, InputError
-from exactrelu.parallel import expand_frontier, merge, part_of, pendings
+from exactrelu.parallel import expand_frontier, merge, part_of
 from exactrelu.regions import enumerate_regions, enumerate_subtree, root_node
 from exactrelu.shallow import build_shallow
 
@@ -58,8 +58,8 @@ def test_local_frontier_and_partial_subtrees_merge_to_the_serial_tree(random_net
         parts, frontier = expand_frontier(net, domain, root_node(net, domain), size=5)
         while frontier:
             node = frontier.pop()
-            parts[node.path] = part = part_of(enumerate_subtree(net, domain, node, max_nodes=3))
-            frontier += pendings(part.tree)
+            parts[node.path] = part = part_of(enumerate_subtree(net, domain, node, max_nodes=3), node.depth)
+            frontier += part.pending
         merged = merge(net, domain, parts.pop)
         assert not parts
         assert merged.tree == serial.tree and merged.regions == serial.regions
