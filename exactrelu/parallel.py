@@ -41,7 +41,7 @@ import pickle
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Iterator, Optional, Sequence
@@ -319,8 +319,6 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None, 
     running scheduler at ``scheduler``; closed (with the local cluster) on leaving, also on Ctrl-C.
     A scheduler that cannot be reached within ``timeout`` seconds, or has no worker, is an
     :class:`InputError`."""
-    import logging
-
     distributed = _distributed()
     cluster = None
     if scheduler is not None:
@@ -339,16 +337,45 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None, 
             client.close()
             raise InputError(f"--scheduler {scheduler}: the scheduler has no worker ({exc})") from None
     else:
-        # dashboard_address ":0": a free port (None would still take 8787 and warn when it is in use)
-        cluster = distributed.LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
-        client = distributed.Client(cluster, set_as_default=False)
+        cluster, client = _local_cluster(distributed, workers or 1)
     try:
         yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+WORKER_PROCESS = "Dask Worker process (from Nanny)"  # the name a nanny gives its worker process
+
+
+def _local_cluster(distributed, workers: int) -> tuple:
+    """A ``LocalCluster`` of ``workers`` processes, its workers started, and a client of it.  The
+    scheduler starts first (it runs in this process, in a fraction of a second), then the workers;
+    interrupted meanwhile (Ctrl-C), the worker processes started so far are killed and the cluster
+    is closed (in a tenth of a second): a graceful close waits until every worker has started
+    (seconds), and an interrupt left to Dask's exit handler printed a traceback.  The client is
+    made only then: a close after an interrupted client start is cancelled and leaves the exit
+    handler waiting."""
+    import logging
+    import multiprocessing
+
+    before = set(multiprocessing.active_children())
+    # dashboard_address ":0": a free port (None would still take 8787 and warn when it is in use)
+    cluster = distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=logging.CRITICAL)
+    try:
+        cluster.scale(workers)
+        cluster.wait_for_workers(workers)
+        client = distributed.Client(cluster, set_as_default=False)
+    except BaseException:
+        for process in set(multiprocessing.active_children()) - before:
+            if process.name == WORKER_PROCESS:
+                process.kill()
+        with suppress(Exception):  # the interrupt goes on
+            cluster.close(timeout=5)
+        raise
+    return cluster, client
 
 
 def _explore(context: tuple[ReluNetwork, Domain], node: Pending, max_nodes: int, max_regions: Optional[int]) -> Part:

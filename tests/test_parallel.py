@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 from fractions import Fraction
 from pathlib import Path
 
@@ -161,6 +162,39 @@ def test_cluster_region_budget_is_incomplete(random_network, client):
     with pytest.raises(IncompleteError, match="budget"):
         enumerate_parallel(net, domain, client, max_regions=count - 1, split_nodes=5)
     assert len(enumerate_parallel(net, domain, client, max_regions=count).regions) == count
+
+
+def test_an_interrupted_cluster_start_kills_the_starting_workers():
+    """Ctrl-C while the local cluster's workers start (the wait for them is interrupted as soon as
+    one worker process exists): that process is killed, not waited for, the cluster is closed, and
+    nothing is printed at exit (Dask's exit handler printed a traceback)."""
+    code = textwrap.dedent("""
+        import multiprocessing, time
+        import distributed
+        from exactrelu.parallel import WORKER_PROCESS, dask_client
+
+        started = []
+
+        def interrupted(self, n_workers, timeout=None):
+            while not started:
+                started.extend(p for p in multiprocessing.active_children() if p.name == WORKER_PROCESS)
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+
+        distributed.deploy.cluster.Cluster.wait_for_workers = interrupted
+        try:
+            with dask_client(workers=2):
+                print("started")
+        except KeyboardInterrupt:
+            for p in started:
+                p.join(30)
+            print(sorted({p.exitcode for p in started}), multiprocessing.active_children())
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-2] == f"[{-signal.SIGKILL}] []"
+    assert "Traceback" not in out.stderr, out.stderr
 
 
 def test_unreachable_scheduler_is_a_clear_error():
