@@ -163,8 +163,11 @@ class _Decoder:
 
     __slots__ = ("code", "at", "pending", "blocks", "proofs", "network")
 
-    def __init__(self, network: ReluNetwork, part: Part) -> None:
+    def __init__(self, network: ReluNetwork, part: Part, totals: list[int]) -> None:
+        """The decoder of ``part``, whose counters are added to ``totals``."""
         self.code, self.at, self.pending, self.network = pickle.loads(part.code), 0, iter(part.pending), network
+        for k, c in enumerate(part.counts):
+            totals[k] += c
         self.blocks: list[tuple] = []
         self.proofs: list[Empty] = []
 
@@ -270,10 +273,8 @@ def merge(network: ReluNetwork, domain: Domain, fetch: Callable[[Path], Part],
     fmt = f"0{len(order)}b"
 
     def below(path: Path) -> Child:
-        part = fetch(path)
-        for k, c in enumerate(part.counts):
-            totals[k] += c
-        return walk(_Decoder(network, part), len(path))
+        reader = _Decoder(network, fetch(path), totals)  # the part itself is not kept
+        return walk(reader, len(path))
 
     def walk(reader: _Decoder, depth: int) -> Child:
         tag = reader.code[reader.at]
@@ -402,12 +403,15 @@ def enumerate_parallel(
     result (module docstring).  ``frontier`` pending nodes (default 8 per worker) are sent first; a
     worker leaves a subtree partial after ``split_nodes`` nodes; a task that fails is retried
     ``retries`` times (a task on a worker that dies is recomputed by the scheduler).  ``stats``, if
-    given, receives the frontier size, the number of tasks and their seconds."""
+    given, receives the frontier size, the number of nodes expanded here and the seconds that took,
+    the number of tasks and their seconds, and the CPU seconds of this thread (expansion, submission
+    and merge; Dask's client and a local scheduler run in other threads)."""
     distributed = _distributed()
-    started = time.perf_counter()
+    started, thread_started = time.perf_counter(), time.thread_time()
     domain = domain or Domain.reals(network.input_dim)
     workers = max(1, len(client.scheduler_info()["workers"]))
     parts, first = expand_frontier(network, domain, root_node(network, domain, method), frontier or 8 * workers)
+    expanded = time.perf_counter() - started
     run = uuid.uuid4().hex[:12]
     context = client.scatter([(network, domain)], broadcast=True, hash=False)[0]  # a key of its own: a
     # cancelled earlier run of the same network must not take this run's data with it
@@ -453,5 +457,6 @@ def enumerate_parallel(
         context.release()
     result.seconds = time.perf_counter() - started
     if stats is not None:
-        stats.update(frontier=len(first), tasks=len(task_seconds), task_seconds=task_seconds, workers=workers)
+        stats.update(frontier=len(first), expanded=len(parts), expand_seconds=expanded, tasks=len(task_seconds),
+                     task_seconds=task_seconds, workers=workers, thread_cpu=time.thread_time() - thread_started)
     return result
