@@ -6,14 +6,18 @@ nodes for the workers), sends each pending node (its partial pattern and its cel
 :class:`~exactrelu.regions.Pending`) to a worker, which resumes the engine there
 (:func:`~exactrelu.regions.enumerate_subtree`) with a node budget; a subtree larger than the budget
 comes back partial, its pending nodes are sent out again (the further splitting of large subtrees;
-Dask's work stealing balances the queue).  :func:`merge` walks the tree in its order (active side
-before inactive), puts each returned part in its pending node's place and renumbers the leaves.
+Dask's work stealing balances the queue).  A part travels as integers (:func:`encode`: exact
+rationals as numerators over common denominators, shared objects once), not as pickled
+``Fraction`` objects.  :func:`merge` walks the tree in its order (active side before inactive),
+decodes each returned part in its pending node's place and renumbers the leaves.
 
 Invariant: the merged :class:`~exactrelu.regions.Enumeration` has the serial run's tree and regions
 exactly (same order, same witnesses, same multipliers), because a resumed node's subtree is the
 serial subtree there and the serial regions are the leaves in tree order; so a certificate written
-from it is byte-identical.  Parts are released from the cluster as they arrive; the merging side
-holds a part only until the walk reaches it, and hands out each region as soon as it is in order.
+from it is byte-identical (:func:`encode` loses nothing: every rational is its numerator over a
+multiple of its denominator).  Parts are released from the cluster as they arrive; the merging
+side holds a part, encoded, only until the walk reaches it and its decoded integers only until its
+walk ends, and hands out each region as soon as it is in order.
 
 Dask (the ``dask`` extra) is imported only by :func:`dask_client` and :func:`enumerate_parallel`.
 Without a cluster the same frontier and merge run in one process:
@@ -429,22 +433,27 @@ def enumerate_parallel(
         live[future.key] = (future, node.path)
         waiting.add(future)
 
+    def absorb(future) -> None:
+        """A finished task's part, kept until the merge reaches it; its pending nodes go out."""
+        part = future.result()
+        parts[live.pop(future.key)[1]] = part
+        future.release()
+        task_seconds.append(part.seconds)
+        found[0] += part.regions
+        found[1] += part.counts[0]
+        found[2] += part.counts[1]
+        if max_regions is not None and found[0] > max_regions:
+            raise IncompleteError(f"stopped at the budget of {max_regions} regions: the enumeration is incomplete")
+        if progress is not None:
+            progress(*found)
+        for node in part.pending:
+            submit(node)
+
     def fetch(path: Path) -> Part:
         while path not in parts:
-            future = next(waiting)
-            part = future.result()
-            parts[live.pop(future.key)[1]] = part
-            future.release()
-            task_seconds.append(part.seconds)
-            found[0] += part.regions
-            found[1] += part.counts[0]
-            found[2] += part.counts[1]
-            if max_regions is not None and found[0] > max_regions:
-                raise IncompleteError(f"stopped at the budget of {max_regions} regions: the enumeration is incomplete")
-            if progress is not None:
-                progress(*found)
-            for node in part.pending:
-                submit(node)
+            absorb(next(waiting))
+        while waiting.has_ready():  # every part already done, so that its pending nodes go out before
+            absorb(next(waiting))   # this part is decoded (the workers would wait for them meanwhile)
         return parts.pop(path)
 
     try:
