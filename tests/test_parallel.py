@@ -23,7 +23,7 @@ from exactrelu.certificate import stream_shallow_certificate
 from exactrelu.checker import Checker
 from exactrelu.commands import main
 from exactrelu.domain import Domain
-from exactrelu.errors import IncompleteError, InputError
+from exactrelu.errors import IncompleteError, InputError, InternalError
 from exactrelu.parallel import expand_frontier, merge, part_of
 from exactrelu.regions import enumerate_regions, enumerate_subtree, root_node
 from exactrelu.shallow import build_shallow
@@ -74,6 +74,19 @@ def test_a_pending_node_deeper_than_the_network_is_refused(random_network):
 
     with pytest.raises(InputError, match="decides 5 neurons"):
         enumerate_subtree(net, Domain.reals(2), Pending((True,) * 5, witness=(Fraction(0),) * 2))
+
+
+def test_the_wire_form_refuses_what_is_not_the_engines_tree(random_network):
+    """A split off the split order, or an object that is no node, is an internal error, not a
+    silently different tree."""
+    from exactrelu.parallel import encode
+    from exactrelu.regions import Leaf, Split
+
+    net = random_network(random.Random(0), [2, 3, 1])
+    with pytest.raises(InternalError, match=r"a split at depth 0 is on neuron \(0, 1\), not \(0, 0\)"):
+        encode(net, Split((0, 1), Leaf(0), Leaf(1)), [])
+    with pytest.raises(InternalError, match="not a node of a case-split tree: str"):
+        encode(net, "leaf", [])
 
 
 def test_nothing_of_dask_is_imported_without_the_options(random_network, tmp_path):
