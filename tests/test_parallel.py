@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,8 +23,8 @@ from exactrelu.certificate import stream_shallow_certificate
 from exactrelu.checker import Checker
 from exactrelu.commands import main
 from exactrelu.domain import Domain
-from exactrelu.errors import IncompleteError, InputError
-from exactrelu.parallel import expand_frontier, merge, part_of, pendings
+from exactrelu.errors import IncompleteError, InputError, InternalError
+from exactrelu.parallel import expand_frontier, merge, part_of
 from exactrelu.regions import enumerate_regions, enumerate_subtree, root_node
 from exactrelu.shallow import build_shallow
 
@@ -58,8 +59,8 @@ def test_local_frontier_and_partial_subtrees_merge_to_the_serial_tree(random_net
         parts, frontier = expand_frontier(net, domain, root_node(net, domain), size=5)
         while frontier:
             node = frontier.pop()
-            parts[node.path] = part = part_of(enumerate_subtree(net, domain, node, max_nodes=3))
-            frontier += pendings(part.tree)
+            parts[node.path] = part = part_of(enumerate_subtree(net, domain, node, max_nodes=3), node.depth)
+            frontier += part.pending
         merged = merge(net, domain, parts.pop)
         assert not parts
         assert merged.tree == serial.tree and merged.regions == serial.regions
@@ -73,6 +74,19 @@ def test_a_pending_node_deeper_than_the_network_is_refused(random_network):
 
     with pytest.raises(InputError, match="decides 5 neurons"):
         enumerate_subtree(net, Domain.reals(2), Pending((True,) * 5, witness=(Fraction(0),) * 2))
+
+
+def test_the_wire_form_refuses_what_is_not_the_engines_tree(random_network):
+    """A split off the split order, or an object that is no node, is an internal error, not a
+    silently different tree."""
+    from exactrelu.parallel import encode
+    from exactrelu.regions import Leaf, Split
+
+    net = random_network(random.Random(0), [2, 3, 1])
+    with pytest.raises(InternalError, match=r"a split at depth 0 is on neuron \(0, 1\), not \(0, 0\)"):
+        encode(net, Split((0, 1), Leaf(0), Leaf(1)), [])
+    with pytest.raises(InternalError, match="not a node of a case-split tree: str"):
+        encode(net, "leaf", [])
 
 
 def test_nothing_of_dask_is_imported_without_the_options(random_network, tmp_path):
@@ -161,6 +175,39 @@ def test_cluster_region_budget_is_incomplete(random_network, client):
     with pytest.raises(IncompleteError, match="budget"):
         enumerate_parallel(net, domain, client, max_regions=count - 1, split_nodes=5)
     assert len(enumerate_parallel(net, domain, client, max_regions=count).regions) == count
+
+
+def test_an_interrupted_cluster_start_kills_the_starting_workers():
+    """Ctrl-C while the local cluster's workers start (the wait for them is interrupted as soon as
+    one worker process exists): that process is killed, not waited for, the cluster is closed, and
+    nothing is printed at exit (Dask's exit handler printed a traceback)."""
+    code = textwrap.dedent("""
+        import multiprocessing, time
+        import distributed
+        from exactrelu.parallel import WORKER_PROCESS, dask_client
+
+        started = []
+
+        def interrupted(self, n_workers, timeout=None):
+            while not started:
+                started.extend(p for p in multiprocessing.active_children() if p.name == WORKER_PROCESS)
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+
+        distributed.deploy.cluster.Cluster.wait_for_workers = interrupted
+        try:
+            with dask_client(workers=2):
+                print("started")
+        except KeyboardInterrupt:
+            for p in started:
+                p.join(30)
+            print(sorted({p.exitcode for p in started}), multiprocessing.active_children())
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-2] == f"[{-signal.SIGKILL}] []"
+    assert "Traceback" not in out.stderr, out.stderr
 
 
 def test_unreachable_scheduler_is_a_clear_error():
