@@ -110,6 +110,29 @@ def outward(q: Fraction, direction: int, grid: int = 2 ** 20) -> Fraction:
     return Fraction(whole, grid)
 
 
+def snapped(low: Fraction, high: Fraction, grid: int = 2 ** 20) -> tuple[Fraction, Fraction]:
+    """Looser bounds ``[l, u]`` around ``[low, high]`` on the grid ``1/grid`` (:func:`outward`) such
+    that, when ``l < 0 < u``, the width ``u - l`` is ``m 2^e / grid`` with ``m <= 16``: every triangle
+    slope ``u / (u - l)`` then has a denominator dividing ``45045 * 2^k`` (odd part at most 15), so
+    the exact combinations of many relaxation rows keep short denominators.  The width grows by at
+    most an eighth, split evenly on both sides.
+
+    >>> snapped(Fraction(-17, 16), Fraction(17, 16), 16)       # width 34/16 becomes 36/16 = 9 * 2^2 / 16
+    (Fraction(-9, 8), Fraction(9, 8))
+    >>> snapped(Fraction(1, 3), Fraction(2, 3), 8)             # a stable neuron: outward only
+    (Fraction(1, 4), Fraction(3, 4))
+    """
+    l, u = outward(low, -1, grid), outward(high, 1, grid)
+    if not l < 0 < u:
+        return l, u
+    width = int((u - l) * grid)
+    e = max(width.bit_length() - 4, 0)
+    m = -(-width // 2 ** e)                     # the smallest m with m 2^e >= width: m <= 16
+    extra = m * 2 ** e - width
+    l -= Fraction(extra // 2, grid)
+    return l, l + Fraction(m * 2 ** e, grid)
+
+
 def combine(rows: Sequence[SparseRow], multipliers: dict[int, Fraction], start: Optional[Form] = None):
     """``start + sum mu_m g_m`` and whether a strict row has a positive multiplier."""
     acc = dict(start[0]) if start else {}
@@ -279,7 +302,7 @@ class Prover:
             highs = self._exact(system, bits, j, targets, ups, 1, starts)
             lows = self._exact(system, bits, j, targets, downs, -1, starts)
             for k in range(len(targets)):
-                system.add_neuron(outward(lows[k], -1), outward(highs[k], 1))
+                system.add_neuron(*snapped(lows[k], highs[k]))
                 proofs.append((downs[k], ups[k]))
             t += len(targets)
         return proofs
