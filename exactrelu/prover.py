@@ -272,6 +272,129 @@ def _multipliers(values: Sequence[float]) -> dict[int, Fraction]:
     return {m: Fraction(k, GRID) for m, v in enumerate(values) if (k := round(v * GRID)) > 0}
 
 
+class Guide:
+    """Float guidance for a node (never a decision): CROWN bounds of every neuron (the slopes
+    :meth:`Prover._crown` uses, then :func:`snapped` as the exact bounds will be) and the float
+    triangle LP of each disjunct, all in numpy.  :meth:`Prover.node` spends exact work only on a
+    node this predicts to close; a node it does not is split at once."""
+
+    def __init__(self, network) -> None:
+        import numpy as np
+
+        self.np = np
+        self.layers = network.float_layers()
+        self.widths = network.hidden_widths
+
+    def slopes(self, l, u, fixed):
+        """Per neuron of a layer: (upper slope, upper intercept, lower slope) as in :meth:`Prover._crown`;
+        ``fixed`` is +1/-1 for a neuron fixed active/inactive, 0 when unfixed."""
+        np = self.np
+        unstable = (l < 0) & (u > 0)
+        width = np.where(unstable, u - l, 1.0)
+        up = np.where(l >= 0, 1.0, np.where(unstable, u / width, 0.0))
+        inter = np.where(unstable, -u * l / width, 0.0)
+        low = np.where(l >= 0, 1.0, np.where(unstable & (u >= -l), 1.0, 0.0))
+        up = np.where(fixed > 0, 1.0, np.where(fixed < 0, 0.0, up))
+        low = np.where(fixed > 0, 1.0, np.where(fixed < 0, 0.0, low))
+        inter = np.where(fixed != 0, 0.0, inter)
+        return up, inter, low
+
+    def bounds(self, lo, hi, bits):
+        """Float bounds ``(l, u)`` per hidden layer (snapped like the exact ones where unfixed) and
+        the fixed-sign vector per layer."""
+        np = self.np
+        lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        fixed, start = [], 0
+        for w in self.widths:
+            f = np.zeros(w)
+            part = bits[start:start + w]
+            f[:len(part)] = [1.0 if b else -1.0 for b in part]
+            fixed.append(f)
+            start += w
+        out, relax = [], []
+        for j, (W, b) in enumerate(self.layers[:-1]):
+            ends = []
+            for sign in (1.0, -1.0):
+                lam, const = sign * W, sign * b
+                for k in range(j - 1, -1, -1):
+                    up, inter, low = relax[k]
+                    pos = np.maximum(lam, 0.0)
+                    const = const + pos @ inter
+                    lam = pos * up + np.minimum(lam, 0.0) * low
+                    const = const + lam @ self.layers[k][1]
+                    lam = lam @ self.layers[k][0]
+                const = const + np.maximum(lam, 0.0) @ hi + np.minimum(lam, 0.0) @ lo
+                ends.append(sign * const)
+            u, l = ends
+            for p in np.nonzero((l < 0) & (u > 0) & (fixed[j] == 0))[0]:
+                a, c = snapped(Fraction(float(l[p])), Fraction(float(u[p])))
+                l[p], u[p] = float(a), float(c)
+            out.append((l, u))
+            relax.append(self.slopes(l, u, fixed[j]))
+        return out, fixed
+
+    def closes(self, lo, hi, bounds, fixed, conjs, margin: float = 1e-9):
+        """Whether the float triangle LP keeps every disjunct's common slack at most ``margin``, and
+        else a float input point of the LP (``None`` when the LP fails)."""
+        from scipy.optimize import linprog
+
+        np = self.np
+        n, N = len(lo), sum(self.widths)
+        dim = n + N + 1
+        blocks, rhs = [], []
+
+        def rows(a, c):  # rows a . v + c >= 0, as -a . v <= c
+            blocks.append(-a)
+            rhs.append(c)
+
+        var_lo = list(map(float, lo)) + [0.0] * N + [None]
+        var_hi = list(map(float, hi)) + [None] * N + [1.0]
+        prev, start = list(range(n)), n
+        for j, (W, b) in enumerate(self.layers[:-1]):
+            w = W.shape[0]
+            cols = list(range(start, start + w))
+            l, u = bounds[j]
+            f = fixed[j]
+            Z = np.zeros((w, dim))
+            Z[:, prev] = W
+            Y = np.zeros((w, dim))
+            Y[np.arange(w), cols] = 1.0
+            active = (f > 0) | ((f == 0) & (l >= 0))
+            unstable = (f == 0) & (l < 0) & (u > 0)
+            rows((Y - Z)[active | unstable], -b[active | unstable])        # y >= z
+            rows((Z - Y)[active], b[active])                                # y <= z
+            rows(Z[f > 0], b[f > 0])                                        # z >= 0
+            rows(-Z[f < 0], -b[f < 0])                                      # z <= 0
+            s = np.where(unstable, u / np.where(unstable, u - l, 1.0), 0.0)
+            rows((s[:, None] * Z - Y)[unstable], (s * (b - l))[unstable])  # y <= s (z - l)
+            for p in range(w):
+                if f[p] < 0 or (f[p] == 0 and u[p] <= 0):
+                    var_hi[start + p] = 0.0
+                elif f[p] == 0:
+                    var_hi[start + p] = float(u[p])
+            prev, start = cols, start + w
+        W, b = self.layers[-1]
+        Y = np.zeros((W.shape[0], dim))
+        Y[:, prev] = W
+        cost = np.zeros(dim)
+        cost[-1] = -1.0
+        base = np.vstack(blocks) if blocks else np.zeros((0, dim))
+        base_rhs = np.concatenate(rhs) if rhs else np.zeros(0)
+        point = None
+        for conj in conjs:
+            U = np.array([[float(a) for a in r[0]] for r in conj])
+            V = np.array([float(r[1]) for r in conj])
+            G = U @ Y
+            G[:, -1] = -1.0                                                 # u . f + v - t >= 0
+            res = linprog(cost, A_ub=np.vstack([base, -G]), b_ub=np.concatenate([base_rhs, U @ b + V]),
+                          bounds=list(zip(var_lo, var_hi)), method="highs")
+            if res.status != 0:
+                return False, None
+            if -res.fun > margin:
+                return False, res.x[:n]
+        return True, point
+
+
 class Prover:
     """Search for a closed tree over one box input set (see :func:`prove_box`)."""
 
@@ -286,6 +409,7 @@ class Prover:
         self.order = [(l, i) for l, w in enumerate(network.hidden_widths) for i in range(w)]
         self.neuron_splits_below = neuron_splits_below
         self.lps = 0
+        self.guide = Guide(network)
 
     # ---- bounds: float back-substitution proposes, the System proves
     def bounds(self, system: System, bits: Sequence[bool]) -> list[dict]:
@@ -442,53 +566,90 @@ class Prover:
         return mult if system.closes(conj, mult) else None
 
     def node(self, lo, hi, bits):
-        """Decide one node: ``("closed", Closed)``, ``("violated", counterexample)`` or ``("open", system)``."""
-        rows = box_rows(lo, hi) + self._fixed_rows(bits)
-        system = System(self.network, lo, hi, bits, rows)
-        proofs = self.bounds(system, bits)
-        closures = []
-        for conj in self.conjs:
-            if len(bits) == len(self.order):  # exact: one LP over x
+        """Decide one node: ``("closed", Closed)``, ``("violated", counterexample)`` or ``("open",
+        Open)``.  The float :class:`Guide` is asked first; exact bounds and closures are computed only
+        when it predicts that the node closes."""
+        fixed_rows, nxt = self._fixed_rows(bits)
+        rows = box_rows(lo, hi) + fixed_rows
+        if len(bits) == len(self.order):  # exact: one LP over x per disjunct
+            closures = []
+            for conj in self.conjs:
                 self.lps += 1
-                decision = lp.decide(rows + [_pull(system, row) for row in conj], self.network.input_dim)
+                decision = lp.decide(rows + [self._pull(bits, row) for row in conj], self.network.input_dim)
                 if decision.nonempty:
                     found = self.confirm(decision.point)
                     if found is None:
                         raise InternalError("a point of a complete pattern and an unsafe set is not a counterexample")
                     return "violated", found
                 closures.append(decision.multipliers)
-                continue
+            return "closed", Closed([], [], closures)
+        guess, fixed = self.guide.bounds(lo, hi, bits)
+        unstable = sum(int(((l < 0) & (u > 0) & (f == 0)).sum()) for (l, u), f in zip(guess, fixed))
+        self.lps += len(self.conjs)
+        hopeful, point = self.guide.closes(lo, hi, guess, fixed, self.conjs)
+        if not hopeful:
+            return self._open(lo, hi, nxt, unstable, point)
+        system = System(self.network, lo, hi, bits, rows)
+        proofs = self.bounds(system, bits)
+        closures = []
+        for conj in self.conjs:
             mult, point = self.close(system, conj)
             if mult is None:
-                if point is not None:
-                    x = tuple(min(max(Fraction(v), a), c) for v, a, c in zip(point, lo, hi))
-                    found = self.confirm(x)
-                    if found is not None:
-                        return "violated", found
-                return "open", system
+                return self._open(lo, hi, nxt, unstable, point)
             closures.append(mult)
         return "closed", Closed(system.bounds, proofs, closures)
 
-    def _fixed_rows(self, bits) -> list[Row]:
+    def _open(self, lo, hi, nxt, unstable: int, point):
+        """An open node (after trying the float ``point``, if any, as a counterexample)."""
+        if point is not None:
+            x = tuple(min(max(Fraction(float(v)), a), c) for v, a, c in zip(point, lo, hi))
+            found = self.confirm(x)
+            if found is not None:
+                return "violated", found
+        w, c = nxt
+        low = c + sum((a * (lo[i] if a > 0 else hi[i]) for i, a in enumerate(w)), ZERO)
+        high = c + sum((a * (hi[i] if a > 0 else lo[i]) for i, a in enumerate(w)), ZERO)
+        return "open", Open(unstable, low, high, w)
+
+    def _pull(self, bits, row: Row) -> Row:
+        """An output row ``u . y + v`` over the inputs, for a complete pattern ``bits``."""
+        n = self.network.input_dim
+        system = System(self.network, [ZERO] * n, [ZERO] * n, bits, [])
+        form, const, strict = system.disjunct_rows([row])[0]
+        return tuple(form.get(k, ZERO) for k in range(n)), const, strict
+
+    def _fixed_rows(self, bits):
+        """The rows of the neurons fixed by ``bits`` over the inputs, and the affine form ``(w, b)``
+        of the next neuron (``None`` when every neuron is fixed)."""
         from .regions import neuron_row
 
-        rows, prev = [], [(tuple(ONE if j == i else ZERO for j in range(self.network.input_dim)), ZERO)
-                          for i in range(self.network.input_dim)]
+        n = self.network.input_dim
+        rows, prev = [], [(tuple(ONE if j == i else ZERO for j in range(n)), ZERO) for i in range(n)]
         flat = 0
         for layer in self.network.layers[:-1]:
-            if flat >= len(bits):
-                break
             cur = []
             for row, c in zip(layer.weight, layer.bias):
-                if flat >= len(bits):
-                    break
-                w = tuple(sum((a * p[0][t] for a, p in zip(row, prev) if a), ZERO) for t in range(self.network.input_dim))
+                w = tuple(sum((a * p[0][t] for a, p in zip(row, prev) if a), ZERO) for t in range(n))
                 b = sum((a * p[1] for a, p in zip(row, prev) if a), c)
+                if flat == len(bits):
+                    return rows, (w, b)
                 rows.append(neuron_row(w, b, bits[flat]))
                 cur.append((w, b) if bits[flat] else (tuple(ZERO for _ in w), ZERO))
                 flat += 1
             prev = cur
-        return rows
+        return rows, None
+
+
+@dataclass
+class Open:
+    """A node left open: its count of unstable unfixed neurons (float guidance) and the exact
+    bounds ``[low, high]`` over the box of the next neuron in layer-major order, an affine form
+    ``w . x + b`` there (every earlier neuron is fixed)."""
+
+    unstable: int
+    low: Fraction
+    high: Fraction
+    w: tuple
 
 
 def _q(v: Fraction):
@@ -504,11 +665,6 @@ def _flint_layer(layer):
     q = lambda v: flint.fmpq(v.numerator, v.denominator)  # noqa: E731
     W = flint.fmpq_mat(layer.out_dim, layer.in_dim, [q(v) for row in layer.weight for v in row])
     return W, flint.fmpq_mat(layer.out_dim, 1, [q(v) for v in layer.bias])
-
-
-def _pull(system: System, row: Row) -> Row:
-    form, const, strict = system.disjunct_rows([row])[0]
-    return tuple(form.get(k, ZERO) for k in range(system.n)), const, strict
 
 
 @dataclass
@@ -564,22 +720,18 @@ def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Se
             out.closed += 1
             built.append(result)
             continue
-        system = result
-        unstable = sum(1 for l, u in system.bounds if l < 0 < u)
-        if not bits and unstable > prover.neuron_splits_below:
+        if not bits and result.unstable > prover.neuron_splits_below:
             i = _bisect_coordinate(network, lo_, hi_)
             cut = (lo_[i] + hi_[i]) / 2
             stack += [("bisect", (i, cut)), ("visit", (lo_[:i] + (cut,) + lo_[i + 1:], hi_, bits)),
                       ("visit", (lo_, hi_[:i] + (cut,) + hi_[i + 1:], bits))]
             continue
-        l, u = system.bounds[0]
+        l, u = result.low, result.high
         row = 2 * n + len(bits)
-        w = system.z[0][0]
-        wx = [w.get(k, ZERO) for k in range(n)]
         children = []
         for side in (True, False):
             if (side and u <= 0) or (not side and l > 0):
-                children.append(("built", Empty(box_empty(wx, lo_, hi_, row, side))))
+                children.append(("built", Empty(box_empty(result.w, lo_, hi_, row, side))))
             else:
                 children.append(("visit", (lo_, hi_, bits + (side,))))
         stack += [("split", prover.order[len(bits)]), children[1], children[0]]

@@ -164,7 +164,7 @@ def test_the_fast_layer_bounds_equal_the_checkers_row_by_row_bounds() -> None:
         lo, hi = [F(-1), F(-1)], [F(1), F(1)]
         bits = tuple(rng.random() < 0.5 for _ in range(rng.randint(0, 4)))
         prover = Prover(net, [[((F(1),), F(0), False)]], lambda x: None, None)
-        rows = box_rows(lo, hi) + prover._fixed_rows(bits)
+        rows = box_rows(lo, hi) + prover._fixed_rows(bits)[0]
         fast, slow = System(net, lo, hi, bits, rows), System(net, lo, hi, bits, rows)
         for (down, up), bounds in zip(prover.bounds(fast, bits), fast.bounds):
             low, high = slow.proved(down, up)
@@ -328,12 +328,12 @@ def _independently_valid(cert: dict) -> bool:
             for key, side in (("active", True), ("inactive", False)):
                 if "empty" not in node[key]:
                     stack.append((node[key], lo, hi, bits + (side,)))
-                elif not motzkin_valid(box_rows(lo, hi) + prover._fixed_rows(bits + (side,)),
+                elif not motzkin_valid(box_rows(lo, hi) + prover._fixed_rows(bits + (side,))[0],
                                        {m: F(v) for m, v in node[key]["empty"]}, net.input_dim):
                     return False
         else:
             body = node["closed"]
-            system = System(net, lo, hi, bits, box_rows(lo, hi) + prover._fixed_rows(bits))
+            system = System(net, lo, hi, bits, box_rows(lo, hi) + prover._fixed_rows(bits)[0])
             for (low, high), (down, up) in zip(body["bounds"], body["proofs"]):
                 proved = system.proved({m: F(v) for m, v in down}, {m: F(v) for m, v in up})
                 if F(low) > proved[0] or F(high) < proved[1]:
