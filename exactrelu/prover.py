@@ -52,6 +52,7 @@ ZERO, ONE = Fraction(0), Fraction(1)
 Form = tuple[dict[int, Fraction], Fraction]
 SparseRow = tuple[dict[int, Fraction], Fraction, bool]
 GRID = 2 ** 24
+MARGIN = 1e-9  # a float LP slack above this: not worth an exact closure attempt
 
 
 def add_scaled(acc: dict[int, Fraction], scale: Fraction, form: dict[int, Fraction]) -> None:
@@ -94,6 +95,19 @@ def neuron_rows(z: Form, var: int, low: Fraction, high: Fraction) -> list[Sparse
         add_scaled(upper, -ONE, y)
         upper_row = (upper, s * (zc - low), False)
     return [(dict(zf), zc - low, False), (neg, high - zc, False), (y, ZERO, False), (y_minus_z, -zc, False), upper_row]
+
+
+def _variable(value: Form):
+    """The index ``k`` when ``value`` is the variable ``v_k`` itself, ``None`` when it is 0, else ``False``."""
+    form, const = value
+    if const:
+        return False
+    if not form:
+        return None
+    if len(form) == 1:
+        (k, a), = form.items()
+        return k if a == ONE else False
+    return False
 
 
 def outward(q: Fraction, direction: int, grid: int = 2 ** 20) -> Fraction:
@@ -165,8 +179,10 @@ class System:
         flat = 0
         for l, layer in enumerate(network.layers[:-1]):
             cur = []
+            single = [_variable(v) for v in prev]
+            plain = False not in single  # every earlier value a variable or 0: z just reads the weights
             for row, c in zip(layer.weight, layer.bias):
-                z = affine(row, c, prev)
+                z = ({k: w for k, w in zip(single, row) if k is not None and w}, c) if plain else affine(row, c, prev)
                 if flat < d:
                     cur.append(z if bits[flat] else ({}, ZERO))
                 else:
@@ -276,7 +292,8 @@ class Guide:
     """Float guidance for a node (never a decision): CROWN bounds of every neuron (the slopes
     :meth:`Prover._crown` uses, then :func:`snapped` as the exact bounds will be) and the float
     triangle LP of each disjunct, all in numpy.  :meth:`Prover.node` spends exact work only on a
-    node this predicts to close; a node it does not is split at once."""
+    node this predicts to close; a node it does not is split at once, a box bisection on the
+    coordinate :meth:`bisection` picks by looking one cut ahead."""
 
     def __init__(self, network) -> None:
         import numpy as np
@@ -333,9 +350,11 @@ class Guide:
             relax.append(self.slopes(l, u, fixed[j]))
         return out, fixed
 
-    def closes(self, lo, hi, bounds, fixed, conjs, margin: float = 1e-9):
-        """Whether the float triangle LP keeps every disjunct's common slack at most ``margin``, and
-        else a float input point of the LP (``None`` when the LP fails)."""
+    def slack(self, lo, hi, bounds, fixed, conjs, stop: float = float("inf")):
+        """The largest over the disjuncts of the float triangle LP's common slack ``t <= 1`` of the
+        disjunct's rows (``<= 0`` predicts the node closes), with a float input point of that LP
+        (``None`` when the LP fails: then ``t`` is ``inf``); disjuncts after one above ``stop`` are
+        skipped."""
         from scipy.optimize import linprog
 
         np = self.np
@@ -380,7 +399,7 @@ class Guide:
         cost[-1] = -1.0
         base = np.vstack(blocks) if blocks else np.zeros((0, dim))
         base_rhs = np.concatenate(rhs) if rhs else np.zeros(0)
-        point = None
+        worst, point = -float("inf"), None
         for conj in conjs:
             U = np.array([[float(a) for a in r[0]] for r in conj])
             V = np.array([float(r[1]) for r in conj])
@@ -389,10 +408,22 @@ class Guide:
             res = linprog(cost, A_ub=np.vstack([base, -G]), b_ub=np.concatenate([base_rhs, U @ b + V]),
                           bounds=list(zip(var_lo, var_hi)), method="highs")
             if res.status != 0:
-                return False, None
-            if -res.fun > margin:
-                return False, res.x[:n]
-        return True, point
+                return float("inf"), None
+            if -res.fun > worst:
+                worst, point = -res.fun, res.x[:n]
+            if worst > stop:
+                break
+        return worst, point
+
+    def bisection(self, lo, hi, conjs) -> int:
+        """The input coordinate whose bisection leaves the smallest worse-half :meth:`slack` (ties:
+        the first), for a node with no neuron fixed."""
+        scores = []
+        for i in range(len(lo)):
+            cut = (lo[i] + hi[i]) / 2
+            halves = [(lo, hi[:i] + (cut,) + hi[i + 1:]), (lo[:i] + (cut,) + lo[i + 1:], hi)]
+            scores.append(max(self.slack(a, b, *self.bounds(a, b, ()), conjs)[0] for a, b in halves))
+        return min(range(len(lo)), key=lambda i: scores[i])
 
 
 class Prover:
@@ -586,8 +617,8 @@ class Prover:
         guess, fixed = self.guide.bounds(lo, hi, bits)
         unstable = sum(int(((l < 0) & (u > 0) & (f == 0)).sum()) for (l, u), f in zip(guess, fixed))
         self.lps += len(self.conjs)
-        hopeful, point = self.guide.closes(lo, hi, guess, fixed, self.conjs)
-        if not hopeful:
+        slack, point = self.guide.slack(lo, hi, guess, fixed, self.conjs, stop=MARGIN)
+        if slack > MARGIN:
             return self._open(lo, hi, nxt, unstable, point)
         system = System(self.network, lo, hi, bits, rows)
         proofs = self.bounds(system, bits)
@@ -721,7 +752,7 @@ def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Se
             built.append(result)
             continue
         if not bits and result.unstable > prover.neuron_splits_below:
-            i = _bisect_coordinate(network, lo_, hi_)
+            i = prover.guide.bisection(lo_, hi_, conjs)
             cut = (lo_[i] + hi_[i]) / 2
             stack += [("bisect", (i, cut)), ("visit", (lo_[:i] + (cut,) + lo_[i + 1:], hi_, bits)),
                       ("visit", (lo_, hi_[:i] + (cut,) + hi_[i + 1:], bits))]
@@ -739,10 +770,3 @@ def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Se
     if out.counterexample is None and not out.open:
         out.tree = built.pop()
     return out
-
-
-def _bisect_coordinate(network, lo, hi) -> int:
-    """The cheap score: width times the total weight of the first layer on the coordinate."""
-    first = network.layers[0].weight
-    scores = [(hi[i] - lo[i]) * sum((abs(row[i]) for row in first), ZERO) for i in range(network.input_dim)]
-    return max(range(network.input_dim), key=lambda i: scores[i])
