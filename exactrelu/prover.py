@@ -452,19 +452,20 @@ class Prover:
         while t < len(system.z):
             j = system.layer_of[t]
             targets = [t + k for k in range(len(system.z) - t) if system.layer_of[t + k] == j]
-            ups = self._crown(system, bits, j, targets, 1.0, starts)
-            downs = self._crown(system, bits, j, targets, -1.0, starts)
-            highs = self._exact(system, bits, j, targets, ups, 1, starts)
-            lows = self._exact(system, bits, j, targets, downs, -1, starts)
+            ups, up_grids = self._crown(system, bits, j, targets, 1.0, starts)
+            downs, down_grids = self._crown(system, bits, j, targets, -1.0, starts)
+            highs = self._exact(system, bits, j, targets, up_grids, 1, starts)
+            lows = self._exact(system, bits, j, targets, down_grids, -1, starts)
             for k in range(len(targets)):
                 system.add_neuron(*snapped(lows[k], highs[k]))
                 proofs.append((downs[k], ups[k]))
             t += len(targets)
         return proofs
 
-    def _exact(self, system: System, bits, j: int, targets: list[int], mults: list[dict], sign: int, starts) -> list:
+    def _exact(self, system: System, bits, j: int, targets: list[int], grids: dict, sign: int, starts) -> list:
         """``sign`` times the bound :meth:`System.proved` gives for each target, computed layer by layer
-        with python-flint matrices (the same exact sum, grouped by layer: ``E @ W_k``)."""
+        with python-flint matrices (the same exact sum, grouped by layer: ``E @ W_k``); ``grids[k]``
+        holds the multipliers of layer ``k`` as integers over ``GRID`` (:meth:`_crown`)."""
         import flint
 
         d, n = len(bits), system.n
@@ -473,12 +474,12 @@ class Prover:
         local = [d + t - starts[j] for t in targets]
         C = flint.fmpq_mat(T, W.ncols(), [sign * W[p, c] for p in local for c in range(W.ncols())])
         const = [flint.fmpq(sign) * b[p, 0] for p in local]
+        unit = flint.fmpq(1, GRID)
         for k in range(j - 1, -1, -1):
             Wk, bk = self.exact_layers[k]
             width = Wk.nrows()
             slopes, passes = flint.fmpq_mat(width, width), flint.fmpq_mat(width, width)
-            M = [flint.fmpq_mat(T, width) for _ in range(5)]
-            shift = [flint.fmpq(0)] * width  # -slope * low on the upper rows of unstable neurons
+            shift = flint.fmpq_mat(width, 1)  # -slope * low on the upper rows of unstable neurons
             columns = []
             for p in range(width):
                 flat = starts[k] + p
@@ -491,41 +492,36 @@ class Prover:
                 slope = ONE if low >= 0 else (ZERO if high <= 0 else high / (high - low))
                 slopes[p, p] = _q(slope)
                 if 0 < slope < 1:
-                    shift[p] = -_q(slope * low)
+                    shift[p, 0] = -_q(slope * low)
                 columns.append((p, _q(system.lower[n + t]), _q(system.upper[n + t])))
-                row0 = system.base + ROWS_PER_NEURON * t
-                for q in range(T):
-                    for r in (2, 3, 4):
-                        v = mults[q].get(row0 + r)
-                        if v is not None:
-                            M[r][q, p] = _q(v)
-            residual = C + M[2] + M[3] - M[4]
+            up, down2, down3 = (flint.fmpq_mat(flint.fmpz_mat(T, width, [int(v) for v in g.ravel()])) * unit
+                                for g in grids[k])
+            residual = (C + down2 + down3 - up).entries()
             for q in range(T):
-                for p, box_lo, box_hi in columns:
-                    a = residual[q, p]
-                    if a:
-                        const[q] += a * (box_hi if a > 0 else box_lo)
-                for p, _, _ in columns:
-                    if shift[p] and M[4][q, p]:
-                        const[q] += M[4][q, p] * shift[p]
-            E = M[4] * slopes - M[3] + C * passes
-            moved = E * bk
+                row = q * width
+                const[q] += sum((a * (hi if a > 0 else lo) for p, lo, hi in columns if (a := residual[row + p])),
+                                flint.fmpq(0))
+            E = up * slopes - down3 + C * passes
+            moved = E * bk + up * shift
             for q in range(T):
                 const[q] += moved[q, 0]
             C = E * Wk
+        edges = [(flint.fmpq(a.numerator, a.denominator), flint.fmpq(c.numerator, c.denominator))
+                 for a, c in zip(system.lower[:n], system.upper[:n])]
+        final = C.entries()
         for q in range(T):
-            for i in range(n):
-                a = C[q, i]
-                if a:
-                    edge = system.upper[i] if a > 0 else system.lower[i]
-                    const[q] += a * flint.fmpq(edge.numerator, edge.denominator)
+            const[q] += sum((a * (hi if a > 0 else lo) for (lo, hi), a in zip(edges, final[q * n:(q + 1) * n]) if a),
+                            flint.fmpq(0))
         return [sign * Fraction(int(c.p), int(c.q)) for c in const]
 
-    def _crown(self, system: System, bits: Sequence[bool], j: int, targets: list[int], sign: float, starts) -> list[dict]:
+    def _crown(self, system: System, bits: Sequence[bool], j: int, targets: list[int], sign: float, starts):
+        """Float back-substitution of the targets' bounds: the multipliers (rounded to ``1/GRID``) per
+        target, and per layer ``k`` the same as integer arrays ``(upper rows, y rows, y - z rows)``."""
         np, d = self.np, len(bits)
         W = self.floats[j][0]
         lam = sign * W[[d + t - starts[j] for t in targets]]
         mults = [dict() for _ in targets]
+        grids = {}
         for k in range(j - 1, -1, -1):
             Wk = self.floats[k][0]
             width = Wk.shape[0]
@@ -547,16 +543,16 @@ class Prover:
                     up_t[p] = -u * l / (u - l)
                     lo_a[p] = 1.0 if u >= -l else 0.0
             pos = lam > 0
-            lam_pos = np.where(pos, lam, 0.0)
-            lam_neg = np.where(pos, 0.0, -lam)
             live = unfixed >= 0
-            for grid, offset in ((lam_pos, np.full(width, 4)), (lam_neg, np.where(lo_a > 0, 3, 2))):
-                scaled = np.rint(np.where(live, grid, 0.0) * GRID)
-                for q, p in zip(*np.nonzero(scaled > 0)):
-                    mults[q][system.base + ROWS_PER_NEURON * int(unfixed[p]) + int(offset[p])] = Fraction(int(scaled[q, p]), GRID)
+            up = np.rint(np.where(pos & live, lam, 0.0) * GRID)
+            down = np.rint(np.where(~pos & live, -lam, 0.0) * GRID)
+            grids[k] = (up, np.where(lo_a > 0, 0.0, down), np.where(lo_a > 0, down, 0.0))
+            for grid, offset in ((up, np.full(width, 4)), (down, np.where(lo_a > 0, 3, 2))):
+                for q, p in zip(*np.nonzero(grid > 0)):
+                    mults[q][system.base + ROWS_PER_NEURON * int(unfixed[p]) + int(offset[p])] = Fraction(int(grid[q, p]), GRID)
             lam = lam * np.where(pos, up_s, lo_a)
             lam = lam @ Wk
-        return [dict(sorted(mult.items())) for mult in mults]
+        return [dict(sorted(mult.items())) for mult in mults], grids
 
     # ---- closing
     def close(self, system: System, conj: Sequence[Row]):
