@@ -232,19 +232,32 @@ class System:
 # ----------------------------------------------------------------------------- the tree
 @dataclass
 class Closed:
-    """A node closed early: the proved bounds, their multipliers, and one closure per disjunct."""
+    """A node closed early: the proved bounds, their multipliers (integer numerators over ``GRID``,
+    as :meth:`Prover.bounds` gives them), and one closure per disjunct (rationals)."""
 
     bounds: list[tuple[Fraction, Fraction]]
-    proofs: list[tuple[dict[int, Fraction], dict[int, Fraction]]]
+    proofs: list[tuple[dict[int, int], dict[int, int]]]
     unsafe: list[dict[int, Fraction]]
 
     def chunks(self) -> list[str]:
         from .certificate import json_rational
 
         pairs = lambda mult: "[%s]" % ",".join("[%d,%s]" % (m, json_rational(v)) for m, v in mult.items())  # noqa: E731
+        grid = lambda mult: "[%s]" % ",".join('[%d,"%s"]' % (m, _over_grid(k)) for m, k in mult.items())  # noqa: E731
         bounds = ",".join("[%s,%s]" % (json_rational(a), json_rational(b)) for a, b in self.bounds)
-        proofs = ",".join("[%s,%s]" % (pairs(a), pairs(b)) for a, b in self.proofs)
+        proofs = ",".join("[%s,%s]" % (grid(a), grid(b)) for a, b in self.proofs)
         return ['{"closed":{"bounds":[%s],"proofs":[%s],"unsafe":[%s]}}' % (bounds, proofs, ",".join(map(pairs, self.unsafe)))]
+
+
+def _over_grid(k: int) -> str:
+    """The canonical text of ``k / GRID`` (``k > 0``), by integer shifts.
+
+    >>> _over_grid(3 * 2 ** 20), _over_grid(GRID), _over_grid(2 * GRID)
+    ('3/16', '1', '2')
+    """
+    shift = min((k & -k).bit_length() - 1, GRID.bit_length() - 1)
+    num, den = k >> shift, GRID >> shift
+    return str(num) if den == 1 else f"{num}/{den}"
 
 
 @dataclass
@@ -301,6 +314,7 @@ class Guide:
         self.np = np
         self.layers = network.float_layers()
         self.widths = network.hidden_widths
+        self.ahead: dict = {}  # (lo, hi) -> evaluate(...) of the halves the last bisections chose
 
     def slopes(self, l, u, fixed):
         """Per neuron of a layer: (upper slope, upper intercept, lower slope) as in :meth:`Prover._crown`;
@@ -418,12 +432,26 @@ class Guide:
     def bisection(self, lo, hi, conjs) -> int:
         """The input coordinate whose bisection leaves the smallest worse-half :meth:`slack` (ties:
         the first), for a node with no neuron fixed."""
-        scores = []
+        scores, seen = [], []
         for i in range(len(lo)):
             cut = (lo[i] + hi[i]) / 2
-            halves = [(lo, hi[:i] + (cut,) + hi[i + 1:]), (lo[:i] + (cut,) + lo[i + 1:], hi)]
-            scores.append(max(self.slack(a, b, *self.bounds(a, b, ()), conjs)[0] for a, b in halves))
-        return min(range(len(lo)), key=lambda i: scores[i])
+            halves = {}
+            for a, b in ((lo, hi[:i] + (cut,) + hi[i + 1:]), (lo[:i] + (cut,) + lo[i + 1:], hi)):
+                guess = self.bounds(a, b, ())
+                halves[a, b] = guess + self.slack(a, b, *guess, conjs)
+            scores.append(max(v[2] for v in halves.values()))
+            seen.append(halves)
+        best = min(range(len(lo)), key=lambda i: scores[i])
+        self.ahead.update(seen[best])
+        return best
+
+    def evaluate(self, lo, hi, bits, conjs):
+        """``(bounds, fixed, slack, point)`` of a node (as :meth:`bounds` and :meth:`slack` give them,
+        the slack possibly cut short above ``MARGIN``), taken from the look-ahead when it saw the node."""
+        if not bits and (lo, hi) in self.ahead:
+            return self.ahead.pop((lo, hi))
+        guess = self.bounds(lo, hi, bits)
+        return guess + self.slack(lo, hi, *guess, conjs, stop=MARGIN)
 
 
 class Prover:
@@ -444,7 +472,8 @@ class Prover:
 
     # ---- bounds: float back-substitution proposes, the System proves
     def bounds(self, system: System, bits: Sequence[bool]) -> list[dict]:
-        """Prove every unfixed neuron's bounds; return per neuron its (lower, upper) multipliers."""
+        """Prove every unfixed neuron's bounds; return per neuron its (lower, upper) multipliers, each
+        ``{row: k}`` for the multiplier ``k / GRID``."""
         widths = self.network.hidden_widths
         starts = [sum(widths[:k]) for k in range(len(widths))]
         proofs = []
@@ -515,8 +544,9 @@ class Prover:
         return [sign * Fraction(int(c.p), int(c.q)) for c in const]
 
     def _crown(self, system: System, bits: Sequence[bool], j: int, targets: list[int], sign: float, starts):
-        """Float back-substitution of the targets' bounds: the multipliers (rounded to ``1/GRID``) per
-        target, and per layer ``k`` the same as integer arrays ``(upper rows, y rows, y - z rows)``."""
+        """Float back-substitution of the targets' bounds: the multipliers per target (integer
+        numerators over ``GRID``), and per layer ``k`` the same as integer arrays ``(upper rows,
+        y rows, y - z rows)``."""
         np, d = self.np, len(bits)
         W = self.floats[j][0]
         lam = sign * W[[d + t - starts[j] for t in targets]]
@@ -549,7 +579,7 @@ class Prover:
             grids[k] = (up, np.where(lo_a > 0, 0.0, down), np.where(lo_a > 0, down, 0.0))
             for grid, offset in ((up, np.full(width, 4)), (down, np.where(lo_a > 0, 3, 2))):
                 for q, p in zip(*np.nonzero(grid > 0)):
-                    mults[q][system.base + ROWS_PER_NEURON * int(unfixed[p]) + int(offset[p])] = Fraction(int(grid[q, p]), GRID)
+                    mults[q][system.base + ROWS_PER_NEURON * int(unfixed[p]) + int(offset[p])] = int(grid[q, p])
             lam = lam * np.where(pos, up_s, lo_a)
             lam = lam @ Wk
         return [dict(sorted(mult.items())) for mult in mults], grids
@@ -610,10 +640,9 @@ class Prover:
                     return "violated", found
                 closures.append(decision.multipliers)
             return "closed", Closed([], [], closures)
-        guess, fixed = self.guide.bounds(lo, hi, bits)
+        guess, fixed, slack, point = self.guide.evaluate(lo, hi, bits, self.conjs)
         unstable = sum(int(((l < 0) & (u > 0) & (f == 0)).sum()) for (l, u), f in zip(guess, fixed))
         self.lps += len(self.conjs)
-        slack, point = self.guide.slack(lo, hi, guess, fixed, self.conjs, stop=MARGIN)
         if slack > MARGIN:
             return self._open(lo, hi, nxt, unstable, point)
         system = System(self.network, lo, hi, bits, rows)

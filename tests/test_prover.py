@@ -31,7 +31,7 @@ from exactrelu.checker import CheckFailure, Checker
 from exactrelu.io.jsonfmt import network_from_dict
 from exactrelu.lp import maximize, motzkin_valid
 from exactrelu.network import ReluNetwork
-from exactrelu.prover import Prover, System, box_rows, prove_box, snapped
+from exactrelu.prover import GRID, Prover, System, box_rows, prove_box, snapped
 from exactrelu.regions import enumerate_regions
 from exactrelu.verify import region_rows, verify_property, write_property_certificate
 from exactrelu.vnnlib import parse_property
@@ -167,7 +167,7 @@ def test_the_fast_layer_bounds_equal_the_checkers_row_by_row_bounds() -> None:
         rows = box_rows(lo, hi) + prover._fixed_rows(bits)[0]
         fast, slow = System(net, lo, hi, bits, rows), System(net, lo, hi, bits, rows)
         for (down, up), bounds in zip(prover.bounds(fast, bits), fast.bounds):
-            low, high = slow.proved(down, up)
+            low, high = slow.proved({m: F(k, GRID) for m, k in down.items()}, {m: F(k, GRID) for m, k in up.items()})
             assert bounds == snapped(low, high)
             slow.add_neuron(*bounds)
 
