@@ -1040,7 +1040,7 @@ def _relaxation_rows(z, var: int, low, high) -> list:
     return [(dict(zf), zc - low, False), (neg, high - zc, False), ({var: ONE}, ZERO, False), (y_minus_z, -zc, False), last]
 
 
-def _integer_row(form, const, strict):
+def _early_row(form, const, strict):
     """A sparse row ``form + const`` as ``(numerators, constant, denominator, strict)``: integers over
     one common denominator, so that combinations of rows need integer arithmetic only."""
     den = math.lcm(const.denominator, *(a.denominator for a in form.values()))
@@ -1049,7 +1049,7 @@ def _integer_row(form, const, strict):
 
 
 def _sparse_combine(rows, pairs, where: str, start=None):
-    """``start + sum lambda_m g_m`` over integer rows (:func:`_integer_row`), for pairs ``[m,
+    """``start + sum lambda_m g_m`` over integer rows (:func:`_early_row`), for pairs ``[m,
     "lambda_m"]`` with distinct rows among ``rows`` and positive multipliers: the combination as
     ``(numerators, constant, denominator)`` and whether a strict row has ``lambda_m > 0``.  The
     running denominator grows (by the lcm) only when a term needs it."""
@@ -1150,27 +1150,27 @@ class EarlyLeaves:
             prev = cur
         W, b = net.layers[-1]
         outputs = [_sparse_affine(row, c, prev) for row, c in zip(W, b)]
-        system = [_integer_row({i: a for i, a in enumerate(u) if a}, v, strict) for u, v, strict in rows]
+        system = [_early_row({i: a for i, a in enumerate(u) if a}, v, strict) for u, v, strict in rows]
         bounds = as_list(field(body, "bounds", where), f"{where}.bounds", total - d)
         proofs = as_list(field(body, "proofs", where), f"{where}.proofs", total - d)
         for t, (z, stated, proof) in enumerate(zip(zs, bounds, proofs)):
             bw, pw = f"{where}.bounds[{t}]", f"{where}.proofs[{t}]"
             low, high = vector(stated, bw, 2)
             proof = as_list(proof, pw, 2)
-            below = _sparse_combine(system, proof[0], f"{pw}[0]", _integer_row({k: -a for k, a in z[0].items()}, -z[1], False))
-            above = _sparse_combine(system, proof[1], f"{pw}[1]", _integer_row(z[0], z[1], False))
+            below = _sparse_combine(system, proof[0], f"{pw}[0]", _early_row({k: -a for k, a in z[0].items()}, -z[1], False))
+            above = _sparse_combine(system, proof[1], f"{pw}[1]", _early_row(z[0], z[1], False))
             proved_low = -_box_supremum(below, lower, upper)
             proved_high = _box_supremum(above, lower, upper)
             if low > proved_low:
                 raise CheckFailure(bw, f"the lower bound {fmt(low)} is above the proved {fmt(proved_low)}")
             if high < proved_high:
                 raise CheckFailure(bw, f"the upper bound {fmt(high)} is below the proved {fmt(proved_high)}")
-            system += [_integer_row(*row) for row in _relaxation_rows(z, n + t, low, high)]
+            system += [_early_row(*row) for row in _relaxation_rows(z, n + t, low, high)]
             lower.append(max(low, ZERO))
             upper.append(max(high, ZERO))
         proofs = as_list(field(body, "unsafe", where), f"{where}.unsafe", len(self.unsafe))
         for k, (conj, pairs) in enumerate(zip(self.unsafe, proofs)):
-            extra = [_integer_row(*_sparse_affine(u, v, outputs), strict) for u, v, strict in conj]
+            extra = [_early_row(*_sparse_affine(u, v, outputs), strict) for u, v, strict in conj]
             combination = _sparse_combine(system + extra, pairs, f"{where}.unsafe[{k}]")
             top, strict = _box_supremum(combination, lower, upper), combination[3]
             if top > 0 or (top == 0 and not strict):

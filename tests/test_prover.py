@@ -204,8 +204,8 @@ def test_the_checkers_integer_combination_equals_the_rational_one() -> None:
             const += F(lam) * c
             strict = strict or s
         top = const + sum((a * (upper[k] if a > 0 else lower[k]) for k, a in acc.items()), F(0))
-        combined = checker._sparse_combine([checker._integer_row(*row) for row in rows], pairs, "t",
-                                           checker._integer_row(*start, False))
+        combined = checker._sparse_combine([checker._early_row(*row) for row in rows], pairs, "t",
+                                           checker._early_row(*start, False))
         assert (checker._box_supremum(combined, lower, upper), combined[3]) == (top, strict)
 
 
