@@ -16,6 +16,13 @@ the same network; its certificate is then checked against the embedded property,
 
 ``--limit N`` takes N instances round-robin over the properties (so every property appears);
 ``--only prop_2.vnnlib,...`` keeps the instances of those properties.
+
+``--nnenum PYTHON`` also runs the peer nnenum (github stanleybak/nnenum, installed in a
+benchmark-only environment whose interpreter is PYTHON, e.g. ``/work/benchvenv/bin/python``) on
+the same instance with the same time limit and one process, right after exactrelu, and adds its
+answer and wall seconds (process start and ONNX load included) to the row:
+
+    python benchmarks/acasxu.py --early --timeout 20 --nnenum /work/benchvenv/bin/python
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import argparse
 import csv
 import dataclasses
 import hashlib
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,6 +79,22 @@ def shrunk(box: Domain, factor: Fraction) -> Domain:
     return Domain.box([c - h for c, h in zip(centre, half)], [c + h for c, h in zip(centre, half)])
 
 
+def run_nnenum(python: str, onnx: Path, vnnlib: Path, timeout: float, tmp: str) -> tuple[str, float]:
+    """nnenum's answer (``holds``, ``violated``, or what it printed) and its wall seconds, one process."""
+    out = Path(tmp) / "nnenum.txt"
+    out.unlink(missing_ok=True)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    t = time.perf_counter()
+    try:
+        subprocess.run([python, "-m", "nnenum.nnenum", str(onnx), str(vnnlib), f"{timeout:g}", str(out), "1"],
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 60)
+    except subprocess.TimeoutExpired:
+        return "killed", time.perf_counter() - t
+    seconds = time.perf_counter() - t
+    answer = out.read_text().split()[0] if out.exists() and out.read_text().split() else "error"
+    return answer, seconds
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER, help="the ACAS Xu folder (with the CSV)")
@@ -78,11 +103,14 @@ def main(argv=None) -> int:
     parser.add_argument("--only", metavar="PROPS", help="only these properties, e.g. prop_2.vnnlib,prop_7.vnnlib")
     parser.add_argument("--early", action="store_true", help="the early-closing prover (verify --early)")
     parser.add_argument("--shrink", type=Fraction, help="scale every input box about its centre by this rational")
+    parser.add_argument("--nnenum", metavar="PYTHON", help="also run nnenum with this interpreter")
     args = parser.parse_args(argv)
     networks: dict[str, object] = {}
     markdown_header(["instance", "answer", "seconds", "regions", "nodes / closed / open", "certificate bytes",
-                     "check seconds"])
+                     "check seconds"] + (["nnenum", "nnenum seconds"] if args.nnenum else []))
     totals = {"holds": 0, "violated": 0, "unknown": 0}
+    peer: dict[str, int] = {}
+    peer_seconds = solve_seconds = check_seconds = 0.0
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for onnx, prop_name, _limit in instances(args.folder, args.limit, args.only):
@@ -94,6 +122,7 @@ def main(argv=None) -> int:
                 prop = dataclasses.replace(prop, input_sets=tuple(shrunk(d, args.shrink) for d in prop.input_sets))
             verdict = verify_property(networks[onnx], prop, timeout=args.timeout, early=args.early)
             totals[verdict.status] += 1
+            solve_seconds += verdict.seconds
             size, check = "-", "-"
             if verdict.status != "unknown":
                 cert = Path(tmp) / "cert.json"
@@ -101,17 +130,30 @@ def main(argv=None) -> int:
                 t = time.perf_counter()
                 try:
                     Checker(str(cert), prop=None if args.shrink is not None else str(args.folder / prop_name)).run()
+                    check_seconds += time.perf_counter() - t
                     check = f"{time.perf_counter() - t:.2f}"
                 except CheckFailure as exc:  # would be a bug: reported, never hidden
                     check = f"NOT VERIFIED ({exc})"
             answer = verdict.status + (f" ({verdict.counterexample.found_by})" if verdict.counterexample else "")
+            extra = []
+            if args.nnenum:
+                if args.shrink is not None:
+                    parser.error("--nnenum runs the property files as they are: not with --shrink")
+                other, seconds = run_nnenum(args.nnenum, args.folder / onnx, args.folder / prop_name, args.timeout, tmp)
+                peer[other] = peer.get(other, 0) + 1
+                peer_seconds += seconds
+                extra = [other, f"{seconds:.1f}"]
             markdown_row([f"{onnx.replace('ACASXU_run2a_', '').replace('_batch_2000.onnx', '')} {prop_name}",
                           answer, f"{verdict.seconds:.1f}", verdict.regions,
-                          f"{verdict.nodes} / {verdict.closed} / {verdict.open}", size, check])
+                          f"{verdict.nodes} / {verdict.closed} / {verdict.open}", size, check] + extra)
     print(f"\nanswered {totals['holds'] + totals['violated']} ({totals['holds']} holds, {totals['violated']} violated), "
-          f"unknown {totals['unknown']}; {time.perf_counter() - started:.0f} s in total, time limit "
+          f"unknown {totals['unknown']}; {solve_seconds:.0f} s deciding, {check_seconds:.0f} s checking, "
+          f"{time.perf_counter() - started:.0f} s in total, time limit "
           f"{args.timeout:g} s per instance" + (f", boxes shrunk by {args.shrink}" if args.shrink is not None else ""),
           flush=True)
+    if args.nnenum:
+        print("nnenum: " + ", ".join(f"{k} {v}" for k, v in sorted(peer.items())) + f"; {peer_seconds:.0f} s in total",
+              flush=True)
     return 0
 
 

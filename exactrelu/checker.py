@@ -1060,22 +1060,50 @@ def _relaxation_rows(z, var: int, low, high) -> list:
     return [(dict(zf), zc - low, False), (neg, high - zc, False), ({var: ONE}, ZERO, False), (y_minus_z, -zc, False), last]
 
 
+def _early_row(form, const, strict):
+    """A sparse row ``form + const`` as ``(numerators, constant, denominator, strict)``: integers over
+    one common denominator, so that combinations of rows need integer arithmetic only."""
+    den = math.lcm(const.denominator, *(a.denominator for a in form.values()))
+    return ({k: a.numerator * (den // a.denominator) for k, a in form.items()}, const.numerator * (den // const.denominator),
+            den, strict)
+
+
 def _sparse_combine(rows, pairs, where: str, start=None):
-    """``start + sum lambda_m g_m`` over sparse rows, for pairs ``[m, "lambda_m"]`` with distinct rows
-    among ``rows`` and positive multipliers; and whether a strict row has ``lambda_m > 0``."""
-    acc = dict(start[0]) if start else {}
-    const = start[1] if start else ZERO
+    """``start + sum lambda_m g_m`` over integer rows (:func:`_early_row`), for pairs ``[m,
+    "lambda_m"]`` with distinct rows among ``rows`` and positive multipliers: the combination as
+    ``(numerators, constant, denominator)`` and whether a strict row has ``lambda_m > 0``.  The
+    running denominator grows (by the lcm) only when a term needs it."""
+    acc, const, den, _ = start if start else ({}, 0, 1, False)
+    acc = dict(acc)
     strict = False
     for m, lam in multiplier_pairs(pairs, where, len(rows)):
-        form, c, is_strict = rows[m]
-        _add_scaled(acc, lam, form)
-        const += lam * c
+        nums, c, d, is_strict = rows[m]
+        term = lam.denominator * d
+        if den % term:
+            grow = term // math.gcd(den, term)
+            den *= grow
+            acc = {k: v * grow for k, v in acc.items()}
+            const *= grow
+        f = lam.numerator * (den // term)
+        for k, v in nums.items():
+            acc[k] = acc.get(k, 0) + f * v
+        const += f * c
         strict = strict or is_strict
-    return acc, const, strict
+    return acc, const, den, strict
 
 
-def _box_supremum(form, const, lower, upper):
-    return const + sum((a * (upper[k] if a > 0 else lower[k]) for k, a in form.items()), ZERO)
+def _box_supremum(combination, lower, upper):
+    """The maximum of an integer combination (:func:`_sparse_combine`) over the box ``[lower, upper]``."""
+    acc, const, den = combination[:3]
+    total, scale = 0, 1  # the box terms as total / scale
+    for k, a in acc.items():
+        edge = upper[k] if a > 0 else lower[k]
+        if scale % edge.denominator:
+            grow = edge.denominator // math.gcd(scale, edge.denominator)
+            scale *= grow
+            total *= grow
+        total += a * edge.numerator * (scale // edge.denominator)
+    return Fraction(const * scale + total, den * scale)
 
 
 def _box_of(rows, n: int, where: str):
@@ -1142,29 +1170,29 @@ class EarlyLeaves:
             prev = cur
         W, b = net.layers[-1]
         outputs = [_sparse_affine(row, c, prev) for row, c in zip(W, b)]
-        system = [({i: a for i, a in enumerate(u) if a}, v, strict) for u, v, strict in rows]
+        system = [_early_row({i: a for i, a in enumerate(u) if a}, v, strict) for u, v, strict in rows]
         bounds = as_list(field(body, "bounds", where), f"{where}.bounds", total - d)
         proofs = as_list(field(body, "proofs", where), f"{where}.proofs", total - d)
         for t, (z, stated, proof) in enumerate(zip(zs, bounds, proofs)):
             bw, pw = f"{where}.bounds[{t}]", f"{where}.proofs[{t}]"
             low, high = vector(stated, bw, 2)
             proof = as_list(proof, pw, 2)
-            below = _sparse_combine(system, proof[0], f"{pw}[0]", ({k: -a for k, a in z[0].items()}, -z[1]))
-            above = _sparse_combine(system, proof[1], f"{pw}[1]", z)
-            proved_low = -_box_supremum(below[0], below[1], lower, upper)
-            proved_high = _box_supremum(above[0], above[1], lower, upper)
+            below = _sparse_combine(system, proof[0], f"{pw}[0]", _early_row({k: -a for k, a in z[0].items()}, -z[1], False))
+            above = _sparse_combine(system, proof[1], f"{pw}[1]", _early_row(z[0], z[1], False))
+            proved_low = -_box_supremum(below, lower, upper)
+            proved_high = _box_supremum(above, lower, upper)
             if low > proved_low:
                 raise CheckFailure(bw, f"the lower bound {fmt(low)} is above the proved {fmt(proved_low)}")
             if high < proved_high:
                 raise CheckFailure(bw, f"the upper bound {fmt(high)} is below the proved {fmt(proved_high)}")
-            system += _relaxation_rows(z, n + t, low, high)
+            system += [_early_row(*row) for row in _relaxation_rows(z, n + t, low, high)]
             lower.append(max(low, ZERO))
             upper.append(max(high, ZERO))
         proofs = as_list(field(body, "unsafe", where), f"{where}.unsafe", len(self.unsafe))
         for k, (conj, pairs) in enumerate(zip(self.unsafe, proofs)):
-            extra = [_sparse_affine(u, v, outputs) + (strict,) for u, v, strict in conj]
-            form, const, strict = _sparse_combine(system + extra, pairs, f"{where}.unsafe[{k}]")
-            top = _box_supremum(form, const, lower, upper)
+            extra = [_early_row(*_sparse_affine(u, v, outputs), strict) for u, v, strict in conj]
+            combination = _sparse_combine(system + extra, pairs, f"{where}.unsafe[{k}]")
+            top, strict = _box_supremum(combination, lower, upper), combination[3]
             if top > 0 or (top == 0 and not strict):
                 raise CheckFailure(f"{where}.unsafe[{k}]", f"the combination reaches {fmt(top)} on the box"
                                    + (" with no strict row" if top == 0 else "") + ": no contradiction")

@@ -52,6 +52,7 @@ ZERO, ONE = Fraction(0), Fraction(1)
 Form = tuple[dict[int, Fraction], Fraction]
 SparseRow = tuple[dict[int, Fraction], Fraction, bool]
 GRID = 2 ** 24
+MARGIN = 1e-9  # a float LP slack above this: not worth an exact closure attempt
 
 
 def add_scaled(acc: dict[int, Fraction], scale: Fraction, form: dict[int, Fraction]) -> None:
@@ -96,6 +97,19 @@ def neuron_rows(z: Form, var: int, low: Fraction, high: Fraction) -> list[Sparse
     return [(dict(zf), zc - low, False), (neg, high - zc, False), (y, ZERO, False), (y_minus_z, -zc, False), upper_row]
 
 
+def _variable(value: Form):
+    """The index ``k`` when ``value`` is the variable ``v_k`` itself, ``None`` when it is 0, else ``False``."""
+    form, const = value
+    if const:
+        return False
+    if not form:
+        return None
+    if len(form) == 1:
+        (k, a), = form.items()
+        return k if a == ONE else False
+    return False
+
+
 def outward(q: Fraction, direction: int, grid: int = 2 ** 20) -> Fraction:
     """``q`` rounded to the grid ``1/grid`` away from zero in ``direction`` (down for -1, up for 1): a
     looser bound with a small denominator, so relaxation rows stay short.
@@ -108,6 +122,29 @@ def outward(q: Fraction, direction: int, grid: int = 2 ** 20) -> Fraction:
     if direction > 0 and whole != scaled:
         whole += 1
     return Fraction(whole, grid)
+
+
+def snapped(low: Fraction, high: Fraction, grid: int = 2 ** 20) -> tuple[Fraction, Fraction]:
+    """Looser bounds ``[l, u]`` around ``[low, high]`` on the grid ``1/grid`` (:func:`outward`) such
+    that, when ``l < 0 < u``, the width ``u - l`` is ``m 2^e / grid`` with ``m <= 16``: every triangle
+    slope ``u / (u - l)`` then has a denominator dividing ``45045 * 2^k`` (odd part at most 15), so
+    the exact combinations of many relaxation rows keep short denominators.  The width grows by at
+    most an eighth, split evenly on both sides.
+
+    >>> snapped(Fraction(-17, 16), Fraction(17, 16), 16)       # width 34/16 becomes 36/16 = 9 * 2^2 / 16
+    (Fraction(-9, 8), Fraction(9, 8))
+    >>> snapped(Fraction(1, 3), Fraction(2, 3), 8)             # a stable neuron: outward only
+    (Fraction(1, 4), Fraction(3, 4))
+    """
+    l, u = outward(low, -1, grid), outward(high, 1, grid)
+    if not l < 0 < u:
+        return l, u
+    width = int((u - l) * grid)
+    e = max(width.bit_length() - 4, 0)
+    m = -(-width // 2 ** e)                     # the smallest m with m 2^e >= width: m <= 16
+    extra = m * 2 ** e - width
+    l -= Fraction(extra // 2, grid)
+    return l, l + Fraction(m * 2 ** e, grid)
 
 
 def combine(rows: Sequence[SparseRow], multipliers: dict[int, Fraction], start: Optional[Form] = None):
@@ -142,8 +179,10 @@ class System:
         flat = 0
         for l, layer in enumerate(network.layers[:-1]):
             cur = []
+            single = [_variable(v) for v in prev]
+            plain = False not in single  # every earlier value a variable or 0: z just reads the weights
             for row, c in zip(layer.weight, layer.bias):
-                z = affine(row, c, prev)
+                z = ({k: w for k, w in zip(single, row) if k is not None and w}, c) if plain else affine(row, c, prev)
                 if flat < d:
                     cur.append(z if bits[flat] else ({}, ZERO))
                 else:
@@ -193,19 +232,32 @@ class System:
 # ----------------------------------------------------------------------------- the tree
 @dataclass
 class Closed:
-    """A node closed early: the proved bounds, their multipliers, and one closure per disjunct."""
+    """A node closed early: the proved bounds, their multipliers (integer numerators over ``GRID``,
+    as :meth:`Prover.bounds` gives them), and one closure per disjunct (rationals)."""
 
     bounds: list[tuple[Fraction, Fraction]]
-    proofs: list[tuple[dict[int, Fraction], dict[int, Fraction]]]
+    proofs: list[tuple[dict[int, int], dict[int, int]]]
     unsafe: list[dict[int, Fraction]]
 
     def chunks(self) -> list[str]:
         from .certificate import json_rational
 
         pairs = lambda mult: "[%s]" % ",".join("[%d,%s]" % (m, json_rational(v)) for m, v in mult.items())  # noqa: E731
+        grid = lambda mult: "[%s]" % ",".join('[%d,"%s"]' % (m, _over_grid(k)) for m, k in mult.items())  # noqa: E731
         bounds = ",".join("[%s,%s]" % (json_rational(a), json_rational(b)) for a, b in self.bounds)
-        proofs = ",".join("[%s,%s]" % (pairs(a), pairs(b)) for a, b in self.proofs)
+        proofs = ",".join("[%s,%s]" % (grid(a), grid(b)) for a, b in self.proofs)
         return ['{"closed":{"bounds":[%s],"proofs":[%s],"unsafe":[%s]}}' % (bounds, proofs, ",".join(map(pairs, self.unsafe)))]
+
+
+def _over_grid(k: int) -> str:
+    """The canonical text of ``k / GRID`` (``k > 0``), by integer shifts.
+
+    >>> _over_grid(3 * 2 ** 20), _over_grid(GRID), _over_grid(2 * GRID)
+    ('3/16', '1', '2')
+    """
+    shift = min((k & -k).bit_length() - 1, GRID.bit_length() - 1)
+    num, den = k >> shift, GRID >> shift
+    return str(num) if den == 1 else f"{num}/{den}"
 
 
 @dataclass
@@ -249,6 +301,159 @@ def _multipliers(values: Sequence[float]) -> dict[int, Fraction]:
     return {m: Fraction(k, GRID) for m, v in enumerate(values) if (k := round(v * GRID)) > 0}
 
 
+class Guide:
+    """Float guidance for a node (never a decision): CROWN bounds of every neuron (the slopes
+    :meth:`Prover._crown` uses, then :func:`snapped` as the exact bounds will be) and the float
+    triangle LP of each disjunct, all in numpy.  :meth:`Prover.node` spends exact work only on a
+    node this predicts to close; a node it does not is split at once, a box bisection on the
+    coordinate :meth:`bisection` picks by looking one cut ahead."""
+
+    def __init__(self, network) -> None:
+        import numpy as np
+
+        self.np = np
+        self.layers = network.float_layers()
+        self.widths = network.hidden_widths
+        self.ahead: dict = {}  # (lo, hi) -> evaluate(...) of the halves the last bisections chose
+
+    def slopes(self, l, u, fixed):
+        """Per neuron of a layer: (upper slope, upper intercept, lower slope) as in :meth:`Prover._crown`;
+        ``fixed`` is +1/-1 for a neuron fixed active/inactive, 0 when unfixed."""
+        np = self.np
+        unstable = (l < 0) & (u > 0)
+        width = np.where(unstable, u - l, 1.0)
+        up = np.where(l >= 0, 1.0, np.where(unstable, u / width, 0.0))
+        inter = np.where(unstable, -u * l / width, 0.0)
+        low = np.where(l >= 0, 1.0, np.where(unstable & (u >= -l), 1.0, 0.0))
+        up = np.where(fixed > 0, 1.0, np.where(fixed < 0, 0.0, up))
+        low = np.where(fixed > 0, 1.0, np.where(fixed < 0, 0.0, low))
+        inter = np.where(fixed != 0, 0.0, inter)
+        return up, inter, low
+
+    def bounds(self, lo, hi, bits):
+        """Float bounds ``(l, u)`` per hidden layer (snapped like the exact ones where unfixed) and
+        the fixed-sign vector per layer."""
+        np = self.np
+        lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        fixed, start = [], 0
+        for w in self.widths:
+            f = np.zeros(w)
+            part = bits[start:start + w]
+            f[:len(part)] = [1.0 if b else -1.0 for b in part]
+            fixed.append(f)
+            start += w
+        out, relax = [], []
+        for j, (W, b) in enumerate(self.layers[:-1]):
+            ends = []
+            for sign in (1.0, -1.0):
+                lam, const = sign * W, sign * b
+                for k in range(j - 1, -1, -1):
+                    up, inter, low = relax[k]
+                    pos = np.maximum(lam, 0.0)
+                    const = const + pos @ inter
+                    lam = pos * up + np.minimum(lam, 0.0) * low
+                    const = const + lam @ self.layers[k][1]
+                    lam = lam @ self.layers[k][0]
+                const = const + np.maximum(lam, 0.0) @ hi + np.minimum(lam, 0.0) @ lo
+                ends.append(sign * const)
+            u, l = ends
+            for p in np.nonzero((l < 0) & (u > 0) & (fixed[j] == 0))[0]:
+                a, c = snapped(Fraction(float(l[p])), Fraction(float(u[p])))
+                l[p], u[p] = float(a), float(c)
+            out.append((l, u))
+            relax.append(self.slopes(l, u, fixed[j]))
+        return out, fixed
+
+    def slack(self, lo, hi, bounds, fixed, conjs, stop: float = float("inf")):
+        """The largest over the disjuncts of the float triangle LP's common slack ``t <= 1`` of the
+        disjunct's rows (``<= 0`` predicts the node closes), with a float input point of that LP
+        (``None`` when the LP fails: then ``t`` is ``inf``); disjuncts after one above ``stop`` are
+        skipped."""
+        from scipy.optimize import linprog
+
+        np = self.np
+        n, N = len(lo), sum(self.widths)
+        dim = n + N + 1
+        blocks, rhs = [], []
+
+        def rows(a, c):  # rows a . v + c >= 0, as -a . v <= c
+            blocks.append(-a)
+            rhs.append(c)
+
+        var_lo = list(map(float, lo)) + [0.0] * N + [None]
+        var_hi = list(map(float, hi)) + [None] * N + [1.0]
+        prev, start = list(range(n)), n
+        for j, (W, b) in enumerate(self.layers[:-1]):
+            w = W.shape[0]
+            cols = list(range(start, start + w))
+            l, u = bounds[j]
+            f = fixed[j]
+            Z = np.zeros((w, dim))
+            Z[:, prev] = W
+            Y = np.zeros((w, dim))
+            Y[np.arange(w), cols] = 1.0
+            active = (f > 0) | ((f == 0) & (l >= 0))
+            unstable = (f == 0) & (l < 0) & (u > 0)
+            rows((Y - Z)[active | unstable], -b[active | unstable])        # y >= z
+            rows((Z - Y)[active], b[active])                                # y <= z
+            rows(Z[f > 0], b[f > 0])                                        # z >= 0
+            rows(-Z[f < 0], -b[f < 0])                                      # z <= 0
+            s = np.where(unstable, u / np.where(unstable, u - l, 1.0), 0.0)
+            rows((s[:, None] * Z - Y)[unstable], (s * (b - l))[unstable])  # y <= s (z - l)
+            for p in range(w):
+                if f[p] < 0 or (f[p] == 0 and u[p] <= 0):
+                    var_hi[start + p] = 0.0
+                elif f[p] == 0:
+                    var_hi[start + p] = float(u[p])
+            prev, start = cols, start + w
+        W, b = self.layers[-1]
+        Y = np.zeros((W.shape[0], dim))
+        Y[:, prev] = W
+        cost = np.zeros(dim)
+        cost[-1] = -1.0
+        base = np.vstack(blocks) if blocks else np.zeros((0, dim))
+        base_rhs = np.concatenate(rhs) if rhs else np.zeros(0)
+        worst, point = -float("inf"), None
+        for conj in conjs:
+            U = np.array([[float(a) for a in r[0]] for r in conj])
+            V = np.array([float(r[1]) for r in conj])
+            G = U @ Y
+            G[:, -1] = -1.0                                                 # u . f + v - t >= 0
+            res = linprog(cost, A_ub=np.vstack([base, -G]), b_ub=np.concatenate([base_rhs, U @ b + V]),
+                          bounds=list(zip(var_lo, var_hi)), method="highs")
+            if res.status != 0:
+                return float("inf"), None
+            if -res.fun > worst:
+                worst, point = -res.fun, res.x[:n]
+            if worst > stop:
+                break
+        return worst, point
+
+    def bisection(self, lo, hi, conjs) -> int:
+        """The input coordinate whose bisection leaves the smallest worse-half :meth:`slack` (ties:
+        the first), for a node with no neuron fixed."""
+        scores, seen = [], []
+        for i in range(len(lo)):
+            cut = (lo[i] + hi[i]) / 2
+            halves = {}
+            for a, b in ((lo, hi[:i] + (cut,) + hi[i + 1:]), (lo[:i] + (cut,) + lo[i + 1:], hi)):
+                guess = self.bounds(a, b, ())
+                halves[a, b] = guess + self.slack(a, b, *guess, conjs)
+            scores.append(max(v[2] for v in halves.values()))
+            seen.append(halves)
+        best = min(range(len(lo)), key=lambda i: scores[i])
+        self.ahead.update(seen[best])
+        return best
+
+    def evaluate(self, lo, hi, bits, conjs):
+        """``(bounds, fixed, slack, point)`` of a node (as :meth:`bounds` and :meth:`slack` give them,
+        the slack possibly cut short above ``MARGIN``), taken from the look-ahead when it saw the node."""
+        if not bits and (lo, hi) in self.ahead:
+            return self.ahead.pop((lo, hi))
+        guess = self.bounds(lo, hi, bits)
+        return guess + self.slack(lo, hi, *guess, conjs, stop=MARGIN)
+
+
 class Prover:
     """Search for a closed tree over one box input set (see :func:`prove_box`)."""
 
@@ -263,10 +468,12 @@ class Prover:
         self.order = [(l, i) for l, w in enumerate(network.hidden_widths) for i in range(w)]
         self.neuron_splits_below = neuron_splits_below
         self.lps = 0
+        self.guide = Guide(network)
 
     # ---- bounds: float back-substitution proposes, the System proves
     def bounds(self, system: System, bits: Sequence[bool]) -> list[dict]:
-        """Prove every unfixed neuron's bounds; return per neuron its (lower, upper) multipliers."""
+        """Prove every unfixed neuron's bounds; return per neuron its (lower, upper) multipliers, each
+        ``{row: k}`` for the multiplier ``k / GRID``."""
         widths = self.network.hidden_widths
         starts = [sum(widths[:k]) for k in range(len(widths))]
         proofs = []
@@ -274,19 +481,20 @@ class Prover:
         while t < len(system.z):
             j = system.layer_of[t]
             targets = [t + k for k in range(len(system.z) - t) if system.layer_of[t + k] == j]
-            ups = self._crown(system, bits, j, targets, 1.0, starts)
-            downs = self._crown(system, bits, j, targets, -1.0, starts)
-            highs = self._exact(system, bits, j, targets, ups, 1, starts)
-            lows = self._exact(system, bits, j, targets, downs, -1, starts)
+            ups, up_grids = self._crown(system, bits, j, targets, 1.0, starts)
+            downs, down_grids = self._crown(system, bits, j, targets, -1.0, starts)
+            highs = self._exact(system, bits, j, targets, up_grids, 1, starts)
+            lows = self._exact(system, bits, j, targets, down_grids, -1, starts)
             for k in range(len(targets)):
-                system.add_neuron(outward(lows[k], -1), outward(highs[k], 1))
+                system.add_neuron(*snapped(lows[k], highs[k]))
                 proofs.append((downs[k], ups[k]))
             t += len(targets)
         return proofs
 
-    def _exact(self, system: System, bits, j: int, targets: list[int], mults: list[dict], sign: int, starts) -> list:
+    def _exact(self, system: System, bits, j: int, targets: list[int], grids: dict, sign: int, starts) -> list:
         """``sign`` times the bound :meth:`System.proved` gives for each target, computed layer by layer
-        with python-flint matrices (the same exact sum, grouped by layer: ``E @ W_k``)."""
+        with python-flint matrices (the same exact sum, grouped by layer: ``E @ W_k``); ``grids[k]``
+        holds the multipliers of layer ``k`` as integers over ``GRID`` (:meth:`_crown`)."""
         import flint
 
         d, n = len(bits), system.n
@@ -295,12 +503,12 @@ class Prover:
         local = [d + t - starts[j] for t in targets]
         C = flint.fmpq_mat(T, W.ncols(), [sign * W[p, c] for p in local for c in range(W.ncols())])
         const = [flint.fmpq(sign) * b[p, 0] for p in local]
+        unit = flint.fmpq(1, GRID)
         for k in range(j - 1, -1, -1):
             Wk, bk = self.exact_layers[k]
             width = Wk.nrows()
             slopes, passes = flint.fmpq_mat(width, width), flint.fmpq_mat(width, width)
-            M = [flint.fmpq_mat(T, width) for _ in range(5)]
-            shift = [flint.fmpq(0)] * width  # -slope * low on the upper rows of unstable neurons
+            shift = flint.fmpq_mat(width, 1)  # -slope * low on the upper rows of unstable neurons
             columns = []
             for p in range(width):
                 flat = starts[k] + p
@@ -313,41 +521,37 @@ class Prover:
                 slope = ONE if low >= 0 else (ZERO if high <= 0 else high / (high - low))
                 slopes[p, p] = _q(slope)
                 if 0 < slope < 1:
-                    shift[p] = -_q(slope * low)
+                    shift[p, 0] = -_q(slope * low)
                 columns.append((p, _q(system.lower[n + t]), _q(system.upper[n + t])))
-                row0 = system.base + ROWS_PER_NEURON * t
-                for q in range(T):
-                    for r in (2, 3, 4):
-                        v = mults[q].get(row0 + r)
-                        if v is not None:
-                            M[r][q, p] = _q(v)
-            residual = C + M[2] + M[3] - M[4]
+            up, down2, down3 = (flint.fmpq_mat(flint.fmpz_mat(T, width, [int(v) for v in g.ravel()])) * unit
+                                for g in grids[k])
+            residual = (C + down2 + down3 - up).entries()
             for q in range(T):
-                for p, box_lo, box_hi in columns:
-                    a = residual[q, p]
-                    if a:
-                        const[q] += a * (box_hi if a > 0 else box_lo)
-                for p, _, _ in columns:
-                    if shift[p] and M[4][q, p]:
-                        const[q] += M[4][q, p] * shift[p]
-            E = M[4] * slopes - M[3] + C * passes
-            moved = E * bk
+                row = q * width
+                const[q] += sum((a * (hi if a > 0 else lo) for p, lo, hi in columns if (a := residual[row + p])),
+                                flint.fmpq(0))
+            E = up * slopes - down3 + C * passes
+            moved = E * bk + up * shift
             for q in range(T):
                 const[q] += moved[q, 0]
             C = E * Wk
+        edges = [(flint.fmpq(a.numerator, a.denominator), flint.fmpq(c.numerator, c.denominator))
+                 for a, c in zip(system.lower[:n], system.upper[:n])]
+        final = C.entries()
         for q in range(T):
-            for i in range(n):
-                a = C[q, i]
-                if a:
-                    edge = system.upper[i] if a > 0 else system.lower[i]
-                    const[q] += a * flint.fmpq(edge.numerator, edge.denominator)
+            const[q] += sum((a * (hi if a > 0 else lo) for (lo, hi), a in zip(edges, final[q * n:(q + 1) * n]) if a),
+                            flint.fmpq(0))
         return [sign * Fraction(int(c.p), int(c.q)) for c in const]
 
-    def _crown(self, system: System, bits: Sequence[bool], j: int, targets: list[int], sign: float, starts) -> list[dict]:
+    def _crown(self, system: System, bits: Sequence[bool], j: int, targets: list[int], sign: float, starts):
+        """Float back-substitution of the targets' bounds: the multipliers per target (integer
+        numerators over ``GRID``), and per layer ``k`` the same as integer arrays ``(upper rows,
+        y rows, y - z rows)``."""
         np, d = self.np, len(bits)
         W = self.floats[j][0]
         lam = sign * W[[d + t - starts[j] for t in targets]]
         mults = [dict() for _ in targets]
+        grids = {}
         for k in range(j - 1, -1, -1):
             Wk = self.floats[k][0]
             width = Wk.shape[0]
@@ -369,16 +573,16 @@ class Prover:
                     up_t[p] = -u * l / (u - l)
                     lo_a[p] = 1.0 if u >= -l else 0.0
             pos = lam > 0
-            lam_pos = np.where(pos, lam, 0.0)
-            lam_neg = np.where(pos, 0.0, -lam)
             live = unfixed >= 0
-            for grid, offset in ((lam_pos, np.full(width, 4)), (lam_neg, np.where(lo_a > 0, 3, 2))):
-                scaled = np.rint(np.where(live, grid, 0.0) * GRID)
-                for q, p in zip(*np.nonzero(scaled > 0)):
-                    mults[q][system.base + ROWS_PER_NEURON * int(unfixed[p]) + int(offset[p])] = Fraction(int(scaled[q, p]), GRID)
+            up = np.rint(np.where(pos & live, lam, 0.0) * GRID)
+            down = np.rint(np.where(~pos & live, -lam, 0.0) * GRID)
+            grids[k] = (up, np.where(lo_a > 0, 0.0, down), np.where(lo_a > 0, down, 0.0))
+            for grid, offset in ((up, np.full(width, 4)), (down, np.where(lo_a > 0, 3, 2))):
+                for q, p in zip(*np.nonzero(grid > 0)):
+                    mults[q][system.base + ROWS_PER_NEURON * int(unfixed[p]) + int(offset[p])] = int(grid[q, p])
             lam = lam * np.where(pos, up_s, lo_a)
             lam = lam @ Wk
-        return [dict(sorted(mult.items())) for mult in mults]
+        return [dict(sorted(mult.items())) for mult in mults], grids
 
     # ---- closing
     def close(self, system: System, conj: Sequence[Row]):
@@ -419,53 +623,89 @@ class Prover:
         return mult if system.closes(conj, mult) else None
 
     def node(self, lo, hi, bits):
-        """Decide one node: ``("closed", Closed)``, ``("violated", counterexample)`` or ``("open", system)``."""
-        rows = box_rows(lo, hi) + self._fixed_rows(bits)
-        system = System(self.network, lo, hi, bits, rows)
-        proofs = self.bounds(system, bits)
-        closures = []
-        for conj in self.conjs:
-            if len(bits) == len(self.order):  # exact: one LP over x
+        """Decide one node: ``("closed", Closed)``, ``("violated", counterexample)`` or ``("open",
+        Open)``.  The float :class:`Guide` is asked first; exact bounds and closures are computed only
+        when it predicts that the node closes."""
+        fixed_rows, nxt = self._fixed_rows(bits)
+        rows = box_rows(lo, hi) + fixed_rows
+        if len(bits) == len(self.order):  # exact: one LP over x per disjunct
+            closures = []
+            for conj in self.conjs:
                 self.lps += 1
-                decision = lp.decide(rows + [_pull(system, row) for row in conj], self.network.input_dim)
+                decision = lp.decide(rows + [self._pull(bits, row) for row in conj], self.network.input_dim)
                 if decision.nonempty:
                     found = self.confirm(decision.point)
                     if found is None:
                         raise InternalError("a point of a complete pattern and an unsafe set is not a counterexample")
                     return "violated", found
                 closures.append(decision.multipliers)
-                continue
+            return "closed", Closed([], [], closures)
+        guess, fixed, slack, point = self.guide.evaluate(lo, hi, bits, self.conjs)
+        unstable = sum(int(((l < 0) & (u > 0) & (f == 0)).sum()) for (l, u), f in zip(guess, fixed))
+        self.lps += len(self.conjs)
+        if slack > MARGIN:
+            return self._open(lo, hi, nxt, unstable, point)
+        system = System(self.network, lo, hi, bits, rows)
+        proofs = self.bounds(system, bits)
+        closures = []
+        for conj in self.conjs:
             mult, point = self.close(system, conj)
             if mult is None:
-                if point is not None:
-                    x = tuple(min(max(Fraction(v), a), c) for v, a, c in zip(point, lo, hi))
-                    found = self.confirm(x)
-                    if found is not None:
-                        return "violated", found
-                return "open", system
+                return self._open(lo, hi, nxt, unstable, point)
             closures.append(mult)
         return "closed", Closed(system.bounds, proofs, closures)
 
-    def _fixed_rows(self, bits) -> list[Row]:
+    def _open(self, lo, hi, nxt, unstable: int, point):
+        """An open node (after trying the float ``point``, if any, as a counterexample)."""
+        if point is not None:
+            x = tuple(min(max(Fraction(float(v)), a), c) for v, a, c in zip(point, lo, hi))
+            found = self.confirm(x)
+            if found is not None:
+                return "violated", found
+        w, c = nxt
+        low = c + sum((a * (lo[i] if a > 0 else hi[i]) for i, a in enumerate(w)), ZERO)
+        high = c + sum((a * (hi[i] if a > 0 else lo[i]) for i, a in enumerate(w)), ZERO)
+        return "open", Open(unstable, low, high, w)
+
+    def _pull(self, bits, row: Row) -> Row:
+        """An output row ``u . y + v`` over the inputs, for a complete pattern ``bits``."""
+        n = self.network.input_dim
+        system = System(self.network, [ZERO] * n, [ZERO] * n, bits, [])
+        form, const, strict = system.disjunct_rows([row])[0]
+        return tuple(form.get(k, ZERO) for k in range(n)), const, strict
+
+    def _fixed_rows(self, bits):
+        """The rows of the neurons fixed by ``bits`` over the inputs, and the affine form ``(w, b)``
+        of the next neuron (``None`` when every neuron is fixed)."""
         from .regions import neuron_row
 
-        rows, prev = [], [(tuple(ONE if j == i else ZERO for j in range(self.network.input_dim)), ZERO)
-                          for i in range(self.network.input_dim)]
+        n = self.network.input_dim
+        rows, prev = [], [(tuple(ONE if j == i else ZERO for j in range(n)), ZERO) for i in range(n)]
         flat = 0
         for layer in self.network.layers[:-1]:
-            if flat >= len(bits):
-                break
             cur = []
             for row, c in zip(layer.weight, layer.bias):
-                if flat >= len(bits):
-                    break
-                w = tuple(sum((a * p[0][t] for a, p in zip(row, prev) if a), ZERO) for t in range(self.network.input_dim))
+                w = tuple(sum((a * p[0][t] for a, p in zip(row, prev) if a), ZERO) for t in range(n))
                 b = sum((a * p[1] for a, p in zip(row, prev) if a), c)
+                if flat == len(bits):
+                    return rows, (w, b)
                 rows.append(neuron_row(w, b, bits[flat]))
                 cur.append((w, b) if bits[flat] else (tuple(ZERO for _ in w), ZERO))
                 flat += 1
             prev = cur
-        return rows
+        return rows, None
+
+
+@dataclass
+class Open:
+    """A node left open: its count of unstable unfixed neurons (float guidance) and the exact
+    bounds ``[low, high]`` over the box of the next neuron in layer-major order, an affine form
+    ``w . x + b`` there (every earlier neuron is fixed)."""
+
+    unstable: int
+    low: Fraction
+    high: Fraction
+    w: tuple
 
 
 def _q(v: Fraction):
@@ -481,11 +721,6 @@ def _flint_layer(layer):
     q = lambda v: flint.fmpq(v.numerator, v.denominator)  # noqa: E731
     W = flint.fmpq_mat(layer.out_dim, layer.in_dim, [q(v) for row in layer.weight for v in row])
     return W, flint.fmpq_mat(layer.out_dim, 1, [q(v) for v in layer.bias])
-
-
-def _pull(system: System, row: Row) -> Row:
-    form, const, strict = system.disjunct_rows([row])[0]
-    return tuple(form.get(k, ZERO) for k in range(system.n)), const, strict
 
 
 @dataclass
@@ -541,22 +776,18 @@ def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Se
             out.closed += 1
             built.append(result)
             continue
-        system = result
-        unstable = sum(1 for l, u in system.bounds if l < 0 < u)
-        if not bits and unstable > prover.neuron_splits_below:
-            i = _bisect_coordinate(network, lo_, hi_)
+        if not bits and result.unstable > prover.neuron_splits_below:
+            i = prover.guide.bisection(lo_, hi_, conjs)
             cut = (lo_[i] + hi_[i]) / 2
             stack += [("bisect", (i, cut)), ("visit", (lo_[:i] + (cut,) + lo_[i + 1:], hi_, bits)),
                       ("visit", (lo_, hi_[:i] + (cut,) + hi_[i + 1:], bits))]
             continue
-        l, u = system.bounds[0]
+        l, u = result.low, result.high
         row = 2 * n + len(bits)
-        w = system.z[0][0]
-        wx = [w.get(k, ZERO) for k in range(n)]
         children = []
         for side in (True, False):
             if (side and u <= 0) or (not side and l > 0):
-                children.append(("built", Empty(box_empty(wx, lo_, hi_, row, side))))
+                children.append(("built", Empty(box_empty(result.w, lo_, hi_, row, side))))
             else:
                 children.append(("visit", (lo_, hi_, bits + (side,))))
         stack += [("split", prover.order[len(bits)]), children[1], children[0]]
@@ -564,10 +795,3 @@ def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Se
     if out.counterexample is None and not out.open:
         out.tree = built.pop()
     return out
-
-
-def _bisect_coordinate(network, lo, hi) -> int:
-    """The cheap score: width times the total weight of the first layer on the coordinate."""
-    first = network.layers[0].weight
-    scores = [(hi[i] - lo[i]) * sum((abs(row[i]) for row in first), ZERO) for i in range(network.input_dim)]
-    return max(range(network.input_dim), key=lambda i: scores[i])

@@ -180,66 +180,81 @@ def _scores(layers, xs, U, V):
     return margins[np.arange(len(xs)), worst], g
 
 
+def _box_candidates(layers, rows, domain, rng, samples: int, restarts: int, steps: int) -> list[tuple[Fraction, ...]]:
+    """One round of the box attack: ``samples`` uniform points, the ``restarts`` best per disjunct
+    climbed by projected sign-gradient steps on the worst row margin; the best points, clamped
+    into the box exactly."""
+    import numpy as np
+
+    lo = np.array([float(a) for a in domain.lower])
+    hi = np.array([float(a) for a in domain.upper])
+    xs = np.vstack([lo + (hi - lo) * rng.random((samples, len(lo))), (lo + hi) / 2])
+    candidates = []
+    for U, V in rows:
+        margins, _ = _scores(layers, xs, U, V)
+        start = xs[np.argsort(-margins)[:restarts]]
+        step = (hi - lo) / 8
+        x = start.copy()
+        for _ in range(steps):
+            _, g = _scores(layers, x, U, V)
+            x = np.clip(x + step * np.sign(g), lo, hi)
+            step = step * 0.85
+        best, _ = _scores(layers, x, U, V)
+        pool = np.vstack([x, start])
+        scores = np.concatenate([best, margins[np.argsort(-margins)[:restarts]]])
+        for p in pool[np.argsort(-scores)[:restarts]]:
+            candidates.append(tuple(min(max(Fraction(float(c)), a), b) for c, a, b in zip(p, domain.lower, domain.upper)))
+    return candidates
+
+
 def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restarts: int = 8, steps: int = 40,
            seed: int = 0, deadline: Optional[float] = None) -> tuple[Optional[Counterexample], int]:
     """Float-guided search for a counterexample; every proposal is confirmed exactly.
 
     Returns the first confirmed counterexample (or ``None``) and the number of points tried exactly.
-    Boxes get sampling and projected sign-gradient ascent of the worst row margin; other input sets
-    get their exact points (a point from the LP and, when bounded, exact convex combinations of
-    their vertices)."""
+    Boxes get rounds of sampling and projected sign-gradient ascent of the worst row margin
+    (:func:`_box_candidates`): one round without a ``deadline``, else rounds with fresh seeds, each
+    four times larger than the last, until the deadline; other input sets get their exact points
+    (a point from the LP and, when bounded, exact convex combinations of their vertices)."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
     layers = network.float_layers()
     rows = _float_rows(prop)
     tried = 0
-    for s, domain in enumerate(prop.input_sets):
-        candidates: list[tuple[Fraction, ...]] = []
-        if domain.kind == "box":
-            lo = np.array([float(a) for a in domain.lower])
-            hi = np.array([float(a) for a in domain.upper])
-            xs = lo + (hi - lo) * rng.random((samples, network.input_dim))
-            xs = np.vstack([xs, (lo + hi) / 2])
-            for U, V in rows:
-                margins, _ = _scores(layers, xs, U, V)
-                start = xs[np.argsort(-margins)[:restarts]]
-                step = (hi - lo) / 8
-                x = start.copy()
-                for _ in range(steps):
-                    _, g = _scores(layers, x, U, V)
-                    x = np.clip(x + step * np.sign(g), lo, hi)
-                    step = step * 0.85
-                best, _ = _scores(layers, x, U, V)
-                pool = np.vstack([x, start])
-                scores = np.concatenate([best, margins[np.argsort(-margins)[:restarts]]])
-                for p in pool[np.argsort(-scores)[:restarts]]:
-                    candidates.append(tuple(min(max(Fraction(float(c)), a), b)
-                                            for c, a, b in zip(p, domain.lower, domain.upper)))
-        else:
-            decision = lp.decide(domain.rows(), network.input_dim)
-            if not decision.nonempty:
-                continue
-            candidates.append(decision.point)
-            try:
-                corners = lp.vertices(domain.rows()) if network.input_dim <= 8 else []
-            except DomainError:
-                corners = []
-            candidates += corners
-            for _ in range(samples // 16 if corners else 0):
-                weights = [Fraction(float(w)) for w in rng.random(len(corners))]
-                total = sum(weights, ZERO)
-                if total:
-                    candidates.append(tuple(sum((w * c[t] for w, c in zip(weights, corners)), ZERO) / total
-                                            for t in range(network.input_dim)))
-        for x in candidates:
-            if deadline is not None and time.perf_counter() > deadline:
-                return None, tried
-            tried += 1
-            found = confirm(network, prop, x, "attack")
-            if found is not None:
-                return simplest(network, prop, found), tried
-    return None, tried
+    rounds = 0
+    while True:
+        rng = np.random.default_rng(seed + rounds)
+        scale = min(4 ** rounds, 64)
+        for s, domain in enumerate(prop.input_sets):
+            candidates: list[tuple[Fraction, ...]] = []
+            if domain.kind == "box":
+                candidates = _box_candidates(layers, rows, domain, rng, samples * scale, restarts * scale, steps)
+            elif rounds == 0:
+                decision = lp.decide(domain.rows(), network.input_dim)
+                if not decision.nonempty:
+                    continue
+                candidates.append(decision.point)
+                try:
+                    corners = lp.vertices(domain.rows()) if network.input_dim <= 8 else []
+                except DomainError:
+                    corners = []
+                candidates += corners
+                for _ in range(samples // 16 if corners else 0):
+                    weights = [Fraction(float(w)) for w in rng.random(len(corners))]
+                    total = sum(weights, ZERO)
+                    if total:
+                        candidates.append(tuple(sum((w * c[t] for w, c in zip(weights, corners)), ZERO) / total
+                                                for t in range(network.input_dim)))
+            for x in candidates:
+                if deadline is not None and time.perf_counter() > deadline:
+                    return None, tried
+                tried += 1
+                found = confirm(network, prop, x, "attack")
+                if found is not None:
+                    return simplest(network, prop, found), tried
+        rounds += 1
+        if deadline is None or all(d.kind != "box" for d in prop.input_sets):
+            return None, tried
 
 
 # ----------------------------------------------------------------------------- the prover

@@ -31,7 +31,7 @@ from exactrelu.checker import CheckFailure, Checker
 from exactrelu.io.jsonfmt import network_from_dict
 from exactrelu.lp import maximize, motzkin_valid
 from exactrelu.network import ReluNetwork
-from exactrelu.prover import Prover, System, box_rows, outward, prove_box
+from exactrelu.prover import GRID, Prover, System, box_rows, prove_box, snapped
 from exactrelu.regions import enumerate_regions
 from exactrelu.verify import region_rows, verify_property, write_property_certificate
 from exactrelu.vnnlib import parse_property
@@ -164,12 +164,74 @@ def test_the_fast_layer_bounds_equal_the_checkers_row_by_row_bounds() -> None:
         lo, hi = [F(-1), F(-1)], [F(1), F(1)]
         bits = tuple(rng.random() < 0.5 for _ in range(rng.randint(0, 4)))
         prover = Prover(net, [[((F(1),), F(0), False)]], lambda x: None, None)
-        rows = box_rows(lo, hi) + prover._fixed_rows(bits)
+        rows = box_rows(lo, hi) + prover._fixed_rows(bits)[0]
         fast, slow = System(net, lo, hi, bits, rows), System(net, lo, hi, bits, rows)
         for (down, up), bounds in zip(prover.bounds(fast, bits), fast.bounds):
-            low, high = slow.proved(down, up)
-            assert bounds == (outward(low, -1), outward(high, 1))
+            low, high = slow.proved({m: F(k, GRID) for m, k in down.items()}, {m: F(k, GRID) for m, k in up.items()})
+            assert bounds == snapped(low, high)
             slow.add_neuron(*bounds)
+
+
+def test_snapped_bounds_enclose_and_keep_slope_denominators_short() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        low = F(rng.randint(-10 ** 9, 10 ** 9), rng.randint(1, 10 ** 6))
+        high = low + F(rng.randint(0, 10 ** 9), rng.randint(1, 10 ** 6))
+        l, u = snapped(low, high)
+        assert l <= low and high <= u and (l * 2 ** 20).denominator == (u * 2 ** 20).denominator == 1
+        if l < 0 < u:
+            width = int((u - l) * 2 ** 20)
+            assert width <= (high - low) * F(9, 8) * 2 ** 20 + 2   # at most an eighth wider, plus the grid
+            odd = width // (width & -width)
+            assert odd <= 15
+            assert 45045 * 2 ** 60 % ((u / (u - l)).denominator) == 0
+
+
+def test_the_checkers_integer_combination_equals_the_rational_one() -> None:
+    rng = random.Random(11)
+    q = lambda: F(rng.randint(-50, 50), rng.choice([1, 2, 3, 8, 10 ** 9, 7 * 2 ** 20]))  # noqa: E731
+    for _ in range(200):
+        rows = [({k: q() for k in rng.sample(range(6), rng.randint(0, 4))}, q(), rng.random() < 0.2) for _ in range(8)]
+        pairs = [[m, str(abs(q()) or 1)] for m in rng.sample(range(8), rng.randint(0, 5))]
+        lower = [q() for _ in range(6)]
+        upper = [a + abs(q()) for a in lower]
+        start = ({k: q() for k in rng.sample(range(6), 3)}, q())
+        acc, const, strict = dict(start[0]), start[1], False
+        for m, lam in pairs:
+            form, c, s = rows[m]
+            for k, a in form.items():
+                acc[k] = acc.get(k, 0) + F(lam) * a
+            const += F(lam) * c
+            strict = strict or s
+        top = const + sum((a * (upper[k] if a > 0 else lower[k]) for k, a in acc.items()), F(0))
+        combined = checker._sparse_combine([checker._early_row(*row) for row in rows], pairs, "t",
+                                           checker._early_row(*start, False))
+        assert (checker._box_supremum(combined, lower, upper), combined[3]) == (top, strict)
+
+
+def test_the_float_guide_encloses_the_network_and_bisects_where_it_matters(tmp_path: Path) -> None:
+    rng = random.Random(2)
+    net = _random_net(rng, [3, 6, 6, 2])
+    prover = Prover(net, [[((F(1), F(0)), F(0), False)]], lambda x: None, None)
+    lo, hi = (F(-1),) * 3, (F(1),) * 3
+    bounds, _ = prover.guide.bounds(lo, hi, ())
+    layers = net.float_layers()
+    for _ in range(200):
+        v = [rng.uniform(-1, 1) for _ in range(3)]
+        for (W, b), (l, u) in zip(layers[:-1], bounds):
+            z = W @ v + b
+            assert (l - 1e-9 <= z).all() and (z <= u + 1e-9).all()
+            v = [max(a, 0.0) for a in z]
+    # ZIGZAG on x_1, beside a wide, heavy, irrelevant x_0: the look-ahead cuts x_1 (width times weight would cut x_0)
+    wide = ReluNetwork.from_lists([([[100, 0]] + [[0, 1]] * 8, [0] + [F(-k, 4) for k in range(-3, 5)]),
+                                   ([[0] + [(-1) ** k for k in range(8)]], [0])])
+    head = ("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)\n"
+            "(assert (>= X_0 -8))(assert (<= X_0 8))(assert (>= X_1 -1))(assert (<= X_1 1))\n")
+    verdict = verify_property(wide, parse_property(head + "(assert (> Y_0 1))\n", "w.vnnlib"), early=True,
+                              attack_first=False)
+    path = certify(tmp_path, verdict)
+    assert verdict.status == "holds" and tree(path)["bisect"][0] == 1
+    Checker(str(path)).run()
 
 
 def test_a_counterexample_of_a_complete_pattern_must_be_one() -> None:
@@ -328,12 +390,12 @@ def _independently_valid(cert: dict) -> bool:
             for key, side in (("active", True), ("inactive", False)):
                 if "empty" not in node[key]:
                     stack.append((node[key], lo, hi, bits + (side,)))
-                elif not motzkin_valid(box_rows(lo, hi) + prover._fixed_rows(bits + (side,)),
+                elif not motzkin_valid(box_rows(lo, hi) + prover._fixed_rows(bits + (side,))[0],
                                        {m: F(v) for m, v in node[key]["empty"]}, net.input_dim):
                     return False
         else:
             body = node["closed"]
-            system = System(net, lo, hi, bits, box_rows(lo, hi) + prover._fixed_rows(bits))
+            system = System(net, lo, hi, bits, box_rows(lo, hi) + prover._fixed_rows(bits)[0])
             for (low, high), (down, up) in zip(body["bounds"], body["proofs"]):
                 proved = system.proved({m: F(v) for m, v in down}, {m: F(v) for m, v in up})
                 if F(low) > proved[0] or F(high) < proved[1]:
