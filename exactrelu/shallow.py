@@ -36,10 +36,12 @@ pattern is the pattern of some region found in ``D``, and ``0`` otherwise (no ga
 from __future__ import annotations
 
 import json
+import math
+from array import array
 from pathlib import Path
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -383,3 +385,144 @@ def _layer(v: object, where: str) -> SparseLayer:
         entries.append((i, j, parse_extended(e[2], f"field '{where}.weights[{t}]'")))
     bias = tuple(parse_extended(b, f"field '{where}.bias[{i}]'") for i, b in enumerate(_list(v.get("bias"), f"{where}.bias", rows)))
     return SparseLayer(rows, cols, tuple(sorted(entries, key=lambda e: (e[0], e[1]))), bias)
+
+
+# ----------------------------------------------------------------- streamed construction
+def _negated(text: str) -> str:
+    """The canonical text of ``-q`` from that of ``q``."""
+    return text[1:] if text.startswith("-") else ("0" if text == "0" else "-" + text)
+
+
+class CompactShallow:
+    """The construction of :func:`build_shallow` fed one region at a time (:meth:`add`) and written
+    as canonical JSON text piece by piece (:meth:`chunks`), never as nested objects: per region it
+    keeps the hyperplane indices of its conditions (``array`` of integers) and the texts of its
+    affine map; per hyperplane its primitive integer row ``(w | b)``.  The text is exactly
+    ``canonical_dumps(build_shallow(e).to_dict())`` for the same regions in the same order.
+
+    >>> from exactrelu.network import ReluNetwork, canonical_dumps
+    >>> from exactrelu.regions import enumerate_regions
+    >>> e = enumerate_regions(ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]))
+    >>> s = CompactShallow(e.network, e.domain)
+    >>> for k, region in enumerate(e.regions):
+    ...     s.add(region)
+    >>> "".join(s.chunks()) == canonical_dumps(build_shallow(e).to_dict())
+    True
+    """
+
+    def __init__(self, network, domain: Domain) -> None:
+        self.n, self.m = network.input_dim, network.output_dim
+        self.deep_sha256 = network.sha256()
+        self.domain = domain
+        self.index: dict[tuple[int, ...], int] = {}  # primitive integer row (w | b) -> hyperplane j
+        self.keys: list[tuple[int, ...]] = []
+        self.strict: list = []  # per region: array of hyperplane indices
+        self.weak: list = []
+        self.maps: list[tuple[str, ...]] = []  # per region: alpha row-major, then beta, as texts
+        self._memo: dict[int, tuple[object, Optional[int]]] = {}  # id(pre-activation) -> (it, j)
+
+    @property
+    def regions(self) -> int:
+        return len(self.maps)
+
+    @property
+    def hyperplanes(self) -> int:
+        return len(self.keys)
+
+    def hyperplane(self, affine) -> Optional[int]:
+        """The index ``j`` of the pre-activation ``affine = (w, b)``'s hyperplane (``None`` if ``w = 0``);
+        remembered per object (the search shares one object among all regions of a layer cell)."""
+        memo = self._memo.get(id(affine))
+        if memo is not None and memo[0] is affine:
+            return memo[1]
+        w, b = affine
+        j = None
+        if any(w):
+            den = math.lcm(*(a.denominator for a in w), b.denominator)
+            ints = [a.numerator * (den // a.denominator) for a in w] + [b.numerator * (den // b.denominator)]
+            g = math.gcd(*ints)
+            key = tuple(a // g for a in ints)
+            j = self.index.get(key)
+            if j is None:
+                j = self.index[key] = len(self.keys)
+                self.keys.append(key)
+        if len(self._memo) > 1 << 18:
+            self._memo.clear()
+        self._memo[id(affine)] = (affine, j)
+        return j
+
+    def add(self, region) -> None:
+        """Region ``self.regions``'s gates and affine map."""
+        strict, weak = set(), set()
+        for affine, active in zip(region.preactivations, region.flat_pattern):
+            j = self.hyperplane(affine)
+            if j is not None:
+                (strict if active else weak).add(j)
+        self.strict.append(array("l", sorted(strict)))
+        self.weak.append(array("l", sorted(weak)))
+        self.maps.append(tuple(format_rational(v) for v in (*(a for row in region.alpha for a in row), *region.beta)))
+
+    def chunks(self) -> Iterator[str]:
+        """The canonical JSON text (sorted keys, no spaces) of the ``exactrelu-shallow`` object."""
+        from .network import canonical_dumps
+
+        n, m, J, K = self.n, self.m, len(self.keys), len(self.maps)
+        halves = 2 * K * m
+        q = format_rational
+        firsts = [abs(next(a for a in key[:-1] if a)) for key in self.keys]
+        H = ([q(Fraction(a, first)) for a in key[:-1]] for key, first in zip(self.keys, firsts))
+        yield '{"H":[' + ",".join("[" + ",".join('"%s"' % a for a in row) + "]" for row in H) + "]"
+        yield ',"alpha":['
+        for k, texts in enumerate(self.maps):
+            rows = ",".join("[" + ",".join('"%s"' % a for a in texts[o * n:(o + 1) * n]) + "]" for o in range(m))
+            yield ("," if k else "") + "[" + rows + "]"
+        yield '],"beta":['
+        yield ",".join("[" + ",".join('"%s"' % a for a in texts[m * n:]) + "]" for texts in self.maps)
+        yield '],"c":[' + ",".join('"%s"' % q(Fraction(key[-1], first)) for key, first in zip(self.keys, firsts)) + "]"
+        yield ',"deep_sha256":"%s","domain":%s' % (self.deep_sha256, canonical_dumps(self.domain.to_dict()))
+        yield ',"format":"%s","input_dim":%d,"layers":[' % (SHALLOW_FORMAT, n)
+        # layer 1: the hyperplanes, then relu(l_ko) and relu(-l_ko) of every region and output
+        yield '{"bias":[' + ",".join('"%s"' % q(Fraction(key[-1], first)) for key, first in zip(self.keys, firsts))
+        for texts in self.maps:
+            yield "".join(',"%s","%s"' % (b, _negated(b)) for b in texts[m * n:])
+        yield '],"cols":%d,"rows":%d,"weights":[' % (n, J + halves)
+        sep = ""
+        for j, (key, first) in enumerate(zip(self.keys, firsts)):
+            cells = ",".join('[%d,%d,"%s"]' % (j, t, q(Fraction(a, first))) for t, a in enumerate(key[:-1]) if a)
+            if cells:
+                yield sep + cells
+                sep = ","
+        for k, texts in enumerate(self.maps):
+            for o in range(m):
+                row = J + 2 * (k * m + o)
+                live = [(t, a) for t, a in enumerate(texts[o * n:(o + 1) * n]) if a != "0"]
+                if live:
+                    yield sep + ",".join('[%d,%d,"%s"]' % (row, t, a) for t, a in live) + "," + \
+                        ",".join('[%d,%d,"%s"]' % (row + 1, t, _negated(a)) for t, a in live)
+                    sep = ","
+        # layer 2: p_j = relu(1 - inf a_j); a_j and the model halves pass through
+        yield ']},{"bias":[' + ",".join(['"1"'] * J + ['"0"'] * (J + halves))
+        yield '],"cols":%d,"rows":%d,"weights":[' % (J + halves, 2 * J + halves)
+        yield ",".join([*('[%d,%d,"-inf"]' % (j, j) for j in range(J)), *('[%d,%d,"1"]' % (J + j, j) for j in range(J)),
+                        *('[%d,%d,"1"]' % (2 * J + t, J + t) for t in range(halves))])
+        # layer 3: the gates g_ko^+ and g_ko^-
+        yield ']},{"bias":[' + ",".join(['"0"'] * halves)
+        yield '],"cols":%d,"rows":%d,"weights":[' % (2 * J + halves, halves)
+        for k in range(K):
+            gates_cols = [*self.strict[k], *(J + j for j in self.weak[k])]
+            for o in range(m):
+                half = 2 * (k * m + o)
+                for d, (plus, minus) in enumerate((("1", "-1"), ("-1", "1"))):
+                    row = half + d
+                    gates = "".join('[%d,%d,"-inf"],' % (row, col) for col in gates_cols)
+                    yield ("," if k or o or d else "") + gates + '[%d,%d,"%s"],[%d,%d,"%s"]' % (
+                        row, 2 * J + half, plus, row, 2 * J + half + 1, minus)
+        # the output layer: y_o = sum_k (g_ko^+ - g_ko^-)
+        yield ']},{"bias":[' + ",".join(['"0"'] * m) + '],"cols":%d,"rows":%d,"weights":[' % (halves, m)
+        yield ",".join('[%d,%d,"1"],[%d,%d,"-1"]' % (o, 2 * (k * m + o), o, 2 * (k * m + o) + 1)
+                       for o in range(m) for k in range(K))
+        yield ']}],"output_dim":%d,"strict":[' % m
+        yield ",".join("[" + ",".join(map(str, s)) + "]" for s in self.strict)
+        yield '],"version":%d,"weak":[' % SHALLOW_VERSION
+        yield ",".join("[" + ",".join(map(str, w)) + "]" for w in self.weak)
+        yield "]}"
