@@ -1673,6 +1673,7 @@ class LatticeCertificate:
 STREAM_VERSION = 3
 _DECODER = json.JSONDecoder(parse_float=JsonFloat, parse_constant=_parse_constant, object_pairs_hook=_unique_keys)
 _STREAMED = {"H", "c", "alpha", "beta", "strict", "weak", "layers"}  # shallow fields read element by element
+STREAM_CACHE = 1 << 20  # entries a cache of the stream may hold before it is emptied (memory stays bounded)
 
 
 class _LazyList:
@@ -1690,10 +1691,14 @@ class _JsonReader:
     arrays the caller streams come element by element (each element decoded whole), so the
     document is never held as a whole."""
 
+    CHUNK = 1 << 20  # bytes read at a time
+
     def __init__(self, path: str, what: str) -> None:
         import codecs
 
         try:
+            if not os.path.isfile(path):
+                raise OSError("not a regular file (or no such file)")
             self.fh = open(path, "rb")
         except OSError as exc:
             raise CheckFailure(path, f"cannot read the {what}: {exc}") from None
@@ -1707,7 +1712,7 @@ class _JsonReader:
         if self.eof:
             return False
         try:
-            chunk = self.fh.read(1 << 20)
+            chunk = self.fh.read(self.CHUNK)
             self.digest.update(chunk)
             self.buf = self.buf[self.pos:] + self.text.decode(chunk, final=not chunk)
         except (OSError, UnicodeDecodeError) as exc:
@@ -1744,8 +1749,6 @@ class _JsonReader:
                 self.fail(exc.msg)
             except RecursionError:
                 self.fail("nested too deeply")
-            except ValueError as exc:
-                self.fail(str(exc))
             if end == len(self.buf) and self._fill():  # a number may go on in the next piece
                 continue
             self.pos = end
@@ -1769,7 +1772,7 @@ class _JsonReader:
     def members(self, streamed, inner=None):
         """``(key, value)`` of the object that comes next; the values of the keys in ``streamed``
         that are arrays come as :class:`_LazyList` (whose elements are objects read by ``inner``,
-        if given), to be consumed before the next member."""
+        if given), which the caller reads to its end before it asks for the next member."""
         self.take("{")
         seen = set()
         if self.peek() == "}":
@@ -1784,10 +1787,7 @@ class _JsonReader:
             seen.add(key)
             self.take(":")
             if key in streamed and self.peek() == "[":
-                value = _LazyList(self.elements(inner if inner is not None and key == "layers" else self.value))
-                yield key, value
-                for _ in value:  # whatever the caller left unread
-                    pass
+                yield key, _LazyList(self.elements(inner if inner is not None and key == "layers" else self.value))
             else:
                 yield key, self.value()
             following = self.peek()
@@ -1858,9 +1858,7 @@ class StreamedCertificate:
                     raise CheckFailure("shallow.file", "expected the relative name of a file")
                 path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
                 status = f"pinned ({_shown_path(path)}, the file the certificate names)"
-            if not os.path.isfile(path):
-                raise CheckFailure(path, "cannot read the shallow network: no such regular file")
-            self.shallow = ("file", path, sha)
+            self.shallow = ("file", _JsonReader(path, "shallow network"), sha)
         else:
             network = field(ref, "network", "shallow")
             if raw_sha256(network) != sha:
@@ -1874,7 +1872,7 @@ class StreamedCertificate:
         net = self.net
         print(f"deep network: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {self.cert['network_sha256']}", file=out)
         print(f"domain: {describe_domain(self.domain.data)}", file=out)
-        print(f"shallow network: {self.shallow[0]}, sha256 {self.shallow[2]}", file=out)
+        print(f"shallow network: {self.bindings[-1][2]}, sha256 {self.shallow[2]}", file=out)
         print("leaves: version 3, read one line at a time during the check", file=out)
 
     # ------------------------------------------------------------------ the node lines
@@ -1921,9 +1919,9 @@ class StreamedCertificate:
                 raise CheckFailure(at, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
             except CheckFailure as exc:
                 raise CheckFailure(f"{at}.{exc.location}", exc.reason) from None
-            except (ValueError, RecursionError) as exc:
-                raise CheckFailure(at, f"unreadable JSON value ({exc})") from None
-            if len(_PARSED) > 1 << 20:  # a cache, bounded: the stream may hold any number of rationals
+            except RecursionError:
+                raise CheckFailure(at, "JSON nested too deeply") from None
+            if len(_PARSED) > STREAM_CACHE:  # a cache, bounded: the stream may hold any number of rationals
                 _PARSED.clear()
             if isinstance(node, dict) and "end" in node:
                 end = field(node, "end", at)
@@ -1945,8 +1943,6 @@ class StreamedCertificate:
                 self.verified_leaves.append(None)
                 node = {"leaf": k}
             yield at, node
-        if len(self.compact) < len(self.verified_leaves):
-            self._compact_leaf(len(self.compact))
         if end is None:
             raise CheckFailure(f"line {self.line}", "the file ends without its end line (truncated?)")
 
@@ -1959,7 +1955,7 @@ class StreamedCertificate:
             raise CheckFailure(f"line {self.line} (leaves[{k}].witness)", "the deep network differs from the leaf's affine map there")
         strict, weak = set(), set()
         seen = self._seen_conditions
-        if len(seen) > 1 << 18:
+        if len(seen) > STREAM_CACHE:
             seen.clear()
         for cond, (w, b), active in zip(region["conditions"], leaf["maps"], leaf["bits"]):
             text = (tuple(cond["w"]), cond["b"])  # the text of values the walk has just confirmed
@@ -1987,13 +1983,10 @@ class StreamedCertificate:
                 raise CheckFailure("shallow", "expected a JSON object")
             self._compare_shallow(source.items(), "shallow")
         else:
-            reader = _JsonReader(source, "shallow network")
-            if reader.peek() != "{":
-                raise CheckFailure("shallow", "expected a JSON object")
-            layer = lambda: reader.members({"weights", "bias"})  # noqa: E731
-            self._compare_shallow(reader.members(_STREAMED, layer), "shallow")
-            if reader.finish() != sha:
-                raise CheckFailure("shallow.sha256", f"does not match the shallow network file {source}")
+            layer = lambda: source.members({"weights", "bias"})  # noqa: E731
+            self._compare_shallow(source.members(_STREAMED, layer), "shallow")
+            if source.finish() != sha:
+                raise CheckFailure("shallow.sha256", f"does not match the shallow network file {source.path}")
         self.stats.update(hyperplanes=len(self.hyperplanes), leaves=len(self.compact), empty=self.empty,
                           neurons=len(self.order))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -272,13 +273,14 @@ def streamed(tmp_path_factory) -> Path:
     return folder
 
 
-def rehashed(folder: Path, text: str, accepted: bool = False) -> tuple[str, str]:
+def rehashed(folder: Path, text: str | bytes, accepted: bool = False) -> tuple[str, str]:
     """A changed shallow file with the certificate's hash of it updated: the comparison must catch
     it (unless ``accepted``: the same network laid out otherwise)."""
-    (folder / "x.json").write_text(text)
+    raw = text if isinstance(text, bytes) else text.encode()
+    (folder / "x.json").write_bytes(raw)
     lines = (folder / "s.cert.json").read_text().splitlines(keepends=True)
     header = json.loads(lines[0])
-    header["shallow"] = {"file": "x.json", "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    header["shallow"] = {"file": "x.json", "sha256": hashlib.sha256(raw).hexdigest()}
     (folder / "x.cert.json").write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
     ok, where, reason = verdict(folder / "x.cert.json")
     assert ok == accepted
@@ -322,3 +324,102 @@ def test_the_shallow_file_is_compared_with_the_construction(streamed) -> None:
         assert where in ("shallow", str(streamed / "x.json"), "shallow.H[0]"), (broken[:20], where, reason)
     where, reason = rehashed(streamed, json.dumps({k: v for k, v in data.items() if k != "weak"}))
     assert where == "shallow.weak" and reason == "missing field"
+
+
+@pytest.mark.parametrize("chunk", [7, 1 << 20])
+def test_the_shallow_file_is_read_in_pieces_of_any_size(streamed, monkeypatch, chunk) -> None:
+    from exactrelu import checker
+
+    monkeypatch.setattr(checker._JsonReader, "CHUNK", chunk)
+    monkeypatch.setattr(checker, "STREAM_CACHE", 3)  # the caches emptied again and again
+    ok, summary, _ = verdict(streamed / "s.cert.json")
+    assert ok and summary.startswith("c 1")
+
+
+def test_broken_shallow_files_are_named(streamed) -> None:
+    path = str(streamed / "x.json")
+    data = json.loads((streamed / "s.json").read_text())
+    cases = {
+        '{"H" []}': (path, "expected ':'"),
+        '{"H": [%s %s]}' % (json.dumps(data["H"][0]), json.dumps(data["H"][1])): (path, "expected ',' or ']' in an array"),
+        '{"format": "exactrelu-shallow" "version": 1}': (path, "expected ',' or '}' in an object"),
+        '{1: 2}': (path, "expected a key"),
+        '{"format": "exactrelu-shallow", "format": "exactrelu-shallow"}': ("format", "twice"),
+        '{"domain": ' + "[" * 100000 + "]" * 100000 + "}": (path, "nested too deeply"),
+        "{}": ("shallow.format", "missing field"),
+        '{"H": 5}': ("shallow.H", "expected a list"),
+        '{"H": []}': ("shallow.H", "has 0 entries"),
+        json.dumps({**data, "layers": [*data["layers"], data["layers"][0]]}): ("shallow.layers", "expected 4 layers"),
+        json.dumps({**data, "layers": [{**data["layers"][0], "weights": [[0, 0]]}]}): ("shallow.layers[0].weights[0]",
+                                                                                       "expected [row, column, weight]"),
+        json.dumps({**data, "layers": [[]]}): (path, "expected '{'"),
+    }
+    for text, (where_, reason_) in cases.items():
+        where, reason = rehashed(streamed, text)
+        assert where == where_ and reason_ in reason, (text[:30], where, reason)
+    where, reason = rehashed(streamed, b'{"H": ["\xff"]}')  # not UTF-8
+    assert where == path and "cannot read" in reason
+
+
+def test_the_shallow_reference(streamed, valid) -> None:
+    lines = (streamed / "s.cert.json").read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    for ref, where_ in (({"file": "/abs.json", "sha256": "0"}, "shallow.file"),
+                        ({"file": "missing.json", "sha256": "0"}, str(streamed / "missing.json"))):
+        (streamed / "y.cert.json").write_text(json.dumps({**header, "shallow": ref}) + "\n" + "".join(lines[1:]))
+        ok, where, reason = verdict(streamed / "y.cert.json")
+        assert not ok and where == where_
+    # an embedded shallow network: its hash, its type, its layers' type
+    from exactrelu.checker import raw_sha256
+
+    folder, vlines = valid
+    vheader = json.loads(vlines[0])
+    network = vheader["shallow"]["network"]
+    for changed, where_ in (({**network, "c": []}, "shallow.sha256"), ([], "shallow"),
+                            ({**network, "layers": [[]] * 4}, "shallow.layers[0]")):
+        sha = vheader["shallow"]["sha256"] if where_ == "shallow.sha256" else raw_sha256(changed)
+        text = json.dumps({**vheader, "shallow": {"network": changed, "sha256": sha}}) + "\n"
+        where, reason = refused(valid, [text] + vlines[1:])
+        assert where == where_, (where, reason)
+
+
+def test_what_version_3_does_not_do(valid, monkeypatch) -> None:
+    import io
+
+    from exactrelu import checker
+
+    folder, lines = valid
+    path = folder / "t.v3.json"
+    for option in ("guard", "symbolic"):
+        with pytest.raises(CheckFailure, match="version-2"):
+            Checker(str(path), **{option: True}).run()
+    check = Checker(str(path))
+    check.parse()
+    out = io.StringIO()
+    check.dump(out)
+    assert "leaves: version 3" in out.getvalue() and "embedded" in out.getvalue()
+    check.run()  # what was dumped is what is verified
+    # a line nested too deeply; a file that is not version 3 goes to the version-2 reader
+    where, reason = refused(valid, lines[:3] + ["[" * 100000 + "]" * 100000 + "\n"] + lines[4:])
+    assert where == "line 4" and "nested too deeply" in reason
+    where, reason = refused(valid, "[1]\n[2]\n")
+    assert where == str(folder / "tampered.v3.json") and "invalid or truncated JSON" in reason
+    with pytest.raises(CheckFailure, match="cannot read"):
+        Checker(str(folder / "nothing.json")).run()
+    # check 31 (the deep network at each witness) is a second computation; when it disagrees:
+    monkeypatch.setattr(checker.Network, "evaluate", lambda self, x: [Fraction(10 ** 9)])
+    with pytest.raises(CheckFailure, match=r"line \d+ \(leaves\[0\]\.witness\)"):
+        Checker(str(path)).run()
+
+
+def test_an_empty_domain_proves_nothing(tmp_path) -> None:
+    net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])
+    e = enumerate_regions(net, Domain.box(["-1"], ["1"]))
+    write_certificate(tmp_path / "c.v2.json", e, build_shallow(e))
+    cert = json.loads((tmp_path / "c.v2.json").read_text())
+    cert["domain"] = {"kind": "box", "dim": 1, "lower": ["1"], "upper": ["0"]}  # x >= 1 and x <= 0
+    proof = {"empty": [[0, "1"], [1, "1"]]}
+    cert["tree"], cert["leaves"] = [{"split": [0, 0]}, proof, proof], []
+    (tmp_path / "c.v3.json").write_text("".join(stream_lines(cert)))
+    ok, where, reason = verdict(tmp_path / "c.v3.json")
+    assert not ok and where == "domain" and "the domain is empty" in reason
