@@ -156,8 +156,8 @@ def equate(enumeration: Enumeration, shallow: ShallowNetwork, method: str = "fli
 
 # ----------------------------------------------------------------------------- writing
 def json_rational(v: Fraction) -> str:
-    """A rational as JSON text: a ``"p/q"`` string."""
-    return json.dumps(format_rational(v))
+    """A rational as JSON text: a ``"p/q"`` string (digits, ``-`` and ``/``: nothing to escape)."""
+    return '"%s"' % format_rational(v)
 
 
 def json_vector(values) -> str:
@@ -168,6 +168,27 @@ def condition_json(affine, active: bool) -> str:
     """One condition of a leaf as JSON text: ``{"w":[...],"b":...,"rel":">"}`` (or ``"<="``)."""
     w, b = affine
     return '{"w":%s,"b":%s,"rel":"%s"}' % (json_vector(w), json_rational(b), ">" if active else "<=")
+
+
+class ConditionTexts:
+    """The JSON text of a region's conditions, each condition's made once per pre-activation
+    object (the search shares one object among all regions of a layer cell)."""
+
+    MEMO = 1 << 16  # pre-activation objects remembered at most
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, str, str]] = {}  # id(pre-activation) -> (it, active, inactive)
+
+    def __call__(self, region: Region) -> str:
+        memo, parts = self._memo, []
+        for affine, active in zip(region.preactivations, region.flat_pattern):
+            texts = memo.get(id(affine))
+            if texts is None or texts[0] is not affine:
+                if len(memo) > self.MEMO:
+                    memo.clear()
+                texts = memo[id(affine)] = (affine, condition_json(affine, True), condition_json(affine, False))
+            parts.append(texts[1] if active else texts[2])
+        return ",".join(parts)
 
 
 def leaf_json(region: Region, extra: str = "", conditions: Optional[str] = None) -> str:
@@ -282,8 +303,9 @@ def relative_name(target: str | Path, certificate: str | Path) -> str:
 def stream_shallow_certificate(out: TextIO, enumeration: Enumeration, shallow: ShallowNetwork,
                                shallow_name: Optional[str] = None) -> None:
     """Write the certificate of ``shallow`` = the deep network to the text stream ``out``."""
+    conditions = ConditionTexts()
     stream_certificate(out, certificate_header(enumeration, shallow, shallow_name),
-                       (leaf_json(region) for region in enumeration.regions), enumeration.tree)
+                       (leaf_json(region, conditions=conditions(region)) for region in enumeration.regions), enumeration.tree)
 
 
 def write_certificate(
@@ -353,7 +375,7 @@ class StreamWriter:
         self.offset = header.index('"sha256":"%s"' % PLACEHOLDER) + len('"sha256":"')
         self.nodes = self.full = 0
         self.buffer: list[str] = [header + "\n"]
-        self._conditions: dict[int, tuple[object, str, str]] = {}  # id(pre-activation) -> (it, texts)
+        self.conditions = ConditionTexts()
 
     def _write(self, line: str) -> None:
         self.nodes += 1
@@ -368,19 +390,10 @@ class StreamWriter:
     def empty(self, child: Empty) -> None:
         self._write(node_line(child) + "\n")
 
-    def _condition(self, affine, active: bool) -> str:
-        memo = self._conditions.get(id(affine))
-        if memo is None or memo[0] is not affine:
-            if len(self._conditions) > 1 << 16:
-                self._conditions.clear()
-            memo = self._conditions[id(affine)] = (affine, condition_json(affine, True), condition_json(affine, False))
-        return memo[1] if active else memo[2]
-
     def leaf(self, index: int, region: Region) -> None:
         if deep_map_flint(region, self.network, self.layers) != flint_rows(region.alpha, region.beta):
             raise InternalError(f"region {index}: the deep network and the region's affine map differ (flint)")
-        conditions = ",".join(self._condition(affine, on) for affine, on in zip(region.preactivations, region.flat_pattern))
-        self._write('{"leaf":%d,"region":%s}\n' % (index, leaf_json(region, conditions=conditions)))
+        self._write('{"leaf":%d,"region":%s}\n' % (index, leaf_json(region, conditions=self.conditions(region))))
         self.shallow.add(region)
         self.full += region.full_dimensional
 
@@ -390,7 +403,7 @@ class StreamWriter:
 
         self.out.write("".join(self.buffer))
         self.buffer.clear()
-        self._conditions.clear()
+        self.conditions = ConditionTexts()
         digest = hashlib.sha256()
         for chunk in self.shallow.chunks():
             raw = chunk.encode("ascii")

@@ -193,6 +193,14 @@ class ShallowNetwork:
     # ------------------------------------------------------------- file format
     def to_dict(self) -> dict:
         q = format_rational
+        texts: dict[int, str] = {}  # id(weight) -> its text, for this call (the layers hold the weights)
+
+        def text(w: Extended) -> str:
+            made = texts.get(id(w))
+            if made is None:
+                made = texts[id(w)] = format_extended(w)
+            return made
+
         return {
             "format": SHALLOW_FORMAT,
             "version": SHALLOW_VERSION,
@@ -210,15 +218,24 @@ class ShallowNetwork:
                 {
                     "rows": layer.rows,
                     "cols": layer.cols,
-                    "weights": [[i, j, format_extended(w)] for i, j, w in layer.entries],
-                    "bias": [format_extended(b) for b in layer.bias],
+                    "weights": [[i, j, text(w)] for i, j, w in layer.entries],
+                    "bias": [text(b) for b in layer.bias],
                 }
                 for layer in self.layers
             ],
         }
 
     def sha256(self) -> str:
-        return canonical_sha256(self.to_dict())
+        return canonical_sha256(self.json_object())
+
+    def json_object(self) -> dict:
+        """:meth:`to_dict`, made once and kept (the network is immutable): for hashing and writing,
+        which must not change it."""
+        made = self.__dict__.get("_json_object")
+        if made is None:
+            made = self.to_dict()
+            object.__setattr__(self, "_json_object", made)
+        return made
 
 
 def _float_layer(layer: SparseLayer, v: np.ndarray) -> np.ndarray:
@@ -245,23 +262,14 @@ def _float_layer(layer: SparseLayer, v: np.ndarray) -> np.ndarray:
 def build_shallow(enumeration: Enumeration) -> ShallowNetwork:
     """The construction of the module docstring over the regions of ``enumeration``."""
     n = enumeration.network.input_dim
-    index: dict[tuple[Vector, Fraction], int] = {}
-    H: list[Vector] = []
-    c: list[Fraction] = []
+    planes = Hyperplanes()
     strict, weak = [], []
     for region in enumeration.regions:
-        s_k, w_k = set(), set()
-        for (w, b), active in zip(region.preactivations, region.flat_pattern):
-            h = normalise(w, b)
-            if h is None:
-                continue
-            if h not in index:
-                index[h] = len(H)
-                H.append(h[0])
-                c.append(h[1])
-            (s_k if active else w_k).add(index[h])
-        strict.append(tuple(sorted(s_k)))
-        weak.append(tuple(sorted(w_k)))
+        s_k, w_k = planes.gates(region)
+        strict.append(tuple(s_k))
+        weak.append(tuple(w_k))
+    H = [tuple(Fraction(a, first) for a in key[:-1]) for key, first in zip(planes.keys, planes.firsts())]
+    c = [Fraction(key[-1], first) for key, first in zip(planes.keys, planes.firsts())]
     alpha = tuple(r.alpha for r in enumeration.regions)
     beta = tuple(r.beta for r in enumeration.regions)
     layers = shallow_layers(tuple(H), tuple(c), alpha, beta, strict, weak)
@@ -330,7 +338,7 @@ def load_shallow(path) -> ShallowNetwork:
 
 def dumps_shallow(shallow: ShallowNetwork) -> str:
     """The ``exactrelu-shallow`` JSON text of ``shallow``."""
-    return json.dumps(shallow.to_dict(), separators=(",", ":")) + "\n"
+    return json.dumps(shallow.json_object(), separators=(",", ":")) + "\n"
 
 
 def save_shallow(shallow: ShallowNetwork, path) -> None:
@@ -393,6 +401,55 @@ def _negated(text: str) -> str:
     return text[1:] if text.startswith("-") else ("0" if text == "0" else "-" + text)
 
 
+class Hyperplanes:
+    """The distinct hyperplanes ``h_j`` of the regions' conditions, numbered as they first appear,
+    each kept as its primitive integer row ``(w | b)`` (a positive multiple of the pre-activation;
+    ``h_j`` is it divided by the absolute value of its first nonzero ``w`` entry, as
+    :func:`normalise` gives).  A pre-activation object seen before is not converted again (the search
+    shares one object among all regions of a layer cell)."""
+
+    MEMO = 1 << 18  # pre-activation objects remembered at most
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[int, ...], int] = {}
+        self.keys: list[tuple[int, ...]] = []
+        self._memo: dict[int, tuple[object, Optional[int]]] = {}  # id(pre-activation) -> (it, j)
+
+    def of(self, affine) -> Optional[int]:
+        """The index ``j`` of the hyperplane of ``affine = (w, b)``; ``None`` if ``w = 0``."""
+        memo = self._memo.get(id(affine))
+        if memo is not None and memo[0] is affine:
+            return memo[1]
+        w, b = affine
+        j = None
+        if any(w):
+            den = math.lcm(*(a.denominator for a in w), b.denominator)
+            ints = [a.numerator * (den // a.denominator) for a in w] + [b.numerator * (den // b.denominator)]
+            g = math.gcd(*ints)
+            key = tuple(a // g for a in ints)
+            j = self.index.get(key)
+            if j is None:
+                j = self.index[key] = len(self.keys)
+                self.keys.append(key)
+        if len(self._memo) > self.MEMO:
+            self._memo.clear()
+        self._memo[id(affine)] = (affine, j)
+        return j
+
+    def gates(self, region) -> tuple[list[int], list[int]]:
+        """``strict`` and ``weak`` of ``region``: the sorted ``j`` with ``h_j > 0`` (resp. ``<= 0``)."""
+        strict, weak = set(), set()
+        for affine, active in zip(region.preactivations, region.flat_pattern):
+            j = self.of(affine)
+            if j is not None:
+                (strict if active else weak).add(j)
+        return sorted(strict), sorted(weak)
+
+    def firsts(self) -> list[int]:
+        """Per hyperplane, the absolute value of the first nonzero ``w`` entry of its row."""
+        return [abs(next(a for a in key[:-1] if a)) for key in self.keys]
+
+
 class CompactShallow:
     """The construction of :func:`build_shallow` fed one region at a time (:meth:`add`) and written
     as canonical JSON text piece by piece (:meth:`chunks`), never as nested objects: per region it
@@ -414,12 +471,11 @@ class CompactShallow:
         self.n, self.m = network.input_dim, network.output_dim
         self.deep_sha256 = network.sha256()
         self.domain = domain
-        self.index: dict[tuple[int, ...], int] = {}  # primitive integer row (w | b) -> hyperplane j
-        self.keys: list[tuple[int, ...]] = []
+        self.planes = Hyperplanes()
+        self.keys = self.planes.keys
         self.strict: list = []  # per region: array of hyperplane indices
         self.weak: list = []
         self.maps: list[tuple[str, ...]] = []  # per region: alpha row-major, then beta, as texts
-        self._memo: dict[int, tuple[object, Optional[int]]] = {}  # id(pre-activation) -> (it, j)
 
     @property
     def regions(self) -> int:
@@ -429,37 +485,11 @@ class CompactShallow:
     def hyperplanes(self) -> int:
         return len(self.keys)
 
-    def hyperplane(self, affine) -> Optional[int]:
-        """The index ``j`` of the pre-activation ``affine = (w, b)``'s hyperplane (``None`` if ``w = 0``);
-        remembered per object (the search shares one object among all regions of a layer cell)."""
-        memo = self._memo.get(id(affine))
-        if memo is not None and memo[0] is affine:
-            return memo[1]
-        w, b = affine
-        j = None
-        if any(w):
-            den = math.lcm(*(a.denominator for a in w), b.denominator)
-            ints = [a.numerator * (den // a.denominator) for a in w] + [b.numerator * (den // b.denominator)]
-            g = math.gcd(*ints)
-            key = tuple(a // g for a in ints)
-            j = self.index.get(key)
-            if j is None:
-                j = self.index[key] = len(self.keys)
-                self.keys.append(key)
-        if len(self._memo) > 1 << 18:
-            self._memo.clear()
-        self._memo[id(affine)] = (affine, j)
-        return j
-
     def add(self, region) -> None:
         """Region ``self.regions``'s gates and affine map."""
-        strict, weak = set(), set()
-        for affine, active in zip(region.preactivations, region.flat_pattern):
-            j = self.hyperplane(affine)
-            if j is not None:
-                (strict if active else weak).add(j)
-        self.strict.append(array("l", sorted(strict)))
-        self.weak.append(array("l", sorted(weak)))
+        strict, weak = self.planes.gates(region)
+        self.strict.append(array("l", strict))
+        self.weak.append(array("l", weak))
         self.maps.append(tuple(format_rational(v) for v in (*(a for row in region.alpha for a in row), *region.beta)))
 
     def chunks(self) -> Iterator[str]:
@@ -469,7 +499,7 @@ class CompactShallow:
         n, m, J, K = self.n, self.m, len(self.keys), len(self.maps)
         halves = 2 * K * m
         q = format_rational
-        firsts = [abs(next(a for a in key[:-1] if a)) for key in self.keys]
+        firsts = self.planes.firsts()
         H = ([q(Fraction(a, first)) for a in key[:-1]] for key, first in zip(self.keys, firsts))
         yield '{"H":[' + ",".join("[" + ",".join('"%s"' % a for a in row) + "]" for row in H) + "]"
         yield ',"alpha":['
