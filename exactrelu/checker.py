@@ -61,7 +61,10 @@ states a max-min formula and walks ``A``'s own tree:
 
 Version 2 of each kind stores its trees flat (preorder lists of nodes); version 1 (nested trees) is
 still read, both turned into the same stream of nodes (:func:`tree_nodes`) and walked without
-recursion, so a tree may be as deep as the network has neurons.
+recursion, so a tree may be as deep as the network has neurons.  Version 3 of the shallow kind
+(JSON Lines, written by ``shallow --stream``) gives the walk the same stream read line by line
+from the file, its leaves inline, and is checked without holding the certificate or the shallow
+network (:class:`StreamedCertificate`).
 
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.

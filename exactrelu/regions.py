@@ -158,7 +158,7 @@ class Enumeration:
     network: ReluNetwork
     domain: Domain
     regions: list[Region]
-    tree: Child
+    tree: Optional[Child]  # None when the tree went to a sink (``streamed``)
     nodes: int = 0
     lps: int = 0  # exact LPs solved
     empty_children: int = 0
