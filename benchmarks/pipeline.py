@@ -1,6 +1,7 @@
 """Shallow construction and certificate benchmark (issues: shallow network, certificates).
 
     python benchmarks/pipeline.py [--only NAME] [--sympy-limit 800]
+    python benchmarks/pipeline.py --large [--large-widths 3,56,56,1]     (not run by default: ~1 hour)
 
 For each benchmark network over [-2, 2]^n, measured in one run:
 
@@ -13,11 +14,19 @@ For each benchmark network over [-2, 2]^n, measured in one run:
 
 Times are CPU seconds of this process (``time.process_time``), fairer than wall time on a shared
 machine.
+
+``--large`` instead runs the scale row: one large network (default 3-[56,56]-1 over [-2, 2]^3, about
+1.4e5 regions) through ``exactrelu shallow --stream`` (version-3 certificate) and then the checker,
+each in a fresh process, and prints wall and CPU seconds of each phase, each process's peak RSS, and
+the sizes of the certificate and of the shallow network's file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import time
 import tempfile
@@ -34,11 +43,60 @@ from exactrelu.regions import enumerate_regions  # noqa: E402
 from exactrelu.shallow import build_shallow, save_shallow  # noqa: E402
 
 
+def measured(command: list[str]) -> tuple[str, float, float, int]:
+    """Run ``command``; its stdout, wall seconds, CPU seconds (user + system) and peak RSS in bytes."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {child.returncode}")
+    return out, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024  # Linux: kilobytes
+
+
+def large_rows(widths_list: list[str], folder: str) -> None:
+    """The scale row(s): produce (``shallow --stream``) and check, in fresh processes."""
+    markdown_header(["network", "regions", "J", "produce wall s", "produce CPU s", "of it enumerate wall s", "shallow file wall s",
+                     "producer peak RSS MB", "certificate MB", "shallow file MB", "check wall s", "check CPU s",
+                     "checker peak RSS MB", "check / produce (CPU)"])
+    env_python = [sys.executable]
+    for text in widths_list:
+        widths = [int(w) for w in text.split(",")]
+        name = f"{widths[0]}-[{','.join(map(str, widths[1:-1]))}]-{widths[-1]}"
+        model, shallow = Path(folder) / f"{name}.json", Path(folder) / f"{name}.shallow.json"
+        model.write_text(json.dumps(random_network(widths, seed=0).to_dict()))
+        box_flag = "--box=" + ",".join(["-2:2"] * widths[0])
+        out, wall, cpu, peak = measured([*env_python, "-m", "exactrelu", "shallow", str(model), box_flag, "--stream",
+                                         "--json", "-o", str(shallow)])
+        produced = json.loads(out)
+        cert = produced["certificate"]
+        _, check_wall, check_cpu, check_peak = measured([*env_python, "-m", "exactrelu.checker", cert])
+        markdown_row([name, produced["regions"], produced["hyperplanes"], f"{wall:.0f}", f"{cpu:.0f}",
+                      f"{produced['enumeration_seconds']:.0f}", f"{produced['shallow_write_seconds']:.0f}",
+                      f"{peak / 2**20:.0f}", f"{produced['certificate_bytes'] / 1e6:.0f}",
+                      f"{produced['shallow_bytes'] / 1e6:.0f}", f"{check_wall:.0f}", f"{check_cpu:.0f}",
+                      f"{check_peak / 2**20:.0f}", f"{check_cpu / cpu:.2f}"])
+        sys.stdout.flush()
+        for path in (model, shallow, Path(cert)):
+            path.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help="one network name")
     parser.add_argument("--sympy-limit", type=int, default=800, help="run the sympy equation when K <= this")
+    parser.add_argument("--large", action="store_true", help="only the scale row (shallow --stream, then check)")
+    parser.add_argument("--large-widths", nargs="+", default=["3,56,56,1"],
+                        help="widths of the large networks (input,hidden...,output)")
+    parser.add_argument("--folder", help="where the large row's files go (default: a temporary folder)")
     args = parser.parse_args()
+    if args.large:
+        if args.folder:
+            return large_rows(args.large_widths, args.folder)
+        with tempfile.TemporaryDirectory() as folder:
+            return large_rows(args.large_widths, folder)
     markdown_header(["network", "K", "J", "hidden widths", "infinite weights", "LPs / region", "enumerate s", "construct s",
                      "flint equation s", "sympy equation s", "sympy / flint", "certificate MB", "produce s",
                      "check s", "check / produce"])

@@ -20,7 +20,7 @@ import json
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, TextIO
+from typing import Callable, Iterable, Iterator, Optional, TextIO
 
 from . import __version__
 from .errors import InputError, InternalError
@@ -33,7 +33,9 @@ from .shallow import ShallowNetwork
 
 CERT_FORMAT = "exactrelu-certificate"
 CERT_VERSION = 2
+STREAM_VERSION = 3  # JSON Lines, written and read as a stream (:class:`StreamWriter`)
 EQUATION_METHODS = ("flint", "sympy")
+ZERO = Fraction(0)
 
 
 def producer_versions() -> dict[str, str]:
@@ -83,27 +85,38 @@ def check_gates(shallow: ShallowNetwork) -> None:
                 raise InternalError(f"the gate of region {other} is not closed on region {k}")
 
 
-def _deep_map_flint(region: Region, enumeration: Enumeration):
+def flint_layers(net) -> list:
+    """Each layer of ``net`` as one python-flint matrix ``[W | b]`` (made once, used per region)."""
     import flint
 
-    net = enumeration.network
+    return [flint.fmpq_mat(layer.out_dim, layer.in_dim + 1,
+                           [flint.fmpq(v.numerator, v.denominator) for row, c in zip(layer.weight, layer.bias) for v in (*row, c)])
+            for layer in net.layers]
+
+
+def deep_map_flint(region: Region, net, layers: list) -> list:
+    """The deep network under ``region``'s pattern as rows ``[alpha_o | beta_o]`` of python-flint
+    rationals: ``M = [[A, a], [0, 1]]`` composed layer by layer, inactive rows zeroed."""
+    import flint
+
     n = net.input_dim
+    cols = n + 1
+    M = flint.fmpq_mat(cols, cols, [int(i == j) for i in range(cols) for j in range(cols)])
+    for L, bits in zip(layers[:-1], region.pattern):
+        entries = (L * M).entries()
+        for i, on in enumerate(bits):
+            if not on:
+                entries[i * cols:(i + 1) * cols] = [0] * cols
+        M = flint.fmpq_mat(len(bits) + 1, cols, [*entries, *([0] * n), 1])
+    entries = (layers[-1] * M).entries()
+    return [entries[o * cols:(o + 1) * cols] for o in range(net.output_dim)]
 
-    def mat(rows, r, c):
-        return flint.fmpq_mat(r, c, [flint.fmpq(v.numerator, v.denominator) for row in rows for v in row])
 
-    A = flint.fmpq_mat(n, n, [int(i == j) for i in range(n) for j in range(n)])
-    a = flint.fmpq_mat(n, 1, [0] * n)
-    for layer, bits in zip(net.layers[:-1], region.pattern):
-        mask = flint.fmpq_mat(layer.out_dim, layer.out_dim,
-                              [int(i == j and bits[i]) for i in range(layer.out_dim) for j in range(layer.out_dim)])
-        W = mat(layer.weight, layer.out_dim, layer.in_dim)
-        b = mat([[v] for v in layer.bias], layer.out_dim, 1)
-        A, a = mask * (W * A), mask * (W * a + b)
-    last = net.layers[-1]
-    W = mat(last.weight, last.out_dim, last.in_dim)
-    b = mat([[v] for v in last.bias], last.out_dim, 1)
-    return W * A, W * a + b
+def flint_rows(alpha, beta) -> list:
+    """An affine map's rows ``[alpha_o | beta_o]`` as python-flint rationals."""
+    import flint
+
+    return [[flint.fmpq(v.numerator, v.denominator) for v in (*row, b)] for row, b in zip(alpha, beta)]
 
 
 def equate(enumeration: Enumeration, shallow: ShallowNetwork, method: str = "flint") -> None:
@@ -118,17 +131,15 @@ def equate(enumeration: Enumeration, shallow: ShallowNetwork, method: str = "fli
         import sympy
 
         xs = sympy.symbols(f"x1:{n + 1}")
+    else:
+        layers = flint_layers(enumeration.network)
     for k, region in enumerate(enumeration.regions):
         models = [rows[J + 2 * (k * m + o)] for o in range(m)]
         if method == "flint":
-            import flint
-
-            A, a = _deep_map_flint(region, enumeration)
-            for o, (weights, bias) in enumerate(models):
-                want = [flint.fmpq(weights.get(t, Fraction(0)).numerator, weights.get(t, Fraction(0)).denominator) for t in range(n)]
-                got = [A[o, t] for t in range(n)]
-                if got != want or a[o, 0] != flint.fmpq(bias.numerator, bias.denominator):
-                    raise InternalError(f"region {k}: deep and shallow outputs differ (flint)")
+            got = deep_map_flint(region, enumeration.network, layers)
+            want = flint_rows([[weights.get(t, ZERO) for t in range(n)] for weights, _ in models], [b for _, b in models])
+            if got != want:
+                raise InternalError(f"region {k}: deep and shallow outputs differ (flint)")
         else:
             vec = sympy.Matrix(xs)
             for layer, bits in zip(enumeration.network.layers[:-1], region.pattern):
@@ -145,20 +156,46 @@ def equate(enumeration: Enumeration, shallow: ShallowNetwork, method: str = "fli
 
 # ----------------------------------------------------------------------------- writing
 def json_rational(v: Fraction) -> str:
-    """A rational as JSON text: a ``"p/q"`` string."""
-    return json.dumps(format_rational(v))
+    """A rational as JSON text: a ``"p/q"`` string (digits, ``-`` and ``/``: nothing to escape)."""
+    return '"%s"' % format_rational(v)
 
 
 def json_vector(values) -> str:
     return "[" + ",".join(json_rational(v) for v in values) + "]"
 
 
-def leaf_json(region: Region, extra: str = "") -> str:
-    """One leaf of the ``leaves`` list as JSON text; ``extra`` adds fields (``,"name":...``)."""
-    conditions = ",".join(
-        '{"w":%s,"b":%s,"rel":"%s"}' % (json_vector(w), json_rational(b), ">" if on else "<=")
-        for (w, b), on in zip(region.preactivations, region.flat_pattern)
-    )
+def condition_json(affine, active: bool) -> str:
+    """One condition of a leaf as JSON text: ``{"w":[...],"b":...,"rel":">"}`` (or ``"<="``)."""
+    w, b = affine
+    return '{"w":%s,"b":%s,"rel":"%s"}' % (json_vector(w), json_rational(b), ">" if active else "<=")
+
+
+class ConditionTexts:
+    """The JSON text of a region's conditions, each condition's made once per pre-activation
+    object (the search shares one object among all regions of a layer cell)."""
+
+    MEMO = 1 << 16  # pre-activation objects remembered at most
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, str, str]] = {}  # id(pre-activation) -> (it, active, inactive)
+
+    def __call__(self, region: Region) -> str:
+        memo, parts = self._memo, []
+        for affine, active in zip(region.preactivations, region.flat_pattern):
+            texts = memo.get(id(affine))
+            if texts is None or texts[0] is not affine:
+                if len(memo) > self.MEMO:
+                    memo.clear()
+                texts = memo[id(affine)] = (affine, condition_json(affine, True), condition_json(affine, False))
+            parts.append(texts[1] if active else texts[2])
+        return ",".join(parts)
+
+
+def leaf_json(region: Region, extra: str = "", conditions: Optional[str] = None) -> str:
+    """One leaf of the ``leaves`` list as JSON text; ``extra`` adds fields (``,"name":...``);
+    ``conditions``, when given, is the text of its conditions already made."""
+    if conditions is None:
+        conditions = ",".join(condition_json(affine, on) for affine, on in zip(region.preactivations, region.flat_pattern))
     pattern = "[" + ",".join("[" + ",".join("1" if bit else "0" for bit in layer) + "]" for layer in region.pattern) + "]"
     return '{"pattern":%s,"conditions":[%s],"witness":%s,"alpha":[%s],"beta":%s,"full_dimensional":%s%s}' % (
         pattern, conditions, json_vector(region.witness), ",".join(json_vector(r) for r in region.alpha),
@@ -266,8 +303,9 @@ def relative_name(target: str | Path, certificate: str | Path) -> str:
 def stream_shallow_certificate(out: TextIO, enumeration: Enumeration, shallow: ShallowNetwork,
                                shallow_name: Optional[str] = None) -> None:
     """Write the certificate of ``shallow`` = the deep network to the text stream ``out``."""
+    conditions = ConditionTexts()
     stream_certificate(out, certificate_header(enumeration, shallow, shallow_name),
-                       (leaf_json(region) for region in enumeration.regions), enumeration.tree)
+                       (leaf_json(region, conditions=conditions(region)) for region in enumeration.regions), enumeration.tree)
 
 
 def write_certificate(
@@ -296,3 +334,111 @@ def stream_certificate(out: TextIO, header: dict, leaves: Iterable[str], tree: C
     for chunk in tree_chunks(tree):
         out.write(chunk)
     out.write("}\n")
+
+
+
+# ----------------------------------------------------------------------------- version 3: a stream
+def stream_header(network, domain, shallow_ref: dict) -> dict:
+    """The header line of a version-3 certificate: the version-2 object without ``leaves`` and
+    ``tree``, with ``"version": 3`` and ``"stream": "jsonl"``."""
+    return {"format": CERT_FORMAT, "version": STREAM_VERSION, "stream": "jsonl", "producer": producer_versions(),
+            "network": network.to_dict(), "network_sha256": network.sha256(), "domain": domain.to_dict(),
+            "shallow": shallow_ref, "order": "layer-major"}
+
+
+def node_line(node: Child) -> str:
+    """A split or an empty node of the flat tree as one JSON text (as in version 2)."""
+    if isinstance(node, Empty):
+        return '{"empty":[%s]}' % ",".join("[%d,%s]" % (m, json_rational(lam)) for m, lam in node.multipliers.items())
+    return '{"split":[%d,%d]}' % node
+
+
+PLACEHOLDER = "0" * 64  # the shallow file's SHA-256 in the header until it is known
+
+
+class StreamWriter:
+    """A :class:`~exactrelu.regions.Sink` that writes the certificate as version 3, one line per
+    node as the search finds it (docs/certificate-format.md), and gathers the shallow network
+    compactly (:class:`~exactrelu.shallow.CompactShallow`).  Regions are equated as they come (the
+    deep network under the region's pattern, by python-flint, against the region's affine map, which
+    layer 1 of the construction copies).  :meth:`finish` writes the shallow network to ``shallow_out``
+    (canonical JSON, hashed as written), the end line, and the file's SHA-256 into the header's
+    placeholder (``patch(offset, bytes)``: the certificate file is regular, not yet published)."""
+
+    def __init__(self, out, network, domain, shallow_name: str, patch: Callable[[int, bytes], None]) -> None:
+        from .shallow import CompactShallow
+
+        self.out, self.network, self.patch = out, network, patch
+        self.layers = flint_layers(network)
+        self.shallow = CompactShallow(network, domain)
+        header = canonical_dumps(stream_header(network, domain, {"file": shallow_name, "sha256": PLACEHOLDER}))
+        self.offset = header.index('"sha256":"%s"' % PLACEHOLDER) + len('"sha256":"')
+        self.nodes = self.full = 0
+        self.buffer: list[str] = [header + "\n"]
+        self.conditions = ConditionTexts()
+
+    def _write(self, line: str) -> None:
+        self.nodes += 1
+        self.buffer.append(line)
+        if len(self.buffer) >= 512:
+            self.out.write("".join(self.buffer))
+            self.buffer.clear()
+
+    def split(self, neuron: tuple[int, int]) -> None:
+        self._write('{"split":[%d,%d]}\n' % neuron)
+
+    def empty(self, child: Empty) -> None:
+        self._write(node_line(child) + "\n")
+
+    def leaf(self, index: int, region: Region) -> None:
+        if deep_map_flint(region, self.network, self.layers) != flint_rows(region.alpha, region.beta):
+            raise InternalError(f"region {index}: the deep network and the region's affine map differ (flint)")
+        self._write('{"leaf":%d,"region":%s}\n' % (index, leaf_json(region, conditions=self.conditions(region))))
+        self.shallow.add(region)
+        self.full += region.full_dimensional
+
+    def finish(self, shallow_out) -> str:
+        """Write the shallow network and the end line; return the shallow file's SHA-256."""
+        import hashlib
+
+        self.out.write("".join(self.buffer))
+        self.buffer.clear()
+        self.conditions = ConditionTexts()
+        digest = hashlib.sha256()
+        for chunk in self.shallow.chunks():
+            raw = chunk.encode("ascii")
+            digest.update(raw)
+            shallow_out.write(raw)
+        digest.update(b"\n")
+        shallow_out.write(b"\n")
+        self.out.write('{"end":{"leaves":%d,"nodes":%d}}\n' % (self.shallow.regions, self.nodes))
+        sha = digest.hexdigest()
+        self.patch(self.offset, sha.encode("ascii"))
+        return sha
+
+
+def stream_lines(certificate: dict) -> Iterator[str]:
+    """The version-3 lines (each ending in ``"\n"``) of a version-2 shallow certificate object, same
+    content: the header, the nodes of its flat tree with each leaf inline, the end line.  The header
+    keeps the certificate's ``shallow`` reference: an embedded network as it is; a named file must
+    then carry the SHA-256 of its bytes, as version 3 requires (the caller's business).
+
+    >>> cert = {"format": CERT_FORMAT, "version": 2, "leaves": [{"pattern": [[1]]}],
+    ...         "tree": [{"split": [0, 0]}, {"leaf": 0}, {"empty": [[0, "1"]]}]}
+    >>> print("".join(stream_lines(cert)), end="")
+    {"format":"exactrelu-certificate","stream":"jsonl","version":3}
+    {"split":[0,0]}
+    {"leaf":0,"region":{"pattern":[[1]]}}
+    {"empty":[[0,"1"]]}
+    {"end":{"leaves":1,"nodes":3}}
+    """
+    header = {key: value for key, value in certificate.items() if key not in ("leaves", "tree")}
+    header.update(version=STREAM_VERSION, stream="jsonl")
+    yield canonical_dumps(header) + "\n"
+    leaves, nodes = certificate["leaves"], certificate["tree"]
+    for node in nodes:
+        if "leaf" in node:
+            yield canonical_dumps({"leaf": node["leaf"], "region": leaves[node["leaf"]]}) + "\n"
+        else:
+            yield canonical_dumps(node) + "\n"
+    yield canonical_dumps({"end": {"nodes": len(nodes), "leaves": len(leaves)}}) + "\n"

@@ -61,7 +61,10 @@ states a max-min formula and walks ``A``'s own tree:
 
 Version 2 of each kind stores its trees flat (preorder lists of nodes); version 1 (nested trees) is
 still read, both turned into the same stream of nodes (:func:`tree_nodes`) and walked without
-recursion, so a tree may be as deep as the network has neurons.
+recursion, so a tree may be as deep as the network has neurons.  Version 3 of the shallow kind
+(JSON Lines, written by ``shallow --stream``) gives the walk the same stream read line by line
+from the file, its leaves inline, and is checked without holding the certificate or the shallow
+network (:class:`StreamedCertificate`).
 
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
@@ -70,6 +73,7 @@ its location on stderr.
 from __future__ import annotations
 
 import argparse
+import array
 import functools
 import gc
 import hashlib
@@ -1214,7 +1218,11 @@ def tree_nodes(tree, where: str, flat: bool):
     """The nodes of a case-split tree in preorder (a split, its active subtree, its inactive
     subtree), as ``(location, node)`` pairs: a flat tree (version 2) is that list already; a nested
     one (version 1, a split holding its children as ``active`` and ``inactive``) is unfolded with
-    an explicit stack.  Both forms give the walk the same stream."""
+    an explicit stack.  Both forms give the walk the same stream; version 3 gives it the pairs
+    already (:meth:`StreamedCertificate._node_lines`, read from the file)."""
+    if hasattr(tree, "__next__"):
+        yield from tree
+        return
     if flat:
         for t, node in enumerate(as_list(tree, where)):
             yield f"{where}[{t}]", node
@@ -1728,6 +1736,478 @@ class LatticeCertificate:
                 f"{st['empty']} branches proved empty, {st['neurons']} neurons")
 
 
+# ----------------------------------------------------------------------------- version 3: streamed shallow certificates
+STREAM_VERSION = 3
+_DECODER = json.JSONDecoder(parse_float=JsonFloat, parse_constant=_parse_constant, object_pairs_hook=_unique_keys)
+_STREAMED = {"H", "c", "alpha", "beta", "strict", "weak", "layers"}  # shallow fields read element by element
+STREAM_CACHE = 1 << 20  # entries a cache of the stream may hold before it is emptied (memory stays bounded)
+
+
+class _LazyList:
+    """A JSON array of a file being read, element by element (:class:`_JsonReader`)."""
+
+    def __init__(self, elements) -> None:
+        self.elements = elements
+
+    def __iter__(self):
+        return self.elements
+
+
+class _JsonReader:
+    """One JSON document read from a binary file in pieces, hashing its bytes as they are read: the
+    arrays the caller streams come element by element (each element decoded whole), so the
+    document is never held as a whole."""
+
+    CHUNK = 1 << 20  # bytes read at a time
+
+    def __init__(self, path: str, what: str) -> None:
+        import codecs
+
+        try:
+            if not os.path.isfile(path):
+                raise OSError("not a regular file (or no such file)")
+            self.fh = open(path, "rb")
+        except OSError as exc:
+            raise CheckFailure(path, f"cannot read the {what}: {exc}") from None
+        self.path, self.what = path, what
+        self.text = codecs.getincrementaldecoder("utf-8")()
+        self.digest = hashlib.sha256()
+        self.buf, self.pos, self.eof = "", 0, False
+
+    def _fill(self) -> bool:
+        """Read more of the file into the buffer; False at its end."""
+        if self.eof:
+            return False
+        try:
+            chunk = self.fh.read(self.CHUNK)
+            self.digest.update(chunk)
+            self.buf = self.buf[self.pos:] + self.text.decode(chunk, final=not chunk)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CheckFailure(self.path, f"cannot read the {self.what}: {exc}") from None
+        self.pos = 0
+        self.eof = not chunk
+        return True
+
+    def fail(self, reason: str):
+        raise CheckFailure(self.path, f"invalid or truncated JSON ({reason})")
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end of the file)."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buf) or not self._fill():
+                return self.buf[self.pos:self.pos + 1]
+
+    def take(self, char: str) -> None:
+        if self.peek() != char:
+            self.fail(f"expected {char!r}")
+        self.pos += 1
+
+    def value(self):
+        """The next JSON value, decoded whole."""
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._fill():
+                    continue
+                self.fail(exc.msg)
+            except RecursionError:
+                self.fail("nested too deeply")
+            if end == len(self.buf) and self._fill():  # a number may go on in the next piece
+                continue
+            self.pos = end
+            return value
+
+    def elements(self, element):
+        """The elements of the array that comes next, each read by ``element()``."""
+        self.take("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield element()
+            following = self.peek()
+            self.pos += 1
+            if following == "]":
+                return
+            if following != ",":
+                self.fail("expected ',' or ']' in an array")
+
+    def members(self, streamed, inner=None):
+        """``(key, value)`` of the object that comes next; the values of the keys in ``streamed``
+        that are arrays come as :class:`_LazyList` (whose elements are objects read by ``inner``,
+        if given), which the caller reads to its end before it asks for the next member."""
+        self.take("{")
+        seen = set()
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                self.fail("expected a key")
+            if key in seen:
+                raise CheckFailure(key, "the field appears twice in one JSON object")
+            seen.add(key)
+            self.take(":")
+            if key in streamed and self.peek() == "[":
+                yield key, _LazyList(self.elements(inner if inner is not None and key == "layers" else self.value))
+            else:
+                yield key, self.value()
+            following = self.peek()
+            self.pos += 1
+            if following == "}":
+                return
+            if following != ",":
+                self.fail("expected ',' or '}' in an object")
+
+    def finish(self) -> str:
+        """After the document: nothing but white space; the SHA-256 of the file's bytes."""
+        if self.peek() != "":
+            self.fail("data after the end of the document")
+        self.fh.close()
+        return self.digest.hexdigest()
+
+
+def stream_header(path: str):
+    """The header of a version-3 certificate (JSON Lines: a first line that is a JSON object with
+    ``"version": 3``) and the open file positioned after it, or ``None`` for any other file."""
+    try:
+        fh = open(path, "r", encoding="utf-8", newline="\n")
+    except OSError:
+        return None  # load_json names the error
+    try:
+        first = fh.readline()
+        after = fh.tell()
+        if not first.endswith("\n") or not fh.read(1):
+            fh.close()
+            return None
+        fh.seek(after)
+        header = _DECODER.decode(first)
+    except (ValueError, UnicodeDecodeError, CheckFailure, RecursionError):
+        fh.close()
+        return None
+    if not (isinstance(header, dict) and same_int(header.get("version"), STREAM_VERSION)):
+        fh.close()
+        return None
+    return header, fh
+
+
+class StreamedCertificate:
+    """Version 3 of the shallow certificate (docs/certificate-format.md): a header line, the flat
+    tree's nodes one per line with each leaf inline, and an end line with the counts.  The node
+    lines are fed to :meth:`Checker._walk` as they are read; each leaf, once checked there, is
+    cut down to what the comparison with the shallow network needs (its gates as hyperplane
+    indices, its affine map), and the shallow network's file is read in pieces and compared with
+    the construction generated entry by entry (:meth:`_check_shallow_stream`)."""
+
+    stream = None  # (header, open file) of a version-3 certificate
+
+    def _parse_stream_shallow(self, header) -> None:
+        """The ``shallow`` reference of a version-3 header: a named file (checked for its SHA-256,
+        of its bytes, while it is read) or an embedded network (as in version 2)."""
+        if not same_int(header.get("version"), STREAM_VERSION) or header.get("stream") != "jsonl":
+            raise CheckFailure("line 1", "a version-3 header has \"version\": 3 and \"stream\": \"jsonl\"")
+        for key in ("leaves", "tree"):
+            if key in header:
+                raise CheckFailure(f"line 1.{key}", "a version-3 header holds no leaves or tree (they follow, one node per line)")
+        ref = field(header, "shallow", "")
+        sha = field(ref, "sha256", "shallow")
+        if self.shallow_path is not None or "file" in ref:
+            if self.shallow_path is not None:
+                path, status = self.shallow_path, f"pinned ({self.shallow_path})"
+            else:
+                name = ref["file"]
+                if not isinstance(name, str) or not name or os.path.isabs(name) or "\0" in name:
+                    raise CheckFailure("shallow.file", "expected the relative name of a file")
+                path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
+                status = f"pinned ({_shown_path(path)}, the file the certificate names)"
+            self.shallow = ("file", _JsonReader(path, "shallow network"), sha)
+        else:
+            network = field(ref, "network", "shallow")
+            if raw_sha256(network) != sha:
+                raise CheckFailure("shallow.sha256", "does not match the shallow network")
+            self.shallow = ("embedded", network, sha)
+            status = "embedded (taken from the certificate alone)"
+        self.bindings.append(("shallow network", f"sha256 {sha}", status))
+        self.leaves = []
+
+    def _dump_stream(self, out) -> None:
+        net = self.net
+        print(f"deep network: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {self.cert['network_sha256']}", file=out)
+        print(f"domain: {describe_domain(self.domain.data)}", file=out)
+        print(f"shallow network: {self.bindings[-1][2]}, sha256 {self.shallow[2]}", file=out)
+        print("leaves: version 3, read one line at a time during the check", file=out)
+
+    # ------------------------------------------------------------------ the node lines
+    def _walk_stream(self) -> None:
+        """Points 2 and 3 of the module docstring over the node lines, as :meth:`_walk_tree` does
+        over a version-2 tree; a failure at a leaf names its line."""
+        if self.guard or self.symbolic:
+            raise CheckFailure("--guard/--symbolic", "are checks of version-2 certificates (this one is version 3)")
+        net = self.net
+        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
+        self.referenced, self.leaf_order, self.verified_leaves, self.empty = [], [], [], 0
+        self.compact, self.hyperplane_index, self.hyperplanes, self._seen_conditions = [], {}, [], {}
+        self.line = 1
+        try:
+            self._walk(self._node_lines(), "tree", list(self.domain.rows))
+        except CheckFailure as exc:
+            if exc.location.startswith("leaves["):
+                raise CheckFailure(f"line {self.line} ({exc.location})", exc.reason) from None
+            raise
+        finally:
+            self.stream[1].close()
+        if not self.compact:
+            raise CheckFailure("domain", "the domain is empty (every branch is proved empty), so the certificate "
+                                         "proves nothing about any point")
+
+    def _node_lines(self):
+        """``(location, node)`` for each node line, a leaf's region moved to ``self.leaves``; the
+        end line and everything about the lines themselves checked here."""
+        fh, nodes, end = self.stream[1], 0, None
+        for text in fh:
+            if len(self.compact) < len(self.verified_leaves):  # the leaf before was checked by the walk
+                self._compact_leaf(len(self.compact))
+            self.line += 1
+            at = f"line {self.line}"
+            if end is not None:
+                raise CheckFailure(at, "a line after the end line")
+            if not text.endswith("\n"):
+                raise CheckFailure(at, "the line does not end with a newline (truncated?)")
+            if not text.strip():
+                raise CheckFailure(at, "a blank line")
+            try:
+                node = _DECODER.decode(text)
+            except json.JSONDecodeError as exc:
+                raise CheckFailure(at, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+            except CheckFailure as exc:
+                raise CheckFailure(f"{at}.{exc.location}", exc.reason) from None
+            except RecursionError:
+                raise CheckFailure(at, "JSON nested too deeply") from None
+            if len(_PARSED) > STREAM_CACHE:  # a cache, bounded: the stream may hold any number of rationals
+                _PARSED.clear()
+            if isinstance(node, dict) and "end" in node:
+                end = field(node, "end", at)
+                if len(node) != 1 or not isinstance(end, dict) or set(end) != {"nodes", "leaves"}:
+                    raise CheckFailure(at, 'the end line is {"end": {"nodes": T, "leaves": K}}')
+                if not (same_int(end["nodes"], nodes) and same_int(end["leaves"], len(self.verified_leaves))):
+                    raise CheckFailure(at, f"the end line counts {end['nodes']} nodes and {end['leaves']} leaves, the file "
+                                           f"holds {nodes} and {len(self.verified_leaves)}")
+                continue
+            nodes += 1
+            if isinstance(node, dict) and "leaf" in node:
+                k = len(self.verified_leaves)
+                if set(node) != {"leaf", "region"}:
+                    raise CheckFailure(at, 'a leaf line is {"leaf": k, "region": {...}}')
+                if not same_int(node["leaf"], k):
+                    raise CheckFailure(f"{at}.leaf", f"leaf {node['leaf']!r} out of sequence (expected {k})")
+                self.leaves.append(node["region"])
+                self.referenced.append(0)
+                self.verified_leaves.append(None)
+                node = {"leaf": k}
+            yield at, node
+        if end is None:
+            raise CheckFailure(f"line {self.line}", "the file ends without its end line (truncated?)")
+
+    def _compact_leaf(self, k: int) -> None:
+        """Leaf ``k``, checked by the walk: check 31 at its witness, then keep its gates (hyperplane
+        indices, in the construction's numbering) and its affine map only."""
+        leaf, region = self.verified_leaves[k], self.leaves[k]
+        x = leaf["witness"]
+        if self.net.evaluate(x) != [row_value((a, b, True), x) for a, b in zip(leaf["alpha"], leaf["beta"])]:
+            raise CheckFailure(f"line {self.line} (leaves[{k}].witness)", "the deep network differs from the leaf's affine map there")
+        strict, weak = set(), set()
+        seen = self._seen_conditions
+        if len(seen) > STREAM_CACHE:
+            seen.clear()
+        for cond, (w, b), active in zip(region["conditions"], leaf["maps"], leaf["bits"]):
+            text = (tuple(cond["w"]), cond["b"])  # the text of values the walk has just confirmed
+            j = seen.get(text, -1)
+            if j == -1:
+                h = normalise(w, b)
+                if h is not None:
+                    j = self.hyperplane_index.get(h[0])
+                    if j is None:
+                        j = self.hyperplane_index[h[0]] = len(self.hyperplanes)
+                        self.hyperplanes.append(h)
+                else:
+                    j = None
+                seen[text] = j
+            if j is not None:
+                (strict if active else weak).add(j)
+        self.compact.append((array.array("l", sorted(strict)), array.array("l", sorted(weak)), leaf["alpha"], leaf["beta"]))
+        self.leaves[k] = self.verified_leaves[k] = None
+
+    # ------------------------------------------------------------------ the shallow network
+    def _check_shallow_stream(self) -> None:
+        kind, source, sha = self.shallow
+        if kind == "embedded":
+            if not isinstance(source, dict):
+                raise CheckFailure("shallow", "expected a JSON object")
+            self._compare_shallow(source.items(), "shallow")
+        else:
+            layer = lambda: source.members({"weights", "bias"})  # noqa: E731
+            self._compare_shallow(source.members(_STREAMED, layer), "shallow")
+            if source.finish() != sha:
+                raise CheckFailure("shallow.sha256", f"does not match the shallow network file {source.path}")
+        self.stats.update(hyperplanes=len(self.hyperplanes), leaves=len(self.compact), empty=self.empty,
+                          neurons=len(self.order))
+
+    def _compare_shallow(self, members, where: str) -> None:
+        """Every field of the shallow network against the construction over the compact leaves,
+        the expected values generated one at a time."""
+        net, n, m = self.net, self.net.input_dim, self.net.output_dim
+        K, J = len(self.compact), len(self.hyperplanes)
+        H = lambda: ([Fraction(a, first) for a in key[:-1]] for key, first in self.hyperplanes)  # noqa: E731
+        c = lambda: (Fraction(key[-1], first) for key, first in self.hyperplanes)  # noqa: E731
+        expected = {
+            "format": SHALLOW_FORMAT, "version": 1, "input_dim": n, "output_dim": m,
+            "deep_sha256": self.cert["network_sha256"], "domain": _plain(self.domain.data, "domain"),
+        }
+        seen = set()
+        for key, value in members:
+            at = f"{where}.{key}"
+            seen.add(key)
+            if key in expected:
+                want = expected[key]
+                if not (same_int(value, want) if type(want) is int else (_plain(value, at) if key == "domain" else value) == want):
+                    raise CheckFailure(at, "differs from the deep network, its domain or the format")
+            elif key == "H":
+                _same_rows(value, at, H(), J, lambda row, a: vector(row, a, n))
+            elif key == "c":
+                _same_rows(value, at, c(), J, rational)
+            elif key in ("strict", "weak"):
+                t = 0 if key == "strict" else 1
+                _same_rows(value, at, (leaf[t] for leaf in self.compact), K,
+                           lambda row, a: array.array("l", [as_int(i, f"{a}[{e}]") for e, i in enumerate(as_list(row, a))]))
+            elif key == "alpha":
+                _same_rows(value, at, (leaf[2] for leaf in self.compact), K,
+                           lambda row, a: [vector(r, f"{a}[{o}]", n) for o, r in enumerate(as_list(row, a, m))])
+            elif key == "beta":
+                _same_rows(value, at, (leaf[3] for leaf in self.compact), K, lambda row, a: vector(row, a, m))
+            elif key == "layers":
+                count = 0
+                for t, layer in enumerate(_sequence(value, at)):
+                    if t >= 4:
+                        raise CheckFailure(at, "expected 4 layers (three hidden and the output)")
+                    self._compare_layer(layer, f"{at}[{t}]", t, H, c)
+                    count += 1
+                if count != 4:
+                    raise CheckFailure(at, f"expected 4 layers, found {count}")
+        missing = [key for key in (*expected, *_STREAMED) if key not in seen]
+        if missing:
+            raise CheckFailure(f"{where}.{missing[0]}", "missing field")
+
+    def _compare_layer(self, layer, where: str, t: int, H, c) -> None:
+        n, m = self.net.input_dim, self.net.output_dim
+        K, J = len(self.compact), len(self.hyperplanes)
+        halves = 2 * K * m
+        shapes = [(J + halves, n), (2 * J + halves, J + halves), (halves, 2 * J + halves), (m, halves)]
+        rows, cols = shapes[t]
+        if isinstance(layer, dict):
+            layer = layer.items()
+        elif not hasattr(layer, "__next__"):  # a layer of a file being read comes as its members
+            raise CheckFailure(where, "expected a JSON object")
+        seen = set()
+        for key, value in layer:
+            at = f"{where}.{key}"
+            seen.add(key)
+            if key in ("rows", "cols"):
+                if not same_int(value, rows if key == "rows" else cols):
+                    raise CheckFailure(where, f"is not {rows} x {cols}, the construction's shape")
+            elif key == "weights":
+                _same_rows(value, at, self._weights(t, H), None, _entry, entries=True)
+            elif key == "bias":
+                _same_rows(value, at, self._bias(t, c), rows, lambda v, a: extended(v, a))
+        for key in ("rows", "cols", "weights", "bias"):
+            if key not in seen:
+                raise CheckFailure(f"{where}.{key}", "missing field")
+
+    def _bias(self, t: int, c):
+        """Layer ``t``'s bias as the construction gives it, entry by entry."""
+        m, J, K = self.net.output_dim, len(self.hyperplanes), len(self.compact)
+        if t == 0:
+            yield from c()
+            for _, _, _, beta in self.compact:
+                for b in beta:
+                    yield b
+                    yield -b
+        elif t == 1:
+            yield from itertools.repeat(ONE, J)
+            yield from itertools.repeat(ZERO, J + 2 * K * m)
+        else:
+            yield from itertools.repeat(ZERO, 2 * K * m if t == 2 else m)
+
+    def _weights(self, t: int, H):
+        """Layer ``t``'s entries ``(i, j, w)`` in ``(i, j)`` order, as the construction gives them."""
+        n, m, J, K = self.net.input_dim, self.net.output_dim, len(self.hyperplanes), len(self.compact)
+        halves = 2 * K * m
+        if t == 0:
+            for j, row in enumerate(H()):
+                yield from ((j, i, a) for i, a in enumerate(row) if a)
+            for k, (_, _, alpha, _) in enumerate(self.compact):
+                for o in range(m):
+                    row = J + 2 * (k * m + o)
+                    yield from ((row, i, a) for i, a in enumerate(alpha[o]) if a)
+                    yield from ((row + 1, i, -a) for i, a in enumerate(alpha[o]) if a)
+        elif t == 1:
+            yield from ((j, j, "-inf") for j in range(J))
+            yield from ((J + j, j, ONE) for j in range(J))
+            yield from ((2 * J + i, J + i, ONE) for i in range(halves))
+        elif t == 2:
+            for k, (strict, weak, _, _) in enumerate(self.compact):
+                for o in range(m):
+                    base = 2 * (k * m + o)
+                    for d, s in ((0, ONE), (1, -ONE)):
+                        yield from ((base + d, j, "-inf") for j in strict)
+                        yield from ((base + d, J + j, "-inf") for j in weak)
+                        yield base + d, 2 * J + base, s
+                        yield base + d, 2 * J + base + 1, -s
+        else:
+            for o in range(m):
+                for k in range(K):
+                    yield o, 2 * (k * m + o), ONE
+                    yield o, 2 * (k * m + o) + 1, -ONE
+
+
+def _sequence(value, where: str):
+    """A JSON array, whole (a list) or being read (:class:`_LazyList`)."""
+    if isinstance(value, (list, _LazyList)):
+        return value
+    raise CheckFailure(where, "expected a list")
+
+
+def _entry(cell, where: str):
+    """A weight ``[i, j, w]`` as ``(i, j, w)``."""
+    if not (isinstance(cell, list) and len(cell) == 3 and type(cell[0]) is int and type(cell[1]) is int):
+        raise CheckFailure(where, "expected [row, column, weight]")
+    return cell[0], cell[1], extended(cell[2], f"{where}[2]")
+
+
+def _same_rows(value, where: str, expected, count, read, entries: bool = False) -> None:
+    """The elements of the array ``value`` (read by ``read(element, location)``) equal ``expected``
+    one by one, and there are ``count`` of them (all of ``expected`` when ``count`` is None)."""
+    done = object()
+    e = -1
+    for e, element in enumerate(_sequence(value, where)):
+        want = next(expected, done)
+        got = read(element, f"{where}[{e}]")
+        if got != want:
+            if want is done:
+                raise CheckFailure(f"{where}[{e}]", "an entry the construction does not have")
+            shown = lambda v: v if isinstance(v, str) else fmt(v) if isinstance(v, Fraction) else v  # noqa: E731
+            if entries:
+                raise CheckFailure(f"{where}[{e}]", f"is {[shown(v) for v in got]}, the construction gives "
+                                                    f"{[shown(v) for v in want]} (entries in row, column order)")
+            raise CheckFailure(f"{where}[{e}]", "differs from the construction over the leaves")
+    if next(expected, done) is not done or (count is not None and e + 1 != count):
+        raise CheckFailure(where, f"has {e + 1} entries, the construction gives more")
+
+
 # ----------------------------------------------------------------------------- the check
 KINDS = {
     "shallow": "the three-hidden-layer network equals the deep network at every point of the domain",
@@ -1791,7 +2271,7 @@ def expected_kind(expect=None, model=None, shallow=None, model_a=None, model_b=N
     return kind
 
 
-class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
+class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, StreamedCertificate):
     """One check of one certificate against the files an auditor names.
 
     Each network binding (``model``, ``shallow``, ``model_a``, ``model_b``, ``pruned``) is a path, or
@@ -1823,7 +2303,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
 
     @without_gc
     def parse(self):
-        _, cert = load_json(self.cert_path, "certificate")
+        self.stream = stream_header(self.cert_path)  # version 3 (StreamedCertificate), else None
+        cert = self.stream[0] if self.stream is not None else load_json(self.cert_path, "certificate")[1]
         if not isinstance(cert, dict):
             raise CheckFailure("file", "the certificate is not a JSON object")
         self.kind = kind = self._kind_of(cert)
@@ -1836,7 +2317,10 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             return self._parse_equivalence(cert)
         if kind == "property":
             return self._parse_property(cert)
-        self._read_version(cert, CERT_VERSION)
+        if self.stream is None:
+            self._read_version(cert, CERT_VERSION)
+        else:
+            self.flat = True
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -1847,6 +2331,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         self._pin_domain()
         if self.domain.dim != self.net.input_dim:
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the network has {self.net.input_dim} inputs")
+        if self.stream is not None:
+            return self._parse_stream_shallow(cert)
         shallow_ref = field(cert, "shallow", "")
         if self.shallow_path is not None:
             shallow, status = self._load_regular(self.shallow_path, "shallow network"), f"pinned ({self.shallow_path})"
@@ -1935,6 +2421,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             return self._dump_lattice(out)
         if self.kind != "shallow":
             return self._dump_equivalence(out)
+        if self.stream is not None:
+            return self._dump_stream(out)
         net = self.net
         print(f"deep network: widths {[net.input_dim] + [len(b) for _, b in net.layers]}, sha256 {self.cert['network_sha256']}", file=out)
         for k, (W, b) in enumerate(net.layers):
@@ -1958,12 +2446,12 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             return self._run_short()
         if self.lattice is not None:
             self._check_realisation()
-        self._walk_tree()
+        (self._walk_tree if self.stream is None else self._walk_stream)()
         if self.lattice is not None:
             return self._run_lattice()
         if self.kind != "shallow":
             return self._run_equivalence()
-        self._check_shallow()
+        (self._check_shallow if self.stream is None else self._check_shallow_stream)()
         if self.symbolic:
             self._check_symbolic()
         self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order))

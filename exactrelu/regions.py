@@ -42,7 +42,7 @@ import sys
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Protocol, Sequence, Union
 
 from .domain import Domain
 from .errors import DomainError, IncompleteError, InputError, InternalError
@@ -139,6 +139,18 @@ class Pending:
 Child = Union[Split, Leaf, Empty]
 
 
+class Sink(Protocol):
+    """Receives the proof tree in preorder as the search finds it (a split before its active
+    subtree, that before its inactive one): ``split(neuron)``, ``empty(child)``, and
+    ``leaf(index, region)`` with indices 0, 1, 2, ... in that order."""
+
+    def split(self, neuron: tuple[int, int]) -> None: ...
+
+    def empty(self, child: Empty) -> None: ...
+
+    def leaf(self, index: int, region: Region) -> None: ...
+
+
 @dataclass
 class Enumeration:
     """All regions of ``network`` over ``domain`` and the proof tree that certifies them."""
@@ -146,7 +158,7 @@ class Enumeration:
     network: ReluNetwork
     domain: Domain
     regions: list[Region]
-    tree: Child
+    tree: Optional[Child]  # None when the tree went to a sink (``streamed``)
     nodes: int = 0
     lps: int = 0  # exact LPs solved
     empty_children: int = 0
@@ -155,6 +167,7 @@ class Enumeration:
     lp_decisions: int = 0  # of them, decided by an LP
     vertex_proofs: int = 0  # emptiness proofs read off a vertex of a cell
     box_proofs: int = 0  # emptiness proofs from the domain box's rows alone
+    streamed: int = 0  # regions handed to a sink (then neither ``regions`` nor ``tree`` is kept)
 
     @property
     def full_dimensional(self) -> int:
@@ -281,6 +294,7 @@ def enumerate_regions(
     progress: Optional[ProgressFn] = None,
     oracle=lp,
     method: str = "auto",
+    sink: Optional["Sink"] = None,
 ) -> Enumeration:
     """Every nonempty activation region of ``network`` over ``domain`` (default ``R^n``).
 
@@ -294,11 +308,15 @@ def enumerate_regions(
     ``progress(regions, nodes, lps)`` is called now and then.  ``oracle`` supplies ``decide`` and
     ``interior_point`` for the LPs (default: the exact :mod:`exactrelu.lp`, which checks every
     answer it gives; :mod:`exactrelu.equiv` passes one with a shortcut of its own).
+
+    With a ``sink`` (:class:`Sink`) the proof tree is handed over node by node in preorder as it is
+    found and nothing of it is kept: the result's ``tree`` is ``None`` and its ``regions`` empty
+    (``streamed`` counts them), so memory stays that of one root-to-leaf path.
     """
     started = time.perf_counter()
     domain = domain or Domain.reals(network.input_dim)
     result = enumerate_subtree(network, domain, root_node(network, domain, method, oracle),
-                               max_regions=max_regions, progress=progress, oracle=oracle)
+                               max_regions=max_regions, progress=progress, oracle=oracle, sink=sink)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -337,6 +355,7 @@ def enumerate_subtree(
     max_regions: Optional[int] = None,
     progress: Optional[ProgressFn] = None,
     oracle=lp,
+    sink: Optional["Sink"] = None,
 ) -> Enumeration:
     """The subtree of the case-split tree below ``node`` (a :class:`Pending` from :func:`root_node` or
     from an earlier partial result), exactly as the whole search builds it there: same children, same
@@ -357,7 +376,7 @@ def enumerate_subtree(
     >>> [r.pattern for r in below.regions] == [r.pattern for r in enumerate_regions(net, box).regions][1:]
     True
     """
-    search = _Search(network, domain, max_regions, progress, oracle)
+    search = _Search(network, domain, max_regions, progress, oracle, sink)
     search.restore(node, max_depth, max_nodes)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 4 * len(search.order) + 1000))
@@ -418,7 +437,8 @@ class _Search:
     integer rows side by side, domain rows first, then one per decided neuron), its pattern bits,
     the layers' maps, and the growing :class:`Enumeration`."""
 
-    def __init__(self, network, domain, max_regions, progress, oracle) -> None:
+    def __init__(self, network, domain, max_regions, progress, oracle, sink=None) -> None:
+        self.sink = sink
         self.started = time.perf_counter()
         self.network, self.max_regions, self.progress, self.oracle = network, max_regions, progress, oracle
         self.n = network.input_dim
@@ -474,7 +494,7 @@ class _Search:
             now = time.perf_counter()
             if now - self.last_report > 0.2:
                 self.last_report = now
-                self.progress(len(result.regions), result.nodes, result.lps)
+                self.progress(len(result.regions) + result.streamed, result.nodes, result.lps)
 
     def start_layer(self, l: int, cell: Optional[Polytope]) -> _Layer:
         """Compute layer ``l``'s maps for the current cell (the layer cell ``C``)."""
@@ -541,12 +561,32 @@ class _Search:
         else:
             final = self.maps.affine(self.maps.first())
         pattern = tuple(tuple(self.bits[a:b]) for a, b in zip(self.starts, self.starts[1:]))
-        result.regions.append(Region(pattern=pattern, preactivations=tuple(self.preacts), witness=witness,
-                                     alpha=tuple(w for w, _ in final), beta=tuple(b for _, b in final),
-                                     full_dimensional=full))
-        if self.max_regions is not None and len(result.regions) > self.max_regions:
+        region = Region(pattern=pattern, preactivations=tuple(self.preacts), witness=witness,
+                        alpha=tuple(w for w, _ in final), beta=tuple(b for _, b in final), full_dimensional=full)
+        if self.sink is None:
+            result.regions.append(region)
+        else:
+            self.sink.leaf(result.streamed, region)
+            result.streamed += 1
+        found = len(result.regions) + result.streamed
+        if self.max_regions is not None and found > self.max_regions:
             raise IncompleteError(f"stopped at the budget of {self.max_regions} regions: the enumeration is incomplete")
-        return Leaf(len(result.regions) - 1)
+        return Leaf(found - 1)
+
+    def split_node(self, neuron: tuple[int, int]) -> None:
+        """A split is about to be explored: the sink (if any) hears of it before its children."""
+        if self.sink is not None:
+            self.sink.split(neuron)
+
+    def closed(self, child: Empty) -> Empty:
+        """An empty child, handed to the sink (if any) at its place in preorder."""
+        if self.sink is not None:
+            self.sink.empty(child)
+        return child
+
+    def node(self, neuron: tuple[int, int], children: dict[bool, Child]) -> Optional[Split]:
+        """The finished split; with a sink nothing is kept (its lines are written already)."""
+        return Split(neuron, children[True], children[False]) if self.sink is None else None
 
     def check_witness(self, witness: Vector, full: bool) -> None:
         """Exact check that ``witness`` satisfies every row (strictly every non-constant one if
@@ -565,6 +605,7 @@ class _Search:
         if depth == len(self.order):
             return self.vertex_leaf(cell)
         l, i = self.order[depth]
+        self.split_node((l, i))
         layer = self.start_layer(l, cell) if i == 0 else self.layers[l]
         row = layer.rows[i]
         index = len(self.int_rows)
@@ -586,7 +627,7 @@ class _Search:
                 self.push(layer, i, side)
                 try:
                     if side == empty_side:
-                        children[side] = self.vertex_proof(layer, i, cell, values, side)
+                        children[side] = self.closed(self.vertex_proof(layer, i, cell, values, side))
                     else:
                         children[side] = self.explore(depth, kept)
                 finally:
@@ -599,7 +640,7 @@ class _Search:
                     children[side] = self.explore(depth, part)
                 finally:
                     self.pop()
-        return Split((l, i), children[True], children[False])
+        return self.node((l, i), children)
 
     def explore(self, depth: int, part: Polytope) -> Child:
         """The child with closure ``part``: explored, unless a strict row vanishes on all of it."""
@@ -608,7 +649,7 @@ class _Search:
             if decision.nonempty:
                 raise InternalError("an LP found a point where a strict row vanishes on the whole cell")
             self.result.empty_children += 1
-            return self.empty(decision.multipliers)
+            return self.closed(self.empty(decision.multipliers))
         return self.visit_vertices(depth + 1, part)
 
     def vertex_proof(self, layer: _Layer, i: int, cell: Polytope, values, side: bool) -> Empty:
@@ -673,6 +714,7 @@ class _Search:
             self.check_witness(witness, full)
             return self.leaf(witness, full)
         l, i = self.order[depth]
+        self.split_node((l, i))
         layer = self.start_layer(l, None) if i == 0 else self.layers[l]
         w, b = layer.affine[i]
         witness_active = sum((a * v for a, v in zip(w, witness)), b) > 0
@@ -691,7 +733,7 @@ class _Search:
                         children[side] = self.visit_lp(depth + 1, decision.point, decision.interior)
                     else:
                         self.result.empty_children += 1
-                        children[side] = Empty(decision.multipliers)
+                        children[side] = self.closed(Empty(decision.multipliers))
             finally:
                 self.pop()
-        return Split((l, i), children[True], children[False])
+        return self.node((l, i), children)

@@ -36,10 +36,12 @@ pattern is the pattern of some region found in ``D``, and ``0`` otherwise (no ga
 from __future__ import annotations
 
 import json
+import math
+from array import array
 from pathlib import Path
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -191,6 +193,14 @@ class ShallowNetwork:
     # ------------------------------------------------------------- file format
     def to_dict(self) -> dict:
         q = format_rational
+        texts: dict[int, str] = {}  # id(weight) -> its text, for this call (the layers hold the weights)
+
+        def text(w: Extended) -> str:
+            made = texts.get(id(w))
+            if made is None:
+                made = texts[id(w)] = format_extended(w)
+            return made
+
         return {
             "format": SHALLOW_FORMAT,
             "version": SHALLOW_VERSION,
@@ -208,15 +218,24 @@ class ShallowNetwork:
                 {
                     "rows": layer.rows,
                     "cols": layer.cols,
-                    "weights": [[i, j, format_extended(w)] for i, j, w in layer.entries],
-                    "bias": [format_extended(b) for b in layer.bias],
+                    "weights": [[i, j, text(w)] for i, j, w in layer.entries],
+                    "bias": [text(b) for b in layer.bias],
                 }
                 for layer in self.layers
             ],
         }
 
     def sha256(self) -> str:
-        return canonical_sha256(self.to_dict())
+        return canonical_sha256(self.json_object())
+
+    def json_object(self) -> dict:
+        """:meth:`to_dict`, made once and kept (the network is immutable): for hashing and writing,
+        which must not change it."""
+        made = self.__dict__.get("_json_object")
+        if made is None:
+            made = self.to_dict()
+            object.__setattr__(self, "_json_object", made)
+        return made
 
 
 def _float_layer(layer: SparseLayer, v: np.ndarray) -> np.ndarray:
@@ -243,23 +262,14 @@ def _float_layer(layer: SparseLayer, v: np.ndarray) -> np.ndarray:
 def build_shallow(enumeration: Enumeration) -> ShallowNetwork:
     """The construction of the module docstring over the regions of ``enumeration``."""
     n = enumeration.network.input_dim
-    index: dict[tuple[Vector, Fraction], int] = {}
-    H: list[Vector] = []
-    c: list[Fraction] = []
+    planes = Hyperplanes()
     strict, weak = [], []
     for region in enumeration.regions:
-        s_k, w_k = set(), set()
-        for (w, b), active in zip(region.preactivations, region.flat_pattern):
-            h = normalise(w, b)
-            if h is None:
-                continue
-            if h not in index:
-                index[h] = len(H)
-                H.append(h[0])
-                c.append(h[1])
-            (s_k if active else w_k).add(index[h])
-        strict.append(tuple(sorted(s_k)))
-        weak.append(tuple(sorted(w_k)))
+        s_k, w_k = planes.gates(region)
+        strict.append(tuple(s_k))
+        weak.append(tuple(w_k))
+    H = [tuple(Fraction(a, first) for a in key[:-1]) for key, first in zip(planes.keys, planes.firsts())]
+    c = [Fraction(key[-1], first) for key, first in zip(planes.keys, planes.firsts())]
     alpha = tuple(r.alpha for r in enumeration.regions)
     beta = tuple(r.beta for r in enumeration.regions)
     layers = shallow_layers(tuple(H), tuple(c), alpha, beta, strict, weak)
@@ -328,7 +338,7 @@ def load_shallow(path) -> ShallowNetwork:
 
 def dumps_shallow(shallow: ShallowNetwork) -> str:
     """The ``exactrelu-shallow`` JSON text of ``shallow``."""
-    return json.dumps(shallow.to_dict(), separators=(",", ":")) + "\n"
+    return json.dumps(shallow.json_object(), separators=(",", ":")) + "\n"
 
 
 def save_shallow(shallow: ShallowNetwork, path) -> None:
@@ -383,3 +393,166 @@ def _layer(v: object, where: str) -> SparseLayer:
         entries.append((i, j, parse_extended(e[2], f"field '{where}.weights[{t}]'")))
     bias = tuple(parse_extended(b, f"field '{where}.bias[{i}]'") for i, b in enumerate(_list(v.get("bias"), f"{where}.bias", rows)))
     return SparseLayer(rows, cols, tuple(sorted(entries, key=lambda e: (e[0], e[1]))), bias)
+
+
+# ----------------------------------------------------------------- streamed construction
+def _negated(text: str) -> str:
+    """The canonical text of ``-q`` from that of ``q``."""
+    return text[1:] if text.startswith("-") else ("0" if text == "0" else "-" + text)
+
+
+class Hyperplanes:
+    """The distinct hyperplanes ``h_j`` of the regions' conditions, numbered as they first appear,
+    each kept as its primitive integer row ``(w | b)`` (a positive multiple of the pre-activation;
+    ``h_j`` is it divided by the absolute value of its first nonzero ``w`` entry, as
+    :func:`normalise` gives).  A pre-activation object seen before is not converted again (the search
+    shares one object among all regions of a layer cell)."""
+
+    MEMO = 1 << 18  # pre-activation objects remembered at most
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[int, ...], int] = {}
+        self.keys: list[tuple[int, ...]] = []
+        self._memo: dict[int, tuple[object, Optional[int]]] = {}  # id(pre-activation) -> (it, j)
+
+    def of(self, affine) -> Optional[int]:
+        """The index ``j`` of the hyperplane of ``affine = (w, b)``; ``None`` if ``w = 0``."""
+        memo = self._memo.get(id(affine))
+        if memo is not None and memo[0] is affine:
+            return memo[1]
+        w, b = affine
+        j = None
+        if any(w):
+            den = math.lcm(*(a.denominator for a in w), b.denominator)
+            ints = [a.numerator * (den // a.denominator) for a in w] + [b.numerator * (den // b.denominator)]
+            g = math.gcd(*ints)
+            key = tuple(a // g for a in ints)
+            j = self.index.get(key)
+            if j is None:
+                j = self.index[key] = len(self.keys)
+                self.keys.append(key)
+        if len(self._memo) > self.MEMO:
+            self._memo.clear()
+        self._memo[id(affine)] = (affine, j)
+        return j
+
+    def gates(self, region) -> tuple[list[int], list[int]]:
+        """``strict`` and ``weak`` of ``region``: the sorted ``j`` with ``h_j > 0`` (resp. ``<= 0``)."""
+        strict, weak = set(), set()
+        for affine, active in zip(region.preactivations, region.flat_pattern):
+            j = self.of(affine)
+            if j is not None:
+                (strict if active else weak).add(j)
+        return sorted(strict), sorted(weak)
+
+    def firsts(self) -> list[int]:
+        """Per hyperplane, the absolute value of the first nonzero ``w`` entry of its row."""
+        return [abs(next(a for a in key[:-1] if a)) for key in self.keys]
+
+
+class CompactShallow:
+    """The construction of :func:`build_shallow` fed one region at a time (:meth:`add`) and written
+    as canonical JSON text piece by piece (:meth:`chunks`), never as nested objects: per region it
+    keeps the hyperplane indices of its conditions (``array`` of integers) and the texts of its
+    affine map; per hyperplane its primitive integer row ``(w | b)``.  The text is exactly
+    ``canonical_dumps(build_shallow(e).to_dict())`` for the same regions in the same order.
+
+    >>> from exactrelu.network import ReluNetwork, canonical_dumps
+    >>> from exactrelu.regions import enumerate_regions
+    >>> e = enumerate_regions(ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]))
+    >>> s = CompactShallow(e.network, e.domain)
+    >>> for k, region in enumerate(e.regions):
+    ...     s.add(region)
+    >>> "".join(s.chunks()) == canonical_dumps(build_shallow(e).to_dict())
+    True
+    """
+
+    def __init__(self, network, domain: Domain) -> None:
+        self.n, self.m = network.input_dim, network.output_dim
+        self.deep_sha256 = network.sha256()
+        self.domain = domain
+        self.planes = Hyperplanes()
+        self.keys = self.planes.keys
+        self.strict: list = []  # per region: array of hyperplane indices
+        self.weak: list = []
+        self.maps: list[tuple[str, ...]] = []  # per region: alpha row-major, then beta, as texts
+
+    @property
+    def regions(self) -> int:
+        return len(self.maps)
+
+    @property
+    def hyperplanes(self) -> int:
+        return len(self.keys)
+
+    def add(self, region) -> None:
+        """Region ``self.regions``'s gates and affine map."""
+        strict, weak = self.planes.gates(region)
+        self.strict.append(array("l", strict))
+        self.weak.append(array("l", weak))
+        self.maps.append(tuple(format_rational(v) for v in (*(a for row in region.alpha for a in row), *region.beta)))
+
+    def chunks(self) -> Iterator[str]:
+        """The canonical JSON text (sorted keys, no spaces) of the ``exactrelu-shallow`` object."""
+        from .network import canonical_dumps
+
+        n, m, J, K = self.n, self.m, len(self.keys), len(self.maps)
+        halves = 2 * K * m
+        q = format_rational
+        firsts = self.planes.firsts()
+        H = ([q(Fraction(a, first)) for a in key[:-1]] for key, first in zip(self.keys, firsts))
+        yield '{"H":[' + ",".join("[" + ",".join('"%s"' % a for a in row) + "]" for row in H) + "]"
+        yield ',"alpha":['
+        for k, texts in enumerate(self.maps):
+            rows = ",".join("[" + ",".join('"%s"' % a for a in texts[o * n:(o + 1) * n]) + "]" for o in range(m))
+            yield ("," if k else "") + "[" + rows + "]"
+        yield '],"beta":['
+        yield ",".join("[" + ",".join('"%s"' % a for a in texts[m * n:]) + "]" for texts in self.maps)
+        yield '],"c":[' + ",".join('"%s"' % q(Fraction(key[-1], first)) for key, first in zip(self.keys, firsts)) + "]"
+        yield ',"deep_sha256":"%s","domain":%s' % (self.deep_sha256, canonical_dumps(self.domain.to_dict()))
+        yield ',"format":"%s","input_dim":%d,"layers":[' % (SHALLOW_FORMAT, n)
+        # layer 1: the hyperplanes, then relu(l_ko) and relu(-l_ko) of every region and output
+        yield '{"bias":[' + ",".join('"%s"' % q(Fraction(key[-1], first)) for key, first in zip(self.keys, firsts))
+        for texts in self.maps:
+            yield "".join(',"%s","%s"' % (b, _negated(b)) for b in texts[m * n:])
+        yield '],"cols":%d,"rows":%d,"weights":[' % (n, J + halves)
+        sep = ""
+        for j, (key, first) in enumerate(zip(self.keys, firsts)):
+            cells = ",".join('[%d,%d,"%s"]' % (j, t, q(Fraction(a, first))) for t, a in enumerate(key[:-1]) if a)
+            if cells:
+                yield sep + cells
+                sep = ","
+        for k, texts in enumerate(self.maps):
+            for o in range(m):
+                row = J + 2 * (k * m + o)
+                live = [(t, a) for t, a in enumerate(texts[o * n:(o + 1) * n]) if a != "0"]
+                if live:
+                    yield sep + ",".join('[%d,%d,"%s"]' % (row, t, a) for t, a in live) + "," + \
+                        ",".join('[%d,%d,"%s"]' % (row + 1, t, _negated(a)) for t, a in live)
+                    sep = ","
+        # layer 2: p_j = relu(1 - inf a_j); a_j and the model halves pass through
+        yield ']},{"bias":[' + ",".join(['"1"'] * J + ['"0"'] * (J + halves))
+        yield '],"cols":%d,"rows":%d,"weights":[' % (J + halves, 2 * J + halves)
+        yield ",".join([*('[%d,%d,"-inf"]' % (j, j) for j in range(J)), *('[%d,%d,"1"]' % (J + j, j) for j in range(J)),
+                        *('[%d,%d,"1"]' % (2 * J + t, J + t) for t in range(halves))])
+        # layer 3: the gates g_ko^+ and g_ko^-
+        yield ']},{"bias":[' + ",".join(['"0"'] * halves)
+        yield '],"cols":%d,"rows":%d,"weights":[' % (2 * J + halves, halves)
+        for k in range(K):
+            gates_cols = [*self.strict[k], *(J + j for j in self.weak[k])]
+            for o in range(m):
+                half = 2 * (k * m + o)
+                for d, (plus, minus) in enumerate((("1", "-1"), ("-1", "1"))):
+                    row = half + d
+                    gates = "".join('[%d,%d,"-inf"],' % (row, col) for col in gates_cols)
+                    yield ("," if k or o or d else "") + gates + '[%d,%d,"%s"],[%d,%d,"%s"]' % (
+                        row, 2 * J + half, plus, row, 2 * J + half + 1, minus)
+        # the output layer: y_o = sum_k (g_ko^+ - g_ko^-)
+        yield ']},{"bias":[' + ",".join(['"0"'] * m) + '],"cols":%d,"rows":%d,"weights":[' % (halves, m)
+        yield ",".join('[%d,%d,"1"],[%d,%d,"-1"]' % (o, 2 * (k * m + o), o, 2 * (k * m + o) + 1)
+                       for o in range(m) for k in range(K))
+        yield ']}],"output_dim":%d,"strict":[' % m
+        yield ",".join("[" + ",".join(map(str, s)) + "]" for s in self.strict)
+        yield '],"version":%d,"weak":[' % SHALLOW_VERSION
+        yield ",".join("[" + ",".join(map(str, w)) + "]" for w in self.weak)
+        yield "]}"

@@ -27,6 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_pair_options(parser, "the shallow network (JSON)")
     parser.add_argument("--equation", choices=("flint", "sympy"), default="flint",
                         help="how the producer equates the networks region by region (default flint: fastest, see benchmarks)")
+    parser.add_argument("--stream", action="store_true",
+                        help="write the certificate as version 3 (JSON Lines), line by line as regions are found, "
+                             "keeping only compact data per region (for very many regions; serial, files only)")
     parser.add_argument("--finite", action="store_true",
                         help="write the finite-weight lattice form instead (an ordinary exactrelu-network, deeper, "
                              "deployable), certified equal by a lattice certificate (exactrelu-equivalence)")
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(args.quiet)
     cert_path = args.certificate or beside(args.output)
+    if args.stream:
+        return run_stream(args, cert_path, console)
     if args.finite:
         return run_finite(args, cert_path, console)
     with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
@@ -85,6 +90,58 @@ def run(args: argparse.Namespace) -> int:
           f"{s.hyperplanes} hyperplanes, over {e.domain.describe()}")
     say(f"wrote {args.output} and {cert_path} ({cert.size} bytes) in {result['seconds']:.2f} s")
     say(f"check it with: {check_command(cert_path, bindings)}")
+    return 0
+
+
+def run_stream(args: argparse.Namespace, cert_path: str, console: Console) -> int:
+    """``shallow --stream``: the certificate as version 3, written while the regions are found, and
+    the shallow network from compact per-region data; both committed together."""
+    from ..certificate import StreamWriter, relative_name
+    from ..io.output import Outputs
+    from ..regions import enumerate_regions
+    from .options import domain_from_args
+
+    if args.finite or args.workers is not None or args.scheduler is not None or args.equation != "flint":
+        raise InputError("--stream runs serially with the default equation: drop --finite, --workers, --scheduler, --equation")
+    with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
+        out = outputs.add(args.output, binary=True)
+        cert = outputs.add(cert_path)
+        if not (out.regular and cert.regular):
+            raise InputError("--stream writes regular files: give -o FILE and a certificate file (not - or a pipe)")
+        outputs.open()
+        loaded = read_model(args.model, args, console)
+        domain = domain_from_args(args, loaded.network.input_dim, loaded)
+        writer = StreamWriter(cert, loaded.network, domain, relative_name(out.final, cert.final), cert.overwrite)
+        try:
+            e = enumerate_regions(loaded.network, domain, max_regions=args.max_regions, progress=console.progress, sink=writer)
+        finally:
+            console.end_progress()
+        started = time.perf_counter()
+        writer.finish(out)
+        write_seconds = time.perf_counter() - started
+        outputs.commit()
+    s = writer.shallow
+    J, K, m = s.hyperplanes, s.regions, s.m
+    widths = [s.n, J + 2 * K * m, 2 * J + 2 * K * m, 2 * K * m, m]
+    infinite = J + sum(2 * m * (len(a) + len(b)) for a, b in zip(s.strict, s.weak))
+    result = {
+        "shallow": args.output, "certificate": cert_path, "certificate_bytes": cert.size, "shallow_bytes": out.size,
+        "certificate_version": 3, "deep_widths": list(e.network.widths), "shallow_widths": widths,
+        "regions": K, "full_dimensional": writer.full, "lower_dimensional": K - writer.full, "hyperplanes": J,
+        "infinite_weights": infinite, "domain": e.domain.describe(), "seconds": round(console.seconds, 3),
+        "enumeration_seconds": round(e.seconds, 3), "shallow_write_seconds": round(write_seconds, 3),
+    }
+    bindings = ["--model", args.model, "--shallow", args.output, *domain_binding(args, e.domain)]
+    if args.json:
+        print(json.dumps({**result, "check": check_command(cert_path, bindings)}, indent=1))
+        return 0
+    print(f"deep network {'-'.join(map(str, result['deep_widths']))} -> shallow network "
+          f"{'-'.join(map(str, widths))} (three hidden layers, {infinite} infinite weights)")
+    print(f"{K} regions ({writer.full} full-dimensional, {K - writer.full} lower-dimensional), {J} hyperplanes, "
+          f"over {e.domain.describe()}")
+    print(f"wrote {args.output} ({out.size} bytes) and {cert_path} (version 3, streamed, {cert.size} bytes) "
+          f"in {result['seconds']:.2f} s")
+    print(f"check it with: {check_command(cert_path, bindings)}")
     return 0
 
 

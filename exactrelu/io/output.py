@@ -167,6 +167,22 @@ class Output:
         if self._fh is not None:
             self._fh.flush()
 
+    def overwrite(self, offset: int, data: bytes) -> None:
+        """Replace ``len(data)`` bytes already written at ``offset`` (a regular file, before the
+        commit; e.g. a hash known only at the end, in a placeholder of the same length)."""
+        if self.kind != "file" or self._fh is None:
+            raise OutputError(f"{self.given}: only a regular file being written can be patched")
+        try:
+            self._fh.flush()
+            end = self._fh.tell()
+            if offset < 0 or offset + len(data) > end:
+                raise OutputError(f"{self.given}: a patch outside what was written")
+            self._fh.seek(offset)
+            self._fh.write(data)
+            self._fh.seek(end)
+        except OSError as exc:
+            raise OutputError(f"{self.given}: cannot write: {exc.strerror}") from None
+
     def _finish(self) -> None:
         """Flush and close (and fsync a temporary file), before the rename."""
         try:
