@@ -281,6 +281,7 @@ def enumerate_regions(
     progress: Optional[ProgressFn] = None,
     oracle=lp,
     method: str = "auto",
+    on_region: Optional[Callable[[Region], None]] = None,
 ) -> Enumeration:
     """Every nonempty activation region of ``network`` over ``domain`` (default ``R^n``).
 
@@ -294,11 +295,12 @@ def enumerate_regions(
     ``progress(regions, nodes, lps)`` is called now and then.  ``oracle`` supplies ``decide`` and
     ``interior_point`` for the LPs (default: the exact :mod:`exactrelu.lp`, which checks every
     answer it gives; :mod:`exactrelu.equiv` passes one with a shortcut of its own).
+    ``on_region(region)`` is called as each region is found (an exception it raises stops the search).
     """
     started = time.perf_counter()
     domain = domain or Domain.reals(network.input_dim)
     result = enumerate_subtree(network, domain, root_node(network, domain, method, oracle),
-                               max_regions=max_regions, progress=progress, oracle=oracle)
+                               max_regions=max_regions, progress=progress, oracle=oracle, on_region=on_region)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -337,6 +339,7 @@ def enumerate_subtree(
     max_regions: Optional[int] = None,
     progress: Optional[ProgressFn] = None,
     oracle=lp,
+    on_region: Optional[Callable[[Region], None]] = None,
 ) -> Enumeration:
     """The subtree of the case-split tree below ``node`` (a :class:`Pending` from :func:`root_node` or
     from an earlier partial result), exactly as the whole search builds it there: same children, same
@@ -358,6 +361,7 @@ def enumerate_subtree(
     True
     """
     search = _Search(network, domain, max_regions, progress, oracle)
+    search.on_region = on_region
     search.restore(node, max_depth, max_nodes)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 4 * len(search.order) + 1000))
@@ -442,6 +446,7 @@ class _Search:
         self.result = Enumeration(network, domain, [], Leaf(0))
         self.last_report = self.started
         self.start, self.max_depth, self.max_nodes = 0, None, None
+        self.on_region: Optional[Callable[[Region], None]] = None
 
     # ------------------------------------------------------------------ pending nodes
     def restore(self, node: Pending, max_depth: Optional[int], max_nodes: Optional[int]) -> None:
@@ -546,6 +551,8 @@ class _Search:
                                      full_dimensional=full))
         if self.max_regions is not None and len(result.regions) > self.max_regions:
             raise IncompleteError(f"stopped at the budget of {self.max_regions} regions: the enumeration is incomplete")
+        if self.on_region is not None:
+            self.on_region(result.regions[-1])
         return Leaf(len(result.regions) - 1)
 
     def check_witness(self, witness: Vector, full: bool) -> None:
