@@ -759,13 +759,15 @@ class ModularShapley:
                 f = np.ones((mask.shape[0], mask.shape[1] + (l < hidden - 1)))
                 f[:, : mask.shape[1]] = mask
                 floats.append(f)
-            for t in range(P):  # one prime at a time: the work arrays stay in cache
-                H = np.matmul(bits, right[t]).reshape(gb * M * kc, w)  # |H| <= (n + 1) p / 2, unreduced
+            rows = gb * M * kc
+            for t in range(P):  # one prime at a time: the work arrays stay in cache (and are reused)
+                H = np.matmul(bits, right[t], out=rn._scratch("first", gb * M, kc * w).reshape(gb, M, kc * w))
+                H = H.reshape(rows, w)  # |H| <= (n + 1) p / 2, unreduced
                 for l in range(1, hidden):
                     if l > 1:
                         _reduce(H, pf[t], 1.0 / pf[t])
                     H *= floats[l - 1]
-                    H = H @ weights[l][t]
+                    H = np.matmul(H, weights[l][t], out=rn._scratch(("hidden", l), rows, weights[l].shape[2]))
                 if hidden:
                     H *= floats[hidden - 1]
                 H = H.reshape(gb, M * kc, -1)

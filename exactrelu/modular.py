@@ -205,7 +205,7 @@ class ResidueNetwork:
         V, E = Z, errors
         with np.errstate(all="ignore"):
             for l, (Wt, absWt, b, absb, We, be, gamma) in enumerate(self.floats):
-                H = V @ Wt
+                H = np.matmul(V, Wt, out=self._scratch(("H", l), N, Wt.shape[1]))  # reused: no page faults
                 H += b
                 if not N:
                     top = np.zeros(V.shape[1])
@@ -219,13 +219,13 @@ class ResidueNetwork:
                 bound = bound * SAFETY + TINY
                 if l == len(self.floats) - 1:
                     break
-                clear = np.abs(H) > bound  # False for NaN
+                clear = np.greater(np.abs(H, out=self._scratch(("abs", l), N, H.shape[1])), bound,
+                                   out=self._scratch(("clear", l), N, H.shape[1], _bools))  # False for NaN
                 if not clear.all():  # some sign is open
                     open_rows = ~clear.all(axis=1)
                     undecided = open_rows if undecided is None else undecided | open_rows
-                active = H > bound
-                masks.append(active)
-                H *= active
+                np.maximum(H, 0.0, out=H)  # = H where a sign is proved; open rows are redone exactly
+                masks.append(H > 0.0)
                 V, E = H, bound
         rows = np.flatnonzero(undecided) if undecided is not None else np.zeros(0, dtype=np.int64)
         if len(rows):
@@ -322,6 +322,10 @@ class ResidueNetwork:
                                                       .reshape(len(points), self.n), p, Q), masks, p, Q).copy()
                       for p in primes])
         return crt_many(R.astype(np.int64), primes), Q * self.denominator_scale
+
+
+def _bools(shape: tuple[int, int]) -> np.ndarray:
+    return np.empty(shape, dtype=bool)
 
 
 def _reduce(H: np.ndarray, p, inverse, q: Optional[np.ndarray] = None) -> None:
