@@ -504,16 +504,22 @@ class PatternEvaluator:
 class ModularShapley:
     """Exact Shapley numerators of many points from all ``2^n |B|`` hybrids of each, in one batch.
 
-    Every hybrid is evaluated exactly by :class:`~exactrelu.modular.ResidueNetwork`: activation
-    signs proved in float64 (integers where the floats cannot tell), then the integer network modulo
-    word-size primes in float64 BLAS.  With ``F(S, b)`` the integer output numerator of the hybrid
+    Every hybrid's activation pattern is proved in float64 by
+    :class:`~exactrelu.modular.ResidueNetwork` (integers where the floats cannot tell); with the
+    patterns fixed, the integer network is linear on each hybrid, so only sums are computed modulo
+    word-size primes, in float64 BLAS.  With ``F(S, b)`` the integer output numerator of the hybrid
     ``(x_S, b_rest)`` over ``D`` and ``c_i(S) = w(|S| - 1)`` if ``i in S``, ``-w(|S|)`` otherwise
     (``w(s) = s! (n - s - 1)!``)::
 
-        N_i = n! |B| D phi_i = sum_S c_i(S) V(S),      V(S) = sum_b F(S, b),
+        N_i = n! |B| D phi_i = sum_S c_i(S) V(S),      V(S) = sum_b F(S, b) = A_L X(S) + |B| c_L D_{L-1},
+        X(S) = sum_b m_{L-1}(S, b) h_{L-1}(S, b)   (the last hidden layer, masked, summed over b),
 
-    one matrix product per prime (int64: ``|c| <= p/2``, ``0 <= V < p``, ``2^n p^2 / 2 < 2^63`` for
-    ``n <= 14``).  How many primes: the float pass also gives every hybrid's output ``Y`` within a
+    per prime: the first layer ``h_1 = G_b + sum_{i in S} Delta_i(b)`` of all ``2^n`` coalitions as one
+    product with the coalition bits, left unreduced; each later hidden layer one product; the last
+    one summed over runs of background rows before its reduction (the prime's size chosen, from the
+    sum's length, for the fewest primes: :meth:`~exactrelu.modular.ResidueNetwork.summing_limit`);
+    the output layer and the coefficients only on the sums ``X`` (int64: ``|c| <= p/2``,
+    ``0 <= V < p``, ``2^n p^2 / 2 < 2^63``).  How many primes: the float pass also gives every hybrid's output ``Y`` within a
     rigorous ``e`` (:meth:`~exactrelu.modular.ResidueNetwork.masks`), so ``y_i = fl(sum_S c_i(S)
     fl(sum_b Y))`` is within
 
