@@ -624,7 +624,7 @@ class ModularShapley:
         background rows before it is reduced, and the output layer and the Shapley coefficients are
         applied to those sums (:meth:`~exactrelu.modular.ResidueNetwork.summing_limit` bounds the
         primes so that every step is exact)."""
-        from .modular import _reduce, crt_many
+        from .modular import crt_many
         from .patterns import SAFETY, TINY, _gamma, float_up, to_float
 
         n, m, M = self.n, self.m, 1 << self.n
