@@ -25,10 +25,11 @@ How ``f`` is evaluated at the ``2^n |B|`` hybrid points ``(x_S, b_rest)``
   batches points): all hybrids of all points at once; activation signs proved in float64 (exact
   integers where the error bound cannot tell), then the integer network modulo word-size primes in
   exact float64 BLAS products, the Chinese remainder theorem, and the Shapley combination once per
-  prime.  A float estimate of each Shapley numerator with a rigorous error bound fixes how many
-  primes are needed.  Measured on n-[16,16]-1 with a global background, 5 points, 20 background
-  points (CPU time, a loaded machine): 0.5-2.9 (n = 4), 2.1-3.7 (n = 8) and 1.1-1.8 (n = 10) times
-  shap's exact explainer, and 13-32 times faster than ``deep`` (docs/benchmarks.md).
+  prime, on sums over background rows (:class:`ModularShapley`).  A float estimate of each Shapley
+  numerator with a rigorous error bound fixes how many primes are needed.  Measured on
+  n-[16,16]-1 with a global background, 5 points, 20 background points (CPU time, medians, a
+  loaded machine): about 1.0 (n = 4), 1.4-1.7 (n = 8) and 1.2-1.3 (n = 10) times shap's exact
+  explainer, and 13-32 times faster than ``deep`` (docs/benchmarks.md).
 
 The other exact evaluators give the same values and stay for comparison:
 
