@@ -19,9 +19,11 @@ output ``o`` (``eps = 0``: are the networks different)?  exactrelu answers with
 :func:`exactrelu.equiv.compare` (every region of ``A||B``, and the exact maximum deviation by LP);
 z3 (z3-solver) gets the SMT encoding over the reals with exact rational constants and ReLU as
 ``If(z > 0, z, 0)``.  Both run in the same process, one after the other, and their answers must
-agree (a z3 counterexample is re-evaluated exactly).  Times are CPU seconds of this process for
-both (z3 runs in it, single-threaded), which a shared machine's load moves far less than wall time
-(z3's time limit is its own, in wall time), each after a garbage collection.  ``exactrelu / z3`` > 1 means exactrelu is that many
+agree (a z3 counterexample is re-evaluated exactly).  Times are CPU seconds, which a shared
+machine's load moves far less than wall time: of this process for z3 (which runs in it, with any
+threads of its own), of the calling thread for exactrelu (single-threaded here; z3 can leave a
+thread running for a while after a long question, which the process's clock would charge to the
+next timing), each after a garbage collection (z3's time limit is its own, in wall time).  ``exactrelu / z3`` > 1 means exactrelu is that many
 times slower.  exactrelu does more than answer: it returns the exact maximum deviation
 and its maximiser, and the evidence for a certificate.
 """
@@ -171,18 +173,18 @@ def main() -> None:
         n = widths[0]
         wide, corner = (Fraction(-2), Fraction(2)), (Fraction(0), Fraction(1, 2))
         gc.collect()  # no collection of an earlier question's garbage inside a timing
-        started = time.process_time()
+        started = time.thread_time()
         pruned = prune(a, Domain.box([corner[0]] * n, [corner[1]] * n)).pruned
-        prune_s = time.process_time() - started
+        prune_s = time.thread_time() - started
         pairs = [("permuted", permuted(a), Fraction(0), wide), ("rescaled", rescaled(a), Fraction(0), wide),
                  (f"pruned ({prune_s:.1f} s)", pruned, Fraction(0), corner),
                  ("perturbed", perturbed(a), Fraction(0), wide), ("float16", float16(a), TOLERANCE, wide)]
         for label, b, eps, (lo, hi) in pairs:
             domain = Domain.box([lo] * n, [hi] * n)
             gc.collect()  # no collection of an earlier question's garbage inside a timing
-            started = time.process_time()
+            started = time.thread_time()
             ans = decide(a, b, domain, tolerance=eps)
-            exact_s = time.process_time() - started
+            exact_s = time.thread_time() - started
             ours = ans.verdict == "equal"
             theirs, z3_s = z3_question(a, b, lo, hi, eps, args.timeout)
             agree = "-" if theirs is None else ("yes" if theirs == ours else "NO")
@@ -215,13 +217,13 @@ def easy_pairs(timeout: float) -> None:
                      "exactrelu says", "enumeration says", "z3 says"])
     for label, b in (("permuted + rescaled", permuted(rescaled(a))), ("perturbed", perturbed(a))):
         gc.collect()  # no collection of an earlier question's garbage inside a timing
-        started = time.process_time()
+        started = time.thread_time()
         ans = decide(a, b, domain)
-        early = time.process_time() - started
+        early = time.thread_time() - started
         gc.collect()  # no collection of an earlier question's garbage inside a timing
-        started = time.process_time()
+        started = time.thread_time()
         full = compare(a, b, domain)
-        enum_s = time.process_time() - started
+        enum_s = time.thread_time() - started
         theirs, z3_s = z3_question(a, b, lo, hi, Fraction(0), timeout)
         said = {True: "equal", False: "differ", None: "timeout"}
         if full.equal != (ans.verdict == "equal") or (theirs is not None and theirs != full.equal):
