@@ -14,7 +14,9 @@ Columns: CPU seconds of the exact computation (exactrelu.explain, all points), C
 background (numba compilation excluded by a warm-up call), their ratio (> 1: exact is slower),
 the share of points where the one-region fast path applied, and the largest absolute difference
 between the exact values and shap's (next to the largest value).  Both are measured in the same
-run, each as the best of ``--repeats`` runs (the first run pays imports and numba compilation).
+run, alternately (so that a change of the machine's load hits both), each as the median of
+``--repeats`` runs after one warm-up run (which pays imports and numba compilation); the load
+average (/proc/loadavg) is printed before and after.
 
 Note on the ``local`` rows: shap's tabular masker treats a background entry as equal to ``x`` when
 ``np.isclose(x_i, b_i)`` (relative tolerance 1e-5) and skips it, so for backgrounds within ~1e-5 of
@@ -60,15 +62,25 @@ def shap_values(shap, net, x: np.ndarray, background: np.ndarray) -> np.ndarray:
     return values.reshape(len(x), net.input_dim, -1)
 
 
-def best_of(func, repeats: int):
-    """The fastest of ``repeats`` runs in CPU seconds of this process (the first run pays imports and
-    numba compilation; CPU time is fairer than wall time on a shared machine) and its result."""
-    best, result = float("inf"), None
+def medians(funcs, repeats: int) -> list[tuple[float, object]]:
+    """For each function: the median of ``repeats`` runs in CPU seconds of this process (CPU time is
+    fairer than wall time on a shared machine) and its result, the functions run alternately after
+    one warm-up run each (imports, numba compilation)."""
+    results = [func() for func in funcs]
+    times: list[list[float]] = [[] for _ in funcs]
     for _ in range(repeats):
-        started = time.process_time()
-        result = func()
-        best = min(best, time.process_time() - started)
-    return best, result
+        for k, func in enumerate(funcs):
+            started = time.process_time()
+            results[k] = func()
+            times[k].append(time.process_time() - started)
+    return [(float(np.median(t)), r) for t, r in zip(times, results)]
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def compare(shap, n: int, points: int, size: int, scenario: str, seed: int, repeats: int) -> dict:
@@ -95,8 +107,7 @@ def compare(shap, n: int, points: int, size: int, scenario: str, seed: int, repe
             return shap_values(shap, net, X, backgrounds[0])
         return np.concatenate([shap_values(shap, net, x[None, :], bg) for x, bg in zip(X, backgrounds)])
 
-    exact_seconds, (ours, fast) = best_of(run_exact, repeats)
-    shap_seconds, theirs = best_of(run_shap, repeats)
+    (exact_seconds, (ours, fast)), (shap_seconds, theirs) = medians([run_exact, run_shap], repeats)
     return {"n": n, "scenario": scenario, "points": points, "background": size, "exact": exact_seconds,
             "shap": shap_seconds, "fast": fast / points, "diff": float(np.max(np.abs(ours - theirs))),
             "scale": float(np.max(np.abs(ours)))}
@@ -134,7 +145,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=5, help="points explained per case (default 5)")
     parser.add_argument("--background", type=int, default=20, help="background size (default 20)")
-    parser.add_argument("--repeats", type=int, default=3, help="time the best of this many runs (default 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="time the median of this many runs (default 5)")
     parser.add_argument("--many", type=int, default=50, help="also n = 10 with this many points (default 50; 0: skip)")
     parser.add_argument("--no-evaluators", action="store_true", help="skip the deep-vs-regions table")
     args = parser.parse_args()
@@ -145,7 +156,7 @@ def main() -> int:
         return 2
 
     print(f"exact Shapley values vs shap.explainers.Exact, networks n-[16,16]-1, {args.points} points, "
-          f"background {args.background} points")
+          f"background {args.background} points; CPU s, medians of {args.repeats} runs; load average {load_average()}")
     markdown_header(["n", "points", "background", "exact s", "shap s", "ratio", "fast path", "max abs diff", "max abs phi"])
     cases = [(n, args.points, scenario) for n in (4, 8, 10) for scenario in ("global", "local")]
     cases += [(10, args.many, "global")] if args.many else []
@@ -154,7 +165,8 @@ def main() -> int:
         markdown_row([r["n"], r["points"], r["scenario"], f"{r['exact']:.3f}", f"{r['shap']:.3f}",
                       f"{r['exact'] / r['shap']:.1f}", f"{r['fast']:.0%}", f"{r['diff']:.1e}", f"{r['scale']:.1e}"])
     print()
-    print("ratio = exact s / shap s (> 1: exact is slower); max abs diff = largest |exact - shap| over all values")
+    print("ratio = exact s / shap s (> 1: exact is slower); max abs diff = largest |exact - shap| over all values; "
+          f"load average at the end {load_average()}")
     if not args.no_evaluators:
         print()
         print(f"exact evaluators of the hybrid points ({args.points} points, background {args.background}, all coalitions, "

@@ -249,6 +249,44 @@ def _dot(u: Sequence[Fraction], x: Sequence[Fraction]) -> Fraction:
     return sum((a * b for a, b in zip(u, x)), ZERO)
 
 
+class _Exceeded(Exception):
+    """The enumeration of :func:`_compare` stops: a point of the domain where the deviation exceeds the
+    bound it was given."""
+
+    def __init__(self, point: Vector) -> None:
+        super().__init__()
+        self.point = point
+
+
+def _region_tasks(region: "Region", m: int, signs, box) -> Optional[list[tuple]]:
+    """``(sign, d, c0, cheap)`` for every sign vector: ``sign . (A - B) = d . x + c0`` on the region, and
+    ``cheap`` its bound from the box rows alone (``None`` without a box); ``None`` when the two maps
+    are identical there."""
+    n = len(region.alpha[0]) if region.alpha else 0
+    da = [tuple(x - y for x, y in zip(region.alpha[o], region.alpha[m + o])) for o in range(m)]
+    db = [region.beta[o] - region.beta[m + o] for o in range(m)]
+    if not any(any(row) for row in da) and not any(db):
+        return None
+    tasks = []
+    for s in signs:
+        d = tuple(sum((so * row[t] for so, row in zip(s, da) if so), ZERO) for t in range(n))
+        c0 = sum((so * v for so, v in zip(s, db) if so), ZERO)
+        cheap = None
+        if box is not None:
+            lo, hi = box
+            cheap = c0 + sum((dt * (hi[t] if dt > 0 else lo[t]) for t, dt in enumerate(d)), ZERO)
+        tasks.append((s, d, c0, cheap))
+    return tasks
+
+
+def _beyond(point: Vector, ray: Vector, d: Vector, c0: Fraction, level: Fraction) -> Vector:
+    """A point ``point + t ray`` (``t >= 0``) on an unbounded ray along which ``d . x + c0`` grows,
+    with ``d . x + c0 >= level``."""
+    value = _dot(d, point) + c0
+    t = max(ZERO, (level - value) / _dot(d, ray))
+    return tuple(p + t * r for p, r in zip(point, ray))
+
+
 def compare(
     a: "ReluNetwork",
     b: "ReluNetwork",
@@ -259,6 +297,14 @@ def compare(
     progress: Optional[Callable[[int, int, int], None]] = None,
 ) -> Comparison:
     """Compare ``a`` and ``b`` on ``domain`` (default ``R^n``) exactly (see the module docstring)."""
+    return _compare(a, b, domain, norm=norm, max_regions=max_regions, progress=progress)
+
+
+def _compare(a, b, domain=None, *, norm="inf", max_regions=None, progress=None,
+             stop_above: Optional[Fraction] = None) -> Comparison:
+    """:func:`compare`; with ``stop_above``, each region is maximised as the enumeration finds it (an
+    LP only where the box bound does not already stay ``<= stop_above``), and the first whose exact
+    maximum exceeds ``stop_above`` stops everything: :class:`_Exceeded` with its maximiser."""
     from . import lp
     from .domain import Domain
     from .regions import enumerate_regions
@@ -273,28 +319,37 @@ def compare(
     domain = domain or Domain.reals(n)
     domain.check_dimension(n)
     combined = side_by_side(a, b)
-    e = enumerate_regions(combined, domain, max_regions=max_regions, progress=progress, oracle=_PairOracle())
     domain_rows = domain.rows()
     box = domain.bounded_box
+    solved: dict[tuple[int, tuple[int, ...]], "lp.Optimum"] = {}  # LPs run during the enumeration
+    arrived: list[int] = [0]
+
+    def early(region: "Region") -> None:
+        k = arrived[0]
+        arrived[0] += 1
+        for s, d, c0, cheap in _region_tasks(region, m, signs, box) or ():
+            if cheap is not None and cheap <= stop_above:
+                continue
+            if not any(d):
+                if c0 > stop_above:
+                    raise _Exceeded(region.witness)
+                continue
+            opt = solved[k, s] = lp.maximize(domain_rows + region.neuron_rows(), d, c0, n)
+            if opt.status == "unbounded":
+                raise _Exceeded(_beyond(opt.point, opt.ray, d, c0, stop_above + ONE))
+            if opt.status == "optimal" and opt.value > stop_above:
+                raise _Exceeded(opt.point)
+
+    e = enumerate_regions(combined, domain, max_regions=max_regions, progress=progress, oracle=_PairOracle(),
+                          on_region=None if stop_above is None else early)
 
     # every (region, sign) whose map is not identically zero in A - B
     terms: list[Optional[dict[tuple[int, ...], Term]]] = []
     tasks = []
     for k, region in enumerate(e.regions):
-        da = [tuple(x - y for x, y in zip(region.alpha[o], region.alpha[m + o])) for o in range(m)]
-        db = [region.beta[o] - region.beta[m + o] for o in range(m)]
-        if not any(any(row) for row in da) and not any(db):
-            terms.append(None)
-            continue
-        terms.append({})
-        for s in signs:
-            d = tuple(sum((so * row[t] for so, row in zip(s, da) if so), ZERO) for t in range(n))
-            c0 = sum((so * v for so, v in zip(s, db) if so), ZERO)
-            cheap = None
-            if box is not None:  # the bound from the box rows alone, and its multipliers
-                lo, hi = box
-                cheap = c0 + sum((dt * (hi[t] if dt > 0 else lo[t]) for t, dt in enumerate(d)), ZERO)
-            tasks.append((k, s, d, c0, cheap))
+        found = _region_tasks(region, m, signs, box)
+        terms.append(None if found is None else {})
+        tasks += [(k, s, d, c0, cheap) for s, d, c0, cheap in found or ()]
     if box is not None:
         tasks.sort(key=lambda task: -task[4])  # stable: ties keep region order
 
@@ -322,9 +377,8 @@ def compare(
                 best[g], best_at[g] = c0, e.regions[k].witness
             continue
         region = e.regions[k]
-        rows = domain_rows + region.neuron_rows()
         lps += 1
-        opt = lp.maximize(rows, d, c0, n)
+        opt = solved.get((k, s)) or lp.maximize(domain_rows + region.neuron_rows(), d, c0, n)
         if opt.status == "infeasible":
             raise InternalError(f"region {k} has a witness but its closure was found empty")
         if opt.status == "unbounded":
@@ -339,9 +393,7 @@ def compare(
     result = Comparison(a, b, domain, norm, combined, e, [], None, None, False, None, lps=lps)
     if unbounded_at is not None:
         point, ray, d, c0 = unbounded_at
-        value = _dot(d, point) + c0
-        t = max(ZERO, (ONE - value) / _dot(d, ray))
-        x = tuple(p + t * r for p, r in zip(point, ray))
+        x = _beyond(point, ray, d, c0, ONE)
         result.unbounded = True
         result.terms = [None if ts is None else list(ts.values()) for ts in terms]
         result.counterexample = x
@@ -379,8 +431,10 @@ def compare(
 class Answer:
     """The outcome of :func:`decide`: ``verdict`` ``"equal"`` (within the tolerance, ``0`` by default)
     or ``"differ"``, found by ``method`` ``"structural"`` (``facts``), ``"counterexample"`` (a float
-    search confirmed exactly: ``point`` and its exact ``deviation``, a lower bound of the maximum) or
-    ``"enumeration"`` (``comparison``, with the exact maximum)."""
+    search confirmed exactly: ``point`` and its exact ``deviation``, a lower bound of the maximum),
+    ``"region"`` (the first region of the enumeration whose maximum exceeds the tolerance: its
+    maximiser and deviation, again a lower bound) or ``"enumeration"`` (``comparison``, with the exact
+    maximum)."""
 
     a: "ReluNetwork"
     b: "ReluNetwork"
@@ -471,11 +525,14 @@ def float_counterexample(a: "ReluNetwork", b: "ReluNetwork", domain: "Domain", t
 
 
 def decide(a: "ReluNetwork", b: "ReluNetwork", domain: Optional["Domain"] = None, *, tolerance: Fraction = ZERO,
-           norm: str = "inf", structural: bool = True, search: bool = True, max_regions: Optional[int] = None,
-           progress: Optional[Callable[[int, int, int], None]] = None) -> Answer:
+           norm: str = "inf", structural: bool = True, search: bool = True, first_region: bool = True,
+           max_regions: Optional[int] = None, progress: Optional[Callable[[int, int, int], None]] = None) -> Answer:
     """Is ``||A - B|| <= tolerance`` on the domain?  The cheapest proof first: a structural mapping
     (:mod:`exactrelu.structural`, tolerance-free: it proves ``A = B``), a float-found counterexample
-    confirmed exactly, and only then the enumeration of :func:`compare` (whose maximum decides)."""
+    confirmed exactly, and only then the enumeration of :func:`compare`, which (with ``first_region``)
+    stops at the first region whose exact maximum deviation exceeds the tolerance: ``differ`` by
+    method ``"region"``, that region's maximiser and its deviation, a lower bound of the maximum.
+    A complete enumeration decides by its exact maximum (method ``"enumeration"``)."""
     from .domain import Domain
     from .structural import structural_facts
 
@@ -498,7 +555,15 @@ def decide(a: "ReluNetwork", b: "ReluNetwork", domain: Optional["Domain"] = None
         found = float_counterexample(a, b, domain, tolerance, norm)
         if found is not None:
             return answer("differ", "counterexample", point=found[0], deviation=found[1])
-    result = compare(a, b, domain, norm=norm, max_regions=max_regions, progress=progress)
+    try:
+        result = _compare(a, b, domain, norm=norm, max_regions=max_regions, progress=progress,
+                          stop_above=tolerance if first_region else None)
+    except _Exceeded as stop:
+        x = stop.point
+        gap = deviation(a.evaluate(x), b.evaluate(x), norm)
+        if gap <= tolerance or not domain.contains(x):
+            raise InternalError("the region's maximiser does not exceed the tolerance inside the domain") from None
+        return answer("differ", "region", point=x, deviation=gap)
     if result.unbounded:
         x = result.counterexample
         return answer("differ", "enumeration", point=x, deviation=deviation(*result.outputs.values(), norm),

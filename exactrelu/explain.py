@@ -25,10 +25,11 @@ How ``f`` is evaluated at the ``2^n |B|`` hybrid points ``(x_S, b_rest)``
   batches points): all hybrids of all points at once; activation signs proved in float64 (exact
   integers where the error bound cannot tell), then the integer network modulo word-size primes in
   exact float64 BLAS products, the Chinese remainder theorem, and the Shapley combination once per
-  prime.  A float estimate of each Shapley numerator with a rigorous error bound fixes how many
-  primes are needed.  Measured on n-[16,16]-1 with a global background, 5 points, 20 background
-  points (CPU time, a loaded machine): 0.5-2.9 (n = 4), 2.1-3.7 (n = 8) and 1.1-1.8 (n = 10) times
-  shap's exact explainer, and 13-32 times faster than ``deep`` (docs/benchmarks.md).
+  prime, on sums over background rows (:class:`ModularShapley`).  A float estimate of each Shapley
+  numerator with a rigorous error bound fixes how many primes are needed.  Measured on
+  n-[16,16]-1 with a global background, 5 points, 20 background points (CPU time, medians, a
+  loaded machine): about 1.0 (n = 4), 1.4-1.7 (n = 8) and 1.2-1.3 (n = 10) times shap's exact
+  explainer, and 13-32 times faster than ``deep`` (docs/benchmarks.md).
 
 The other exact evaluators give the same values and stay for comparison:
 
@@ -504,16 +505,22 @@ class PatternEvaluator:
 class ModularShapley:
     """Exact Shapley numerators of many points from all ``2^n |B|`` hybrids of each, in one batch.
 
-    Every hybrid is evaluated exactly by :class:`~exactrelu.modular.ResidueNetwork`: activation
-    signs proved in float64 (integers where the floats cannot tell), then the integer network modulo
-    word-size primes in float64 BLAS.  With ``F(S, b)`` the integer output numerator of the hybrid
+    Every hybrid's activation pattern is proved in float64 by
+    :class:`~exactrelu.modular.ResidueNetwork` (integers where the floats cannot tell); with the
+    patterns fixed, the integer network is linear on each hybrid, so only sums are computed modulo
+    word-size primes, in float64 BLAS.  With ``F(S, b)`` the integer output numerator of the hybrid
     ``(x_S, b_rest)`` over ``D`` and ``c_i(S) = w(|S| - 1)`` if ``i in S``, ``-w(|S|)`` otherwise
     (``w(s) = s! (n - s - 1)!``)::
 
-        N_i = n! |B| D phi_i = sum_S c_i(S) V(S),      V(S) = sum_b F(S, b),
+        N_i = n! |B| D phi_i = sum_S c_i(S) V(S),      V(S) = sum_b F(S, b) = A_L X(S) + |B| c_L D_{L-1},
+        X(S) = sum_b m_{L-1}(S, b) h_{L-1}(S, b)   (the last hidden layer, masked, summed over b),
 
-    one matrix product per prime (int64: ``|c| <= p/2``, ``0 <= V < p``, ``2^n p^2 / 2 < 2^63`` for
-    ``n <= 14``).  How many primes: the float pass also gives every hybrid's output ``Y`` within a
+    per prime: the first layer ``h_1 = G_b + sum_{i in S} Delta_i(b)`` of all ``2^n`` coalitions as one
+    product with the coalition bits, left unreduced; each later hidden layer one product; the last
+    one summed over runs of background rows before its reduction (the prime's size chosen, from the
+    sum's length, for the fewest primes: :meth:`~exactrelu.modular.ResidueNetwork.summing_limit`);
+    the output layer and the coefficients only on the sums ``X`` (int64: ``|c| <= p/2``,
+    ``0 <= V < p``, ``2^n p^2 / 2 < 2^63``).  How many primes: the float pass also gives every hybrid's output ``Y`` within a
     rigorous ``e`` (:meth:`~exactrelu.modular.ResidueNetwork.masks`), so ``y_i = fl(sum_S c_i(S)
     fl(sum_b Y))`` is within
 
@@ -564,45 +571,61 @@ class ModularShapley:
         P = np.array(primes, dtype=np.int64)[:, None, None]
         return (self.coefficients[None] + P // 2) % P - P // 2
 
-    def _closure(self, fast: np.ndarray, masks: list, open_rows: np.ndarray, pi: np.ndarray, numerators, Q: int) -> None:
-        """Clear ``fast[p]`` unless every hybrid of point ``p`` in this chunk (rows (mask, pair); mask
-        ``2^n - 1`` is the point itself) lies in the closure of the point's region.  A hybrid with the
-        point's pattern does; one whose pattern differs and whose signs the floats proved does not (at
-        the first neuron where the patterns differ, its pre-activation has the strict opposite sign of
-        the one the region asks for, with the earlier layers' patterns equal); the rest (rare: a
-        pre-activation within float error of 0) are tested exactly."""
-        M, count = 1 << self.n, len(pi)
-        if not fast[pi].any():
+    def _closure(self, fast: np.ndarray, masks: list, open_rows: np.ndarray, points: np.ndarray, numerators,
+                 Q: int) -> None:
+        """Clear ``fast[p]`` unless every hybrid of point ``p`` in this block (rows (background row, mask,
+        point); mask ``2^n - 1`` is the point itself) lies in the closure of the point's region.  A
+        hybrid with the point's pattern does; one whose pattern differs and whose signs the floats
+        proved does not (at the first neuron where the patterns differ, its pre-activation has the
+        strict opposite sign of the one the region asks for, with the earlier layers' patterns equal);
+        the rest (rare: a pre-activation within float error of 0) are tested exactly."""
+        M, kc = 1 << self.n, len(points)
+        if not fast[points].any():
             return
-        differs = np.zeros((M, count), dtype=bool)
+        shape = (-1, M, kc)
+        differs = np.zeros((masks[0].shape[0] // (M * kc), M, kc) if masks else (1, M, kc), dtype=bool)
         for mask in masks:  # compare 52 neurons at a time as one exact float code
             for start in range(0, mask.shape[1], 52):
                 part = mask[:, start : start + 52]
-                code = (part @ np.exp2(np.arange(part.shape[1]))).reshape(M, count)
-                differs |= code != code[-1:]
+                code = (part @ np.exp2(np.arange(part.shape[1]))).reshape(shape)
+                differs |= code != code[:, -1:]
         if not differs.any():
             return
-        exact = np.zeros((M, count), dtype=bool)
+        exact = np.zeros(differs.shape, dtype=bool)
         exact.reshape(-1)[open_rows] = True
-        fast[pi[(differs & ~exact).any(axis=0)]] = False
+        fast[points[(differs & ~exact).any(axis=(0, 1))]] = False
         maps = self.residue.pattern_maps
-        for r in np.flatnonzero((differs & exact).reshape(-1)).tolist():
-            q = r % count
-            if not fast[pi[q]]:
+        for r in np.flatnonzero(differs & exact).tolist():
+            j, rest = divmod(r, M * kc)
+            q = rest % kc
+            if not fast[points[q]]:
                 continue
-            own = M - 1
-            key = np.concatenate([mask.reshape(M, count, -1)[own, q] for mask in masks]).astype(bool).tobytes()
+            own = (j * M + M - 1) * kc + q
+            key = np.concatenate([mask[own] for mask in masks]).astype(bool).tobytes()
             if not maps.in_closure(numerators([r])[0], Q, key):
-                fast[pi[q]] = False
+                fast[points[q]] = False
+
+    def _blocks(self, k: int, nb: int) -> tuple[int, list[tuple[np.ndarray, int, int]]]:
+        """``(group, blocks)``: blocks ``(points, b0, b1)`` of about :attr:`CHUNK` hybrids, each a few
+        points with a run of at most ``group`` background rows."""
+        M = 1 << self.n
+        group = min(nb, max(1, self.CHUNK // M))
+        per = max(1, self.CHUNK // (M * group))
+        return group, [(np.arange(p0, min(p0 + per, k)), b0, min(b0 + group, nb))
+                       for p0 in range(0, k, per) for b0 in range(0, nb, group)]
 
     def shapley(self, xs: Sequence[Vector], background: Sequence[Vector], fast_path: bool = True):
         """For each point: ``(numerators, denominator, fast)``; ``phi[i][o] = numerators[i][o] / denominator``.
 
-        Two passes over chunks of pairs ``(x, b)`` (rows ordered (mask, pair)): the float pass (masks,
-        fast-path flags, the float estimate ``y`` and its bound ``E``), then one residue pass per prime.
-        The first layer of a chunk is one product ``[bits | 1] (2^n x (n + 1)) * [Delta; G]`` per prime,
-        with ``Delta_i = A_1[:, i] (x_i - b_i)`` and ``G = A_1 b + c_1 Q`` as residues."""
-        from .modular import _reduce, crt_many
+        Two passes over blocks of pairs ``(x, b)`` (:meth:`_blocks`): the float pass (masks, fast-path
+        flags, the float estimate ``y`` and its bound ``E``), then the residue pass, all primes at
+        once.  The first layer of a block is one product ``[bits | 1] (2^n x (n + 1)) * [Delta; G]``
+        per prime, with ``Delta_i = A_1[:, i] (x_i - b_i)`` and ``G = A_1 b + c_1 Q`` as centred
+        residues, left unreduced; the last hidden layer (masked) is summed over the block's
+        background rows before it is reduced, and the output layer and the Shapley coefficients are
+        applied to those sums (:meth:`~exactrelu.modular.ResidueNetwork.summing_limit` bounds the
+        primes so that every step is exact)."""
+        from .modular import crt_many
         from .patterns import SAFETY, TINY, _gamma, float_up, to_float
 
         n, m, M = self.n, self.m, 1 << self.n
@@ -618,43 +641,43 @@ class ModularShapley:
         Xf, Bf = Xf.reshape(k, n), Bf.reshape(nb, n)
         errors = np.maximum(Xe.reshape(k, n).max(axis=0), Be.reshape(nb, n).max(axis=0))
         top = np.maximum(np.abs(Xf).max(axis=0), np.abs(Bf).max(axis=0))  # bounds every hybrid's |z_i|
-        per_chunk = max(1, self.CHUNK // M)
-        chunks = []
+        group, blocks = self._blocks(k, nb)
         fast = np.full(k, fast_path)
+        own_patterns: dict[int, bytes] = {}
         Vf = np.zeros((M, k, m))  # sum_b of the float outputs
         y_max = e_max = 0.0
-        for start in range(0, k * nb, per_chunk):  # ---- the float pass
-            pair = np.arange(start, min(start + per_chunk, k * nb))
-            pi, bi = pair // nb, pair % nb
-            count = len(pair)
-            Zf = np.where(self.bits[:, None, :], Xf[pi][None, :, :], Bf[bi][None, :, :]).reshape(-1, n)
+        done = []
+        for points, b0, b1 in blocks:  # ---- the float pass; rows ordered (background row, mask, point)
+            kc, gb = len(points), b1 - b0
+            Zf = np.where(self.bits[None, :, None, :], Xf[points][None, None, :, :], Bf[b0:b1][:, None, None, :])
 
-            def numerators(rows: list[int], pi=pi, bi=bi, count=count) -> list[list[int]]:
+            def numerators(rows: list[int], points=points, b0=b0, kc=kc) -> list[list[int]]:
                 out = []
                 for r in rows:
-                    mask, q = divmod(r, count)
-                    x, b = xq[pi[q]], bq[bi[q]]
-                    out.append([x[j] if (mask >> j) & 1 else b[j] for j in range(n)])
+                    j, rest = divmod(r, M * kc)
+                    mask, q = divmod(rest, kc)
+                    x, b = xq[points[q]], bq[b0 + j]
+                    out.append([x[i] if (mask >> i) & 1 else b[i] for i in range(n)])
                 return out
 
-            masks, open_rows, Y, e = rn.masks(Zf, errors, numerators, Q, top)
+            masks, open_rows, Y, e = rn.masks(Zf.reshape(-1, n), errors, numerators, Q, top)
             if fast_path:
-                self._closure(fast, masks, open_rows, pi, numerators, Q)
-            heads = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
-            groups = np.cumsum(np.r_[False, pi[1:] != pi[:-1]])
-            indicator = (groups[:, None] == np.arange(len(heads))[None, :]).astype(float)  # pairs x points
-            Vf[:, pi[heads]] += np.matmul(Y.reshape(M, count, m).transpose(0, 2, 1), indicator).transpose(0, 2, 1)
+                self._closure(fast, masks, open_rows, points, numerators, Q)
+                if b0 == 0:  # the hybrid of mask 2^n - 1 is the point itself
+                    for q, p in enumerate(points.tolist()):
+                        own_patterns[p] = np.concatenate([mask[(M - 1) * kc + q] for mask in masks]).tobytes()
+            Vf[:, points] += Y.reshape(gb, M, kc, m).sum(axis=0)
             y_max = max(y_max, float(np.abs(Y).max()))
             e_max = max(e_max, float(e.max()))
-            chunks.append((pi, bi, heads, indicator, masks))
-        # points whose hybrids all lie in the closure of their region: phi_i = alpha_i (x_i - mean b_i)
-        own_patterns = {}
-        for pi, bi, heads, indicator, masks in chunks:
-            for q in heads.tolist():
-                if fast[pi[q]] and pi[q] not in own_patterns:
-                    count = len(pi)
-                    own_patterns[pi[q]] = np.concatenate([mask.reshape(M, count, -1)[M - 1, q] for mask in masks]).tobytes()
-        chunks = [chunk for chunk in (self._without(chunk, fast, M) for chunk in chunks) if chunk is not None]
+            done.append((points, b0, b1, masks))
+        work = []  # the blocks restricted to the points that are not fast
+        for points, b0, b1, masks in done:
+            keep = ~fast[points]
+            if keep.any() and not keep.all():
+                masks = [mask.reshape(b1 - b0, M, len(points), -1)[:, :, keep].reshape(-1, mask.shape[1]) for mask in masks]
+                points = points[keep]
+            if keep.any():
+                work.append((points, b0, b1, masks))
         # y_i = sum_S c_i(S) Vf(S) estimates sum_S c_i(S) V(S) / D within E (rounding of both sums included)
         total = 2 * math.factorial(n)  # sum_S |c_i(S)|
         y = np.matmul(self._coefficient_floats, Vf.reshape(M, k * m)).reshape(n, k, m)
@@ -669,32 +692,16 @@ class ModularShapley:
             zmax = max(abs(v) for row in itertools.chain(xq, bq) for v in row)
             DE = total * nb * rn.numerator_bound(zmax, Q)
             lows = np.full((n, k, m), -DE, dtype=object)
-        primes = rn.primes_above(DE + 1)
-        # ---- the residue pass
-        pr = np.array(primes, dtype=np.int64)
-        Xr = np.array([[[v % p for v in x] for x in xq] for p in primes], dtype=np.int64)
-        Br = np.array([[[v % p for v in b] for b in bq] for p in primes], dtype=np.int64)
-        first = np.array([rn._layer_residues(0, p, Q) for p in primes]).astype(np.int64)  # primes x (n + 1) x w1
-        A1, c1 = first[:, :-1, :], first[:, -1, :]
-        G = (np.matmul(Br, A1) + c1[:, None, :]) % pr[:, None, None]  # |terms| < p^2 / 2, n of them: int64
-        w1 = A1.shape[2]
-        bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1).astype(float)
-        V = np.zeros((len(primes), M, k, m))
-        for pi, bi, heads, indicator, masks in chunks:
-            count = len(pi)
-            masks = [mask.astype(float) for mask in masks]
-            diff = (Xr[:, pi, :] - Br[:, bi, :]) % pr[:, None, None]  # primes x pairs x n
-            Delta = (A1[:, :, None, :] * diff.transpose(0, 2, 1)[:, :, :, None]) % pr[:, None, None, None]  # < p^2
-            right = np.concatenate([Delta, G[:, bi][:, None]], axis=1).reshape(len(primes), n + 1, count * w1).astype(float)
-            for t, p in enumerate(primes):
-                H = (bits @ right[t]).reshape(M * count, w1)
-                R = rn.propagate(H, masks, p, Q).reshape(M, count, m).transpose(0, 2, 1)
-                V[t][:, pi[heads]] += np.matmul(R, indicator).transpose(0, 2, 1)  # exact: |sums| < 2 p nb
-        Pv = np.array(primes, dtype=float)[:, None, None, None]
-        _reduce(V, Pv, 1.0 / Pv)
-        Vi = np.remainder(V.astype(np.int64), pr[:, None, None, None]).reshape(len(primes), M, k * m)
-        residues = np.matmul(self._coefficient_residues(primes), Vi).reshape(len(primes), n, k, m)
+        best: Optional[tuple[int, list[int]]] = None  # (rows per sum, primes): the fewest primes, then the longest sums
+        for g in sorted({min(group, 1 << j) for j in range(group.bit_length() + 1)}):
+            limit = min(rn.summing_limit(g, n + 1, nb), math.isqrt((1 << 64) // M) - 1)  # and M p^2 / 2 < 2^63
+            primes = rn.primes_above(DE + 1, limit)
+            if best is None or len(primes) <= len(best[1]):
+                best = (g, primes)
+        group, primes = best
+        residues = self._residues(primes, group, xq, bq, Q, work, k)
         lows_r = np.array([(lows % p).astype(np.int64) for p in primes])
+        pr = np.array(primes, dtype=np.int64)
         N = crt_many((residues - lows_r) % pr[:, None, None, None], primes)  # N_i - lows_i, centred
         modulus = math.prod(primes)
         N = np.where(N < 0, N + modulus, N) + lows
@@ -711,22 +718,81 @@ class ModularShapley:
                 results.append((N[:, p, :].tolist(), denominator, False))
         return results
 
-    @staticmethod
-    def _without(chunk, fast: np.ndarray, M: int):
-        """A chunk of the float pass restricted to the pairs of points that are not fast (None if none)."""
-        pi, bi, heads, indicator, masks = chunk
-        keep = ~fast[pi]
-        if keep.all():
-            return chunk
-        if not keep.any():
-            return None
-        count = len(pi)
-        pi, bi = pi[keep], bi[keep]
-        masks = [mask.reshape(M, count, -1)[:, keep].reshape(M * len(pi), -1) for mask in masks]
-        heads = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
-        groups = np.cumsum(np.r_[False, pi[1:] != pi[:-1]])
-        indicator = (groups[:, None] == np.arange(len(heads))[None, :]).astype(float)
-        return pi, bi, heads, indicator, masks
+    def _residues(self, primes: Sequence[int], group: int, xq, bq, Q: int, work, k: int) -> np.ndarray:
+        """``N_i mod p`` (primes x n x points x outputs, int64 in ``[0, p)``) for every prime, from the
+        blocks' exact masks (the fast points' entries stay 0), the last hidden layer summed over
+        ``group`` background rows at a time.  Every hidden layer but the last carries one more neuron,
+        the constant 1 (mask 1), which the next layer's bias row reads."""
+        from .modular import _reduce
+
+        rn, n, m, M = self.residue, self.n, self.m, 1 << self.n
+        P, nb = len(primes), len(bq)
+        pr = np.array(primes, dtype=np.int64)
+        pf = pr.astype(float)
+
+        def centred(a: np.ndarray) -> np.ndarray:
+            p = pr.reshape((P,) + (1,) * (a.ndim - 1))
+            return (a + p // 2) % p - p // 2
+
+        def reduce(a: np.ndarray) -> None:
+            p = pf.reshape((P,) + (1,) * (a.ndim - 1))
+            _reduce(a, p, 1.0 / p)
+
+        weights, D = [], Q  # per layer: primes x (in + 1) x (out + 1), centred weights over the bias row c_l D
+        for l, (_, _, t) in enumerate(rn.layers):
+            W = np.array([rn._layer_residues(l, p, D) for p in primes])
+            if l < len(rn.layers) - 2:  # the constant neuron: 1 = 0 x + 1
+                W = np.concatenate([W, np.zeros(W.shape[:2] + (1,))], axis=2)
+                W[:, -1, -1] = 1.0
+            weights.append(W)
+            D *= t
+        first = weights[0].astype(np.int64)
+        A1, c1 = first[:, :-1, :], first[:, -1, :]
+        Xr = np.array([[[v % p for v in x] for x in xq] for p in primes], dtype=np.int64).reshape(P, len(xq), n)
+        Br = np.array([[[v % p for v in b] for b in bq] for p in primes], dtype=np.int64).reshape(P, nb, n)
+        G = centred(np.matmul(Br, A1) + c1[:, None, :])  # |terms| < p^2 / 2, n of them: int64 (constant: 1)
+        bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1).astype(float)
+        hidden = len(rn.layers) - 1
+        w = weights[0].shape[2]
+        X = np.zeros((P, M, k, weights[-1].shape[1] - 1 if hidden else m))  # |X| < 2 p |B|
+        for points, b0, b1, masks in work:  # rows ordered (background row, mask, point)
+            kc, gb = len(points), b1 - b0
+            diff = (Xr[:, None, points, :] - Br[:, b0:b1, None, :]) % pr[:, None, None, None]  # primes x gb x kc x n
+            Delta = centred(A1[:, None, :, None, :] * diff.transpose(0, 1, 3, 2)[..., None])  # primes x gb x n x kc x w
+            right = np.concatenate([Delta, np.broadcast_to(G[:, b0:b1, None, None, :], (P, gb, 1, kc, w))], axis=2)
+            right = right.reshape(P, gb, n + 1, kc * w).astype(float)
+            floats = []  # the masks, with the constant neuron but for the last
+            for l, mask in enumerate(masks):
+                f = np.ones((mask.shape[0], mask.shape[1] + (l < hidden - 1)))
+                f[:, : mask.shape[1]] = mask
+                floats.append(f)
+            rows = gb * M * kc
+            for t in range(P):  # one prime at a time: the work arrays stay in cache (and are reused)
+                H = np.matmul(bits, right[t], out=rn._scratch("first", gb * M, kc * w).reshape(gb, M, kc * w))
+                H = H.reshape(rows, w)  # |H| <= (n + 1) p / 2, unreduced
+                for l in range(1, hidden):
+                    if l > 1:
+                        _reduce(H, pf[t], 1.0 / pf[t])
+                    H *= floats[l - 1]
+                    H = np.matmul(H, weights[l][t], out=rn._scratch(("hidden", l), rows, weights[l].shape[2]))
+                if hidden:
+                    H *= floats[hidden - 1]
+                H = H.reshape(gb, M * kc, -1)
+                for j in range(0, gb, group):
+                    S = H[j : j + group].sum(axis=0)
+                    _reduce(S, pf[t], 1.0 / pf[t])
+                    X[t][:, points] += S.reshape(M, kc, -1)
+        reduce(X)
+        if hidden:  # the output layer on the sums: F = A_L X + |B| c_L D_{L-1}
+            out = weights[-1]
+            bias = ((nb % pr)[:, None] * out[:, -1].astype(np.int64)) % pr[:, None]
+            F = np.matmul(X.reshape(P, M * k, -1), out[:, :-1]) + bias[:, None, :].astype(float)
+            reduce(F)
+        else:
+            F = X.reshape(P, M * k, m)
+        Fi = np.remainder(F.astype(np.int64), pr[:, None, None]).reshape(P, M, k * m)
+        residues = np.matmul(self._coefficient_residues(primes), Fi) % pr[:, None, None]
+        return residues.reshape(P, n, k, m)
 
 
 # ============================================================================ Shapley values

@@ -110,6 +110,7 @@ class ResidueNetwork:
         self._maps: Optional[PatternMaps] = None
         self._residue_cache: dict = {}
         self._buffers: dict = {}
+        self._limits: dict[tuple[int, int, int], int] = {}
         self.exact_rows = 0  # points whose pattern needed exact integers
 
     # ------------------------------------------------------------------ bounds and primes
@@ -123,10 +124,12 @@ class ResidueNetwork:
             D *= t
         return max(bound, default=0)
 
-    def primes(self, count: int) -> list[int]:
-        """The ``count`` largest primes below :attr:`prime_limit` (cached for every network)."""
-        self._primes = _PRIMES.setdefault(self.prime_limit, [])
-        p = self._primes[-1] - 1 if self._primes else self.prime_limit
+    def primes(self, count: int, limit: Optional[int] = None) -> list[int]:
+        """The ``count`` largest primes below ``limit`` (default :attr:`prime_limit`; cached for every
+        network)."""
+        limit = self.prime_limit if limit is None else limit
+        self._primes = _PRIMES.setdefault(limit, [])
+        p = self._primes[-1] - 1 if self._primes else limit
         while len(self._primes) < count:
             if p < 1000:
                 raise ValueError("the network's fan-in is too large for word-size residues")
@@ -135,13 +138,53 @@ class ResidueNetwork:
             p -= 1
         return self._primes[:count]
 
-    def primes_above(self, bound: int) -> list[int]:
-        """Enough primes that their product exceeds ``2 bound + 1`` (a centred residue is then exact)."""
+    def primes_above(self, bound: int, limit: Optional[int] = None) -> list[int]:
+        """Enough primes below ``limit`` that their product exceeds ``2 bound + 1`` (a centred residue
+        is then exact)."""
         count, product = 0, 1
         while product <= 2 * bound + 1:
             count += 1
-            product = math.prod(self.primes(count))
-        return self.primes(count)
+            product = math.prod(self.primes(count, limit))
+        return self.primes(count, limit)
+
+    def summing_limit(self, group: int, inputs: int, blocks: int) -> int:
+        """The largest ``p`` for which a residue pass that sums the last hidden layer over ``group``
+        hybrids at a time, at most ``blocks`` such sums per entry, is exact
+        (:meth:`exactrelu.explain.ModularShapley.shapley`), the first-layer residues being sums of at
+        most ``inputs`` centred residues (``|.| <= p/2``).
+
+        The bounds, with ``k_l`` the fan-in of layer ``l`` and every weight a centred residue: the
+        first layer is unreduced, ``|h_0| <= inputs p/2``; a later hidden layer reads inputs of
+        magnitude ``I_l`` (``I_1 = inputs p/2``, then ``2p``: reduced to ``[-p, 2p)``) and gives
+        ``|h_l| <= k_l I_l p/2 + p`` (bias in ``[0, p)``), every partial sum included; the last hidden
+        layer is summed over ``group`` hybrids before its reduction, and ``blocks`` reduced sums (each in
+        ``[-p, 2p)``) are added; the output layer reads ``[-p, 2p)`` (``|F| <= k_L p^2 + p``).  Each must
+        stay below ``2^53 - 2p`` (:func:`_reduce`)."""
+        key = (group, inputs, blocks)
+        hit = self._limits.get(key)
+        if hit is not None:
+            return hit
+
+        def exact(p: int) -> bool:
+            room = EXACT_FLOAT - 2 * p
+            bound = inputs * p // 2 + 1
+            hidden = self.layers[1:-1]
+            for l, (A, _, _) in enumerate(hidden):
+                bound = len(A[0]) * bound * p // 2 + p + 1
+                if bound > room:
+                    return False
+                if l < len(hidden) - 1:
+                    bound = 2 * p
+            return group * bound <= room and 2 * p * blocks <= room and len(self.layers[-1][0][0]) * p * p + p <= room
+
+        low, high = 1000, self.prime_limit * 4
+        while low < high:  # the largest p with exact(p) (monotone in p)
+            mid = (low + high + 1) // 2
+            low, high = (mid, high) if exact(mid) else (low, mid - 1)
+        if not exact(low):
+            raise ValueError("the network's fan-in is too large for word-size residues")
+        self._limits[key] = low
+        return low
 
     # ------------------------------------------------------------------ step 1: signs
     def masks(self, Z: np.ndarray, errors: np.ndarray, numerators, Q: int,
@@ -162,7 +205,7 @@ class ResidueNetwork:
         V, E = Z, errors
         with np.errstate(all="ignore"):
             for l, (Wt, absWt, b, absb, We, be, gamma) in enumerate(self.floats):
-                H = V @ Wt
+                H = np.matmul(V, Wt, out=self._scratch(("H", l), N, Wt.shape[1]))  # reused: no page faults
                 H += b
                 if not N:
                     top = np.zeros(V.shape[1])
@@ -176,13 +219,13 @@ class ResidueNetwork:
                 bound = bound * SAFETY + TINY
                 if l == len(self.floats) - 1:
                     break
-                clear = np.abs(H) > bound  # False for NaN
+                clear = np.greater(np.abs(H, out=self._scratch(("abs", l), N, H.shape[1])), bound,
+                                   out=self._scratch(("clear", l), N, H.shape[1], _bools))  # False for NaN
                 if not clear.all():  # some sign is open
                     open_rows = ~clear.all(axis=1)
                     undecided = open_rows if undecided is None else undecided | open_rows
-                active = H > bound
-                masks.append(active)
-                H *= active
+                np.maximum(H, 0.0, out=H)  # = H where a sign is proved; open rows are redone exactly
+                masks.append(H > 0.0)
                 V, E = H, bound
         rows = np.flatnonzero(undecided) if undecided is not None else np.zeros(0, dtype=np.int64)
         if len(rows):
@@ -279,6 +322,10 @@ class ResidueNetwork:
                                                       .reshape(len(points), self.n), p, Q), masks, p, Q).copy()
                       for p in primes])
         return crt_many(R.astype(np.int64), primes), Q * self.denominator_scale
+
+
+def _bools(shape: tuple[int, int]) -> np.ndarray:
+    return np.empty(shape, dtype=bool)
 
 
 def _reduce(H: np.ndarray, p, inverse, q: Optional[np.ndarray] = None) -> None:

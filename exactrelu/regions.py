@@ -295,6 +295,7 @@ def enumerate_regions(
     oracle=lp,
     method: str = "auto",
     sink: Optional["Sink"] = None,
+    on_region: Optional[Callable[[Region], None]] = None,
 ) -> Enumeration:
     """Every nonempty activation region of ``network`` over ``domain`` (default ``R^n``).
 
@@ -312,11 +313,14 @@ def enumerate_regions(
     With a ``sink`` (:class:`Sink`) the proof tree is handed over node by node in preorder as it is
     found and nothing of it is kept: the result's ``tree`` is ``None`` and its ``regions`` empty
     (``streamed`` counts them), so memory stays that of one root-to-leaf path.
+
+    ``on_region(region)`` is called as each region is found (an exception it raises stops the search).
     """
     started = time.perf_counter()
     domain = domain or Domain.reals(network.input_dim)
     result = enumerate_subtree(network, domain, root_node(network, domain, method, oracle),
-                               max_regions=max_regions, progress=progress, oracle=oracle, sink=sink)
+                               max_regions=max_regions, progress=progress, oracle=oracle, sink=sink,
+                               on_region=on_region)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -356,6 +360,7 @@ def enumerate_subtree(
     progress: Optional[ProgressFn] = None,
     oracle=lp,
     sink: Optional["Sink"] = None,
+    on_region: Optional[Callable[[Region], None]] = None,
 ) -> Enumeration:
     """The subtree of the case-split tree below ``node`` (a :class:`Pending` from :func:`root_node` or
     from an earlier partial result), exactly as the whole search builds it there: same children, same
@@ -377,6 +382,7 @@ def enumerate_subtree(
     True
     """
     search = _Search(network, domain, max_regions, progress, oracle, sink)
+    search.on_region = on_region
     search.restore(node, max_depth, max_nodes)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 4 * len(search.order) + 1000))
@@ -462,6 +468,7 @@ class _Search:
         self.result = Enumeration(network, domain, [], Leaf(0))
         self.last_report = self.started
         self.start, self.max_depth, self.max_nodes = 0, None, None
+        self.on_region: Optional[Callable[[Region], None]] = None
 
     # ------------------------------------------------------------------ pending nodes
     def restore(self, node: Pending, max_depth: Optional[int], max_nodes: Optional[int]) -> None:
@@ -571,6 +578,8 @@ class _Search:
         found = len(result.regions) + result.streamed
         if self.max_regions is not None and found > self.max_regions:
             raise IncompleteError(f"stopped at the budget of {self.max_regions} regions: the enumeration is incomplete")
+        if self.on_region is not None:
+            self.on_region(region)
         return Leaf(found - 1)
 
     def split_node(self, neuron: tuple[int, int]) -> None:

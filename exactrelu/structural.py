@@ -32,6 +32,7 @@ factor get one key), and the checker verifies them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional, Union
@@ -87,9 +88,14 @@ def dead_rule(row: Row, bounds: Optional[tuple[list, list]]) -> Optional[tuple[s
 
 
 def _key(row: Row) -> tuple[tuple, Fraction]:
+    """``(key, pivot)`` with ``row = pivot * key``, ``pivot > 0`` and ``key`` the same for every positive
+    multiple of the row (the primitive integer vector on its ray; integer arithmetic only)."""
     w, b = row
-    pivot = abs(next((a for a in (*w, b) if a), Fraction(1)))
-    return tuple(a / pivot for a in (*w, b)), pivot
+    values = (*w, b)
+    scale = math.lcm(*(v.denominator for v in values))
+    ints = [v.numerator * (scale // v.denominator) for v in values]
+    g = math.gcd(*ints) or 1
+    return tuple(v // g for v in ints), Fraction(g, scale)
 
 
 def structural_facts(a: "ReluNetwork", b: "ReluNetwork", domain: Optional["Domain"] = None) -> Optional[StructuralFacts]:
@@ -98,46 +104,60 @@ def structural_facts(a: "ReluNetwork", b: "ReluNetwork", domain: Optional["Domai
     if len(a.layers) != len(b.layers) or a.input_dim != b.input_dim or a.output_dim != b.output_dim:
         return None
     box = domain.bounded_box if domain is not None else None
-    bounds = (list(box[0]), list(box[1])) if box is not None else None
     facts_a = facts_b = None
     reps: list[int] = []
     layers = []
+    history: list[tuple[list[Row], list[int]]] = []  # per layer done: (A's rows, the representatives)
+    memo: dict[int, tuple[list, list]] = {}
+
+    def input_bounds(l: int) -> Optional[tuple[list, list]]:
+        """The box of layer ``l``'s inputs: the domain's box, then ``[0, max(0, upper bound)]`` of each
+        representative of the layer before; computed only when a dead rule needs it."""
+        if box is None:
+            return None
+        if l not in memo:
+            if l == 0:
+                memo[l] = (list(box[0]), list(box[1]))
+            else:
+                rows, representatives = history[l - 1]
+                below = input_bounds(l - 1)
+                memo[l] = ([ZERO] * len(representatives), [max(ZERO, upper_bound(rows[r], *below)) for r in representatives])
+        return memo[l]
+
     for l in range(len(a.layers)):
         la, lb = a.layers[l], b.layers[l]
         rows_a = reduce_rows(la.weight, la.bias, facts_a, reps)
         rows_b = reduce_rows(lb.weight, lb.bias, facts_b, reps)
         if l == len(a.layers) - 1:
             return StructuralFacts(layers) if rows_a == rows_b else None
+        keyed_a, keyed_b = [_key(row) for row in rows_a], [_key(row) for row in rows_b]
+        shared = {key for key, _ in keyed_a} & {key for key, _ in keyed_b}
         dead: dict = {}
         keys: dict = {}
         fa: list[Fact] = []
-        for j, row in enumerate(rows_a):
-            rule = dead_rule(row, bounds)
+        for j, (row, (key, pivot)) in enumerate(zip(rows_a, keyed_a)):
+            rule = None if key in shared else dead_rule(row, input_bounds(l))  # a neuron B also has needs no rule
             if rule is not None:
                 fa.append("dead")
                 dead[("A", j)] = rule
                 continue
-            key, pivot = _key(row)
             if key not in keys:
                 keys[key] = (j, pivot)
             r, p = keys[key]
             fa.append((r, pivot / p))
         fb: list[Fact] = []
-        for k, row in enumerate(rows_b):
-            rule = dead_rule(row, bounds)
-            if rule is not None:
-                fb.append("dead")
-                dead[("B", k)] = rule
+        for k, (row, (key, pivot)) in enumerate(zip(rows_b, keyed_b)):
+            if key in keys:
+                r, p = keys[key]
+                fb.append((r, pivot / p))
                 continue
-            key, pivot = _key(row)
-            if key not in keys:
+            rule = dead_rule(row, input_bounds(l))
+            if rule is None:
                 return None
-            r, p = keys[key]
-            fb.append((r, pivot / p))
+            fb.append("dead")
+            dead[("B", k)] = rule
         new_reps = sorted(r for r, _ in keys.values())
-        if bounds is not None:
-            his = {r: max(ZERO, upper_bound(rows_a[r], *bounds)) for r in new_reps}
-            bounds = ([ZERO] * len(new_reps), [his[r] for r in new_reps])
         layers.append({"A": fa, "B": fb, "dead": dead})
         facts_a, facts_b, reps = fa, fb, new_reps
+        history.append((rows_a, new_reps))
     return None  # pragma: no cover (the loop returns at the output layer)

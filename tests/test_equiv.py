@@ -328,7 +328,7 @@ def test_command_equal_not_equal_json_and_certificate(tmp_path: Path, run_cli) -
     pa = save(a, tmp_path / "a.json")
     # B in another format (NPZ) and as the plain function x
     np.savez(tmp_path / "b.npz", W0=np.array([[1.0]]), b0=np.array([0.0]))
-    code, out, err = run_cli("equiv", pa, tmp_path / "b.npz", "--json", "--certificate", tmp_path / "c.json")
+    code, out, err = run_cli("equiv", pa, tmp_path / "b.npz", "--json", "--max-deviation", "--certificate", tmp_path / "c.json")
     assert code == 0, err
     summary = json.loads(out)
     assert summary["equal"] is True and summary["counterexample"] is None and summary["max_deviation"] == "0"
@@ -337,7 +337,7 @@ def test_command_equal_not_equal_json_and_certificate(tmp_path: Path, run_cli) -
 
     c = perturbed(a, 1, 0, 1, F(1, 1000))  # relu(x) - 1001/1000 relu(-x)
     pc = save(c, tmp_path / "c_net.json")
-    code, out, err = run_cli("equiv", pa, pc, "--box=-2:3", "--json", "--certificate", tmp_path / "d.json")
+    code, out, err = run_cli("equiv", pa, pc, "--box=-2:3", "--json", "--no-early", "--certificate", tmp_path / "d.json")
     assert code == 1
     summary = json.loads(out)
     x = [F(v) for v in summary["counterexample"]]
@@ -345,13 +345,33 @@ def test_command_equal_not_equal_json_and_certificate(tmp_path: Path, run_cli) -
     assert a.evaluate(x) != c.evaluate(x)
     assert summary["max_deviation"] == "1/500" and summary["argmax"] == ["-2"]
     assert not (tmp_path / "d.json").exists()
-    code, out, _ = run_cli("equiv", pa, pc, "--box", "-2:3", "--tolerance", "1/500", "--certificate", tmp_path / "e.json")
+    code, out, _ = run_cli("equiv", pa, pc, "--box", "-2:3", "--tolerance", "1/500", "--max-deviation",
+                           "--certificate", tmp_path / "e.json")
     assert code == 0 and "WITHIN TOLERANCE 1/500" in out
     assert check_file(tmp_path / "e.json") == (0, "verified")
-    code, out, _ = run_cli("equiv", pa, pc, "--box=-2:3", "--tolerance", "0.001")
+    code, out, _ = run_cli("equiv", pa, pc, "--box=-2:3", "--tolerance", "0.001", "--max-deviation")
     assert code == 1 and "NOT WITHIN TOLERANCE 1/1000" in out
-    code, out, _ = run_cli("equiv", pa, pc)
+    code, out, _ = run_cli("equiv", pa, pc, "--max-deviation")
     assert code == 1 and "unbounded" in out
+
+
+def test_command_default_answers_early(tmp_path: Path, run_cli) -> None:
+    """Without --max-deviation the answer comes from the first proof, and a 'differ' deviation is a lower
+    bound of the maximum (here: the maximum 1/500 at x = -2, or 1/1000 at x = -1, ...)."""
+    a = net(([[1], [-1]], [0, 0]), ([[1, -1]], [0]))
+    pa = save(a, tmp_path / "a.json")
+    c = perturbed(a, 1, 0, 1, F(1, 1000))  # relu(x) - 1001/1000 relu(-x)
+    pc = save(c, tmp_path / "c_net.json")
+    code, out, err = run_cli("equiv", pa, pc, "--box=-2:3", "--json")
+    assert code == 1, err
+    summary = json.loads(out)
+    x = [F(v) for v in summary["point"]]
+    assert summary["verdict"] == "differ" and summary["deviation_is"] == "lower bound"
+    assert 0 < F(summary["deviation"]) == abs(a.evaluate(x)[0] - c.evaluate(x)[0]) <= F(1, 500) and -2 <= x[0] <= 3
+    code, out, _ = run_cli("equiv", pa, pc, "--box=-2:3", "--tolerance", "1/500", "--certificate", tmp_path / "e.json")
+    assert code == 0 and out.startswith("WITHIN TOLERANCE (enumeration") and check_file(tmp_path / "e.json") == (0, "verified")
+    code, out, _ = run_cli("equiv", pa, pa, "--box=-2:3", "--early", "--certificate", tmp_path / "s.json")
+    assert code == 0 and out.startswith("EQUAL (structural") and check_file(tmp_path / "s.json") == (0, "verified")
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -571,6 +591,6 @@ def test_the_command_modules_import_only_light_modules() -> None:
 
 def test_region_budget_makes_the_answer_incomplete(tmp_path: Path, run_cli) -> None:
     a = save(net(([[1], [-1], [1]], [0, 0, -1]), ([[1, 1, 1]], [0])), tmp_path / "a.json")
-    code, out, err = run_cli("equiv", a, a, "--max-regions", "1", "--certificate", tmp_path / "c.json")
+    code, out, err = run_cli("equiv", a, a, "--max-deviation", "--max-regions", "1", "--certificate", tmp_path / "c.json")
     assert code == 3 and "INCOMPLETE" in err and out == ""
     assert not (tmp_path / "c.json").exists()

@@ -258,6 +258,28 @@ def test_modular_batches_many_points_with_progress():
     assert [r.values for r in results] == [deep.explain(x).values for x in points]
 
 
+@pytest.mark.parametrize("widths", [[3, 4, 3, 3, 2], [3, 2], [2, 5, 1], [3, 6, 4, 1]])
+def test_modular_sums_in_short_runs_and_any_depth(widths):
+    """Blocks of a few hybrids (the last hidden layer summed over runs of 1 or 2 background rows, several
+    runs per point), three hidden layers (a reduction between hidden layers), none (an affine network),
+    two outputs: the values equal the textbook formula, boundary hybrids included."""
+    rng = random.Random(sum(widths))
+    net = random_rational_network(widths, len(widths))
+    n = widths[0]
+    points = [tuple(F(rng.randint(-9, 9), 4) for _ in range(n)) for _ in range(3)]
+    background = [tuple(F(rng.randint(-9, 9), 3) for _ in range(n)) for _ in range(5)]
+    if len(widths) > 2:
+        points.append(on_boundary(net, rng))
+        background.append(on_boundary(net, rng))
+    for chunk in (1 << n, 2 << n, 64):
+        explainer = Explainer(net, background, fast_path=False)
+        explainer.modular = ModularShapley(net)
+        explainer.modular.CHUNK = chunk
+        results = explainer.explain_many(points)
+        for x, r in zip(points, results):
+            assert [list(row) for row in r.values] == reference_shapley(net, x, background)
+
+
 def test_modular_limits():
     net = random_rational_network([15, 2, 1], 0)
     with pytest.raises(Exception, match="at most 14 features"):

@@ -151,7 +151,7 @@ def test_the_command_writes_the_network_and_a_certificate_that_checks(tmp_path: 
     assert (tmp_path / "small.cert.json").is_file()
     assert run_cli("check", tmp_path / "small.cert.json")[:2] == (0, "s VERIFIED\n")
     code, text, _ = run_cli("equiv", src, out, "--box=-1:1", "--json")
-    assert code == 0 and json.loads(text)["equal"] is True
+    assert code == 0 and json.loads(text)["verdict"] == "equal"
     code, text, _ = run_cli("prune", src, "--box=-1:1", "-o", out, "--json", "--certificate", tmp_path / "c.json")
     summary = json.loads(text)
     assert code == 0 and summary["widths_after"] == [2, 2, 1] and summary["removed_inactive"] == [[0, 2], [0, 4], [1, 1]]

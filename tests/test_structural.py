@@ -210,13 +210,40 @@ def test_counterexample_search_on_reals_and_polytopes():
 def test_differ_found_by_enumeration_gets_a_counterexample_certificate(tmp_path):
     A = ReluNetwork.from_lists([([[1]], [0]), ([[1]], [0])])
     B = ReluNetwork.from_lists([([[1]], ["-1/4"]), ([[1]], [0])])
-    answer = decide(A, B, Domain.box(["-1"], ["1"]), search=False, structural=False)
-    assert (answer.verdict, answer.method, answer.deviation) == ("differ", "enumeration", F(1, 4))
-    c = write_and_check(tmp_path, answer)
-    assert "differ" in c.summary()
-    dump = __import__("io").StringIO()
-    c.dump(dump)
-    assert "claim differ" in dump.getvalue()
+    box = Domain.box(["-1"], ["1"])
+    full = decide(A, B, box, search=False, structural=False, first_region=False)
+    assert (full.verdict, full.method, full.deviation) == ("differ", "enumeration", F(1, 4))
+    first = decide(A, B, box, search=False, structural=False)
+    assert (first.verdict, first.method) == ("differ", "region") and 0 < first.deviation <= F(1, 4)
+    for answer in (full, first):
+        c = write_and_check(tmp_path, answer)
+        assert "differ" in c.summary()
+        dump = __import__("io").StringIO()
+        c.dump(dump)
+        assert "claim differ" in dump.getvalue()
+    reject(tmp_path, first, lambda d: d["claim"].update(deviation=str(first.deviation + 1)), "deviation")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_enumeration_stops_at_the_first_region_over_the_tolerance(seed, tmp_path):
+    """B is A with one weight moved: the first region of A||B whose exact maximum exceeds the tolerance
+    ends the search, long before the budget that the full enumeration exceeds."""
+    layers = rnet([2, 6, 5, 1], seed)
+    A = ReluNetwork.from_lists(layers)
+    moved = copy.deepcopy(layers)
+    moved[-1][1][0] += F(1, 10)  # the output bias: A - B = -1/10 everywhere
+    B = ReluNetwork.from_lists(moved)
+    everything = compare(A, B, BOX)
+    budget = len(everything.enumeration.regions) - 1
+    with pytest.raises(Exception, match="budget"):
+        compare(A, B, BOX, max_regions=budget)
+    answer = decide(A, B, BOX, tolerance=F(1, 20), search=False, structural=False, max_regions=budget)
+    assert (answer.verdict, answer.method) == ("differ", "region")
+    assert answer.deviation == F(1, 10) == everything.max_deviation and BOX.contains(answer.point)
+    assert answer.deviation == abs(A.evaluate(answer.point)[0] - B.evaluate(answer.point)[0])
+    write_and_check(tmp_path, answer)
+    within = decide(A, B, BOX, tolerance=F(1, 10), search=False, structural=False)
+    assert (within.verdict, within.method, within.deviation) == ("equal", "enumeration", F(1, 10))
 
 
 def test_decide_rejects_a_negative_tolerance():

@@ -12,7 +12,7 @@ from .console import Console
 from .options import (add_budget, add_domain_options, add_model_options, add_quiet, check_command, domain_binding,
                       domain_from_args, domain_inputs, is_shallow, read_model)
 
-SUMMARY = "decide whether two networks are equal on a domain, exactly, with the maximum deviation"
+SUMMARY = "decide whether two networks are equal on a domain, exactly (the exact maximum deviation with --max-deviation)"
 EXAMPLE = "exactrelu equiv a.json b.onnx --box=-1:1 --certificate equiv.cert.json"
 
 
@@ -29,10 +29,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--certificate", metavar="PATH",
                         help="on success write an exactrelu-equivalence certificate to PATH")
-    parser.add_argument("--early", action="store_true",
-                        help="answer from the first proof: a structural mapping (permuted, positively rescaled, dead or "
-                             "duplicate neurons), or a counterexample found by a float search and confirmed exactly "
-                             "(its deviation is a lower bound of the maximum), else enumerate")
+    early = parser.add_mutually_exclusive_group()
+    early.add_argument("--early", dest="early", action="store_true", default=True,
+                       help="(the default) answer from the first proof: a structural mapping (permuted, positively "
+                            "rescaled, dead or duplicate neurons), a counterexample found by a float search and confirmed "
+                            "exactly, else the enumeration, which stops at the first region whose exact maximum deviation "
+                            "exceeds the tolerance (a 'differ' answer's deviation is then a lower bound of the maximum)")
+    early.add_argument("--no-early", "--max-deviation", dest="early", action="store_false",
+                       help="enumerate every region of A||B and report the exact maximum deviation and a point attaining it")
     add_budget(parser)
     add_quiet(parser)
 
@@ -133,8 +137,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_early(args: argparse.Namespace, a, b, tolerance, domain, console: Console, outputs, cert) -> int:
-    """``equiv --early``: :func:`exactrelu.equiv.decide` (structural, then a confirmed float
-    counterexample, then enumeration), printed, and its certificate on success."""
+    """``equiv`` (``--early``, the default): :func:`exactrelu.equiv.decide` (structural, then a
+    confirmed float counterexample, then the enumeration up to the first region over the tolerance),
+    printed, and its certificate on success."""
     from ..equiv import ZERO, answer_certificate_text, decide
 
     tolerance = tolerance or ZERO
@@ -149,6 +154,9 @@ def run_early(args: argparse.Namespace, a, b, tolerance, domain, console: Consol
         cert.write(answer_certificate_text(ans))
         outputs.commit()
         written = args.certificate
+    from ..io.output import STDOUT
+
+    say = print if written != STDOUT else console.warn  # stdout holds the certificate
     bindings = ["--model-a", args.a, "--model-b", args.b, *domain_binding(args, domain)]
     summary = {"verdict": ans.verdict, "method": ans.method, "norm": args.norm,
                "tolerance": format_rational(tolerance),
@@ -159,13 +167,13 @@ def run_early(args: argparse.Namespace, a, b, tolerance, domain, console: Consol
                "certificate": written, "seconds": round(ans.seconds, 3),
                "check": check_command(written, bindings) if written else None}
     if args.json:
-        print(json.dumps(summary, indent=1))
+        say(json.dumps(summary, indent=1))
     else:
         word = "EQUAL" if success and not tolerance else "WITHIN TOLERANCE" if success else "DIFFER"
-        print(f"{word} ({ans.method}, {ans.seconds:.2f} s)")
+        say(f"{word} ({ans.method}, {ans.seconds:.2f} s)")
         if ans.point is not None and not success:
-            print(f"  at x = {_fmt_vec(ans.point)}: ||A(x) - B(x)|| = {format_rational(ans.deviation)} "
+            say(f"  at x = {_fmt_vec(ans.point)}: ||A(x) - B(x)|| = {format_rational(ans.deviation)} "
                   f"(~{float(ans.deviation):.6g}), {summary['deviation_is']} of the maximum deviation")
         if written:
-            print(f"wrote {written} ({cert.size} bytes); check it with: {check_command(written, bindings)}")
+            say(f"wrote {written} ({cert.size} bytes); check it with: {check_command(written, bindings)}")
     return 0 if success else 1
