@@ -481,6 +481,13 @@ def compose(layer, maps, bits, n):
     return out
 
 
+def _condition_texts(w, c) -> tuple:
+    """A neuron's condition ``w . x + c > 0`` / ``<= 0`` as a leaf of a certificate states it, with its
+    rationals as canonical strings: a stated condition equal to it as read has exactly its values."""
+    w_text, c_text = [fmt(a) for a in w], fmt(c)
+    return {"w": w_text, "b": c_text, "rel": ">"}, {"w": w_text, "b": c_text, "rel": "<="}
+
+
 def multiplier_pairs(pairs, where: str, count: int):
     """The pairs ``[m, "lambda_m"]`` of a certificate's multipliers as ``(m, lambda_m)``: ``m`` the
     index of one of ``count`` rows, none twice, every ``lambda_m`` a positive rational."""
@@ -565,58 +572,74 @@ def normalise(w, b):
     return tuple(a // g for a in N), abs(first) // g
 
 
+def _text(p: int, q: int) -> str:
+    """The canonical string of the rational ``p / q`` (``q > 0``): lowest terms, ``"p"`` when whole."""
+    g = math.gcd(p, q)
+    return str(p // g) if q == g else f"{p // g}/{q // g}"
+
+
+def _negated(text: str) -> str:
+    """The canonical string of ``-q`` from that of a nonzero ``q``."""
+    return text[1:] if text[0] == "-" else "-" + text
+
+
 def construction(leaves, n: int, m: int):
-    """What the shallow network must be: its blocks and its four layers (DESIGN.md section 3)."""
-    index = {}
+    """What the shallow network must be (DESIGN.md section 3), in its file's own JSON form: every
+    rational as its canonical string ``"p/q"`` (so a file written canonically is compared with it as
+    it was read), and its four layers as ``{"rows", "cols", "weights", "bias"}``."""
+    index, memo = {}, {}
     H, c, strict, weak, hyperplane_of = [], [], [], [], []
     for leaf in leaves:
-        s_k, w_k, own = set(), set(), []
+        s_k, w_k, own = [], [], []
         for (w, b), active in zip(leaf["maps"], leaf["bits"]):
-            h = normalise(w, b)
+            h = memo.get(id(w))  # a map is one object for every leaf below the node that computed it
+            if h is None:
+                h = memo[id(w)] = (w, normalise(w, b))  # (w kept alive so that its id stays its own)
+            h = h[1]
             if h is None:
                 own.append(None)
                 continue
             key, first = h
-            if key not in index:  # h_j = (w, b) / |first coefficient|, from the integer form over its denominator
-                index[key] = len(H)
-                H.append([Fraction(a, first) for a in key[:-1]])
-                c.append(Fraction(key[-1], first))
-            (s_k if active else w_k).add(index[key])
-            own.append(index[key])
-        strict.append(sorted(s_k))
-        weak.append(sorted(w_k))
+            j = index.get(key)
+            if j is None:  # h_j = (w, b) / |first coefficient|, from the integer form over its denominator
+                j = index[key] = len(H)
+                H.append([_text(a, first) for a in key[:-1]])
+                c.append(_text(key[-1], first))
+            (s_k if active else w_k).append(j)
+            own.append(j)
+        strict.append(sorted(set(s_k)))
+        weak.append(sorted(set(w_k)))
         hyperplane_of.append(own)
     J, K = len(H), len(leaves)
     halves = 2 * K * m
-    e1, b1 = [], []
-    for j in range(J):
-        e1 += [(j, t, H[j][t]) for t in range(n) if H[j][t]]
-        b1.append(c[j])
-    for k, leaf in enumerate(leaves):
-        for o in range(m):
-            for s in (1, -1):
-                row = J + 2 * (k * m + o) + (s < 0)
-                e1 += [(row, t, s * leaf["alpha"][o][t]) for t in range(n) if leaf["alpha"][o][t]]
-                b1.append(s * leaf["beta"][o])
-    e2 = [(j, j, "-inf") for j in range(J)] + [(J + j, j, ONE) for j in range(J)]
-    e2 += [(2 * J + t, J + t, ONE) for t in range(halves)]
-    b2 = [ONE] * J + [ZERO] * (J + halves)
-    e3 = []
+    e1, b1 = [], list(c)
+    for j, h in enumerate(H):
+        e1 += [[j, t, a] for t, a in enumerate(h) if a != "0"]
+    alpha = [[[a for a in row] for row in leaf["alpha_text"]] for leaf in leaves]
+    beta = [list(leaf["beta_text"]) for leaf in leaves]
     for k in range(K):
         for o in range(m):
+            row = J + 2 * (k * m + o)
+            plus = [(t, a) for t, a in enumerate(alpha[k][o]) if a != "0"]
+            e1 += [[row, t, a] for t, a in plus] + [[row + 1, t, _negated(a)] for t, a in plus]
+            b1 += [beta[k][o], beta[k][o] if beta[k][o] == "0" else _negated(beta[k][o])]
+    e2 = [[j, j, "-inf"] for j in range(J)] + [[J + j, j, "1"] for j in range(J)]
+    e2 += [[2 * J + t, J + t, "1"] for t in range(halves)]
+    e3 = []
+    for k in range(K):
+        gates = [[j, "-inf"] for j in strict[k]] + [[J + j, "-inf"] for j in weak[k]]
+        for o in range(m):
             base = 2 * (k * m + o)
-            for s in (1, -1):
-                cells = [(j, "-inf") for j in strict[k]] + [(J + j, "-inf") for j in weak[k]]
-                cells += [(2 * J + base, Fraction(s)), (2 * J + base + 1, Fraction(-s))]
-                e3 += [(base + (s < 0), col, w) for col, w in sorted(cells, key=lambda cw: cw[0])]
-    e4 = sorted((o, 2 * (k * m + o) + d, ONE if d == 0 else -ONE) for k in range(K) for o in range(m) for d in (0, 1))
-    layers = [
+            for row, s in ((base, ("1", "-1")), (base + 1, ("-1", "1"))):
+                e3 += [[row, col, w] for col, w in gates] + [[row, 2 * J + base, s[0]], [row, 2 * J + base + 1, s[1]]]
+    e4 = [[o, 2 * (k * m + o) + d, ("1", "-1")[d]] for o in range(m) for k in range(K) for d in (0, 1)]
+    layers = [{"rows": rows, "cols": cols, "weights": weights, "bias": bias} for rows, cols, weights, bias in (
         (J + halves, n, e1, b1),
-        (2 * J + halves, J + halves, e2, b2),
-        (halves, 2 * J + halves, e3, [ZERO] * halves),
-        (m, halves, e4, [ZERO] * m),
-    ]
-    return {"H": H, "c": c, "strict": strict, "weak": weak, "layers": layers, "hyperplane_of": hyperplane_of}
+        (2 * J + halves, J + halves, e2, ["1"] * J + ["0"] * (J + halves)),
+        (halves, 2 * J + halves, e3, ["0"] * halves),
+        (m, halves, e4, ["0"] * m))]
+    return {"H": H, "c": c, "strict": strict, "weak": weak, "alpha": alpha, "beta": beta, "layers": layers,
+            "hyperplane_of": hyperplane_of}
 
 
 def gate_hints(leaves, order, hyperplane_of, J: int, m: int):
@@ -1785,16 +1808,19 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the network has {self.net.input_dim} inputs")
         shallow_ref = field(cert, "shallow", "")
         if self.shallow_path is not None:
-            shallow, status = self._load_regular(self.shallow_path, "shallow network"), f"pinned ({self.shallow_path})"
+            shallow, status = self._load_regular(self.shallow_path, "shallow network", True), f"pinned ({self.shallow_path})"
         elif isinstance(shallow_ref, dict) and "file" in shallow_ref:
             name = shallow_ref["file"]
             if not isinstance(name, str) or not name or os.path.isabs(name) or "\0" in name:
                 raise CheckFailure("shallow.file", "expected the relative name of a file")
             path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
-            shallow = self._load_regular(path, "shallow network")
+            shallow = self._load_regular(path, "shallow network", True)
             status = f"pinned ({_shown_path(path)}, the file the certificate names)"
         else:
-            shallow, status = field(shallow_ref, "network", "shallow"), "embedded (taken from the certificate alone)"
+            shallow = (None, field(shallow_ref, "network", "shallow"))  # (its text is the certificate's: read as with booleans)
+            status = "embedded (taken from the certificate alone)"
+        self.shallow_has_bool = shallow[0] is None or "true" in shallow[0] or "false" in shallow[0]
+        shallow = shallow[1]
         sha = field(shallow_ref, "sha256", "shallow")
         if raw_sha256(shallow) != sha:
             raise CheckFailure("shallow.sha256", "does not match the shallow network"
@@ -1819,8 +1845,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         raise CheckFailure("format", f"expected {CERT_FORMAT!r}, {EQUIV_FORMAT!r} or {PROPERTY_FORMAT!r}, found {fmt_!r}")
 
     @staticmethod
-    def _load_regular(path: str, what: str):
-        """A file named for a binding: a regular file (not a device, FIFO or folder)."""
+    def _load_regular(path: str, what: str, with_text: bool = False):
+        """A file named for a binding: a regular file (not a device, FIFO or folder); its parsed
+        JSON, or with ``with_text`` the pair (its text, its parsed JSON)."""
         try:
             exists, regular = os.path.exists(path), os.path.isfile(path)
         except (ValueError, OSError):
@@ -1829,7 +1856,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             raise CheckFailure(path, f"cannot read the {what}: no such file")
         if not regular:
             raise CheckFailure(path, f"the {what} must be a regular file")
-        return load_json(path, what)[1]
+        loaded = load_json(path, what)
+        return loaded if with_text else loaded[1]
 
     def _pin_network(self, what: str, binding, sha: str) -> None:
         """Compare the network the certificate records (``sha``) with the file the auditor named."""
@@ -1963,6 +1991,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         order, net, n = self.order, self.net, self.net.input_dim
         maps = [None] * len(net.widths)
         bits, prefix_maps = [], []
+        texts = [None] * len(net.widths)  # texts[l][i]: neuron i's condition as a leaf states it (active, inactive)
+        self.prefix_conditions = []
         self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
         complete = False
         for at, node in tree_nodes(tree, where, self.flat):
@@ -1982,7 +2012,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                     else:
                         start = sum(net.widths[: l - 1])
                         maps[l] = compose(net.scaled(l), maps[l - 1], bits[start : start + net.widths[l - 1]], n)
+                    texts[l] = [_condition_texts(w, c) for w, c in maps[l]]
                 w, c = maps[l][i]
+                self.prefix_conditions.append(texts[l][i])
                 rows.append(neuron_row(w, c, True))
                 self.integer_rows.append(scaled([*w, c]))
                 bits.append(True)
@@ -2013,6 +2045,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                 self.integer_rows.pop()
                 bits.pop()
                 prefix_maps.pop()
+                self.prefix_conditions.pop()
             if bits:  # the active child of this split is finished: its inactive child comes next
                 w, c = prefix_maps[-1]
                 rows[-1], bits[-1] = neuron_row(w, c, False), False
@@ -2037,7 +2070,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         if flat != bits:
             raise CheckFailure(f"{where}.pattern", "differs from the tree path that reaches this leaf")
         conditions = as_list(field(leaf, "conditions", where), f"{where}.conditions", len(bits))
-        for t, (cond, (w, c), bit) in enumerate(zip(conditions, prefix_maps, bits)):
+        stated = [texts[0] if bit else texts[1] for texts, bit in zip(self.prefix_conditions, bits)]
+        for t, (cond, (w, c), bit) in enumerate(zip(conditions, prefix_maps, bits) if conditions != stated else ()):
             cw = f"{where}.conditions[{t}]"
             got_w = vector(field(cond, "w", cw), f"{cw}.w", n)
             got_b = rational(field(cond, "b", cw), f"{cw}.b")
@@ -2065,12 +2099,15 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             final = compose(net.scaled(len(net.widths)), maps[-1], bits[-net.widths[-1]:], n)
         else:
             final = [(list(r), c) for r, c in zip(*net.layers[-1])]
-        alpha = [vector(r, f"{where}.alpha[{o}]", n) for o, r in enumerate(as_list(field(leaf, "alpha", where), f"{where}.alpha", m))]
-        beta = vector(field(leaf, "beta", where), f"{where}.beta", m)
-        if alpha != [list(u) for u, _ in final] or beta != [v for _, v in final]:
-            raise CheckFailure(f"{where}.alpha", "the affine map differs from the one recomputed from the deep weights")
-        self.verified_leaves[k] = {"maps": [(list(w), c) for w, c in prefix_maps], "bits": list(bits),
-                                   "witness": witness, "alpha": alpha, "beta": beta}
+        alpha_text, beta_text = [[fmt(a) for a in u] for u, _ in final], [fmt(v) for _, v in final]
+        alpha, beta = [list(u) for u, _ in final], [v for _, v in final]
+        stated_alpha, stated_beta = field(leaf, "alpha", where), field(leaf, "beta", where)
+        if not (stated_alpha == alpha_text and stated_beta == beta_text):  # else: as read, the canonical texts of the map
+            if [vector(r, f"{where}.alpha[{o}]", n) for o, r in enumerate(as_list(stated_alpha, f"{where}.alpha", m))] != alpha \
+                    or vector(stated_beta, f"{where}.beta", m) != beta:
+                raise CheckFailure(f"{where}.alpha", "the affine map differs from the one recomputed from the deep weights")
+        self.verified_leaves[k] = {"maps": list(prefix_maps), "bits": list(bits), "witness": witness, "alpha": alpha,
+                                   "beta": beta, "alpha_text": alpha_text, "beta_text": beta_text}
 
     def _check_shallow(self) -> None:
         s, net = self.shallow, self.net
@@ -2084,12 +2121,20 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         if _plain(field(s, "domain", "shallow"), "shallow.domain") != _plain(self.domain.data, "domain"):
             raise CheckFailure("shallow.domain", "differs from the certificate's domain")
         want = construction(self.verified_leaves, n, m)
-        H = [vector(r, f"shallow.H[{j}]", n) for j, r in enumerate(as_list(field(s, "H", "shallow"), "shallow.H"))]
-        if H != want["H"] or vector(field(s, "c", "shallow"), "shallow.c") != want["c"]:
-            raise CheckFailure("shallow.H", "the hyperplanes differ from those of the leaves' conditions")
+        # A field equal, as read, to the construction's canonical JSON holds exactly its values; any
+        # other is read and compared value by value (a non-canonical "2/4" still means 1/2).  The
+        # integers compared as read are not booleans: a file with no true/false holds none.
+        plain = not self.shallow_has_bool
+        table = lambda v, w, width: [vector(r, f"{w}[{j}]", width) for j, r in enumerate(as_list(v, w))]  # noqa: E731
+        got_H, got_c = field(s, "H", "shallow"), field(s, "c", "shallow")
+        if not (got_H == want["H"] and got_c == want["c"]):
+            if table(got_H, "shallow.H", n) != table(want["H"], "H", n) or vector(got_c, "shallow.c") != vector(want["c"], "c"):
+                raise CheckFailure("shallow.H", "the hyperplanes differ from those of the leaves' conditions")
         K = len(self.verified_leaves)
         for key in ("strict", "weak"):
             got = as_list(field(s, key, "shallow"), f"shallow.{key}", K)
+            if plain and got == want[key]:
+                continue
             if not all(isinstance(g, list) and len(g) == len(w) and all(same_int(a, b) for a, b in zip(g, w))
                        for g, w in zip(got, want[key])):
                 bad = next(k for k in range(K) if not (isinstance(got[k], list) and len(got[k]) == len(want[key][k])
@@ -2097,32 +2142,33 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                 raise CheckFailure(f"shallow.{key}[{bad}]", "differs from the leaf's conditions")
         alpha = as_list(field(s, "alpha", "shallow"), "shallow.alpha", K)
         beta = as_list(field(s, "beta", "shallow"), "shallow.beta", K)
-        for k, leaf in enumerate(self.verified_leaves):
-            if [vector(r, f"shallow.alpha[{k}][{o}]", n) for o, r in enumerate(as_list(alpha[k], f"shallow.alpha[{k}]", m))] != leaf["alpha"] \
-                    or vector(beta[k], f"shallow.beta[{k}]", m) != leaf["beta"]:
-                raise CheckFailure(f"shallow.alpha[{k}]", "differs from the leaf's affine map")
-        layers = parse_shallow_layers(s, "shallow")
-        for t, (got, exp) in enumerate(zip(layers, want["layers"])):
-            lw = f"shallow.layers[{t}]"
-            if got[0] != exp[0] or got[1] != exp[1]:
-                raise CheckFailure(lw, f"is {got[0]} x {got[1]}, the construction gives {exp[0]} x {exp[1]}")
-            if got[2] != exp[2] and sorted(got[2], key=lambda e: (e[0], e[1])) != exp[2]:
-                raise CheckFailure(f"{lw}.weights", _first_difference(got[2], exp[2]))
-            if got[3] != exp[3]:
-                bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
-                raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
-        self.shallow_layers = layers
+        if not (alpha == want["alpha"] and beta == want["beta"]):
+            for k, leaf in enumerate(self.verified_leaves):
+                if [vector(r, f"shallow.alpha[{k}][{o}]", n) for o, r in enumerate(as_list(alpha[k], f"shallow.alpha[{k}]", m))] \
+                        != leaf["alpha"] or vector(beta[k], f"shallow.beta[{k}]", m) != leaf["beta"]:
+                    raise CheckFailure(f"shallow.alpha[{k}]", "differs from the leaf's affine map")
+        if not (plain and field(s, "layers", "shallow") == want["layers"]):
+            layers = parse_shallow_layers(s, "shallow")
+            for t, (got, exp) in enumerate(zip(layers, parse_shallow_layers(want, "construction"))):
+                lw = f"shallow.layers[{t}]"
+                if got[0] != exp[0] or got[1] != exp[1]:
+                    raise CheckFailure(lw, f"is {got[0]} x {got[1]}, the construction gives {exp[0]} x {exp[1]}")
+                if got[2] != exp[2] and sorted(got[2], key=lambda e: (e[0], e[1])) != exp[2]:
+                    raise CheckFailure(f"{lw}.weights", _first_difference(got[2], exp[2]))
+                if got[3] != exp[3]:
+                    bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
+                    raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
         for k, leaf in enumerate(self.verified_leaves):  # check 31: linear in the certificate
             x = leaf["witness"]
             if net.evaluate(x) != [row_value((a, b, True), x) for a, b in zip(leaf["alpha"], leaf["beta"])]:
                 raise CheckFailure(f"leaves[{k}].witness", "the deep network differs from the leaf's affine map there")
         if self.guard:
             self._guard(want)
-        self.stats["hyperplanes"] = len(H)
+        self.stats["hyperplanes"] = len(want["H"])
 
     def _guard(self, want) -> None:
         """``--guard``: both networks evaluated in full at every witness (quadratic in the leaves)."""
-        prepared = prepare_shallow(self.shallow_layers)
+        prepared = prepare_shallow(parse_shallow_layers(self.shallow, "shallow"))
         hints = gate_hints(self.verified_leaves, self.leaf_order, want["hyperplane_of"], len(want["H"]),
                            self.net.output_dim)
         for k, leaf in enumerate(self.verified_leaves):
@@ -2149,9 +2195,10 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
     def _check_symbolic(self) -> None:
         J = len(self.shallow["H"])
         rows1 = {}
-        for i, j, w in self.shallow_layers[0][2]:
+        first = parse_shallow_layers(self.shallow, "shallow")[0]
+        for i, j, w in first[2]:
             rows1.setdefault(i, []).append((j, w))
-        bias1 = self.shallow_layers[0][3]
+        bias1 = first[3]
         m = self.net.output_dim
         for k, _leaf, deep, xs, sympy in self._symbolic_outputs():
             for o in range(m):
