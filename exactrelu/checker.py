@@ -155,18 +155,31 @@ def rational(value, where: str) -> Fraction:
         raise CheckFailure(where, "boolean where a rational belongs")
     if isinstance(value, int):
         return Fraction(value)
-    if isinstance(value, str):
-        text = value.strip()
-        parts = text.split("/")
-        if len(parts) in (1, 2) and all(_is_int(p, i == 1) for i, p in enumerate(parts)):
-            try:
-                q = Fraction(int(parts[0]), int(parts[1])) if len(parts) == 2 else Fraction(int(parts[0]))
-            except (ValueError, ZeroDivisionError):
-                pass
-            else:
-                _PARSED[value] = q
-                return q
-    raise CheckFailure(where, f"{value!r} is not a rational written as \"p/q\"")
+    parts = _parts(value) if isinstance(value, str) else None
+    if parts is None:
+        raise CheckFailure(where, f"{value!r} is not a rational written as \"p/q\"")
+    q = _PARSED[value] = Fraction(*parts)
+    return q
+
+
+def ratio(value, where: str) -> tuple:
+    """:func:`rational` as integers ``(p, q)``, ``q > 0`` (not necessarily in lowest terms)."""
+    parts = _parts(value) if value.__class__ is str else None
+    if parts is None:
+        q = rational(value, where)
+        return q.numerator, q.denominator
+    return parts
+
+
+def _parts(text: str):
+    """``(p, q)`` with ``q > 0`` for a string ``"p/q"`` or ``"p"`` of ASCII digits (a sign on ``p``
+    only, spaces around the whole), else None."""
+    parts = text.strip().split("/")
+    if len(parts) in (1, 2) and all(_is_int(p, i == 1) for i, p in enumerate(parts)):
+        q = int(parts[1]) if len(parts) == 2 else 1
+        if q:
+            return int(parts[0]), q
+    return None
 
 
 def _is_int(text: str, positive: bool) -> bool:
@@ -489,8 +502,8 @@ def _condition_texts(w, c) -> tuple:
 
 
 def multiplier_pairs(pairs, where: str, count: int):
-    """The pairs ``[m, "lambda_m"]`` of a certificate's multipliers as ``(m, lambda_m)``: ``m`` the
-    index of one of ``count`` rows, none twice, every ``lambda_m`` a positive rational."""
+    """The pairs ``[m, "p/q"]`` of a certificate's multipliers as ``(m, p, q)``: ``m`` the index of
+    one of ``count`` rows, none twice, every ``lambda_m = p / q`` a positive rational (``q > 0``)."""
     seen = set()
     for t, pair in enumerate(as_list(pairs, where)):
         pw = f"{where}[{t}]"
@@ -499,31 +512,31 @@ def multiplier_pairs(pairs, where: str, count: int):
         if m in seen:
             raise CheckFailure(pw, f"row {m} appears twice")
         seen.add(m)
-        lam = rational(pair[1], f"{pw}[1]")
-        if lam <= 0:
-            raise CheckFailure(pw, f"multiplier {fmt(lam)} of row {m} is not positive")
-        yield m, lam
+        p, q = ratio(pair[1], f"{pw}[1]")
+        if p <= 0:
+            raise CheckFailure(pw, f"multiplier {fmt(Fraction(p, q))} of row {m} is not positive")
+        yield m, p, q
 
 
 def combine(rows, pairs, where: str, n: int, integer_rows=None):
-    """``sum lambda_m u_m``, ``sum lambda_m v_m`` and whether a strict row has ``lambda_m > 0``, for
+    """``sum lambda_m (u_m, v_m)`` as integers ``N`` over one denominator ``L > 0`` (``N[:n] / L``
+    the ``u`` part, ``N[n] / L`` the ``v`` part), and whether a strict row has ``lambda_m > 0``, for
     pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers.  ``integer_rows[m]``, when
-    given, is :func:`scaled` of row ``m`` (computed once for the rows of a walk)."""
-    terms = []  # (lambda_m, the row m as integers over its denominator)
+    given, is row ``m`` as integers over a positive denominator (computed once for a walk)."""
+    terms = []  # (p_m, q_m, the row m as integers over its denominator)
     strict = False
-    for m, lam in multiplier_pairs(pairs, where, len(rows)):
-        u, v, is_strict = rows[m]
-        terms.append((lam, scaled([*u, v]) if integer_rows is None else integer_rows[m]))
-        strict = strict or is_strict
-    # lambda_m (N_m / d_m) summed over integers on the common denominator L of the q_m d_m
-    L = lcm_of(lam.denominator * d for lam, (_, d) in terms)
+    for m, p, q in multiplier_pairs(pairs, where, len(rows)):
+        terms.append((p, q, scaled([*rows[m][0], rows[m][1]]) if integer_rows is None else integer_rows[m]))
+        strict = strict or rows[m][2]
+    # (p_m / q_m) (N_m / d_m) summed over integers on the common denominator L of the q_m d_m
+    L = lcm_of(q * d for _, q, (_, d) in terms)
     total = [0] * (n + 1)
-    for lam, (N, d) in terms:
-        coef = lam.numerator * (L // (lam.denominator * d))
+    for p, q, (N, d) in terms:
+        coef = p * (L // (q * d))
         for i, a in enumerate(N):
             if a:
                 total[i] += coef * a
-    return [Fraction(a, L) for a in total[:n]], Fraction(total[n], L), strict
+    return total, L, strict
 
 
 def check_motzkin(rows, pairs, where: str, integer_rows=None) -> None:
@@ -531,11 +544,12 @@ def check_motzkin(rows, pairs, where: str, integer_rows=None) -> None:
     positive multiplier on a strict row: then the rows have no common solution."""
     if not as_list(pairs, where):
         raise CheckFailure(where, "no multipliers")
-    total_u, total_v, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0, integer_rows)
-    if any(total_u):
+    total, L, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0, integer_rows)
+    if any(total[:-1]):
         raise CheckFailure(where, "the multipliers do not cancel the variables (sum of lambda*u is not 0)")
-    if total_v > 0 or (total_v == 0 and not strict):
-        raise CheckFailure(where, f"the combination gives 0 >= {fmt(-total_v)} or 0 >= 0 with no strict row: no contradiction")
+    if total[-1] > 0 or (total[-1] == 0 and not strict):
+        raise CheckFailure(where, f"the combination gives 0 >= {fmt(Fraction(-total[-1], L))} or 0 >= 0 with no strict row: "
+                                  "no contradiction")
 
 
 # ----------------------------------------------------------------------------- extended arithmetic
@@ -855,11 +869,11 @@ def deviation(ya, yb, norm: str) -> Fraction:
 def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
     """Multipliers ``y > 0`` with ``sum y_m u_m = -objective`` prove, on every point of the rows (read
     as ``u . x + v >= 0``), ``objective . x + constant <= constant + sum y_m v_m``; returns that bound."""
-    total_u, total_v, _ = combine(rows, pairs, where, len(objective))
-    if total_u != [-a for a in objective]:
+    total, L, _ = combine(rows, pairs, where, len(objective))
+    if [Fraction(a, L) for a in total[:-1]] != [-a for a in objective]:
         raise CheckFailure(where, "the multipliers do not reproduce the objective (sum of y*u is not minus the "
                                   "difference of the two affine maps)")
-    return constant + total_v
+    return constant + Fraction(total[-1], L)
 
 
 # ---- property certificates
@@ -1069,7 +1083,8 @@ def _sparse_combine(rows, pairs, where: str, start=None):
     acc = dict(start[0]) if start else {}
     const = start[1] if start else ZERO
     strict = False
-    for m, lam in multiplier_pairs(pairs, where, len(rows)):
+    for m, p, q in multiplier_pairs(pairs, where, len(rows)):
+        lam = Fraction(p, q)
         form, c, is_strict = rows[m]
         _add_scaled(acc, lam, form)
         const += lam * c
