@@ -171,20 +171,18 @@ def ratio(value, where: str) -> tuple:
     return parts
 
 
+_RATIONAL = re.compile(r"\s*([+-]?[0-9]+)(?:/([0-9]+))?\s*")
+
+
 def _parts(text: str):
     """``(p, q)`` with ``q > 0`` for a string ``"p/q"`` or ``"p"`` of ASCII digits (a sign on ``p``
-    only, spaces around the whole), else None."""
-    parts = text.strip().split("/")
-    if len(parts) in (1, 2) and all(_is_int(p, i == 1) for i, p in enumerate(parts)):
-        q = int(parts[1]) if len(parts) == 2 else 1
-        if q:
-            return int(parts[0]), q
-    return None
-
-
-def _is_int(text: str, positive: bool) -> bool:
-    body = text[1:] if (text[:1] in "+-" and not positive) else text
-    return body.isdigit() and body.isascii()
+    only, white space around the whole), else None."""
+    match = _RATIONAL.fullmatch(text)
+    if match is None:
+        return None
+    p, q = match.groups()
+    q = 1 if q is None else int(q)
+    return (int(p), q) if q else None
 
 
 def extended(value, where: str):
@@ -368,10 +366,7 @@ _MODEL_RATIONAL = re.compile(r"^\s*[+-]?(?:[0-9]+\s*/\s*[0-9]+|([0-9]+(?:\.[0-9]
 
 
 def lcm_of(denominators) -> int:
-    result = 1
-    for d in denominators:
-        result = result * d // math.gcd(result, d)
-    return result
+    return math.lcm(*denominators)
 
 
 class Domain:
