@@ -76,6 +76,7 @@ import hashlib
 import itertools
 import json
 import math
+import operator
 import os
 import re
 import sys
@@ -316,7 +317,7 @@ class Network:
         values = [int(v * den) for v in x]
         last = len(self.layers) - 1
         for t, (W, b, scale) in enumerate(map(self.scaled, range(len(self.layers)))):
-            values = [sum(w * v for w, v in zip(row, values) if w) + c * den for row, c in zip(W, b)]
+            values = [sum(map(operator.mul, row, values)) + c * den for row, c in zip(W, b)]
             den *= scale
             if t < last:
                 values = [v if v > 0 else 0 for v in values]
@@ -468,14 +469,14 @@ def scaled(values) -> tuple:
 
 
 def compose(layer, maps, bits, n):
-    """Pre-activations of the next layer as affine maps of ``x``, given the layer ``(W s, b s, s)``
-    over integers (:meth:`Network.scaled`), the previous layer's pre-activation maps and its
-    activation bits.  The sums run over integers on one common denominator ``s D``."""
+    """Pre-activations of the next layer as affine maps ``(w, c, (N, d))`` of ``x`` (``(w, c) = N / d``
+    over integers too), given the layer ``(W s, b s, s)`` over integers (:meth:`Network.scaled`), the
+    previous layer's maps and its activation bits.  The sums run over integers on one common
+    denominator ``s D``."""
     W, b, s = layer
     index = [j for j, on in enumerate(bits) if on]
-    live, D = scaled([q for j in index for q in (*maps[j][0], maps[j][1])]) if index else ([], 1)
-    width = n + 1
-    rows = [live[k * width:(k + 1) * width] for k in range(len(index))]
+    D = lcm_of(maps[j][2][1] for j in index)
+    rows = [[a * (D // d) for a in N] for N, d in (maps[j][2] for j in index)]
     den = s * D
     out = []
     for row, c in zip(W, b):
@@ -483,9 +484,8 @@ def compose(layer, maps, bits, n):
         for j, M in zip(index, rows):
             coef = row[j]
             if coef:
-                for t in range(width):
-                    total[t] += coef * M[t]
-        out.append(([Fraction(a, den) for a in total[:n]], Fraction(total[n], den)))
+                total = [t + coef * a for t, a in zip(total, M)]
+        out.append(([Fraction(a, den) for a in total[:n]], Fraction(total[n], den), (total, den)))
     return out
 
 
@@ -1999,9 +1999,10 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         nearest split whose inactive child is still to come.  ``rows`` (the domain's rows) gets one
         row per decided neuron, and is left as it was found."""
         order, net, n = self.order, self.net, self.net.input_dim
-        maps = [None] * len(net.widths)
+        maps = [None] * len(net.widths)  # maps[l][i]: neuron i's (w, c, (w, c) over integers), for the current path
         bits, prefix_maps = [], []
         texts = [None] * len(net.widths)  # texts[l][i]: neuron i's condition as a leaf states it (active, inactive)
+        negated = [None] * len(net.widths)  # negated[l][i]: its inactive row and that row over integers, once made
         self.prefix_conditions = []
         self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
         complete = False
@@ -2018,15 +2019,16 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                     raise CheckFailure(f"{at}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
                 if i == 0:
                     if l == 0:
-                        maps[0] = [(list(r), c) for r, c in zip(*net.layers[0])]
+                        maps[0] = [(list(r), c, scaled([*r, c])) for r, c in zip(*net.layers[0])]
                     else:
                         start = sum(net.widths[: l - 1])
                         maps[l] = compose(net.scaled(l), maps[l - 1], bits[start : start + net.widths[l - 1]], n)
-                    texts[l] = [_condition_texts(w, c) for w, c in maps[l]]
-                w, c = maps[l][i]
+                    texts[l] = [_condition_texts(w, c) for w, c, _ in maps[l]]
+                    negated[l] = [None] * len(maps[l])
+                w, c, integer_row = maps[l][i]
                 self.prefix_conditions.append(texts[l][i])
                 rows.append(neuron_row(w, c, True))
-                self.integer_rows.append(scaled([*w, c]))
+                self.integer_rows.append(integer_row)
                 bits.append(True)
                 prefix_maps.append((w, c))
                 continue
@@ -2057,10 +2059,13 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                 prefix_maps.pop()
                 self.prefix_conditions.pop()
             if bits:  # the active child of this split is finished: its inactive child comes next
-                w, c = prefix_maps[-1]
-                rows[-1], bits[-1] = neuron_row(w, c, False), False
-                N, d = self.integer_rows[-1]
-                self.integer_rows[-1] = ([-a for a in N], d)
+                l, i = order[len(bits) - 1]  # (maps[l] is the one this split used: only a split of [l, 0] replaces it)
+                if negated[l][i] is None:
+                    w, c = prefix_maps[-1]
+                    N, d = self.integer_rows[-1]
+                    negated[l][i] = neuron_row(w, c, False), ([-a for a in N], d)
+                rows[-1], self.integer_rows[-1] = negated[l][i]
+                bits[-1] = False
             else:
                 complete = True
         if not complete:
@@ -2093,7 +2098,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         witness = vector(field(leaf, "witness", where), f"{where}.witness", n)
         X, D = scaled(witness)
         # each row's value at the witness times a positive integer (its sign is what counts)
-        values = [sum(a * b for a, b in zip(N, X) if a) + N[-1] * D for N, _ in self.integer_rows]
+        values = [sum(map(operator.mul, N, X)) + N[-1] * D for N, _ in self.integer_rows]
         for t, (row, value) in enumerate(zip(rows, values)):
             if not (value > 0 if row[2] else value >= 0):
                 what = f"domain row {t}" if t < len(self.domain.rows) else f"condition {t - len(self.domain.rows)}"
@@ -2108,9 +2113,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         if net.widths:
             final = compose(net.scaled(len(net.widths)), maps[-1], bits[-net.widths[-1]:], n)
         else:
-            final = [(list(r), c) for r, c in zip(*net.layers[-1])]
-        alpha_text, beta_text = [[fmt(a) for a in u] for u, _ in final], [fmt(v) for _, v in final]
-        alpha, beta = [list(u) for u, _ in final], [v for _, v in final]
+            final = [(list(r), c, None) for r, c in zip(*net.layers[-1])]
+        alpha_text, beta_text = [[fmt(a) for a in u] for u, _, _ in final], [fmt(v) for _, v, _ in final]
+        alpha, beta = [list(u) for u, _, _ in final], [v for _, v, _ in final]
         stated_alpha, stated_beta = field(leaf, "alpha", where), field(leaf, "beta", where)
         if not (stated_alpha == alpha_text and stated_beta == beta_text):  # else: as read, the canonical texts of the map
             if [vector(r, f"{where}.alpha[{o}]", n) for o, r in enumerate(as_list(stated_alpha, f"{where}.alpha", m))] != alpha \
