@@ -501,15 +501,18 @@ def multiplier_pairs(pairs, where: str, count: int):
     one of ``count`` rows, none twice, every ``lambda_m = p / q`` a positive rational (``q > 0``)."""
     seen = set()
     for t, pair in enumerate(as_list(pairs, where)):
-        pw = f"{where}[{t}]"
-        pair = as_list(pair, pw, 2)
-        m = as_int(pair[0], f"{pw}[0]", 0, count - 1)
+        m = pair[0] if pair.__class__ is list and len(pair) == 2 else None
+        if m.__class__ is not int or not 0 <= m < count:  # (the class of a boolean is bool)
+            pw = f"{where}[{t}]"
+            as_int(as_list(pair, pw, 2)[0], f"{pw}[0]", 0, count - 1)
         if m in seen:
-            raise CheckFailure(pw, f"row {m} appears twice")
+            raise CheckFailure(f"{where}[{t}]", f"row {m} appears twice")
         seen.add(m)
-        p, q = ratio(pair[1], f"{pw}[1]")
+        lam = pair[1]
+        parts = _parts(lam) if lam.__class__ is str else None
+        p, q = ratio(lam, f"{where}[{t}][1]") if parts is None else parts
         if p <= 0:
-            raise CheckFailure(pw, f"multiplier {fmt(Fraction(p, q))} of row {m} is not positive")
+            raise CheckFailure(f"{where}[{t}]", f"multiplier {fmt(Fraction(p, q))} of row {m} is not positive")
         yield m, p, q
 
 
@@ -518,19 +521,18 @@ def combine(rows, pairs, where: str, n: int, integer_rows=None):
     the ``u`` part, ``N[n] / L`` the ``v`` part), and whether a strict row has ``lambda_m > 0``, for
     pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers.  ``integer_rows[m]``, when
     given, is row ``m`` as integers over a positive denominator (computed once for a walk)."""
-    terms = []  # (p_m, q_m, the row m as integers over its denominator)
+    terms = []  # (p_m, q_m d_m, the row m as integers N_m over its denominator d_m)
     strict = False
     for m, p, q in multiplier_pairs(pairs, where, len(rows)):
-        terms.append((p, q, scaled([*rows[m][0], rows[m][1]]) if integer_rows is None else integer_rows[m]))
+        N, d = scaled([*rows[m][0], rows[m][1]]) if integer_rows is None else integer_rows[m]
+        terms.append((p, q * d, N))
         strict = strict or rows[m][2]
     # (p_m / q_m) (N_m / d_m) summed over integers on the common denominator L of the q_m d_m
-    L = lcm_of(q * d for _, q, (_, d) in terms)
+    L = lcm_of(qd for _, qd, _ in terms)
     total = [0] * (n + 1)
-    for p, q, (N, d) in terms:
-        coef = p * (L // (q * d))
-        for i, a in enumerate(N):
-            if a:
-                total[i] += coef * a
+    for p, qd, N in terms:
+        coef = p * (L // qd)
+        total = [t + coef * a for t, a in zip(total, N)]
     return total, L, strict
 
 
