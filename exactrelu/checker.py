@@ -76,6 +76,7 @@ import hashlib
 import itertools
 import json
 import math
+import multiprocessing
 import operator
 import os
 import re
@@ -1773,7 +1774,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
     *pinned* (compared with a file named here) or *embedded* (taken from the certificate alone)."""
 
     def __init__(self, cert_path: str, *, expect=None, model=None, shallow=None, model_a=None, model_b=None,
-                 pruned=None, prop=None, domain=None, box=None, symbolic=False, guard=False) -> None:
+                 pruned=None, prop=None, domain=None, box=None, symbolic=False, guard=False, workers: int = 1) -> None:
         if hasattr(sys, "set_int_max_str_digits"):  # rationals of any size (Python 3.11+ limits int(str))
             sys.set_int_max_str_digits(0)
         self.cert_path = cert_path
@@ -1791,6 +1792,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         self.bindings = []  # (what, sha256 or description, "pinned (...)" / "embedded ...")
         self.parsed = False
         self.short = None  # a structural or counterexample equivalence certificate (no tree)
+        self.workers = workers
+        self.evidence, self.records = (0, math.inf), True  # what this process checks (see _run_parallel)
+        self.node_index = -1
 
     @without_gc
     def parse(self):
@@ -1932,9 +1936,17 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             return self._run_property()
         if self.short is not None:
             return self._run_short()
+        if self.workers > 1 and self.flat and len(self.tree) > 1:
+            return self._run_parallel()
+        self._run_tree()
+
+    def _run_tree(self) -> None:
+        """The checks of a certificate with one case-split tree, in order: before, during and after
+        the walk (:attr:`node_index` is -1, the node's index, infinity)."""
         if self.lattice is not None:
             self._check_realisation()
         self._walk_tree()
+        self.node_index = math.inf
         if self.lattice is not None:
             return self._run_lattice()
         if self.kind != "shallow":
@@ -1943,6 +1955,54 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         if self.symbolic:
             self._check_symbolic()
         self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order))
+
+    def _run_parallel(self) -> None:
+        """:meth:`_run_tree` in :attr:`workers` processes: ``workers - 1`` helpers, forked after the
+        parse, each check the evidence (Motzkin multipliers, leaves' patterns, conditions and
+        witnesses) of one range of the tree's nodes; this process checks the rest (every leaf's
+        affine map and everything before and after the walk).  Every process runs the same walk, so
+        each reaches a node in the same state; of the failures found, the one a serial run meets
+        first is reported: the earliest node, and at one node a helper's (its checks come first)."""
+        if "fork" not in multiprocessing.get_all_start_methods():  # helpers must inherit the parsed certificate
+            return self._run_tree()
+        global _FORKED
+        helpers, count = self.workers - 1, len(self.tree)
+        shares = [(count * h // helpers, count * (h + 1) // helpers) for h in range(helpers)]
+        context, running = multiprocessing.get_context("fork"), []
+        _FORKED = self
+        try:
+            for share in shares:
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_helper, args=(send, share), daemon=True)
+                process.start()
+                send.close()
+                running.append((share, process, receive))
+            self.evidence, self.records = (0, 0), True
+            failures, own = [], math.inf
+            try:
+                self._run_tree()
+            except CheckFailure as exc:
+                failures.append((self.node_index, 1, exc.location, exc.reason))
+                own = self.node_index
+            for (lo, _), process, receive in running:
+                if lo > own:
+                    continue  # its nodes all come after this process's own failure
+                try:
+                    result = receive.recv()
+                except EOFError:
+                    process.join()
+                    result = (-1, 0, "--workers", f"a helper process ended without a verdict (exit code {process.exitcode})")
+                if result is not None:
+                    failures.append(result)
+        finally:
+            _FORKED = None
+            for _, process, receive in running:
+                process.kill()
+                process.join()
+                receive.close()
+        if failures:
+            _, _, location, reason = min(failures)
+            raise CheckFailure(location, reason)
 
     def _walk_tree(self) -> None:
         """Points 2 and 3 of the module docstring over the whole tree; an empty domain proves nothing."""
@@ -2008,7 +2068,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         self.prefix_conditions = []
         self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
         complete = False
-        for at, node in tree_nodes(tree, where, self.flat):
+        lo, hi = self.evidence
+        for t, (at, node) in enumerate(tree_nodes(tree, where, self.flat)):
+            self.node_index = t
             if complete:
                 raise CheckFailure(at, "a node after the tree is complete")
             kind, depth = node_kind(node, at), len(bits)
@@ -2042,17 +2104,18 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                 self.leaf_order.append(k)
                 if self.referenced[k] > 1:
                     raise CheckFailure(at, f"leaf {k} is reached twice")
-                self._check_leaf(k, rows, maps, bits, prefix_maps)
+                self._check_leaf(k, rows, maps, bits, prefix_maps, lo <= t < hi, self.records)
                 if self.kind == "property":
                     self._check_unsafe(k, rows)
-                elif self.lattice is not None:
+                elif self.lattice is not None and self.records:
                     self._check_lattice_leaf(k, rows)
             elif kind == "closed":  # an early leaf of a property tree (EarlyLeaves)
                 if self.kind != "property":
                     raise CheckFailure(at, "expected 'split', 'leaf' or 'empty' (an early leaf belongs to property trees)")
                 self._check_closed(node["closed"], f"{at}.closed", rows, bits)
             else:
-                check_motzkin(rows, node["empty"], f"{at}.empty", self.integer_rows)
+                if lo <= t < hi:
+                    check_motzkin(rows, node["empty"], f"{at}.empty", self.integer_rows)
                 self.empty += 1
             while bits and not bits[-1]:  # climb out of finished inactive children
                 rows.pop()
@@ -2073,10 +2136,22 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         if not complete:
             raise CheckFailure(where, "the tree ends before every branch is closed (truncated?)")
 
-    def _check_leaf(self, k, rows, maps, bits, prefix_maps) -> None:
+    def _check_leaf(self, k, rows, maps, bits, prefix_maps, evidence: bool = True, record: bool = True) -> None:
+        """Point 3 at leaf ``k``: its ``evidence`` (pattern, conditions, witness) and its ``record``
+        (its recomputed affine map, kept for the checks after the walk); a parallel check divides
+        the two between processes (:meth:`_run_parallel`), a serial one does both."""
+        if evidence:
+            witness = self._leaf_evidence(k, rows, bits, prefix_maps)
+        if record:
+            if not evidence:
+                witness = vector(field(self.leaves[k], "witness", f"leaves[{k}]"), f"leaves[{k}].witness", self.net.input_dim)
+            self._leaf_record(k, maps, bits, prefix_maps, witness)
+
+    def _leaf_evidence(self, k, rows, bits, prefix_maps) -> list:
+        """The pattern, the conditions and the witness of leaf ``k``; returns the witness."""
         where = f"leaves[{k}]"
         leaf = self.leaves[k]
-        net, n, m = self.net, self.net.input_dim, self.net.output_dim
+        net, n = self.net, self.net.input_dim
         pattern = as_list(field(leaf, "pattern", where), f"{where}.pattern", len(net.widths))
         flat = []
         for l, layer in enumerate(pattern):
@@ -2112,6 +2187,13 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
             for t, (row, value) in enumerate(zip(rows, values)):
                 if any(row[0]) and value <= 0:
                     raise CheckFailure(f"{where}.witness", f"claims full dimension but is on the boundary of row {t}")
+        return witness
+
+    def _leaf_record(self, k, maps, bits, prefix_maps, witness) -> None:
+        """Leaf ``k``'s affine map, recomputed and compared; kept with its path for what follows."""
+        where = f"leaves[{k}]"
+        leaf = self.leaves[k]
+        net, n, m = self.net, self.net.input_dim, self.net.output_dim
         if net.widths:
             final = compose(net.scaled(len(net.widths)), maps[-1], bits[-net.widths[-1]:], n)
         else:
@@ -2367,6 +2449,23 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                     raise CheckFailure(f"leaves[{k}]", f"symbolic: output {o} of A||B differs from the leaf's affine map")
 
 
+_FORKED = None  # the parsed checker a parallel check's helper processes inherit
+
+
+def _helper(send, share) -> None:
+    """A helper process of :meth:`Checker._run_parallel`: the evidence of the nodes in ``share``;
+    sends its first failure as ``(node index, 0, location, reason)``, or None."""
+    checker = _FORKED
+    checker.evidence, checker.records = share, False
+    try:
+        checker._walk_tree()
+        result = None
+    except CheckFailure as exc:
+        result = (checker.node_index, 0, exc.location, exc.reason)
+    send.send(result)
+    send.close()
+
+
 def _split(bits, widths):
     out, start = [], 0
     for w in widths:
@@ -2391,6 +2490,12 @@ def _nonempty(text: str) -> str:
     return text
 
 
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and int(text) > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
+    return int(text)
+
+
 def add_binding_options(parser) -> None:
     """The options that name the files a verdict binds (shared with ``exactrelu check``)."""
     add = parser.add_argument
@@ -2407,6 +2512,9 @@ def add_binding_options(parser) -> None:
     add("--guard", action="store_true", help="also evaluate the shallow and the deep network in full at every "
                                              "witness (not needed by the proof; quadratic in the regions)")
     add("--dump", action="store_true", help="print what was parsed (networks, domain, sizes) to stderr")
+    add("--workers", type=_positive, default=1, metavar="N",
+        help="check in N processes (forked: this one and N-1 helpers, each checking the evidence of one range "
+             "of the tree's nodes); the verdict and its message are the serial run's (default 1)")
 
 
 def main(argv=None) -> int:
@@ -2432,7 +2540,7 @@ def checker_from_args(args, **converted) -> "Checker":
     names = ("model", "shallow", "model_a", "model_b", "pruned")
     files = {name: converted.get(name, getattr(args, name)) for name in names}
     return Checker(args.certificate, expect=args.expect, prop=args.property, domain=args.domain, box=args.box,
-                   symbolic=args.symbolic, guard=args.guard, **files)
+                   symbolic=args.symbolic, guard=args.guard, workers=args.workers, **files)
 
 
 def report(checker: "Checker", dump: bool = False, out=None, err=None) -> int:
