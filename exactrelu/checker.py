@@ -550,28 +550,6 @@ def check_motzkin(rows, pairs, where: str, integer_rows=None) -> None:
                                   "no contradiction")
 
 
-# ----------------------------------------------------------------------------- extended arithmetic
-def ext_add(a, b):
-    if isinstance(a, str):
-        if isinstance(b, str) and b != a:
-            raise CheckFailure("shallow", "inf - inf met while evaluating")
-        return a
-    return b if isinstance(b, str) else a + b
-
-
-def ext_mul(w, x):
-    if isinstance(w, str):
-        s = (1 if x > 0 else -1 if x < 0 else 0) * (1 if w == "inf" else -1)
-        return ZERO if s == 0 else ("inf" if s > 0 else "-inf")
-    return w * x
-
-
-def ext_relu(a):
-    if isinstance(a, str):
-        return a if a == "inf" else ZERO
-    return a if a > 0 else ZERO
-
-
 # ----------------------------------------------------------------------------- the shallow network
 def normalise(w, b):
     """``(w, b)`` divided by the absolute value of its first nonzero coefficient, and a key equal for
@@ -709,17 +687,16 @@ def parse_shallow_layers(data, where: str):
 
 
 def prepare_shallow(layers) -> list:
-    """Each layer's rows split into infinite and finite entries, for :func:`evaluate_shallow`."""
+    """Each layer's rows as their ``-inf`` columns, their finite entries and their bias, for
+    :func:`evaluate_shallow`; the first layer's rows over integers."""
     prepared = []
     for t, (rows, _cols, entries, bias) in enumerate(layers):
-        infinite = [[] for _ in range(rows)]
-        finite = [[] for _ in range(rows)]
+        blocked, finite = [set() for _ in range(rows)], [[] for _ in range(rows)]
         for i, j, w in entries:
-            (infinite if isinstance(w, str) else finite)[i].append((j, w))
-        uniform = [t > 0 and len({w for _, w in inf}) <= 1 for inf in infinite]
-        if t == 0 and not any(infinite) and not any(isinstance(b, str) for b in bias):
+            (blocked[i].add(j) if w == "-inf" else finite[i].append((j, w)))
+        if t == 0:
             finite = [_integer_row(row, b) for row, b in zip(finite, bias)]
-        prepared.append((infinite, finite, bias, uniform, [dict(row) for row in infinite]))
+        prepared.append((blocked, finite, bias))
     return prepared
 
 
@@ -730,84 +707,32 @@ def _integer_row(entries, bias):
 
 
 def evaluate_shallow(prepared: list, x: list, first=None) -> list:
-    """Exact extended-real evaluation of the four layers at ``x``, computed lazily from the output.
-
-    A row adds its infinite terms first; when they make it infinite its finite terms cannot change
-    it (``a + inf = inf``) and are not computed.  When every infinite weight of a row has one sign
-    and the row's inputs are ReLU outputs (``>= 0``), every infinite term has that sign, so the first
-    infinite term decides the row (no ``inf - inf`` is possible).  Otherwise all infinite terms are
-    added, and ``inf - inf`` is an error.  The result is the same as the plain layer-by-layer
-    evaluation; only work whose outcome cannot matter is skipped.  ``first[t][i]``, when given, names
-    a column of row ``i`` of layer ``t`` to try first: it changes the order of the work, never its
-    result.
+    """Exact evaluation of the four layers at ``x``, for layers equal to the construction (check 30,
+    made before): the first layer is finite, and every infinite weight is ``-inf``, in the two
+    middle layers, on an input that is a ReLU output (``>= 0``).  So a row with a ``-inf`` weight on
+    a positive input is ``-inf``, and ``0`` after its ReLU (no ``inf - inf`` can arise); any other
+    row is its finite sum.  ``first[t][i]``, when given, names a column of row ``i`` of layer ``t``
+    to test first: it changes the order of the work, never its result.
     """
-    memo = [dict() for _ in prepared]
-    last = len(prepared) - 1
     den = lcm_of(v.denominator for v in x)
-    scaled = [int(v * den) for v in x]  # x = scaled / den, in integers
-
-    def value(t: int, i: int):
-        cache = memo[t]
-        if i in cache:
-            return cache[i]
-        infinite, finite, bias, uniform, infinite_at = prepared[t]
-        if t == 0 and isinstance(finite[i], tuple):  # a finite first-layer row, in integer arithmetic
-            cols, ints, int_bias, row_den = finite[i]
-            total = Fraction(sum(a * scaled[j] for j, a in zip(cols, ints)) + int_bias * den, row_den * den)
-            result = total if t == last else ext_relu(total)
-            cache[i] = result
-            return result
-        source = (lambda j: x[j]) if t == 0 else (lambda j: value(t - 1, j))
-        total = bias[i]
-        if uniform[i] and first is not None and t in first:
-            j = first[t][i]
-            w = infinite_at[i].get(j) if j is not None else None
-            if w is not None:
-                total = ext_add(total, ext_mul(w, source(j)))
-                if not isinstance(total, str):
-                    total = bias[i]
-        if not isinstance(total, str):
-            for j, w in infinite[i]:
-                total = ext_add(total, ext_mul(w, source(j)))
-                if uniform[i] and isinstance(total, str):
-                    break
-        if not isinstance(total, str):
-            below = memo[t - 1] if t > 0 else None
-            for j, w in finite[i]:
-                v = x[j] if below is None else below.get(j)
-                if v is None:
-                    v = value(t - 1, j)
-                if v.__class__ is str or total.__class__ is str:
-                    total = ext_add(total, ext_mul(w, v))
-                elif v.numerator:  # a zero input adds nothing
-                    total += w * v
-        result = total if t == last else ext_relu(total)
-        cache[i] = result
-        return result
-
-    if first:
-        for t, cols in first.items():  # the hinted rows in bulk: one infinite term decides a uniform row
-            infinite, finite, bias, uniform, infinite_at = prepared[t]
-            inputs = {j: (x[j] if t == 0 else value(t - 1, j)) for j in set(cols) if j is not None}
-            cache = memo[t]
-            for i, j in enumerate(cols):
-                if j is None or not uniform[i]:
-                    continue
-                w = infinite_at[i].get(j)
-                if w is None:
-                    continue
-                v = inputs[j]
-                if v.__class__ is str:
-                    term = ext_mul(w, v)
-                elif v.numerator > 0:
-                    term = w
-                elif v.numerator < 0:
-                    term = "-inf" if w == "inf" else "inf"
-                else:
-                    continue
-                total = ext_add(bias[i], term) if bias[i].__class__ is str else term
-                cache[i] = total if (t == last or total == "inf") else ZERO
-    return [value(last, i) for i in range(len(prepared[last][2]))]
+    X = [int(v * den) for v in x]  # x = X / den, in integers
+    last = len(prepared) - 1
+    values = []
+    for t, (blocked, finite, bias) in enumerate(prepared):
+        if t == 0:
+            totals = [Fraction(sum(a * X[j] for j, a in zip(cols, ints)) + b * den, d * den) for cols, ints, b, d in finite]
+            values = [v if v > 0 else ZERO for v in totals] if last else totals
+            continue
+        hint, out = (first or {}).get(t), []
+        for i, (cut, row) in enumerate(zip(blocked, finite)):
+            j = hint[i] if hint else None
+            if cut and ((j in cut and values[j] > 0) or any(values[c] > 0 for c in cut)):
+                out.append(ZERO)  # -inf, then its ReLU
+                continue
+            total = sum((w * values[c] for c, w in row if values[c]), bias[i])
+            out.append(total if t == last else max(total, ZERO))
+        values = out
+    return values
 
 
 # ----------------------------------------------------------------------------- equivalence certificates
