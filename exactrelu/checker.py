@@ -76,7 +76,6 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import operator
 import os
 import re
@@ -1888,6 +1887,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
         affine map and everything before and after the walk).  Every process runs the same walk, so
         each reaches a node in the same state; of the failures found, the one a serial run meets
         first is reported: the earliest node, and at one node a helper's (its checks come first)."""
+        import multiprocessing  # (only here: a serial check does without its import time)
+
         if "fork" not in multiprocessing.get_all_start_methods():  # helpers must inherit the parsed certificate
             return self._run_tree()
         global _FORKED

@@ -122,7 +122,9 @@ def test_one_process_and_no_fork_are_serial(tmp_path: Path, random_network, monk
     started = []
     monkeypatch.setattr(checker, "_helper", lambda *args: started.append(args))
     assert outcome(path, 1) == (None, None) and not started
-    monkeypatch.setattr(checker.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     assert outcome(path, 3) == (None, None) and not started
 
 

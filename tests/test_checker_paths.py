@@ -145,3 +145,16 @@ def test_symbolic_rederivation_catches_a_wrong_composition_of_a_and_b(equal_cert
     with pytest.raises(checker.CheckFailure) as info:
         checker.Checker(str(path), symbolic=True).run()
     assert (info.value.location, info.value.reason) == ("leaves[0]", "symbolic: output 0 of A||B differs from the leaf's affine map")
+
+
+def test_a_multiplier_written_as_a_json_integer_is_read_as_that_integer(tmp_path: Path) -> None:
+    """``rational`` reads a JSON integer as that integer: so does the multipliers' integer reader
+    (``ratio``), and a boolean stays refused."""
+    cert = json.loads((TAMPERED / "valid.json").read_text())
+    t = next(t for t, node in enumerate(cert["tree"]) if "empty" in node and node["empty"][0][1] == "1")
+    cert["tree"][t]["empty"][0][1] = 1
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cert))
+    checker.Checker(str(path)).run()
+    cert["tree"][t]["empty"][0][1] = True
+    assert location(tmp_path, cert) == f"tree[{t}].empty[0][1]"
