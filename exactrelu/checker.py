@@ -163,15 +163,6 @@ def rational(value, where: str) -> Fraction:
     return q
 
 
-def ratio(value, where: str) -> tuple:
-    """:func:`rational` as integers ``(p, q)``, ``q > 0`` (not necessarily in lowest terms)."""
-    parts = _parts(value) if value.__class__ is str else None
-    if parts is None:
-        q = rational(value, where)
-        return q.numerator, q.denominator
-    return parts
-
-
 _RATIONAL = re.compile(r"\s*([+-]?[0-9]+)(?:/([0-9]+))?\s*")
 
 
@@ -510,7 +501,10 @@ def multiplier_pairs(pairs, where: str, count: int):
         seen.add(m)
         lam = pair[1]
         parts = _parts(lam) if lam.__class__ is str else None
-        p, q = ratio(lam, f"{where}[{t}][1]") if parts is None else parts
+        if parts is None:  # not a plain "p/q": read (or refused) as every rational is
+            lam = rational(lam, f"{where}[{t}][1]")
+            parts = lam.numerator, lam.denominator
+        p, q = parts
         if p <= 0:
             raise CheckFailure(f"{where}[{t}]", f"multiplier {fmt(Fraction(p, q))} of row {m} is not positive")
         yield m, p, q
@@ -1916,14 +1910,15 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate):
                 try:
                     result = receive.recv()
                 except EOFError:
-                    process.join()
-                    result = (-1, 0, "--workers", f"a helper process ended without a verdict (exit code {process.exitcode})")
+                    result = (-1, 0, "--workers", "a helper process ended without a verdict")
+                process.join()  # a helper that has sent its verdict ends by itself
                 if result is not None:
                     failures.append(result)
         finally:
             _FORKED = None
-            for _, process, receive in running:
-                process.kill()
+            for _, process, receive in running:  # the helpers not waited for (or all, on an interruption)
+                if process.is_alive():
+                    process.kill()
                 process.join()
                 receive.close()
         if failures:
@@ -2407,7 +2402,9 @@ def _first_difference(got, exp) -> str:
         if g.get(key) != e.get(key):
             show = lambda w: "absent" if w is None else (w if isinstance(w, str) else fmt(w))  # noqa: E731
             return f"entry {list(key)} is {show(g.get(key))}, the construction gives {show(e.get(key))}"
-    return "entries differ from the construction"
+    seen = set()  # the entries agree as a map, so one of the file's entries is repeated
+    repeated = next((i, j) for i, j, _ in got if (i, j) in seen or seen.add((i, j)))
+    return f"entry {list(repeated)} appears twice"
 
 
 def _nonempty(text: str) -> str:

@@ -134,7 +134,7 @@ def test_a_helper_that_dies_is_no_verdict(tmp_path: Path, random_network, monkey
     path = certificate(tmp_path, 3, random_network)
     monkeypatch.setattr(checker, "_helper", lambda send, share: os._exit(3))
     location, reason = outcome(path, 2)
-    assert location == "--workers" and reason == "a helper process ended without a verdict (exit code 3)"
+    assert location == "--workers" and reason == "a helper process ended without a verdict"
 
 
 def test_the_command_line_option(tmp_path: Path, random_network, capsys) -> None:

@@ -158,3 +158,15 @@ def test_a_multiplier_written_as_a_json_integer_is_read_as_that_integer(tmp_path
     checker.Checker(str(path)).run()
     cert["tree"][t]["empty"][0][1] = True
     assert location(tmp_path, cert) == f"tree[{t}].empty[0][1]"
+
+
+def test_a_repeated_weight_of_the_shallow_network_is_named(tmp_path: Path) -> None:
+    cert = json.loads((TAMPERED / "valid.json").read_text())
+    weights = cert["shallow"]["network"]["layers"][1]["weights"]
+    weights.insert(3, list(weights[2]))
+    cert["shallow"]["sha256"] = checker.raw_sha256(cert["shallow"]["network"])
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cert))
+    with pytest.raises(checker.CheckFailure) as info:
+        checker.Checker(str(path)).run()
+    assert (info.value.location, info.value.reason) == ("shallow.layers[1].weights", f"entry {weights[2][:2]} appears twice")
