@@ -10,10 +10,12 @@ For each benchmark network over [-2, 2]^n, measured in one run:
 * the producer's region-by-region equation with python-flint matrices and with sympy expressions
   (sympy only when K <= --sympy-limit), and their ratio;
 * the certificate's size and the independent checker's time against the producing time
-  (enumeration + construction + equation + writing), the target being under a quarter.
+  (enumeration + construction + equation + writing), the target being under a quarter;
+* the check in 2 processes (``check --workers 2``) against the serial check, in wall-clock seconds
+  (the best of 3 runs each, since the helper's CPU time is not this process's).
 
 Times are CPU seconds of this process (``time.process_time``), fairer than wall time on a shared
-machine.
+machine, except the last three columns.
 
 ``--large`` instead runs the scale row: one large network (default 3-[56,56]-1 over [-2, 2]^3, about
 1.4e5 regions) through ``exactrelu shallow --stream`` (version-3 certificate) and then the checker,
@@ -99,7 +101,7 @@ def main() -> None:
             return large_rows(args.large_widths, folder)
     markdown_header(["network", "K", "J", "hidden widths", "infinite weights", "LPs / region", "enumerate s", "construct s",
                      "flint equation s", "sympy equation s", "sympy / flint", "certificate MB", "produce s",
-                     "check s", "check / produce"])
+                     "check s", "check / produce", "check wall s", "2 workers wall s", "speed-up"])
     for name, widths in NETWORKS.items():
         if args.only and name != args.only:
             continue
@@ -119,6 +121,7 @@ def main() -> None:
             check = checker.Checker(str(cert_path))
             check.run()
             t5 = time.process_time()
+            walls = [min(_wall(cert_path, workers) for _ in range(3)) for workers in (1, 2)]
         sympy_s, ratio = "-", "-"
         if len(e.regions) <= args.sympy_limit:
             t6 = time.process_time()
@@ -130,7 +133,13 @@ def main() -> None:
         markdown_row([name, s.regions, s.hyperplanes, hidden, s.infinite_weights, f"{e.lps / len(e.regions):.2f}",
                       f"{t1 - t0:.2f}", f"{t2 - t1:.2f}",
                       f"{t3 - t2:.2f}", sympy_s, ratio, f"{size / 1e6:.2f}", f"{produce:.2f}", f"{t5 - t4:.2f}",
-                      f"{(t5 - t4) / produce:.2f}"])
+                      f"{(t5 - t4) / produce:.2f}", f"{walls[0]:.2f}", f"{walls[1]:.2f}", f"{walls[0] / walls[1]:.2f}"])
+
+
+def _wall(cert_path, workers: int) -> float:
+    start = time.perf_counter()
+    checker.Checker(str(cert_path), workers=workers).run()
+    return time.perf_counter() - start
 
 if __name__ == "__main__":
     main()

@@ -80,6 +80,7 @@ import hashlib
 import itertools
 import json
 import math
+import operator
 import os
 import re
 import sys
@@ -159,23 +160,25 @@ def rational(value, where: str) -> Fraction:
         raise CheckFailure(where, "boolean where a rational belongs")
     if isinstance(value, int):
         return Fraction(value)
-    if isinstance(value, str):
-        text = value.strip()
-        parts = text.split("/")
-        if len(parts) in (1, 2) and all(_is_int(p, i == 1) for i, p in enumerate(parts)):
-            try:
-                q = Fraction(int(parts[0]), int(parts[1])) if len(parts) == 2 else Fraction(int(parts[0]))
-            except (ValueError, ZeroDivisionError):
-                pass
-            else:
-                _PARSED[value] = q
-                return q
-    raise CheckFailure(where, f"{value!r} is not a rational written as \"p/q\"")
+    parts = _parts(value) if isinstance(value, str) else None
+    if parts is None:
+        raise CheckFailure(where, f"{value!r} is not a rational written as \"p/q\"")
+    q = _PARSED[value] = Fraction(*parts)
+    return q
 
 
-def _is_int(text: str, positive: bool) -> bool:
-    body = text[1:] if (text[:1] in "+-" and not positive) else text
-    return body.isdigit() and body.isascii()
+_RATIONAL = re.compile(r"\s*([+-]?[0-9]+)(?:/([0-9]+))?\s*")
+
+
+def _parts(text: str):
+    """``(p, q)`` with ``q > 0`` for a string ``"p/q"`` or ``"p"`` of ASCII digits (a sign on ``p``
+    only, white space around the whole), else None."""
+    match = _RATIONAL.fullmatch(text)
+    if match is None:
+        return None
+    p, q = match.groups()
+    q = 1 if q is None else int(q)
+    return (int(p), q) if q else None
 
 
 def extended(value, where: str):
@@ -329,7 +332,7 @@ class Network:
         values = [int(v * den) for v in x]
         last = len(self.layers) - 1
         for t, (W, b, scale) in enumerate(map(self.scaled, range(len(self.layers)))):
-            values = [sum(w * v for w, v in zip(row, values) if w) + c * den for row, c in zip(W, b)]
+            values = [sum(map(operator.mul, row, values)) + c * den for row, c in zip(W, b)]
             den *= scale
             if t < last:
                 values = [v if v > 0 else 0 for v in values]
@@ -379,10 +382,7 @@ _MODEL_RATIONAL = re.compile(r"^\s*[+-]?(?:[0-9]+\s*/\s*[0-9]+|([0-9]+(?:\.[0-9]
 
 
 def lcm_of(denominators) -> int:
-    result = 1
-    for d in denominators:
-        result = result * d // math.gcd(result, d)
-    return result
+    return math.lcm(*denominators)
 
 
 class Domain:
@@ -484,14 +484,14 @@ def scaled(values) -> tuple:
 
 
 def compose(layer, maps, bits, n):
-    """Pre-activations of the next layer as affine maps of ``x``, given the layer ``(W s, b s, s)``
-    over integers (:meth:`Network.scaled`), the previous layer's pre-activation maps and its
-    activation bits.  The sums run over integers on one common denominator ``s D``."""
+    """Pre-activations of the next layer as affine maps ``(w, c, (N, d))`` of ``x`` (``(w, c) = N / d``
+    over integers too), given the layer ``(W s, b s, s)`` over integers (:meth:`Network.scaled`), the
+    previous layer's maps and its activation bits.  The sums run over integers on one common
+    denominator ``s D``."""
     W, b, s = layer
     index = [j for j, on in enumerate(bits) if on]
-    live, D = scaled([q for j in index for q in (*maps[j][0], maps[j][1])]) if index else ([], 1)
-    width = n + 1
-    rows = [live[k * width:(k + 1) * width] for k in range(len(index))]
+    D = lcm_of(maps[j][2][1] for j in index)
+    rows = [[a * (D // d) for a in N] for N, d in (maps[j][2] for j in index)]
     den = s * D
     out = []
     for row, c in zip(W, b):
@@ -499,48 +499,59 @@ def compose(layer, maps, bits, n):
         for j, M in zip(index, rows):
             coef = row[j]
             if coef:
-                for t in range(width):
-                    total[t] += coef * M[t]
-        out.append(([Fraction(a, den) for a in total[:n]], Fraction(total[n], den)))
+                total = [t + coef * a for t, a in zip(total, M)]
+        out.append(([Fraction(a, den) for a in total[:n]], Fraction(total[n], den), (total, den)))
     return out
 
 
+def _condition_texts(w, c) -> tuple:
+    """A neuron's condition ``w . x + c > 0`` / ``<= 0`` as a leaf of a certificate states it, with its
+    rationals as canonical strings: a stated condition equal to it as read has exactly its values."""
+    w_text, c_text = [fmt(a) for a in w], fmt(c)
+    return {"w": w_text, "b": c_text, "rel": ">"}, {"w": w_text, "b": c_text, "rel": "<="}
+
+
 def multiplier_pairs(pairs, where: str, count: int):
-    """The pairs ``[m, "lambda_m"]`` of a certificate's multipliers as ``(m, lambda_m)``: ``m`` the
-    index of one of ``count`` rows, none twice, every ``lambda_m`` a positive rational."""
+    """The pairs ``[m, "p/q"]`` of a certificate's multipliers as ``(m, p, q)``: ``m`` the index of
+    one of ``count`` rows, none twice, every ``lambda_m = p / q`` a positive rational (``q > 0``)."""
     seen = set()
     for t, pair in enumerate(as_list(pairs, where)):
-        pw = f"{where}[{t}]"
-        pair = as_list(pair, pw, 2)
-        m = as_int(pair[0], f"{pw}[0]", 0, count - 1)
+        m = pair[0] if pair.__class__ is list and len(pair) == 2 else None
+        if m.__class__ is not int or not 0 <= m < count:  # (the class of a boolean is bool)
+            pw = f"{where}[{t}]"
+            as_int(as_list(pair, pw, 2)[0], f"{pw}[0]", 0, count - 1)
         if m in seen:
-            raise CheckFailure(pw, f"row {m} appears twice")
+            raise CheckFailure(f"{where}[{t}]", f"row {m} appears twice")
         seen.add(m)
-        lam = rational(pair[1], f"{pw}[1]")
-        if lam <= 0:
-            raise CheckFailure(pw, f"multiplier {fmt(lam)} of row {m} is not positive")
-        yield m, lam
+        lam = pair[1]
+        parts = _parts(lam) if lam.__class__ is str else None
+        if parts is None:  # not a plain "p/q": read (or refused) as every rational is
+            lam = rational(lam, f"{where}[{t}][1]")
+            parts = lam.numerator, lam.denominator
+        p, q = parts
+        if p <= 0:
+            raise CheckFailure(f"{where}[{t}]", f"multiplier {fmt(Fraction(p, q))} of row {m} is not positive")
+        yield m, p, q
 
 
 def combine(rows, pairs, where: str, n: int, integer_rows=None):
-    """``sum lambda_m u_m``, ``sum lambda_m v_m`` and whether a strict row has ``lambda_m > 0``, for
+    """``sum lambda_m (u_m, v_m)`` as integers ``N`` over one denominator ``L > 0`` (``N[:n] / L``
+    the ``u`` part, ``N[n] / L`` the ``v`` part), and whether a strict row has ``lambda_m > 0``, for
     pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers.  ``integer_rows[m]``, when
-    given, is :func:`scaled` of row ``m`` (computed once for the rows of a walk)."""
-    terms = []  # (lambda_m, the row m as integers over its denominator)
+    given, is row ``m`` as integers over a positive denominator (computed once for a walk)."""
+    terms = []  # (p_m, q_m d_m, the row m as integers N_m over its denominator d_m)
     strict = False
-    for m, lam in multiplier_pairs(pairs, where, len(rows)):
-        u, v, is_strict = rows[m]
-        terms.append((lam, scaled([*u, v]) if integer_rows is None else integer_rows[m]))
-        strict = strict or is_strict
-    # lambda_m (N_m / d_m) summed over integers on the common denominator L of the q_m d_m
-    L = lcm_of(lam.denominator * d for lam, (_, d) in terms)
+    for m, p, q in multiplier_pairs(pairs, where, len(rows)):
+        N, d = scaled([*rows[m][0], rows[m][1]]) if integer_rows is None else integer_rows[m]
+        terms.append((p, q * d, N))
+        strict = strict or rows[m][2]
+    # (p_m / q_m) (N_m / d_m) summed over integers on the common denominator L of the q_m d_m
+    L = lcm_of(qd for _, qd, _ in terms)
     total = [0] * (n + 1)
-    for lam, (N, d) in terms:
-        coef = lam.numerator * (L // (lam.denominator * d))
-        for i, a in enumerate(N):
-            if a:
-                total[i] += coef * a
-    return [Fraction(a, L) for a in total[:n]], Fraction(total[n], L), strict
+    for p, qd, N in terms:
+        coef = p * (L // qd)
+        total = [t + coef * a for t, a in zip(total, N)]
+    return total, L, strict
 
 
 def check_motzkin(rows, pairs, where: str, integer_rows=None) -> None:
@@ -548,33 +559,12 @@ def check_motzkin(rows, pairs, where: str, integer_rows=None) -> None:
     positive multiplier on a strict row: then the rows have no common solution."""
     if not as_list(pairs, where):
         raise CheckFailure(where, "no multipliers")
-    total_u, total_v, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0, integer_rows)
-    if any(total_u):
+    total, L, strict = combine(rows, pairs, where, len(rows[0][0]) if rows else 0, integer_rows)
+    if any(total[:-1]):
         raise CheckFailure(where, "the multipliers do not cancel the variables (sum of lambda*u is not 0)")
-    if total_v > 0 or (total_v == 0 and not strict):
-        raise CheckFailure(where, f"the combination gives 0 >= {fmt(-total_v)} or 0 >= 0 with no strict row: no contradiction")
-
-
-# ----------------------------------------------------------------------------- extended arithmetic
-def ext_add(a, b):
-    if isinstance(a, str):
-        if isinstance(b, str) and b != a:
-            raise CheckFailure("shallow", "inf - inf met while evaluating")
-        return a
-    return b if isinstance(b, str) else a + b
-
-
-def ext_mul(w, x):
-    if isinstance(w, str):
-        s = (1 if x > 0 else -1 if x < 0 else 0) * (1 if w == "inf" else -1)
-        return ZERO if s == 0 else ("inf" if s > 0 else "-inf")
-    return w * x
-
-
-def ext_relu(a):
-    if isinstance(a, str):
-        return a if a == "inf" else ZERO
-    return a if a > 0 else ZERO
+    if total[-1] > 0 or (total[-1] == 0 and not strict):
+        raise CheckFailure(where, f"the combination gives 0 >= {fmt(Fraction(-total[-1], L))} or 0 >= 0 with no strict row: "
+                                  "no contradiction")
 
 
 # ----------------------------------------------------------------------------- the shallow network
@@ -589,58 +579,74 @@ def normalise(w, b):
     return tuple(a // g for a in N), abs(first) // g
 
 
+def _text(p: int, q: int) -> str:
+    """The canonical string of the rational ``p / q`` (``q > 0``): lowest terms, ``"p"`` when whole."""
+    g = math.gcd(p, q)
+    return str(p // g) if q == g else f"{p // g}/{q // g}"
+
+
+def _negated(text: str) -> str:
+    """The canonical string of ``-q`` from that of a nonzero ``q``."""
+    return text[1:] if text[0] == "-" else "-" + text
+
+
 def construction(leaves, n: int, m: int):
-    """What the shallow network must be: its blocks and its four layers (DESIGN.md section 3)."""
-    index = {}
+    """What the shallow network must be (DESIGN.md section 3), in its file's own JSON form: every
+    rational as its canonical string ``"p/q"`` (so a file written canonically is compared with it as
+    it was read), and its four layers as ``{"rows", "cols", "weights", "bias"}``."""
+    index, memo = {}, {}
     H, c, strict, weak, hyperplane_of = [], [], [], [], []
     for leaf in leaves:
-        s_k, w_k, own = set(), set(), []
+        s_k, w_k, own = [], [], []
         for (w, b), active in zip(leaf["maps"], leaf["bits"]):
-            h = normalise(w, b)
+            h = memo.get(id(w))  # a map is one object for every leaf below the node that computed it
+            if h is None:
+                h = memo[id(w)] = (w, normalise(w, b))  # (w kept alive so that its id stays its own)
+            h = h[1]
             if h is None:
                 own.append(None)
                 continue
             key, first = h
-            if key not in index:  # h_j = (w, b) / |first coefficient|, from the integer form over its denominator
-                index[key] = len(H)
-                H.append([Fraction(a, first) for a in key[:-1]])
-                c.append(Fraction(key[-1], first))
-            (s_k if active else w_k).add(index[key])
-            own.append(index[key])
-        strict.append(sorted(s_k))
-        weak.append(sorted(w_k))
+            j = index.get(key)
+            if j is None:  # h_j = (w, b) / |first coefficient|, from the integer form over its denominator
+                j = index[key] = len(H)
+                H.append([_text(a, first) for a in key[:-1]])
+                c.append(_text(key[-1], first))
+            (s_k if active else w_k).append(j)
+            own.append(j)
+        strict.append(sorted(set(s_k)))
+        weak.append(sorted(set(w_k)))
         hyperplane_of.append(own)
     J, K = len(H), len(leaves)
     halves = 2 * K * m
-    e1, b1 = [], []
-    for j in range(J):
-        e1 += [(j, t, H[j][t]) for t in range(n) if H[j][t]]
-        b1.append(c[j])
-    for k, leaf in enumerate(leaves):
-        for o in range(m):
-            for s in (1, -1):
-                row = J + 2 * (k * m + o) + (s < 0)
-                e1 += [(row, t, s * leaf["alpha"][o][t]) for t in range(n) if leaf["alpha"][o][t]]
-                b1.append(s * leaf["beta"][o])
-    e2 = [(j, j, "-inf") for j in range(J)] + [(J + j, j, ONE) for j in range(J)]
-    e2 += [(2 * J + t, J + t, ONE) for t in range(halves)]
-    b2 = [ONE] * J + [ZERO] * (J + halves)
-    e3 = []
+    e1, b1 = [], list(c)
+    for j, h in enumerate(H):
+        e1 += [[j, t, a] for t, a in enumerate(h) if a != "0"]
+    alpha = [[[a for a in row] for row in leaf["alpha_text"]] for leaf in leaves]
+    beta = [list(leaf["beta_text"]) for leaf in leaves]
     for k in range(K):
         for o in range(m):
+            row = J + 2 * (k * m + o)
+            plus = [(t, a) for t, a in enumerate(alpha[k][o]) if a != "0"]
+            e1 += [[row, t, a] for t, a in plus] + [[row + 1, t, _negated(a)] for t, a in plus]
+            b1 += [beta[k][o], beta[k][o] if beta[k][o] == "0" else _negated(beta[k][o])]
+    e2 = [[j, j, "-inf"] for j in range(J)] + [[J + j, j, "1"] for j in range(J)]
+    e2 += [[2 * J + t, J + t, "1"] for t in range(halves)]
+    e3 = []
+    for k in range(K):
+        gates = [[j, "-inf"] for j in strict[k]] + [[J + j, "-inf"] for j in weak[k]]
+        for o in range(m):
             base = 2 * (k * m + o)
-            for s in (1, -1):
-                cells = [(j, "-inf") for j in strict[k]] + [(J + j, "-inf") for j in weak[k]]
-                cells += [(2 * J + base, Fraction(s)), (2 * J + base + 1, Fraction(-s))]
-                e3 += [(base + (s < 0), col, w) for col, w in sorted(cells, key=lambda cw: cw[0])]
-    e4 = sorted((o, 2 * (k * m + o) + d, ONE if d == 0 else -ONE) for k in range(K) for o in range(m) for d in (0, 1))
-    layers = [
+            for row, s in ((base, ("1", "-1")), (base + 1, ("-1", "1"))):
+                e3 += [[row, col, w] for col, w in gates] + [[row, 2 * J + base, s[0]], [row, 2 * J + base + 1, s[1]]]
+    e4 = [[o, 2 * (k * m + o) + d, ("1", "-1")[d]] for o in range(m) for k in range(K) for d in (0, 1)]
+    layers = [{"rows": rows, "cols": cols, "weights": weights, "bias": bias} for rows, cols, weights, bias in (
         (J + halves, n, e1, b1),
-        (2 * J + halves, J + halves, e2, b2),
-        (halves, 2 * J + halves, e3, [ZERO] * halves),
-        (m, halves, e4, [ZERO] * m),
-    ]
-    return {"H": H, "c": c, "strict": strict, "weak": weak, "layers": layers, "hyperplane_of": hyperplane_of}
+        (2 * J + halves, J + halves, e2, ["1"] * J + ["0"] * (J + halves)),
+        (halves, 2 * J + halves, e3, ["0"] * halves),
+        (m, halves, e4, ["0"] * m))]
+    return {"H": H, "c": c, "strict": strict, "weak": weak, "alpha": alpha, "beta": beta, "layers": layers,
+            "hyperplane_of": hyperplane_of}
 
 
 def gate_hints(leaves, order, hyperplane_of, J: int, m: int):
@@ -698,17 +704,16 @@ def parse_shallow_layers(data, where: str):
 
 
 def prepare_shallow(layers) -> list:
-    """Each layer's rows split into infinite and finite entries, for :func:`evaluate_shallow`."""
+    """Each layer's rows as their ``-inf`` columns, their finite entries and their bias, for
+    :func:`evaluate_shallow`; the first layer's rows over integers."""
     prepared = []
     for t, (rows, _cols, entries, bias) in enumerate(layers):
-        infinite = [[] for _ in range(rows)]
-        finite = [[] for _ in range(rows)]
+        blocked, finite = [set() for _ in range(rows)], [[] for _ in range(rows)]
         for i, j, w in entries:
-            (infinite if isinstance(w, str) else finite)[i].append((j, w))
-        uniform = [t > 0 and len({w for _, w in inf}) <= 1 for inf in infinite]
-        if t == 0 and not any(infinite) and not any(isinstance(b, str) for b in bias):
+            (blocked[i].add(j) if w == "-inf" else finite[i].append((j, w)))
+        if t == 0:
             finite = [_integer_row(row, b) for row, b in zip(finite, bias)]
-        prepared.append((infinite, finite, bias, uniform, [dict(row) for row in infinite]))
+        prepared.append((blocked, finite, bias))
     return prepared
 
 
@@ -719,84 +724,32 @@ def _integer_row(entries, bias):
 
 
 def evaluate_shallow(prepared: list, x: list, first=None) -> list:
-    """Exact extended-real evaluation of the four layers at ``x``, computed lazily from the output.
-
-    A row adds its infinite terms first; when they make it infinite its finite terms cannot change
-    it (``a + inf = inf``) and are not computed.  When every infinite weight of a row has one sign
-    and the row's inputs are ReLU outputs (``>= 0``), every infinite term has that sign, so the first
-    infinite term decides the row (no ``inf - inf`` is possible).  Otherwise all infinite terms are
-    added, and ``inf - inf`` is an error.  The result is the same as the plain layer-by-layer
-    evaluation; only work whose outcome cannot matter is skipped.  ``first[t][i]``, when given, names
-    a column of row ``i`` of layer ``t`` to try first: it changes the order of the work, never its
-    result.
+    """Exact evaluation of the four layers at ``x``, for layers equal to the construction (check 30,
+    made before): the first layer is finite, and every infinite weight is ``-inf``, in the two
+    middle layers, on an input that is a ReLU output (``>= 0``).  So a row with a ``-inf`` weight on
+    a positive input is ``-inf``, and ``0`` after its ReLU (no ``inf - inf`` can arise); any other
+    row is its finite sum.  ``first[t][i]``, when given, names a column of row ``i`` of layer ``t``
+    to test first: it changes the order of the work, never its result.
     """
-    memo = [dict() for _ in prepared]
-    last = len(prepared) - 1
     den = lcm_of(v.denominator for v in x)
-    scaled = [int(v * den) for v in x]  # x = scaled / den, in integers
-
-    def value(t: int, i: int):
-        cache = memo[t]
-        if i in cache:
-            return cache[i]
-        infinite, finite, bias, uniform, infinite_at = prepared[t]
-        if t == 0 and isinstance(finite[i], tuple):  # a finite first-layer row, in integer arithmetic
-            cols, ints, int_bias, row_den = finite[i]
-            total = Fraction(sum(a * scaled[j] for j, a in zip(cols, ints)) + int_bias * den, row_den * den)
-            result = total if t == last else ext_relu(total)
-            cache[i] = result
-            return result
-        source = (lambda j: x[j]) if t == 0 else (lambda j: value(t - 1, j))
-        total = bias[i]
-        if uniform[i] and first is not None and t in first:
-            j = first[t][i]
-            w = infinite_at[i].get(j) if j is not None else None
-            if w is not None:
-                total = ext_add(total, ext_mul(w, source(j)))
-                if not isinstance(total, str):
-                    total = bias[i]
-        if not isinstance(total, str):
-            for j, w in infinite[i]:
-                total = ext_add(total, ext_mul(w, source(j)))
-                if uniform[i] and isinstance(total, str):
-                    break
-        if not isinstance(total, str):
-            below = memo[t - 1] if t > 0 else None
-            for j, w in finite[i]:
-                v = x[j] if below is None else below.get(j)
-                if v is None:
-                    v = value(t - 1, j)
-                if v.__class__ is str or total.__class__ is str:
-                    total = ext_add(total, ext_mul(w, v))
-                elif v.numerator:  # a zero input adds nothing
-                    total += w * v
-        result = total if t == last else ext_relu(total)
-        cache[i] = result
-        return result
-
-    if first:
-        for t, cols in first.items():  # the hinted rows in bulk: one infinite term decides a uniform row
-            infinite, finite, bias, uniform, infinite_at = prepared[t]
-            inputs = {j: (x[j] if t == 0 else value(t - 1, j)) for j in set(cols) if j is not None}
-            cache = memo[t]
-            for i, j in enumerate(cols):
-                if j is None or not uniform[i]:
-                    continue
-                w = infinite_at[i].get(j)
-                if w is None:
-                    continue
-                v = inputs[j]
-                if v.__class__ is str:
-                    term = ext_mul(w, v)
-                elif v.numerator > 0:
-                    term = w
-                elif v.numerator < 0:
-                    term = "-inf" if w == "inf" else "inf"
-                else:
-                    continue
-                total = ext_add(bias[i], term) if bias[i].__class__ is str else term
-                cache[i] = total if (t == last or total == "inf") else ZERO
-    return [value(last, i) for i in range(len(prepared[last][2]))]
+    X = [int(v * den) for v in x]  # x = X / den, in integers
+    last = len(prepared) - 1
+    values = []
+    for t, (blocked, finite, bias) in enumerate(prepared):
+        if t == 0:
+            totals = [Fraction(sum(a * X[j] for j, a in zip(cols, ints)) + b * den, d * den) for cols, ints, b, d in finite]
+            values = [v if v > 0 else ZERO for v in totals] if last else totals
+            continue
+        hint, out = (first or {}).get(t), []
+        for i, (cut, row) in enumerate(zip(blocked, finite)):
+            j = hint[i] if hint else None
+            if cut and ((j in cut and values[j] > 0) or any(values[c] > 0 for c in cut)):
+                out.append(ZERO)  # -inf, then its ReLU
+                continue
+            total = sum((w * values[c] for c, w in row if values[c]), bias[i])
+            out.append(total if t == last else max(total, ZERO))
+        values = out
+    return values
 
 
 # ----------------------------------------------------------------------------- equivalence certificates
@@ -856,11 +809,11 @@ def deviation(ya, yb, norm: str) -> Fraction:
 def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
     """Multipliers ``y > 0`` with ``sum y_m u_m = -objective`` prove, on every point of the rows (read
     as ``u . x + v >= 0``), ``objective . x + constant <= constant + sum y_m v_m``; returns that bound."""
-    total_u, total_v, _ = combine(rows, pairs, where, len(objective))
-    if total_u != [-a for a in objective]:
+    total, L, _ = combine(rows, pairs, where, len(objective))
+    if [Fraction(a, L) for a in total[:-1]] != [-a for a in objective]:
         raise CheckFailure(where, "the multipliers do not reproduce the objective (sum of y*u is not minus the "
                                   "difference of the two affine maps)")
-    return constant + total_v
+    return constant + Fraction(total[-1], L)
 
 
 # ---- property certificates
@@ -1080,15 +1033,15 @@ def _sparse_combine(rows, pairs, where: str, start=None):
     acc, const, den, _ = start if start else ({}, 0, 1, False)
     acc = dict(acc)
     strict = False
-    for m, lam in multiplier_pairs(pairs, where, len(rows)):
+    for m, p, q in multiplier_pairs(pairs, where, len(rows)):
         nums, c, d, is_strict = rows[m]
-        term = lam.denominator * d
+        term = q * d
         if den % term:
             grow = term // math.gcd(den, term)
             den *= grow
             acc = {k: v * grow for k, v in acc.items()}
             const *= grow
-        f = lam.numerator * (den // term)
+        f = p * (den // term)
         for k, v in nums.items():
             acc[k] = acc.get(k, 0) + f * v
         const += f * c
@@ -2282,7 +2235,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
     *pinned* (compared with a file named here) or *embedded* (taken from the certificate alone)."""
 
     def __init__(self, cert_path: str, *, expect=None, model=None, shallow=None, model_a=None, model_b=None,
-                 pruned=None, prop=None, domain=None, box=None, symbolic=False, guard=False) -> None:
+                 pruned=None, prop=None, domain=None, box=None, symbolic=False, guard=False, workers: int = 1) -> None:
         if hasattr(sys, "set_int_max_str_digits"):  # rationals of any size (Python 3.11+ limits int(str))
             sys.set_int_max_str_digits(0)
         self.cert_path = cert_path
@@ -2300,6 +2253,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         self.bindings = []  # (what, sha256 or description, "pinned (...)" / "embedded ...")
         self.parsed = False
         self.short = None  # a structural or counterexample equivalence certificate (no tree)
+        self.workers = workers
+        self.evidence, self.records = (0, math.inf), True  # what this process checks (see _run_parallel)
+        self.node_index = -1
 
     @without_gc
     def parse(self):
@@ -2335,16 +2291,19 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             return self._parse_stream_shallow(cert)
         shallow_ref = field(cert, "shallow", "")
         if self.shallow_path is not None:
-            shallow, status = self._load_regular(self.shallow_path, "shallow network"), f"pinned ({self.shallow_path})"
+            shallow, status = self._load_regular(self.shallow_path, "shallow network", True), f"pinned ({self.shallow_path})"
         elif isinstance(shallow_ref, dict) and "file" in shallow_ref:
             name = shallow_ref["file"]
             if not isinstance(name, str) or not name or os.path.isabs(name) or "\0" in name:
                 raise CheckFailure("shallow.file", "expected the relative name of a file")
             path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
-            shallow = self._load_regular(path, "shallow network")
+            shallow = self._load_regular(path, "shallow network", True)
             status = f"pinned ({_shown_path(path)}, the file the certificate names)"
         else:
-            shallow, status = field(shallow_ref, "network", "shallow"), "embedded (taken from the certificate alone)"
+            shallow = (None, field(shallow_ref, "network", "shallow"))  # (its text is the certificate's: read as with booleans)
+            status = "embedded (taken from the certificate alone)"
+        self.shallow_has_bool = shallow[0] is None or "true" in shallow[0] or "false" in shallow[0]
+        shallow = shallow[1]
         sha = field(shallow_ref, "sha256", "shallow")
         if raw_sha256(shallow) != sha:
             raise CheckFailure("shallow.sha256", "does not match the shallow network"
@@ -2369,8 +2328,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         raise CheckFailure("format", f"expected {CERT_FORMAT!r}, {EQUIV_FORMAT!r} or {PROPERTY_FORMAT!r}, found {fmt_!r}")
 
     @staticmethod
-    def _load_regular(path: str, what: str):
-        """A file named for a binding: a regular file (not a device, FIFO or folder)."""
+    def _load_regular(path: str, what: str, with_text: bool = False):
+        """A file named for a binding: a regular file (not a device, FIFO or folder); its parsed
+        JSON, or with ``with_text`` the pair (its text, its parsed JSON)."""
         try:
             exists, regular = os.path.exists(path), os.path.isfile(path)
         except (ValueError, OSError):
@@ -2379,7 +2339,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             raise CheckFailure(path, f"cannot read the {what}: no such file")
         if not regular:
             raise CheckFailure(path, f"the {what} must be a regular file")
-        return load_json(path, what)[1]
+        loaded = load_json(path, what)
+        return loaded if with_text else loaded[1]
 
     def _pin_network(self, what: str, binding, sha: str) -> None:
         """Compare the network the certificate records (``sha``) with the file the auditor named."""
@@ -2444,9 +2405,17 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             return self._run_property()
         if self.short is not None:
             return self._run_short()
+        if self.workers > 1 and self.stream is None and self.flat and len(self.tree) > 1:
+            return self._run_parallel()
+        self._run_tree()
+
+    def _run_tree(self) -> None:
+        """The checks of a certificate with one case-split tree, in order: before, during and after
+        the walk (:attr:`node_index` is -1, the node's index, infinity)."""
         if self.lattice is not None:
             self._check_realisation()
         (self._walk_tree if self.stream is None else self._walk_stream)()
+        self.node_index = math.inf
         if self.lattice is not None:
             return self._run_lattice()
         if self.kind != "shallow":
@@ -2455,6 +2424,57 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         if self.symbolic:
             self._check_symbolic()
         self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order))
+
+    def _run_parallel(self) -> None:
+        """:meth:`_run_tree` in :attr:`workers` processes: ``workers - 1`` helpers, forked after the
+        parse, each check the evidence (Motzkin multipliers, leaves' patterns, conditions and
+        witnesses) of one range of the tree's nodes; this process checks the rest (every leaf's
+        affine map and everything before and after the walk).  Every process runs the same walk, so
+        each reaches a node in the same state; of the failures found, the one a serial run meets
+        first is reported: the earliest node, and at one node a helper's (its checks come first)."""
+        import multiprocessing  # (only here: a serial check does without its import time)
+
+        if "fork" not in multiprocessing.get_all_start_methods():  # helpers must inherit the parsed certificate
+            return self._run_tree()
+        global _FORKED
+        helpers, count = self.workers - 1, len(self.tree)
+        shares = [(count * h // helpers, count * (h + 1) // helpers) for h in range(helpers)]
+        context, running = multiprocessing.get_context("fork"), []
+        _FORKED = self
+        try:
+            for share in shares:
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_helper, args=(send, share), daemon=True)
+                process.start()
+                send.close()
+                running.append((share, process, receive))
+            self.evidence, self.records = (0, 0), True
+            failures, own = [], math.inf
+            try:
+                self._run_tree()
+            except CheckFailure as exc:
+                failures.append((self.node_index, 1, exc.location, exc.reason))
+                own = self.node_index
+            for (lo, _), process, receive in running:
+                if lo > own:
+                    continue  # its nodes all come after this process's own failure
+                try:
+                    result = receive.recv()
+                except EOFError:
+                    result = (-1, 0, "--workers", "a helper process ended without a verdict")
+                process.join()  # a helper that has sent its verdict ends by itself
+                if result is not None:
+                    failures.append(result)
+        finally:
+            _FORKED = None
+            for _, process, receive in running:  # the helpers not waited for (or all, on an interruption)
+                if process.is_alive():
+                    process.kill()
+                process.join()
+                receive.close()
+        if failures:
+            _, _, location, reason = min(failures)
+            raise CheckFailure(location, reason)
 
     def _walk_tree(self) -> None:
         """Points 2 and 3 of the module docstring over the whole tree; an empty domain proves nothing."""
@@ -2513,11 +2533,16 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         nearest split whose inactive child is still to come.  ``rows`` (the domain's rows) gets one
         row per decided neuron, and is left as it was found."""
         order, net, n = self.order, self.net, self.net.input_dim
-        maps = [None] * len(net.widths)
+        maps = [None] * len(net.widths)  # maps[l][i]: neuron i's (w, c, (w, c) over integers), for the current path
         bits, prefix_maps = [], []
+        texts = [None] * len(net.widths)  # texts[l][i]: neuron i's condition as a leaf states it (active, inactive)
+        negated = [None] * len(net.widths)  # negated[l][i]: its inactive row and that row over integers, once made
+        self.prefix_conditions = []
         self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
         complete = False
-        for at, node in tree_nodes(tree, where, self.flat):
+        lo, hi = self.evidence
+        for t, (at, node) in enumerate(tree_nodes(tree, where, self.flat)):
+            self.node_index = t
             if complete:
                 raise CheckFailure(at, "a node after the tree is complete")
             kind, depth = node_kind(node, at), len(bits)
@@ -2530,13 +2555,16 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                     raise CheckFailure(f"{at}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
                 if i == 0:
                     if l == 0:
-                        maps[0] = [(list(r), c) for r, c in zip(*net.layers[0])]
+                        maps[0] = [(list(r), c, scaled([*r, c])) for r, c in zip(*net.layers[0])]
                     else:
                         start = sum(net.widths[: l - 1])
                         maps[l] = compose(net.scaled(l), maps[l - 1], bits[start : start + net.widths[l - 1]], n)
-                w, c = maps[l][i]
+                    texts[l] = [_condition_texts(w, c) for w, c, _ in maps[l]]
+                    negated[l] = [None] * len(maps[l])
+                w, c, integer_row = maps[l][i]
+                self.prefix_conditions.append(texts[l][i])
                 rows.append(neuron_row(w, c, True))
-                self.integer_rows.append(scaled([*w, c]))
+                self.integer_rows.append(integer_row)
                 bits.append(True)
                 prefix_maps.append((w, c))
                 continue
@@ -2548,37 +2576,54 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                 self.leaf_order.append(k)
                 if self.referenced[k] > 1:
                     raise CheckFailure(at, f"leaf {k} is reached twice")
-                self._check_leaf(k, rows, maps, bits, prefix_maps)
+                self._check_leaf(k, rows, maps, bits, prefix_maps, lo <= t < hi, self.records)
                 if self.kind == "property":
                     self._check_unsafe(k, rows)
-                elif self.lattice is not None:
+                elif self.lattice is not None and self.records:
                     self._check_lattice_leaf(k, rows)
             elif kind == "closed":  # an early leaf of a property tree (EarlyLeaves)
                 if self.kind != "property":
                     raise CheckFailure(at, "expected 'split', 'leaf' or 'empty' (an early leaf belongs to property trees)")
                 self._check_closed(node["closed"], f"{at}.closed", rows, bits)
             else:
-                check_motzkin(rows, node["empty"], f"{at}.empty", self.integer_rows)
+                if lo <= t < hi:
+                    check_motzkin(rows, node["empty"], f"{at}.empty", self.integer_rows)
                 self.empty += 1
             while bits and not bits[-1]:  # climb out of finished inactive children
                 rows.pop()
                 self.integer_rows.pop()
                 bits.pop()
                 prefix_maps.pop()
+                self.prefix_conditions.pop()
             if bits:  # the active child of this split is finished: its inactive child comes next
-                w, c = prefix_maps[-1]
-                rows[-1], bits[-1] = neuron_row(w, c, False), False
-                N, d = self.integer_rows[-1]
-                self.integer_rows[-1] = ([-a for a in N], d)
+                l, i = order[len(bits) - 1]  # (maps[l] is the one this split used: only a split of [l, 0] replaces it)
+                if negated[l][i] is None:
+                    w, c = prefix_maps[-1]
+                    N, d = self.integer_rows[-1]
+                    negated[l][i] = neuron_row(w, c, False), ([-a for a in N], d)
+                rows[-1], self.integer_rows[-1] = negated[l][i]
+                bits[-1] = False
             else:
                 complete = True
         if not complete:
             raise CheckFailure(where, "the tree ends before every branch is closed (truncated?)")
 
-    def _check_leaf(self, k, rows, maps, bits, prefix_maps) -> None:
+    def _check_leaf(self, k, rows, maps, bits, prefix_maps, evidence: bool = True, record: bool = True) -> None:
+        """Point 3 at leaf ``k``: its ``evidence`` (pattern, conditions, witness) and its ``record``
+        (its recomputed affine map, kept for the checks after the walk); a parallel check divides
+        the two between processes (:meth:`_run_parallel`), a serial one does both."""
+        if evidence:
+            witness = self._leaf_evidence(k, rows, bits, prefix_maps)
+        if record:
+            if not evidence:
+                witness = vector(field(self.leaves[k], "witness", f"leaves[{k}]"), f"leaves[{k}].witness", self.net.input_dim)
+            self._leaf_record(k, maps, bits, prefix_maps, witness)
+
+    def _leaf_evidence(self, k, rows, bits, prefix_maps) -> list:
+        """The pattern, the conditions and the witness of leaf ``k``; returns the witness."""
         where = f"leaves[{k}]"
         leaf = self.leaves[k]
-        net, n, m = self.net, self.net.input_dim, self.net.output_dim
+        net, n = self.net, self.net.input_dim
         pattern = as_list(field(leaf, "pattern", where), f"{where}.pattern", len(net.widths))
         flat = []
         for l, layer in enumerate(pattern):
@@ -2589,7 +2634,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         if flat != bits:
             raise CheckFailure(f"{where}.pattern", "differs from the tree path that reaches this leaf")
         conditions = as_list(field(leaf, "conditions", where), f"{where}.conditions", len(bits))
-        for t, (cond, (w, c), bit) in enumerate(zip(conditions, prefix_maps, bits)):
+        stated = [texts[0] if bit else texts[1] for texts, bit in zip(self.prefix_conditions, bits)]
+        for t, (cond, (w, c), bit) in enumerate(zip(conditions, prefix_maps, bits) if conditions != stated else ()):
             cw = f"{where}.conditions[{t}]"
             got_w = vector(field(cond, "w", cw), f"{cw}.w", n)
             got_b = rational(field(cond, "b", cw), f"{cw}.b")
@@ -2601,7 +2647,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         witness = vector(field(leaf, "witness", where), f"{where}.witness", n)
         X, D = scaled(witness)
         # each row's value at the witness times a positive integer (its sign is what counts)
-        values = [sum(a * b for a, b in zip(N, X) if a) + N[-1] * D for N, _ in self.integer_rows]
+        values = [sum(map(operator.mul, N, X)) + N[-1] * D for N, _ in self.integer_rows]
         for t, (row, value) in enumerate(zip(rows, values)):
             if not (value > 0 if row[2] else value >= 0):
                 what = f"domain row {t}" if t < len(self.domain.rows) else f"condition {t - len(self.domain.rows)}"
@@ -2613,16 +2659,26 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             for t, (row, value) in enumerate(zip(rows, values)):
                 if any(row[0]) and value <= 0:
                     raise CheckFailure(f"{where}.witness", f"claims full dimension but is on the boundary of row {t}")
+        return witness
+
+    def _leaf_record(self, k, maps, bits, prefix_maps, witness) -> None:
+        """Leaf ``k``'s affine map, recomputed and compared; kept with its path for what follows."""
+        where = f"leaves[{k}]"
+        leaf = self.leaves[k]
+        net, n, m = self.net, self.net.input_dim, self.net.output_dim
         if net.widths:
             final = compose(net.scaled(len(net.widths)), maps[-1], bits[-net.widths[-1]:], n)
         else:
-            final = [(list(r), c) for r, c in zip(*net.layers[-1])]
-        alpha = [vector(r, f"{where}.alpha[{o}]", n) for o, r in enumerate(as_list(field(leaf, "alpha", where), f"{where}.alpha", m))]
-        beta = vector(field(leaf, "beta", where), f"{where}.beta", m)
-        if alpha != [list(u) for u, _ in final] or beta != [v for _, v in final]:
-            raise CheckFailure(f"{where}.alpha", "the affine map differs from the one recomputed from the deep weights")
-        self.verified_leaves[k] = {"maps": [(list(w), c) for w, c in prefix_maps], "bits": list(bits),
-                                   "witness": witness, "alpha": alpha, "beta": beta}
+            final = [(list(r), c, None) for r, c in zip(*net.layers[-1])]
+        alpha_text, beta_text = [[fmt(a) for a in u] for u, _, _ in final], [fmt(v) for _, v, _ in final]
+        alpha, beta = [list(u) for u, _, _ in final], [v for _, v, _ in final]
+        stated_alpha, stated_beta = field(leaf, "alpha", where), field(leaf, "beta", where)
+        if not (stated_alpha == alpha_text and stated_beta == beta_text):  # else: as read, the canonical texts of the map
+            if [vector(r, f"{where}.alpha[{o}]", n) for o, r in enumerate(as_list(stated_alpha, f"{where}.alpha", m))] != alpha \
+                    or vector(stated_beta, f"{where}.beta", m) != beta:
+                raise CheckFailure(f"{where}.alpha", "the affine map differs from the one recomputed from the deep weights")
+        self.verified_leaves[k] = {"maps": list(prefix_maps), "bits": list(bits), "witness": witness, "alpha": alpha,
+                                   "beta": beta, "alpha_text": alpha_text, "beta_text": beta_text}
 
     def _check_shallow(self) -> None:
         s, net = self.shallow, self.net
@@ -2636,12 +2692,20 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         if _plain(field(s, "domain", "shallow"), "shallow.domain") != _plain(self.domain.data, "domain"):
             raise CheckFailure("shallow.domain", "differs from the certificate's domain")
         want = construction(self.verified_leaves, n, m)
-        H = [vector(r, f"shallow.H[{j}]", n) for j, r in enumerate(as_list(field(s, "H", "shallow"), "shallow.H"))]
-        if H != want["H"] or vector(field(s, "c", "shallow"), "shallow.c") != want["c"]:
-            raise CheckFailure("shallow.H", "the hyperplanes differ from those of the leaves' conditions")
+        # A field equal, as read, to the construction's canonical JSON holds exactly its values; any
+        # other is read and compared value by value (a non-canonical "2/4" still means 1/2).  The
+        # integers compared as read are not booleans: a file with no true/false holds none.
+        plain = not self.shallow_has_bool
+        table = lambda v, w, width: [vector(r, f"{w}[{j}]", width) for j, r in enumerate(as_list(v, w))]  # noqa: E731
+        got_H, got_c = field(s, "H", "shallow"), field(s, "c", "shallow")
+        if not (got_H == want["H"] and got_c == want["c"]):
+            if table(got_H, "shallow.H", n) != table(want["H"], "H", n) or vector(got_c, "shallow.c") != vector(want["c"], "c"):
+                raise CheckFailure("shallow.H", "the hyperplanes differ from those of the leaves' conditions")
         K = len(self.verified_leaves)
         for key in ("strict", "weak"):
             got = as_list(field(s, key, "shallow"), f"shallow.{key}", K)
+            if plain and got == want[key]:
+                continue
             if not all(isinstance(g, list) and len(g) == len(w) and all(same_int(a, b) for a, b in zip(g, w))
                        for g, w in zip(got, want[key])):
                 bad = next(k for k in range(K) if not (isinstance(got[k], list) and len(got[k]) == len(want[key][k])
@@ -2649,32 +2713,33 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                 raise CheckFailure(f"shallow.{key}[{bad}]", "differs from the leaf's conditions")
         alpha = as_list(field(s, "alpha", "shallow"), "shallow.alpha", K)
         beta = as_list(field(s, "beta", "shallow"), "shallow.beta", K)
-        for k, leaf in enumerate(self.verified_leaves):
-            if [vector(r, f"shallow.alpha[{k}][{o}]", n) for o, r in enumerate(as_list(alpha[k], f"shallow.alpha[{k}]", m))] != leaf["alpha"] \
-                    or vector(beta[k], f"shallow.beta[{k}]", m) != leaf["beta"]:
-                raise CheckFailure(f"shallow.alpha[{k}]", "differs from the leaf's affine map")
-        layers = parse_shallow_layers(s, "shallow")
-        for t, (got, exp) in enumerate(zip(layers, want["layers"])):
-            lw = f"shallow.layers[{t}]"
-            if got[0] != exp[0] or got[1] != exp[1]:
-                raise CheckFailure(lw, f"is {got[0]} x {got[1]}, the construction gives {exp[0]} x {exp[1]}")
-            if got[2] != exp[2] and sorted(got[2], key=lambda e: (e[0], e[1])) != exp[2]:
-                raise CheckFailure(f"{lw}.weights", _first_difference(got[2], exp[2]))
-            if got[3] != exp[3]:
-                bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
-                raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
-        self.shallow_layers = layers
+        if not (alpha == want["alpha"] and beta == want["beta"]):
+            for k, leaf in enumerate(self.verified_leaves):
+                if [vector(r, f"shallow.alpha[{k}][{o}]", n) for o, r in enumerate(as_list(alpha[k], f"shallow.alpha[{k}]", m))] \
+                        != leaf["alpha"] or vector(beta[k], f"shallow.beta[{k}]", m) != leaf["beta"]:
+                    raise CheckFailure(f"shallow.alpha[{k}]", "differs from the leaf's affine map")
+        if not (plain and field(s, "layers", "shallow") == want["layers"]):
+            layers = parse_shallow_layers(s, "shallow")
+            for t, (got, exp) in enumerate(zip(layers, parse_shallow_layers(want, "construction"))):
+                lw = f"shallow.layers[{t}]"
+                if got[0] != exp[0] or got[1] != exp[1]:
+                    raise CheckFailure(lw, f"is {got[0]} x {got[1]}, the construction gives {exp[0]} x {exp[1]}")
+                if got[2] != exp[2] and sorted(got[2], key=lambda e: (e[0], e[1])) != exp[2]:
+                    raise CheckFailure(f"{lw}.weights", _first_difference(got[2], exp[2]))
+                if got[3] != exp[3]:
+                    bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
+                    raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
         for k, leaf in enumerate(self.verified_leaves):  # check 31: linear in the certificate
             x = leaf["witness"]
             if net.evaluate(x) != [row_value((a, b, True), x) for a, b in zip(leaf["alpha"], leaf["beta"])]:
                 raise CheckFailure(f"leaves[{k}].witness", "the deep network differs from the leaf's affine map there")
         if self.guard:
             self._guard(want)
-        self.stats["hyperplanes"] = len(H)
+        self.stats["hyperplanes"] = len(want["H"])
 
     def _guard(self, want) -> None:
         """``--guard``: both networks evaluated in full at every witness (quadratic in the leaves)."""
-        prepared = prepare_shallow(self.shallow_layers)
+        prepared = prepare_shallow(parse_shallow_layers(self.shallow, "shallow"))
         hints = gate_hints(self.verified_leaves, self.leaf_order, want["hyperplane_of"], len(want["H"]),
                            self.net.output_dim)
         for k, leaf in enumerate(self.verified_leaves):
@@ -2701,9 +2766,10 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
     def _check_symbolic(self) -> None:
         J = len(self.shallow["H"])
         rows1 = {}
-        for i, j, w in self.shallow_layers[0][2]:
+        first = parse_shallow_layers(self.shallow, "shallow")[0]
+        for i, j, w in first[2]:
             rows1.setdefault(i, []).append((j, w))
-        bias1 = self.shallow_layers[0][3]
+        bias1 = first[3]
         m = self.net.output_dim
         for k, _leaf, deep, xs, sympy in self._symbolic_outputs():
             for o in range(m):
@@ -2855,6 +2921,23 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                     raise CheckFailure(f"leaves[{k}]", f"symbolic: output {o} of A||B differs from the leaf's affine map")
 
 
+_FORKED = None  # the parsed checker a parallel check's helper processes inherit
+
+
+def _helper(send, share) -> None:
+    """A helper process of :meth:`Checker._run_parallel`: the evidence of the nodes in ``share``;
+    sends its first failure as ``(node index, 0, location, reason)``, or None."""
+    checker = _FORKED
+    checker.evidence, checker.records = share, False
+    try:
+        checker._walk_tree()
+        result = None
+    except CheckFailure as exc:
+        result = (checker.node_index, 0, exc.location, exc.reason)
+    send.send(result)
+    send.close()
+
+
 def _split(bits, widths):
     out, start = [], 0
     for w in widths:
@@ -2870,13 +2953,21 @@ def _first_difference(got, exp) -> str:
         if g.get(key) != e.get(key):
             show = lambda w: "absent" if w is None else (w if isinstance(w, str) else fmt(w))  # noqa: E731
             return f"entry {list(key)} is {show(g.get(key))}, the construction gives {show(e.get(key))}"
-    return "entries differ from the construction"
+    seen = set()  # the entries agree as a map, so one of the file's entries is repeated
+    repeated = next((i, j) for i, j, _ in got if (i, j) in seen or seen.add((i, j)))
+    return f"entry {list(repeated)} appears twice"
 
 
 def _nonempty(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("an empty value (an unset shell variable?) names no file")
     return text
+
+
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and int(text) > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
+    return int(text)
 
 
 def add_binding_options(parser) -> None:
@@ -2895,6 +2986,9 @@ def add_binding_options(parser) -> None:
     add("--guard", action="store_true", help="also evaluate the shallow and the deep network in full at every "
                                              "witness (not needed by the proof; quadratic in the regions)")
     add("--dump", action="store_true", help="print what was parsed (networks, domain, sizes) to stderr")
+    add("--workers", type=_positive, default=1, metavar="N",
+        help="check in N processes (forked: this one and N-1 helpers, each checking the evidence of one range "
+             "of the tree's nodes); the verdict and its message are the serial run's (default 1)")
 
 
 def main(argv=None) -> int:
@@ -2920,7 +3014,7 @@ def checker_from_args(args, **converted) -> "Checker":
     names = ("model", "shallow", "model_a", "model_b", "pruned")
     files = {name: converted.get(name, getattr(args, name)) for name in names}
     return Checker(args.certificate, expect=args.expect, prop=args.property, domain=args.domain, box=args.box,
-                   symbolic=args.symbolic, guard=args.guard, **files)
+                   symbolic=args.symbolic, guard=args.guard, workers=args.workers, **files)
 
 
 def report(checker: "Checker", dump: bool = False, out=None, err=None) -> int:

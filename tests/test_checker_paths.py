@@ -93,3 +93,80 @@ def test_number_strings_of_a_model_file_that_are_no_numbers(text, equal_cert, tm
     model["layers"][0]["weight"][0][0] = text
     (tmp_path / "m.json").write_text(json.dumps(model))
     assert location(tmp_path, equal_cert, model_a=str(tmp_path / "m.json")).endswith("weight[0][0]")
+
+
+# ----------------------------------------------------------------------------- --symbolic on its own
+TAMPERED = Path(__file__).resolve().parent / "data" / "tampered"
+
+
+def test_symbolic_without_sympy_is_a_clear_failure(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sympy", None)  # the import then fails as when it is not installed
+    with pytest.raises(checker.CheckFailure) as info:
+        checker.Checker(str(TAMPERED / "valid.json"), symbolic=True).run()
+    assert (info.value.location, info.value.reason) == ("--symbolic", "sympy is not installed")
+
+
+def test_symbolic_rederivation_catches_a_wrong_first_layer_on_its_own(tmp_path: Path, monkeypatch) -> None:
+    """With the construction's comparison switched off, a first-layer row of the shallow network
+    that is not the leaf's affine map is still refused, by sympy's re-derivation alone."""
+    cert = json.loads((TAMPERED / "valid.json").read_text())
+    layer = cert["shallow"]["network"]["layers"][0]
+    J = len(cert["shallow"]["network"]["H"])
+    row = next(e for e in layer["weights"] if e[0] == J)  # leaf 0's output row, alpha part
+    row[2] = str(checker.rational(row[2], "w") + 1)
+    cert["shallow"]["sha256"] = checker.raw_sha256(cert["shallow"]["network"])
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cert))
+    monkeypatch.setattr(checker.Checker, "_check_shallow", lambda self: None)
+    checker.Checker(str(path)).run()  # the comparison that would refuse it is off
+    with pytest.raises(checker.CheckFailure) as info:
+        checker.Checker(str(path), symbolic=True).run()
+    assert (info.value.location, info.value.reason) == ("leaves[0]", "symbolic: output 0 of the deep and the shallow network differ")
+
+
+def test_symbolic_rederivation_catches_a_wrong_composition_of_a_and_b(equal_cert, tmp_path: Path, monkeypatch) -> None:
+    """A composition that went wrong the same way for A and B (so the claim's arithmetic cannot
+    see it) is refused by sympy's re-derivation of the leaf's affine map."""
+    real = checker.Checker._leaf_record
+
+    def shifted(self, k, *args):
+        real(self, k, *args)
+        if k == 0:
+            alpha = self.verified_leaves[0]["alpha"]
+            for o in (0, len(alpha) // 2):
+                alpha[o][0] += 1
+
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(equal_cert))
+    monkeypatch.setattr(checker.Checker, "_leaf_record", shifted)
+    checker.Checker(str(path)).run()
+    with pytest.raises(checker.CheckFailure) as info:
+        checker.Checker(str(path), symbolic=True).run()
+    assert (info.value.location, info.value.reason) == ("leaves[0]", "symbolic: output 0 of A||B differs from the leaf's affine map")
+
+
+def test_a_multiplier_written_as_a_json_integer_is_read_as_that_integer(tmp_path: Path) -> None:
+    """``rational`` reads a JSON integer as that integer: so does the multipliers' integer reader
+    (``ratio``), and a boolean stays refused."""
+    cert = json.loads((TAMPERED / "valid.json").read_text())
+    t = next(t for t, node in enumerate(cert["tree"]) if "empty" in node and node["empty"][0][1] == "1")
+    cert["tree"][t]["empty"][0][1] = 1
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cert))
+    checker.Checker(str(path)).run()
+    cert["tree"][t]["empty"][0][1] = True
+    assert location(tmp_path, cert) == f"tree[{t}].empty[0][1]"
+
+
+def test_a_repeated_weight_of_the_shallow_network_is_named(tmp_path: Path) -> None:
+    cert = json.loads((TAMPERED / "valid.json").read_text())
+    weights = cert["shallow"]["network"]["layers"][1]["weights"]
+    weights.insert(3, list(weights[2]))
+    cert["shallow"]["sha256"] = checker.raw_sha256(cert["shallow"]["network"])
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cert))
+    with pytest.raises(checker.CheckFailure) as info:
+        checker.Checker(str(path)).run()
+    assert (info.value.location, info.value.reason) == ("shallow.layers[1].weights", f"entry {weights[2][:2]} appears twice")

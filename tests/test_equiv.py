@@ -52,13 +52,18 @@ def perturbed(network: ReluNetwork, layer: int, i: int, j: int, delta: Fraction)
 
 
 def check_file(path: Path, *extra: str) -> tuple[int, str]:
-    """Run the independent checker; return (exit code, the reason line or the summary)."""
-    c = checker.Checker(str(path), *extra)
-    try:
-        c.run()
-    except checker.CheckFailure as exc:
-        return 1, f"{exc.location}: {exc.reason}"
-    return 0, "verified"
+    """Run the independent checker; return (exit code, the reason line or the summary), the same
+    serially and in 2 processes (``check --workers 2``)."""
+    verdicts = []
+    for workers in (1, 2):
+        c = checker.Checker(str(path), *extra, workers=workers)
+        try:
+            c.run()
+            verdicts.append((0, "verified"))
+        except checker.CheckFailure as exc:
+            verdicts.append((1, f"{exc.location}: {exc.reason}"))
+    assert verdicts[0] == verdicts[1], verdicts
+    return verdicts[0]
 
 
 def vertices(rows, n: int) -> list[tuple[Fraction, ...]]:

@@ -53,12 +53,17 @@ def _write(form, tmp_path):
 
 
 def _check(path, **pins):
-    """``(True, None)`` or ``(False, (location, reason))`` for the certificate at ``path``."""
-    try:
-        checker.Checker(str(path), **pins).run()
-    except checker.CheckFailure as exc:
-        return False, (exc.location, exc.reason)
-    return True, None
+    """``(True, None)`` or ``(False, (location, reason))`` for the certificate at ``path``, the same
+    serially and in 2 processes (``check --workers 2``)."""
+    verdicts = []
+    for workers in (1, 2):
+        try:
+            checker.Checker(str(path), workers=workers, **pins).run()
+            verdicts.append((True, None))
+        except checker.CheckFailure as exc:
+            verdicts.append((False, (exc.location, exc.reason)))
+    assert verdicts[0] == verdicts[1], verdicts
+    return verdicts[0]
 
 
 # ----------------------------------------------------------------------------- rule 1: the realisation

@@ -489,6 +489,15 @@ def plausible_location(path: tuple, location: str, mode: str) -> bool:
     return False
 
 
+def outcome(path: Path, workers: int = 1) -> tuple:
+    """``(location, reason)`` of the check's failure, ``(None, None)`` when it verifies."""
+    try:
+        Checker(str(path), workers=workers).run()
+    except CheckFailure as exc:
+        return exc.location, exc.reason
+    return None, None
+
+
 def run_mutations(mode: str, count: int, seed: int, tmp_path: Path) -> dict:
     valid = json.loads(_valid_text())
     paths = list(scalar_paths(valid))
@@ -513,13 +522,23 @@ def run_mutations(mode: str, count: int, seed: int, tmp_path: Path) -> dict:
         path_file.write_text(json.dumps(cert), encoding="utf-8")
         seen.add(path[0])
         try:
-            Checker(str(path_file)).run()
-            location = None
-        except CheckFailure as exc:
-            location = exc.location
+            location, reason = outcome(path_file)
         except Exception as exc:  # noqa: BLE001 - any other exception is a checker bug
             problems.append(f"{path} {old!r}->{new!r}: {type(exc).__name__}: {exc}")
             continue
+        # the same verdict with the shallow network in a file of its own (read as written, the
+        # construction compared with it as text first), and checked in parallel (every 4th)
+        if isinstance(cert.get("shallow"), dict) and isinstance(cert["shallow"].get("network"), dict):
+            apart = copy.deepcopy(cert)
+            (tmp_path / f"{mode}.shallow.json").write_text(json.dumps(apart["shallow"].pop("network")), encoding="utf-8")
+            apart["shallow"]["file"] = f"{mode}.shallow.json"
+            (tmp_path / f"{mode}.apart.json").write_text(json.dumps(apart), encoding="utf-8")
+            if outcome(tmp_path / f"{mode}.apart.json") != (location, reason):
+                problems.append(f"{path} {old!r}->{new!r}: a shallow file of its own gives "
+                                f"{outcome(tmp_path / f'{mode}.apart.json')}, embedded {(location, reason)}")
+        if t % 4 == 0 and outcome(path_file, workers=2) != (location, reason):
+            problems.append(f"{path} {old!r}->{new!r}: 2 workers give {outcome(path_file, workers=2)}, "
+                            f"one {(location, reason)}")
         kind = category(path, old, new, mode)
         if location is None:
             if kind not in MAY_STAY_VALID:
