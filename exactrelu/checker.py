@@ -1600,7 +1600,8 @@ class LatticeCertificate:
     """``"method": "lattice"`` (mixed into :class:`Checker`): ``B`` is rebuilt from the stated formula
     and compared exactly (rule 1); at every leaf of ``A``'s tree, with ``l`` its map for output ``o``,
     ``above`` proves ``l_j - l >= 0`` on the leaf's closure for every ``j`` of the stated term by dual
-    multipliers, and ``below[t]`` proves by Motzkin multipliers that no point of the leaf has
+    multipliers (or, split by hyperplanes ``l_j = l``, on each part for the part's term), and
+    ``below[t]`` proves by Motzkin multipliers that no point of the leaf has
     ``l_j > l`` for every ``j`` of term ``t`` (rule 2); so ``max_t min_{S_t} l_j = l = A`` there."""
 
     lattice = None  # the parsed formula: per output (maps, terms)
@@ -1657,16 +1658,30 @@ class LatticeCertificate:
         for o, (ev, (maps, terms)) in enumerate(zip(as_list(field(self.leaves[k], "lattice", f"leaves[{k}]"), where,
                                                             len(self.lattice)), self.lattice)):
             ow, w, b = f"{where}[{o}]", alpha[o], beta[o]
-            top = as_int(field(ev, "term", ow), f"{ow}.term", 0, len(terms) - 1)
-            above = as_list(field(ev, "above", ow), f"{ow}.above", len(terms[top]))
-            for s, (j, pairs) in enumerate(zip(terms[top], above)):
-                wj, bj = maps[j]
-                bound = check_dual_bound(rows, pairs, [p - q for p, q in zip(w, wj)], b - bj, f"{ow}.above[{s}]")
-                if bound > 0:
-                    raise CheckFailure(f"{ow}.above[{s}]", f"the multipliers prove l - l_{j} <= {fmt(bound)}, not <= 0")
+            self._check_lattice_cell(ev, list(rows), maps, terms, w, b, ow)
             below = as_list(field(ev, "below", ow), f"{ow}.below", len(terms))
             for t, (term, pairs) in enumerate(zip(terms, below)):
                 check_motzkin(_TermRows(rows, maps, term, w, b), pairs, f"{ow}.below[{t}]")
+
+    def _check_lattice_cell(self, node, rows, maps, terms, w, b, where: str) -> None:
+        """Rule 2 (a) on the part of a leaf's closure where ``rows`` hold (read as ``>= 0``): a term
+        ``"term"`` whose maps ``l_j`` the multipliers ``"above"`` prove ``>= l``, or a split by a map
+        ``"split": j`` into ``"ge"`` (the row ``l_j - l >= 0`` appended) and ``"le"`` (``l - l_j >= 0``),
+        whose union is the part: each checked in turn."""
+        if isinstance(node, dict) and "split" in node:
+            wj, bj = maps[as_int(field(node, "split", where), f"{where}.split", 0, len(maps) - 1)]
+            d, d0 = [p - q for p, q in zip(wj, w)], bj - b
+            self._check_lattice_cell(field(node, "ge", where), rows + [(d, d0, False)], maps, terms, w, b, f"{where}.ge")
+            self._check_lattice_cell(field(node, "le", where), rows + [([-a for a in d], -d0, False)], maps, terms, w, b,
+                                     f"{where}.le")
+            return
+        top = as_int(field(node, "term", where), f"{where}.term", 0, len(terms) - 1)
+        above = as_list(field(node, "above", where), f"{where}.above", len(terms[top]))
+        for s, (j, pairs) in enumerate(zip(terms[top], above)):
+            wj, bj = maps[j]
+            bound = check_dual_bound(rows, pairs, [p - q for p, q in zip(w, wj)], b - bj, f"{where}.above[{s}]")
+            if bound > 0:
+                raise CheckFailure(f"{where}.above[{s}]", f"the multipliers prove l - l_{j} <= {fmt(bound)}, not <= 0")
 
     def _run_lattice(self) -> None:
         """After the walk (rule 2 ran at every leaf): ``--symbolic`` re-derives ``A``'s maps."""

@@ -40,11 +40,6 @@ class InternalError(ExactReluError):
     """A self-check of the producer failed; no result is written."""
 
 
-class LatticeFormError(InputError):
-    """A network with no max-min formula that has one term above it on each whole region (the finite
-    form of ``shallow --finite`` does not exist for it; exit code 2)."""
-
-
 class PropertyError(InputError):
     """A VNN-LIB property file that cannot be read exactly (syntax, variables, or shape)."""
 

@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import lp
-from .errors import DomainError, InternalError, LatticeFormError
+from .errors import DomainError, InternalError
 from .network import AffineLayer, ReluNetwork
 from .polytope import IntRow, Polytope, integer_row, vertex_multipliers
 
@@ -254,15 +254,15 @@ def _cover(universe: int, sets: Sequence[tuple[object, int]]) -> list:
     return chosen
 
 
-def _term(c: _Closures, o: int, i: int) -> tuple[frozenset[int], int]:
-    """A small set ``T`` with ``l_i`` in it, inside ``S_i = {j : l_j >= l_i on cl R_i}``, such that
-    on every region ``R_k`` some map of ``T`` is ``<= l_k``: greedily a map below ``l_k`` on the whole
-    closure for every region where ``S_i`` has one, then, where none does, maps added at the points an
-    exact LP finds where every map of ``T`` exceeds ``l_k``.  So ``min_T <= f`` on the domain and
-    ``min_T = l_i`` on ``R_i``.  Returns ``T`` and the LPs it took.  Raises
-    :class:`~exactrelu.errors.LatticeFormError` at a point where every map of ``S_i`` exceeds ``f``:
-    then no term inside ``S_i`` (and so none above ``l_i`` on all of ``R_i``) is ``<= f`` there."""
-    s, own, le, maps = c.ge[o][i], c.own[o][i], c.le[o], c.maps[o]
+def _term(c: _Closures, o: int, i: int, s: int) -> tuple[Optional[frozenset[int]], int]:
+    """A small set ``T`` with ``l_i`` in it, inside the set of maps ``s`` (a mask, every map of it
+    ``>= l_i`` on the part of ``R_i`` the term must serve), such that on every region ``R_k`` no
+    point has every map of ``T`` above ``l_k``: greedily a map below ``l_k`` on the whole closure for
+    every region where ``s`` has one, then, where none does, maps added at the points an exact LP
+    finds where every map of ``T`` exceeds ``l_k``.  So ``min_T <= f`` on the domain.  Returns ``T``
+    (``None`` when such a point has every map of ``s`` above ``f``: no term inside ``s`` is ``<= f``
+    there) and the LPs it took."""
+    own, le, maps = c.own[o][i], c.le[o], c.maps[o]
     covers = [(j, c.covers[o][j]) for j in _bits(s)]
     single = 0
     for _, mask in covers:
@@ -279,12 +279,59 @@ def _term(c: _Closures, o: int, i: int) -> tuple[frozenset[int], int]:
             x = decision.point
             j = min(_bits(s), key=lambda j: _at(maps[j], x))
             if _at(maps[j], x) > _at(lk, x):
-                raise LatticeFormError(
-                    f"output {o}: no max-min formula has a term above the network on the whole region {i} (every "
-                    f"map that is, exceeds the network at x = ({', '.join(map(str, x))}), in region {k}), so the "
-                    "finite form with one term per region does not exist here (docs/theory.md section 10.2)")
+                return None, lps
             chosen.add(j)
     return frozenset(chosen), lps
+
+
+def _side(rows: list, d: Affine, n: int) -> tuple[bool, Optional[dict[int, Fraction]], int]:
+    """Whether ``d <= 0`` on the closure of ``rows``, with its dual multipliers (``{}`` for a constant
+    ``d``), and the LPs it took."""
+    if not any(d[0]):
+        return d[1] <= 0, {}, 0
+    opt = lp.maximize(rows, d[0], d[1], len(d[0]))
+    below = opt.status == "optimal" and opt.value <= 0
+    return below, opt.multipliers if below else None, 1
+
+
+def _cells(c: _Closures, o: int, i: int) -> tuple[list[tuple[int, frozenset[int]]], int]:
+    """The terms of a region ``R_i`` that has no single term (:func:`_term` returns ``None`` for
+    ``S_i``): ``R_i`` is split by hyperplanes ``l_j = l_i`` into full-dimensional cells ``C`` until
+    a term inside ``S_C = {j : l_j >= l_i on the closure of C}`` is ``<= f`` on the domain.  Returns
+    ``(S_C, T_C)`` per cell (their closures cover that of ``R_i``, and ``min_{T_C} = l_i`` on ``C``)
+    and the LPs.  A split is always found before the signs of every ``l_j - l_i`` are fixed on a
+    cell, where the set is ``{j : l_j(y) >= f(y)}`` at an interior point ``y`` and the lattice lemma
+    (docs/theory.md section 10.2) gives the term; past that, :class:`InternalError`."""
+    maps, own = c.maps[o], c.own[o][i]
+    li, lps, out = maps[own], 0, []
+    pending = [([], c.ge[o][i])]
+    while pending:
+        extra, s = pending.pop()
+        rows = c.rows[i] + extra
+        for j in _bits(~s & ((1 << len(maps)) - 1)):
+            above, _, used = _side(rows, _minus(li, maps[j]), c.n)
+            lps += used
+            if above:
+                s |= 1 << j
+        term, used = _term(c, o, i, s)
+        lps += used
+        if term is not None:
+            out.append((s, term))
+            continue
+        cut = None
+        for j in _bits(~s & ((1 << len(maps)) - 1)):
+            lps += 1
+            d, d0 = _minus(maps[j], li)
+            up = lp.maximize(rows, d, d0, c.n)
+            if up.status == "unbounded" or (up.status == "optimal" and up.value > 0):
+                cut = (j, d, d0)
+                break
+        if cut is None:
+            raise InternalError(f"output {o}, region {i}: a cell with every sign fixed has no term below the network")
+        j, d, d0 = cut
+        pending.append((extra + [(tuple(-a for a in d), -d0, False)], s))
+        pending.append((extra + [(d, d0, False)], s | 1 << j))
+    return out, lps
 
 
 def lattice_form(e: "Enumeration", closures: Optional[_Closures] = None) -> LatticeForm:
@@ -296,17 +343,27 @@ def lattice_form(e: "Enumeration", closures: Optional[_Closures] = None) -> Latt
     c = closures or _Closures(e)
     lps = c.lps
     all_maps, all_terms = [], []
-    everything = (1 << len(e.regions)) - 1
     for o in range(e.network.output_dim):
-        sets = []
+        sets, cells = [], []
         for i in regions:
-            term, used = _term(c, o, i)
-            sets.append(term)
+            term, used = _term(c, o, i, c.ge[o][i])
             lps += used
+            if term is None:
+                parts, used = _cells(c, o, i)
+                lps += used
+                cells += [s for s, _ in parts]
+                sets += [t for _, t in parts]
+            else:
+                sets.append(term)
         minimal = _minimal_sets(sets)
-        ge = c.ge[o]
-        options = [(t, _mask(k for k, mask in enumerate(ge) if _mask(t) & ~mask == 0)) for t in minimal]
-        terms = sorted(_cover(everything, options), key=lambda t: (len(t), t))
+        ge, shift = c.ge[o], len(e.regions)
+        options = [(t, _mask(k for k, mask in enumerate(ge) if _mask(t) & ~mask == 0)
+                    | _mask(shift + m for m, mask in enumerate(cells) if _mask(t) & ~mask == 0)) for t in minimal]
+        # every region some term lies above on its whole closure, and every cell of the others
+        universe = 0
+        for _, mask in options:
+            universe |= mask
+        terms = sorted(_cover(universe, options), key=lambda t: (len(t), t))
         used = sorted({j for t in terms for j in t})
         renumber = {j: t for t, j in enumerate(used)}
         all_maps.append(tuple(c.maps[o][j] for j in used))
@@ -433,25 +490,68 @@ def realise(form: LatticeForm) -> ReluNetwork:
 
 # ----------------------------------------------------------------------------- certified
 @dataclass(frozen=True)
+class Cell:
+    """Check (a) on a part ``P`` of a region (one output, deep map ``l``): either a term ``term`` with
+    ``above[s]`` dual multipliers over ``P``'s rows (read as ``>= 0``) proving ``l - l_j <= 0`` on
+    ``P`` for the ``s``-th map ``j`` of the term, or a split by the form's map ``split``: ``ge`` on
+    ``P`` with the row ``l_j - l >= 0`` appended, ``le`` with ``l - l_j >= 0``.  ``P``'s rows: the
+    region's, then one per split on the way down."""
+
+    term: Optional[int] = None
+    above: tuple[dict[int, Fraction], ...] = ()
+    split: Optional[int] = None
+    ge: Optional["Cell"] = None
+    le: Optional["Cell"] = None
+
+
+@dataclass(frozen=True)
 class LeafEvidence:
     """Why ``max_t min_{j in S_t} l_j = l`` on one region ``R`` with deep map ``l`` (one output).
 
-    Invariant (checked exactly here, re-checked by the checker): ``above[s]`` are dual multipliers over
-    the region's rows (read as ``>= 0``) proving ``l - l_j <= 0`` on the closure of ``R`` for the
-    ``s``-th map ``j`` of term ``term``; ``below[t]`` are Motzkin multipliers over the region's rows
-    followed by the rows ``l_j - l > 0`` (``j`` in term ``t``, in order) proving them infeasible."""
+    Invariant (checked exactly here, re-checked by the checker): ``cell`` proves, on the closure of
+    ``R`` (or on each part of a split of it), that the maps of a term are ``>= l`` (:class:`Cell`);
+    ``below[t]`` are Motzkin multipliers over the region's rows followed by the rows ``l_j - l > 0``
+    (``j`` in term ``t``, in order) proving them infeasible."""
 
-    term: int
-    above: tuple[dict[int, Fraction], ...]
+    cell: Cell
     below: tuple[dict[int, Fraction], ...]
+
+
+def _split_cell(rows: list, maps: Sequence[Affine], terms, own: Affine, n: int) -> tuple[Cell, int]:
+    """Check (a) of :class:`LeafEvidence` on the part of a region with ``rows`` (no term lies above
+    ``own`` on all of it): the first term whose maps are all ``>= own`` on the closure (exact LPs), else
+    a split by a map ``l_j`` of a term with fewest maps below, ``l_j - own`` taking both signs, and
+    each side in turn.  Every split fixes one more sign, and once no map of a term takes both signs
+    the term that equals ``f`` at a relative interior point lies above on the whole part."""
+    lps, proofs = 0, {}
+    for j in sorted({j for term in terms for j in term}):
+        above, proof, used = _side(rows, _minus(own, maps[j]), n)
+        lps += used
+        if above:
+            proofs[j] = proof
+    misses = [[j for j in term if j not in proofs] for term in terms]
+    for t, term in enumerate(terms):
+        if not misses[t]:
+            return Cell(term=t, above=tuple(proofs[j] for j in term)), lps
+    for t in sorted(range(len(terms)), key=lambda t: len(misses[t])):
+        for j in misses[t]:
+            d, d0 = _minus(maps[j], own)
+            lps += 1
+            up = lp.maximize(rows, d, d0, n)
+            if up.status == "unbounded" or (up.status == "optimal" and up.value > 0):
+                ge, a = _split_cell(rows + [(d, d0, False)], maps, terms, own, n)
+                le, b = _split_cell(rows + [(tuple(-x for x in d), -d0, False)], maps, terms, own, n)
+                return Cell(split=j, ge=ge, le=le), lps + a + b
+    raise InternalError("a part of a region has no term of the finite form above the deep map")
 
 
 def leaf_evidence(e: "Enumeration", form: LatticeForm,
                   closures: Optional[_Closures] = None) -> tuple[list[tuple[LeafEvidence, ...]], int]:
     """The evidence of every region of ``e`` and every output (:class:`LeafEvidence`), and the exact
-    LPs it took.  ``term``: the first term whose maps all lie above the region's map ``l`` on its
-    closure (read off the vertices, :class:`_Closures`), with ``above`` from
-    :meth:`_Closures.upper`.  ``below[t]``: a map of term ``t`` below ``l`` on the closure gives
+    LPs it took.  Check (a): the first term whose maps all lie above the region's map ``l`` on its
+    closure (read off the vertices, :class:`_Closures`), with the multipliers of
+    :meth:`_Closures.upper`; where no term does (a region split into cells by the construction),
+    :func:`_split_cell`.  ``below[t]``: a map of term ``t`` below ``l`` on the closure gives
     Motzkin multipliers with one strict row (``upper`` and 1 on that map's row); where no single map
     is, the exact feasibility LP (:func:`exactrelu.lp.decide`) gives them.  Raises
     :class:`~exactrelu.errors.InternalError` if a region has no evidence (then the finite form
@@ -471,8 +571,10 @@ def leaf_evidence(e: "Enumeration", form: LatticeForm,
             ge, le, ix = c.ge[o][k], c.le[o][k], index[o]
             chosen = next((t for t, mask in enumerate(masks[o]) if mask & ~ge == 0), None)
             if chosen is None:
-                raise InternalError(f"region {k}: no term of output {o} lies above the deep map on its closure")
-            above = tuple(c.upper(k, *_minus(own, maps[j])) for j in terms[chosen])
+                cell, used = _split_cell(rows, maps, terms, own, form.input_dim)
+                lps += used
+            else:
+                cell = Cell(term=chosen, above=tuple(c.upper(k, *_minus(own, maps[j])) for j in terms[chosen]))
             below = []
             for t, term in enumerate(terms):
                 low = [s for s, j in enumerate(term) if le >> ix[j] & 1]
@@ -487,7 +589,7 @@ def leaf_evidence(e: "Enumeration", form: LatticeForm,
                     raise InternalError(f"region {k}: term {t} of output {o} exceeds the deep map at "
                                         f"{list(map(str, decision.point))}")
                 below.append(decision.multipliers)
-            per_output.append(LeafEvidence(chosen, above, tuple(below)))
+            per_output.append(LeafEvidence(cell, tuple(below)))
         out.append(tuple(per_output))
     return out, lps + c.lps - before
 
@@ -575,6 +677,13 @@ def _multipliers_json(y: dict[int, Fraction]) -> str:
     return "[" + ",".join("[%d,%s]" % (m, json_rational(v)) for m, v in y.items()) + "]"
 
 
+def _cell_json(cell: Cell) -> str:
+    """The members of a :class:`Cell`: ``"term"`` and ``"above"``, or ``"split"``, ``"ge"`` and ``"le"``."""
+    if cell.split is None:
+        return '"term":%d,"above":[%s]' % (cell.term, ",".join(map(_multipliers_json, cell.above)))
+    return '"split":%d,"ge":{%s},"le":{%s}' % (cell.split, _cell_json(cell.ge), _cell_json(cell.le))
+
+
 def stream_finite(form: FiniteForm, network_out, cert_out) -> None:
     """Write the finite form's JSON to the stream ``network_out`` and its lattice certificate (the
     deep network's tree and leaves, each leaf with its :class:`LeafEvidence`) to ``cert_out``."""
@@ -585,9 +694,8 @@ def stream_finite(form: FiniteForm, network_out, cert_out) -> None:
     e = form.enumeration
 
     def leaf(k: int) -> str:
-        per_output = ",".join('{"term":%d,"above":[%s],"below":[%s]}' % (
-            ev.term, ",".join(map(_multipliers_json, ev.above)), ",".join(map(_multipliers_json, ev.below)))
-            for ev in form.evidence[k])
+        per_output = ",".join('{%s,"below":[%s]}' % (_cell_json(ev.cell), ",".join(map(_multipliers_json, ev.below)))
+                              for ev in form.evidence[k])
         return leaf_json(e.regions[k], ',"lattice":[%s]' % per_output)
 
     stream_certificate(cert_out, lattice_header(form), (leaf(k) for k in range(len(e.regions))), e.tree)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from exactrelu.finite import LatticeForm, _minimal_sets, certify, lattice_form, 
 from exactrelu.io.jsonfmt import load as load_json_network, save as save_json_network, to_dict
 from exactrelu.network import ReluNetwork
 from exactrelu.regions import enumerate_regions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from common import random_network  # noqa: E402
 
 F = Fraction
 
@@ -57,6 +61,9 @@ CASES = {
                          Domain.box(["-2", "-2"], ["2", "2"])),
     "random-3-3-2": (small_network(11, [3, 3, 2]), Domain.box(["-1", "-1", "-1"], ["1", "1", "1"])),
     "polytope-2-3-1": (small_network(13, [2, 3, 1]), Domain.polytope([[1, 1], [-1, 0], [0, -1]], [1, 0, 0])),
+    # regions with no term above the whole region: split into cells (docs/theory.md section 10.2)
+    "random-2-4-4-4-1-s11": (random_network([2, 4, 4, 4, 1], seed=11), Domain.box(["-2", "-2"], ["2", "2"])),
+    "random-2-4-4-4-1-s23": (random_network([2, 4, 4, 4, 1], seed=23), Domain.box(["-2", "-2"], ["2", "2"])),
 }
 
 
@@ -362,35 +369,44 @@ def test_a_malformed_sparse_weight_is_refused_in_one_line(change, message, where
     assert failure.value.location == f"net.{where}"
 
 
-# ----------------------------------------------------------------------------- where no formula exists
-def test_a_network_without_a_term_above_a_whole_region_is_refused_in_one_line(tmp_path, capsys):
-    """On this network over [-2, 2]^2 some region's maps-above all exceed f at a point of another
-    region (found by an exact LP): no max-min formula with a term above every whole region exists,
-    so `shallow --finite` refuses it (exit 2, one line, no file) instead of writing a wrong formula;
-    the point named is exactly such a point."""
-    import re
-    import sys
+# ----------------------------------------------------------------------------- regions split into cells
+def _whole_region_terms_fail(e) -> list[int]:
+    """The full-dimensional regions ``R_i`` (output 0) whose set ``S_i = {j : l_j >= l_i on cl R_i}``
+    (exact LPs, over the regions' maps) has every map above ``f`` at some point of some region
+    ``R_k`` (an exact feasibility LP): no term above ``l_i`` on the whole of ``R_i`` is ``<= f``."""
+    rows = [e.domain.rows() + r.neuron_rows() for r in e.regions]
+    maps = [(r.alpha[0], r.beta[0]) for r in e.regions]
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from common import random_network
+    def minus(p, q):
+        return [a - c for a, c in zip(p[0], q[0])], p[1] - q[1]
 
-    from exactrelu.cli import main
-    from exactrelu.errors import LatticeFormError
+    failing = []
+    for i, r in enumerate(e.regions):
+        if not r.full_dimensional:
+            continue
+        above = [m for m in maps if lp.maximize(rows[i], *minus(maps[i], m), 2).value <= 0]
+        if any(lp.decide(rows[k] + [(*minus(m, maps[k]), True) for m in above], 2).nonempty for k in range(len(maps))):
+            failing.append(i)
+    return failing
 
-    net = random_network([2, 4, 4, 4, 1], seed=11)
-    e = enumerate_regions(net, Domain.box(["-2", "-2"], ["2", "2"]))
-    with pytest.raises(LatticeFormError) as info:
-        certify(e)
-    found = re.search(r"whole region (\d+) .* x = \(([^)]*)\), in region (\d+)", str(info.value))
-    i, x, k = int(found[1]), [F(v) for v in found[2].split(", ")], int(found[3])
-    assert e.locate(x) == k and e.regions[i].full_dimensional
-    lattice_above = [j for j in range(len(e.regions))
-                     if lp.maximize(e.domain.rows() + e.regions[i].neuron_rows(),
-                                    [a - c for a, c in zip(e.regions[i].alpha[0], e.regions[j].alpha[0])],
-                                    e.regions[i].beta[0] - e.regions[j].beta[0], 2).value <= 0]
-    assert i in lattice_above and all(e.regions[j].output(x)[0] > net.evaluate(x)[0] for j in lattice_above)
-    save_json_network(net, tmp_path / "net.json")
-    code = main(["shallow", str(tmp_path / "net.json"), "--box=-2:2,-2:2", "--finite", "-o", str(tmp_path / "F.json")])
-    err = capsys.readouterr().err
-    assert code == 2 and "no max-min formula" in err and err.count("\n") == 1 and "Traceback" not in err
-    assert not (tmp_path / "F.json").exists()
+
+@pytest.mark.parametrize("name", ["random-2-4-4-4-1-s11", "random-2-4-4-4-1-s23"])
+def test_a_region_without_a_term_above_it_whole_is_split_into_cells(name, forms, tmp_path, capsys):
+    """On these networks over [-2, 2]^2 some region has no term above it on its whole closure that
+    is <= f (checked independently here by exact LPs): the finite form splits such a region into
+    cells by hyperplanes l_j = l_i, and its certificate splits check (a) of that region alike
+    ("split" in the leaf); equality at every closure vertex and the pinned verdict are checked by
+    the parametrized tests above."""
+    form = forms[name]
+    e = form.enumeration
+    failing = _whole_region_terms_fail(e)
+    assert failing
+    split = [k for k, ev in enumerate(form.evidence) if ev[0].cell.split is not None]
+    assert set(failing) <= set(split)
+    out, cert, deep = tmp_path / "F.json", tmp_path / "F.cert.json", tmp_path / "deep.json"
+    write_finite(form, out, cert)
+    save_json_network(e.network, deep)
+    leaves = json.loads(cert.read_text())["leaves"]
+    assert all("split" in leaves[k]["lattice"][0] for k in split)
+    assert checker.main([str(cert), "--model-a", str(deep), "--model-b", str(out), "--box=-2:2,-2:2"]) == 0
+    assert capsys.readouterr().out.strip() == "s VERIFIED"
