@@ -7,7 +7,8 @@ computes it (every gadget is an identity of real numbers, and the checker rebuil
 formula weight by weight), and then, on every region of ``A``'s own case-split tree with ``A``'s
 map ``l`` there, writes out the two proof obligations of each output:
 
-* the region's term ``t0``: for each of its maps ``l_j``, multipliers ``y_m >= 0`` on the region's
+* the region's term ``t0`` (or, where the certificate splits the region by hyperplanes ``l_j = l``,
+  each part's term, the split rows appended to the region's): for each of its maps ``l_j``, multipliers ``y_m >= 0`` on the region's
   rows read as closed (``u_m . x + v_m >= 0``) with ``sum y_m u_m = -(l - l_j)`` give
   ``l - l_j <= c0 + sum y_m v_m <= 0`` (weak duality), so ``min_{S_t0} l_j >= l`` there;
 * every term ``t``: Motzkin multipliers on the region's rows and the rows ``l_j - l > 0``
@@ -87,16 +88,26 @@ def _combination(pairs, rows, n: int) -> tuple[list[Span], list[Fraction], Fract
     return spans, total_u, total_v, strict
 
 
-def obligation_items(o: int, ev: dict, alpha: Sequence[Fraction], beta: Fraction, formula, rows, m: int,
-                     n: int) -> list[list[Span]]:
-    """The two obligations of one output on one region (module docstring), sums recomputed."""
+def above_items(o: int, node: dict, alpha: Sequence[Fraction], beta: Fraction, formula, closed, m: int, n: int,
+                here: Math, part: str = "the region's closure") -> list[list[Span]]:
+    """The term of the region (or of each part of its split by a hyperplane ``l_j = A``) lying above
+    ``A`` there, each of its maps by weak duality over the ``closed`` rows (the split rows appended)."""
     maps, terms = formula[o]
-    here = Math(f"A{o + 1}", f"A_{{{o + 1}}}") if m > 1 else Math("A", "A")
-    closed = [(u, v, False) for u, v, _ in rows]
-    top = ev["term"]
+    if "split" in node:
+        j = node["split"]
+        wj, bj = maps[j]
+        d, d0 = [a - b for a, b in zip(wj, alpha)], bj - beta
+        items: list[list[Span]] = []
+        for key, sign, rel in (("ge", 1, ">="), ("le", -1, "<=")):
+            items.append([Text("on the part where "), F.relation(map_name(o, j, m), rel, here),
+                          Text(" (a closed half-space; the two parts cover the region):")])
+            items += above_items(o, node[key], alpha, beta, formula, closed + [([sign * a for a in d], sign * d0, False)],
+                                 m, n, here, "that part")
+        return items
+    top = node["term"]
     items: list[list[Span]] = [[Text("term "), term_math(o, terms[top], m),
-                                Text(f" (term {top + 1}) lies above "), here, Text(" on the region's closure:")]]
-    for j, pairs in zip(terms[top], ev["above"]):
+                                Text(f" (term {top + 1}) lies above "), here, Text(f" on {part}:")]]
+    for j, pairs in zip(terms[top], node["above"]):
         wj, bj = maps[j]
         c, c0 = [a - b for a, b in zip(alpha, wj)], beta - bj
         spans, total_u, total_v, _ = _combination(pairs, closed, n)
@@ -111,6 +122,15 @@ def obligation_items(o: int, ev: dict, alpha: Sequence[Fraction], beta: Fraction
                       Text(" (the region's rows, closed) cancels the x-terms: "),
                       F.relation(left, "<=", F.rational(c0 + total_v)), Text(", and "),
                       F.relation(F.rational(c0 + total_v), "<=", F.ZERO_MATH)])
+    return items
+
+
+def obligation_items(o: int, ev: dict, alpha: Sequence[Fraction], beta: Fraction, formula, rows, m: int,
+                     n: int) -> list[list[Span]]:
+    """The two obligations of one output on one region (module docstring), sums recomputed."""
+    maps, terms = formula[o]
+    here = Math(f"A{o + 1}", f"A_{{{o + 1}}}") if m > 1 else Math("A", "A")
+    items = above_items(o, ev, alpha, beta, formula, [(u, v, False) for u, v, _ in rows], m, n, here)
     for t, (term, pairs) in enumerate(zip(terms, ev["below"])):
         extra = [([a - b for a, b in zip(maps[j][0], alpha)], maps[j][1] - beta, True) for j in term]
         spans, total_u, total_v, strict = _combination(pairs, list(rows) + extra, n)
@@ -195,7 +215,8 @@ def render_lattice(v: Verified, latex: bool, base: Path) -> str:
                    + (f" and {_count(len(empties), 'empty branch', 'empty branches')}." if empties else " and no empty branch."))]),
         Heading(2, [Text("4. On each region, the formula equals A")]),
         Para([Text("A is affine on a region, with map "), Math("A(x) = l(x)", "A(x) = l(x)"),
-              Text(". One term lies above l on the region's closure (each of its maps, by weak duality), so the maximum "
+              Text(". One term lies above l on the region's closure, or on each part of a split of it by hyperplanes "
+                   "on which l equals a map of the formula (each of its maps, by weak duality), so the maximum "
                    "is at least l; and no term exceeds l at any point of the region (each by a Motzkin combination), "
                    "so the maximum is at most l.")]),
     ]

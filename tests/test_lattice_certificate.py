@@ -35,6 +35,9 @@ def _cases():
     for name, widths in TEST_NETWORKS.items():
         yield name, small_network(widths), Domain.box(["-1"] * widths[0], ["1"] * widths[0])
     yield "2-[12]-1", random_network([2, 12, 1], seed=0), box(2)
+    # regions with no term above the whole region: check (a) split by hyperplanes l_j = l
+    yield "2-[4,4,4]-1 seed 11", random_network([2, 4, 4, 4, 1], seed=11), box(2)
+    yield "2-[4,4,4]-2 seed 23", random_network([2, 4, 4, 4, 2], seed=23), box(2)
 
 
 CASES = {name: (net, domain) for name, net, domain in _cases()}
@@ -131,12 +134,12 @@ def _on_first_layer_hyperplanes(net, domain) -> list:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_finite_form_equals_the_deep_network_on_boundaries(name, forms):
     """Points where first-layer pre-activations are exactly 0 (two at once where hyperplanes cross),
-    every witness, and on the small networks every vertex of every region's closure: the finite
-    form's exact output is the deep network's."""
+    every witness, and on the networks with up to 40 regions every vertex of every region's closure:
+    the finite form's exact output is the deep network's."""
     form = forms[name]
     e = form.enumeration
     points = [r.witness for r in e.regions] + _on_first_layer_hyperplanes(e.network, e.domain)
-    if len(e.regions) <= 10:
+    if len(e.regions) <= 40:
         for r in e.regions:
             points += lp.vertices(e.domain.rows() + r.neuron_rows())
     zero = [x for x in points if any(sum((a * v for a, v in zip(w, x)), c) == 0
@@ -215,9 +218,9 @@ def test_a_changed_weight_of_f_is_rejected(zigzag, tmp_path):
 
 def test_changed_multipliers_are_rejected(forms, tmp_path):
     form = forms["2-[12]-1"]
-    k, ev = next((k, ev[0]) for k, ev in enumerate(form.evidence) if any(ev[0].above) and
+    k, ev = next((k, ev[0]) for k, ev in enumerate(form.evidence) if any(ev[0].cell.above) and
                  any(len(y) > 1 for y in ev[0].below))
-    s = next(s for s, y in enumerate(ev.above) if y)
+    s = next(s for s, y in enumerate(ev.cell.above) if y)
     t = next(t for t, y in enumerate(ev.below) if len(y) > 1)
 
     def above(d):
@@ -231,6 +234,43 @@ def test_changed_multipliers_are_rejected(forms, tmp_path):
     assert not ok and where == f"leaves[{k}].lattice[0].above[{s}]" and "do not reproduce the objective" in reason
     ok, (where, _) = _check(_tampered(form, tmp_path, below))
     assert not ok and where == f"leaves[{k}].lattice[0].below[{t}]"
+
+
+def _split_leaf(form):
+    """The first leaf whose check (a) of output 0 is split, and the JSON of that output's evidence."""
+    return next(k for k, ev in enumerate(form.evidence) if ev[0].cell.split is not None)
+
+
+def test_every_output_of_a_two_output_network_has_split_cells(forms):
+    form = forms["2-[4,4,4]-2 seed 23"]
+    assert all(any(ev[o].cell.split is not None for ev in form.evidence) for o in range(2))
+
+
+def test_swapped_sides_of_a_split_are_rejected(forms, tmp_path):
+    """ge and le exchanged: a part's multipliers read the split row with the wrong sign (some part
+    uses it, else its term would lie above on the whole region and no split was made)."""
+    form = forms["2-[4,4,4]-1 seed 11"]
+    k = _split_leaf(form)
+
+    def swap(d):
+        ev = d["leaves"][k]["lattice"][0]
+        ev["ge"], ev["le"] = ev["le"], ev["ge"]
+
+    ok, (where, reason) = _check(_tampered(form, tmp_path, swap))
+    assert not ok and where.startswith(f"leaves[{k}].lattice[0].") and ".above[" in where, where
+    assert "do not reproduce the objective" in reason or "not <= 0" in reason
+
+
+@pytest.mark.parametrize("change, suffix, reason", [
+    (lambda ev: ev.update(split=10 ** 6), "split", "expected an integer"),
+    (lambda ev: ev.pop("le"), "le", "missing field"),
+    (lambda ev: ev.update(ge=5), "ge", "expected a JSON object"),
+])
+def test_malformed_splits_are_rejected(forms, tmp_path, change, suffix, reason):
+    form = forms["2-[4,4,4]-1 seed 11"]
+    k = _split_leaf(form)
+    ok, failure = _check(_tampered(form, tmp_path, lambda d: change(d["leaves"][k]["lattice"][0])))
+    assert not ok and failure[0] == f"leaves[{k}].lattice[0].{suffix}" and reason in failure[1], failure
 
 
 def test_missing_term_is_rejected(zigzag, tmp_path):
@@ -343,3 +383,17 @@ def test_report_renders_the_zigzag_lattice_certificate(zigzag, tmp_path):
     assert md.count(" is at most `A`: ") == 4 * 3  # every term on every region
     assert "Hence A(x) = B(x) at every point of `[-1, 4]`.\u00a0∎" in md
     assert r"f(x) = \max(l_{1}, l_{4}, \min(l_{2}, l_{3}))" in tex and r"\frac{3}{2} \times" in tex
+
+
+def test_report_renders_a_split_region(forms, tmp_path):
+    """A region whose check (a) is split: each part, its half-space and its own term, recomputed."""
+    from exactrelu.cli import main
+
+    form = forms["2-[4,4,4]-1 seed 11"]
+    out, cert, deep = _write(form, tmp_path)
+    assert main(["report", str(cert), "--model-a", str(deep), "--model-b", str(out), "-o", str(tmp_path / "p.md")]) == 0
+    md = (tmp_path / "p.md").read_text()
+    splits = sum(json.dumps(leaf).count('"split"') for leaf in json.loads(cert.read_text())["leaves"])
+    assert splits and md.count("on the part where ") == 2 * splits
+    assert md.count(" >= A` (a closed half-space") == md.count(" <= A` (a closed half-space") == splits
+    assert "lies above `A` on that part:" in md
