@@ -10,8 +10,8 @@ small rational weights over [-1, 1]^n), measured in one run:
 * the finite form: hidden layers (depth), widest hidden layer, parameters (dense count), nonzero
   weights (what its sparse file holds) and the size of that file;
 * the three-hidden-layer form of the same regions: hidden widths and infinite weights;
-* the lattice certificate deep = finite (over the deep network's own regions): the exact LPs of its
-  per-region evidence, its size, the independent checker's verdict with both networks pinned, and
+* the lattice certificate deep = finite (over the deep network's own regions): the regions whose
+  check (a) is split into cells, the exact LPs of its per-region evidence, its size, the independent checker's verdict with both networks pinned, and
   the seconds of lattice + realisation, evidence and check.
 """
 
@@ -41,6 +41,10 @@ from exactrelu.shallow import build_shallow  # noqa: E402
 # name -> widths of small random test networks (weights p/q, |p| <= 3, q in {1, 2, 3})
 TEST_NETWORKS = {"rand 1-[4]-1": [1, 4, 1], "rand 2-[3,2]-1": [2, 3, 2, 1], "rand 2-[4]-2": [2, 4, 2],
                  "rand 3-[3]-1": [3, 3, 1], "rand 2-[3,3]-1": [2, 3, 3, 1]}
+# name -> (widths, seed) of random_network test networks with a region that no single term lies
+# above (split into cells, docs/theory.md section 10.2), over [-2, 2]^n
+CELL_NETWORKS = {"2-[4,4,4]-1 seed 11": ([2, 4, 4, 4, 1], 11), "2-[4,4,4]-1 seed 23": ([2, 4, 4, 4, 1], 23),
+                 "2-[4,4,4]-2 seed 23": ([2, 4, 4, 4, 2], 23)}
 
 
 def small_network(widths: list[int], seed: int = 0) -> ReluNetwork:
@@ -53,6 +57,8 @@ def small_network(widths: list[int], seed: int = 0) -> ReluNetwork:
 def cases():
     for name, widths in TEST_NETWORKS.items():
         yield name, small_network(widths), Domain.box(["-1"] * widths[0], ["1"] * widths[0])
+    for name, (widths, seed) in CELL_NETWORKS.items():
+        yield name, random_network(widths, seed=seed), box(widths[0])
     for name, widths in NETWORKS.items():
         yield name, random_network(widths, seed=0), box(widths[0])
 
@@ -65,7 +71,7 @@ def main() -> None:
     markdown_header(["network", "regions", "distinct maps", "lattice terms", "largest set", "lattice LPs",
                      "finite depth", "finite width", "finite parameters", "nonzero weights", "F KB", "3-layer widths",
                      "infinite weights",
-                     "evidence LPs", "certificate KB", "checker", "build s", "evidence s", "check s"])
+                     "split regions", "evidence LPs", "certificate KB", "checker", "build s", "evidence s", "check s"])
     for name, net, domain in cases():
         if (args.only and name != args.only) or name in args.skip:
             continue
@@ -90,7 +96,8 @@ def main() -> None:
         markdown_row([name, len(e.regions), sum(form.distinct_maps), sum(len(t) for t in lattice.terms),
                       max(len(x) for t in lattice.terms for x in t), lattice.lps, form.depth, form.width,
                       finite.parameter_count, sum(1 for layer in finite.layers for row in layer.weight for w in row if w),
-                      f"{f_kb:.0f}", *three, form.evidence_lps,
+                      f"{f_kb:.0f}", *three, sum(any(ev.cell.split is not None for ev in evs) for evs in form.evidence),
+                      form.evidence_lps,
                       f"{size / 1024:.0f}", verdict, f"{form.build_seconds:.2f}", f"{form.evidence_seconds:.2f}",
                       f"{check_s:.2f}"])
 

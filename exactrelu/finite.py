@@ -11,29 +11,31 @@ term ``S_t`` is a set of them (:class:`LatticeForm`).  For a region ``R_i`` with
 the closure's exact vertices on a bounded domain (an affine function is ``>= 0`` on a polytope iff
 at its vertices), else decided by exact LPs (:class:`_Closures`).  The formula is exact iff
 
-* *(above)* every region ``R_k`` has a term inside ``A_k`` (then ``max >= l_k`` on ``R_k``), and
+* *(above)* every region ``R_k`` has a term inside ``A_k`` (then ``max >= l_k`` on ``R_k``), or
+  the closures of cells ``C`` of it, each with a term ``>= l_k`` on ``C``, cover it, and
 * *(below)* every term is ``<= f_o`` on ``D``: on every region ``R_k`` no point has every map of the
   term above ``l_k`` (enough: one map of the term in ``B_k``).
 
 The construction (docs/theory.md section 10.1): for every full-dimensional region ``R_i`` a small
 term ``T_i`` inside ``A_i`` that satisfies *(below)* (:func:`_term`: a greedy cover of the regions
-by the maps of ``A_i`` in their ``B_k``, then exact LPs for the regions no single map covers); then a
-greedy cover of all regions by these terms for *(above)*.  Every point lies in the closure of a
+by the maps of ``A_i`` in their ``B_k``, then exact LPs for the regions no single map covers), or,
+where none exists, one term per cell of ``R_i`` (:func:`_cells`); then a greedy cover of the
+regions and cells by these terms for *(above)*.  Every point lies in the closure of a
 full-dimensional region (their closures cover ``D``), so lower-dimensional regions need no term of
 their own; a flat domain has no full-dimensional region and is refused
 (:class:`~exactrelu.errors.DomainError`).
 
-Such a formula need not exist.  The first version of this module read the lattice theorem of
-Tarela & Martinez and Ovchinnikov (2002) with the regions as pieces, taking ``A_i`` itself as the
-term of ``R_i``, as if ``min_{A_i} l_j <= f_o`` held on ``D``; it does not always: on
-``benchmarks.common.random_network([2, 4, 4, 4, 1], seed=11)`` over ``[-2, 2]^2`` every map of some
-``A_i`` exceeds ``f`` at a point of another region (exact arithmetic), so no term above ``l_i`` on
-all of ``R_i`` is ``<= f``, and no formula with a term above each whole region exists (the max
-would need terms that each dominate only part of ``R_i``).  :func:`_term` finds that point
-exactly and raises :class:`~exactrelu.errors.LatticeFormError`.  Nothing downstream rests on the
-construction alone: :func:`certify` proves, region by region of the deep network, that the formula
-equals the deep map (:func:`leaf_evidence`, the lattice certificate of docs/theory.md section
-10.6) and raises :class:`~exactrelu.errors.InternalError` where it cannot.
+A term per region need not exist: on ``benchmarks.common.random_network([2, 4, 4, 4, 1], seed=11)``
+over ``[-2, 2]^2`` every map of some ``A_i`` exceeds ``f`` at a point of another region (exact
+arithmetic), so no term above ``l_i`` on all of ``R_i`` is ``<= f``.  Such a region is split into
+cells by hyperplanes ``l_j = l_i`` (:func:`_cells`) until each cell ``C`` has a term inside
+``{j : l_j >= l_i on the closure of C}`` that is ``<= f``; the lattice lemma in its pointwise form
+(Ovchinnikov 2002) guarantees one once every sign of ``l_j - l_i`` is fixed on ``C``
+(docs/theory.md section 10.2).  Nothing downstream rests on the construction alone:
+:func:`certify` proves, region by region of the deep network, that the formula equals the deep map
+(:func:`leaf_evidence`, the lattice certificate of docs/theory.md section 10.6, check (a) split by
+the same kind of hyperplanes where no term lies above a whole region) and raises
+:class:`~exactrelu.errors.InternalError` where it cannot.
 
 The representation is realised as an ordinary :class:`~exactrelu.network.ReluNetwork` with finite
 rational weights (:func:`realise`): a value ``v`` passes a layer as ``relu(v) - relu(-v)``,
