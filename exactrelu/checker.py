@@ -252,6 +252,9 @@ def _plain(obj, where):
 
 
 # ----------------------------------------------------------------------------- the objects
+DENSE_LIMIT = 10 ** 8  # weights per layer of a sparse weight, which the checker holds densely
+
+
 def sparse_rows(weight: dict, where: str, width, parse) -> list:
     """The rows of a sparse weight ``{"shape": [rows, cols], "entries": [[i, j, value], ...]}``
     (docs/formats.md): every entry not listed is 0, the positions ``(i, j)`` strictly increasing in
@@ -259,6 +262,9 @@ def sparse_rows(weight: dict, where: str, width, parse) -> list:
     shape = as_list(field(weight, "shape", where), f"{where}.shape", 2)
     rows, cols = (as_int(v, f"{where}.shape[{s}]", 1 if width is None or s == 0 else width, None if s == 0 else width)
                   for s, v in enumerate(shape))
+    if rows * cols > DENSE_LIMIT:
+        raise CheckFailure(f"{where}.shape", f"{rows} x {cols} is held densely in memory; more than {DENSE_LIMIT:.0e} "
+                                             "weights per layer is refused")
     out = [[ZERO] * cols for _ in range(rows)]
     last = -1
     for e, entry in enumerate(as_list(field(weight, "entries", where), f"{where}.entries")):
@@ -1161,10 +1167,12 @@ def node_kind(node, where: str) -> str:
     """A tree node is ``{"split": [l, i]}``, ``{"leaf": k}`` or ``{"empty": [[m, lambda], ...]}``."""
     if not isinstance(node, dict):
         raise CheckFailure(where, "expected a node object")
-    for kind in ("leaf", "split", "empty", "closed"):
-        if kind in node:
-            return kind
-    raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")
+    kinds = [kind for kind in ("leaf", "split", "empty", "closed") if kind in node]
+    if len(kinds) > 1:
+        raise CheckFailure(where, f"a node has one kind, this one has {' and '.join(map(repr, kinds))}")
+    if not kinds:
+        raise CheckFailure(where, "expected 'split', 'leaf' or 'empty'")
+    return kinds[0]
 
 
 def tree_nodes(tree, where: str, flat: bool):
@@ -1892,7 +1900,7 @@ class StreamedCertificate:
                 if not isinstance(name, str) or not name or os.path.isabs(name) or "\0" in name:
                     raise CheckFailure("shallow.file", "expected the relative name of a file")
                 path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
-                status = f"pinned ({_shown_path(path)}, the file the certificate names)"
+                status = f"named by the certificate ({_shown_path(path)}; not pinned: name it with --shallow)"
             self.shallow = ("file", _JsonReader(path, "shallow network"), sha)
         else:
             network = field(ref, "network", "shallow")
@@ -2313,7 +2321,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                 raise CheckFailure("shallow.file", "expected the relative name of a file")
             path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
             shallow = self._load_regular(path, "shallow network", True)
-            status = f"pinned ({_shown_path(path)}, the file the certificate names)"
+            status = f"named by the certificate ({_shown_path(path)}; not pinned: name it with --shallow)"
         else:
             shallow = (None, field(shallow_ref, "network", "shallow"))  # (its text is the certificate's: read as with booleans)
             status = "embedded (taken from the certificate alone)"

@@ -128,7 +128,7 @@ def test_shallow_stream_writes_what_the_default_path_writes(tmp_path) -> None:
         {k: v for k, v in json.loads(converted[0]).items() if k != "shallow"}
     ok, summary, lines = verdict(tmp_path / "b.cert.json")
     assert ok and summary == verdict(tmp_path / "a.cert.json")[1]
-    assert any("pinned (" in line and "b.json, the file the certificate names" in line for line in lines)
+    assert any("named by the certificate (" in line and "b.json; not pinned" in line for line in lines)
     # --shallow pins the same file; another file is refused by its hash
     check = Checker(str(tmp_path / "b.cert.json"), shallow=str(tmp_path / "b.json"), model=str(model))
     check.run()

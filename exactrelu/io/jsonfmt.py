@@ -48,11 +48,23 @@ def parse_json_text(text: str, path: Path, error: type[Exception]) -> object:
     try:
         return json.loads(text, parse_float=_binary64)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and exc.lineno == 2 and _streamed_header(text):
+            raise error(f"{path}: a streamed (version 3) certificate: only `exactrelu check` reads that form; "
+                        "write the certificate without --stream for this command") from None
         raise error(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise error(f"{path}: JSON nested too deeply") from None
     except ValueError as exc:
         raise error(f"{path}: unreadable JSON value ({exc})") from None
+
+
+def _streamed_header(text: str) -> bool:
+    """Whether the first line of ``text`` is the header of a version-3 (JSON Lines) certificate."""
+    try:
+        header = json.loads(text.split("\n", 1)[0])
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("version") == 3 and header.get("stream") == "jsonl"
 
 
 def _binary64(text: str) -> float:
@@ -89,6 +101,9 @@ def network_from_dict(data: object, where: str) -> ReluNetwork:
     return net
 
 
+DENSE_LIMIT = 10 ** 8  # weights per layer: a network is held dense in memory (ReluNetwork)
+
+
 def _rows(weight: object, where: str) -> object:
     """A weight as its rows: a sparse object (module docstring) expanded, anything else as it is."""
     if not isinstance(weight, dict):
@@ -100,6 +115,9 @@ def _rows(weight: object, where: str) -> object:
     if not isinstance(entries, list):
         raise NetworkFormatError(f"{where}: a sparse weight needs 'entries': a list of [i, j, value]")
     rows, cols = shape
+    if rows * cols > DENSE_LIMIT:
+        raise NetworkFormatError(f"{where}: a sparse weight of shape {rows} x {cols} is held densely in memory; "
+                                 f"more than {DENSE_LIMIT:.0e} weights per layer is refused")
     out: list[list[object]] = [[ZERO] * cols for _ in range(rows)]
     last = -1
     for e, entry in enumerate(entries):

@@ -1,0 +1,86 @@
+"""Regression tests for defects an adversarial review found: a sparse weight whose declared shape
+would be expanded densely (one clear refusal, no MemoryError), and a shallow file the certificate
+names reported as such, not as pinned."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exactrelu.errors import InputError
+from exactrelu.io.jsonfmt import network_from_dict
+
+CHECKER = Path(__file__).resolve().parents[1] / "exactrelu" / "checker.py"
+
+# A 150-byte file whose sparse first layer claims 10**13 columns: both readers used to expand it to a
+# dense list of lists before anything else, so the answer was a MemoryError traceback (or, for a
+# shape of about 1e9, gigabytes of memory) instead of one clear line.
+HUGE = {"format": "exactrelu-network", "version": 1,
+        "layers": [{"weight": {"shape": [1, 10 ** 13], "entries": []}, "bias": [0]},
+                   {"weight": [[1]], "bias": [0]}]}
+
+
+def test_sparse_huge_shape_is_refused_by_the_loader():
+    with pytest.raises(InputError, match="shape 1 x 10000000000000 is held densely"):
+        network_from_dict(HUGE, "huge")
+
+
+def test_sparse_huge_shape_is_refused_by_the_checker(tmp_path):
+    cert = {"format": "exactrelu-certificate", "version": 2, "network": HUGE}
+    path = tmp_path / "huge.cert.json"
+    path.write_text(json.dumps(cert))
+    result = subprocess.run([sys.executable, str(CHECKER), str(path)], capture_output=True, text=True)
+    assert "Traceback" not in result.stderr and result.returncode == 1 and result.stdout == "s NOT VERIFIED\n"
+    assert "network.layers[0].weight.shape" in result.stderr and "refused" in result.stderr
+
+
+def test_a_file_the_certificate_names_is_not_reported_pinned(tmp_path):
+    from exactrelu import checker
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [[1], [-1]], "bias": [0, 0]}, {"weight": [[1, 1]], "bias": [0]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    (tmp_path / "decoy").mkdir()
+    (tmp_path / "ship").mkdir()
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "shallow", str(tmp_path / "net.json"), "--box=-1:1",
+                             "--stream", "-o", str(tmp_path / "decoy" / "S.json"),
+                             "--certificate", str(tmp_path / "ship" / "S.cert.json"), "--quiet"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    check = checker.Checker(str(tmp_path / "ship" / "S.cert.json"), model=str(tmp_path / "net.json"))
+    check.run()
+    (status,) = [status for what, _, status in check.bindings if what == "shallow network"]
+    assert not status.startswith("pinned")
+
+
+def _abs_certificate(tmp_path, *extra):
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [[1], [-1]], "bias": [0, 0]}, {"weight": [[1, 1]], "bias": [0]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "shallow", str(tmp_path / "net.json"), "--box=-1:1",
+                             "-o", str(tmp_path / "S.json"), *extra], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "S.cert.json"
+
+
+def test_a_node_with_two_kinds_is_refused(tmp_path):
+    from exactrelu import checker
+
+    path = _abs_certificate(tmp_path)
+    cert = json.loads(path.read_text())
+    assert cert["tree"][0] == {"split": [0, 0]}
+    cert["tree"][0]["empty"] = []
+    path.write_text(json.dumps(cert))
+    with pytest.raises(checker.CheckFailure, match="a node has one kind, this one has 'split' and 'empty'"):
+        checker.Checker(str(path)).run()
+
+
+@pytest.mark.parametrize("command", [["info"], ["report", "-o", "r.md"], ["plot", "-o", "p.png"]])
+def test_commands_that_read_version_2_name_a_streamed_certificate(tmp_path, command):
+    path = _abs_certificate(tmp_path, "--stream")
+    result = subprocess.run([sys.executable, "-m", "exactrelu", command[0], str(path), *command[1:]],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "a streamed (version 3) certificate: only `exactrelu check` reads that form" in result.stderr
+    assert not (tmp_path / "r.md").exists() and not (tmp_path / "p.png").exists()
