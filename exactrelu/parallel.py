@@ -17,7 +17,9 @@ serial subtree there and the serial regions are the leaves in tree order; so a c
 from it is byte-identical (:func:`encode` loses nothing: every rational is its numerator over a
 multiple of its denominator).  Parts are released from the cluster as they arrive; the merging
 side holds a part, encoded, only until the walk reaches it and its decoded integers only until its
-walk ends, and hands out each region as soon as it is in order.
+walk ends, and hands out each region as soon as it is in order.  With a sink (the version-3
+writer of ``shallow --stream``) the merge hands it the tree node by node in the serial preorder
+and keeps neither tree nor regions.
 
 Dask (the ``dask`` extra) is imported only by :func:`dask_client` and :func:`enumerate_parallel`.
 Without a cluster the same frontier and merge run in one process:
