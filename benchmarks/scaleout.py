@@ -1,6 +1,6 @@
 """Scale-out benchmark (issue 15): the case-split tree on a Dask LocalCluster.
 
-    python benchmarks/scaleout.py [--only NAME] [--split-nodes 2000] [--transport] [--rss]
+    python benchmarks/scaleout.py [--only NAME] [--split-nodes 2000] [--transport] [--rss [--stream] [--rss-only]]
 
 For the largest benchmark networks over [-2, 2]^n: wall and CPU seconds of the serial engine, and
 of :func:`exactrelu.parallel.enumerate_parallel` on a LocalCluster of 1 and of 2 worker processes
@@ -29,15 +29,21 @@ pickled as strings: the former transport) against :func:`exactrelu.parallel.part
 worker side the pickling (objects) or encoding and pickling (integers), client side the unpickling
 (objects, without the tree walk) or unpickling and :func:`exactrelu.parallel.merge` (integers, the
 walk and decoding included).  ``--rss``: the peak resident memory of a fresh process that runs the
-largest network serially, and of the client of a 2-worker run (with the scheduler).
+largest network serially, and of the client of a 2-worker run (with the scheduler); with
+``--stream`` also both runs writing the version-3 certificate and the shallow file as ``shallow
+--stream`` does (a :class:`~exactrelu.certificate.StreamWriter` fed by the engine, or by the
+cluster's merge, into files in a temporary folder; the files of the two runs are compared byte for
+byte).  ``--rss-only``: only that table (no timing runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import pickle
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import box, markdown_header, markdown_row, random_network  # noqa: E402
 
+from exactrelu.certificate import StreamWriter  # noqa: E402
 from exactrelu.parallel import dask_client, enumerate_parallel, expand_frontier, merge, part_of  # noqa: E402
 from exactrelu.regions import enumerate_regions, enumerate_subtree, root_node  # noqa: E402
 
@@ -111,13 +118,37 @@ def transport(widths, split_nodes: int) -> list[object]:
             f"{1e6 * objects_client / len(merged.regions):.0f}", f"{1e6 * integers_client / len(merged.regions):.0f}"]
 
 
-def peak(mode: str, name: str, split_nodes: int) -> None:
-    """In a fresh process: run ``name`` serially or on 2 workers, print the peak RSS in MB."""
+def streamed(widths, folder: str, client=None, split_nodes: int = 2000) -> None:
+    """The version-3 certificate and shallow file of ``widths`` written into ``folder`` (as ``shallow
+    --stream`` writes them, the header's shallow hash patched in), serially or on ``client``'s cluster."""
+    net, domain = random_network(widths, seed=0), box(widths[0])
+    with open(f"{folder}/s.cert.json", "w+", encoding="ascii", newline="") as cert, open(f"{folder}/s.json", "wb") as out:
+        def patch(offset: int, raw: bytes) -> None:
+            cert.flush()
+            cert.buffer.seek(offset)
+            cert.buffer.write(raw)
+
+        writer = StreamWriter(cert, net, domain, "s.json", patch)
+        if client is None:
+            enumerate_regions(net, domain, sink=writer)
+        else:
+            enumerate_parallel(net, domain, client, split_nodes=split_nodes, sink=writer)
+        writer.finish(out)
+
+
+def peak(mode: str, name: str, split_nodes: int, folder: str) -> None:
+    """In a fresh process: run ``name`` serially or on 2 workers (``-stream``: writing the version-3
+    files into ``folder``), print the peak RSS in MB."""
     if mode == "serial":
         serial_run(CASES[name])
+    elif mode == "serial-stream":
+        streamed(CASES[name], folder)
     else:
         with dask_client(workers=2) as client:
-            parallel_run(client, CASES[name], split_nodes)
+            if mode == "parallel":
+                parallel_run(client, CASES[name], split_nodes)
+            else:
+                streamed(CASES[name], folder, client, split_nodes)
     with open("/proc/self/status") as f:  # VmHWM: this process's peak (ru_maxrss keeps the parent's across exec)
         print(next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024)
 
@@ -128,11 +159,16 @@ def main() -> None:
     parser.add_argument("--split-nodes", type=int, default=2000)
     parser.add_argument("--transport", action="store_true", help="also the transport table")
     parser.add_argument("--rss", action="store_true", help="also the peak memory of the largest network")
-    parser.add_argument("--peak", choices=["serial", "parallel"], help=argparse.SUPPRESS)
+    parser.add_argument("--stream", action="store_true", help="--rss also for the version-3 writer (shallow --stream)")
+    parser.add_argument("--rss-only", action="store_true", help="only the peak memory table")
+    parser.add_argument("--peak", choices=["serial", "parallel", "serial-stream", "parallel-stream"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peak:
-        return peak(args.peak, args.only, args.split_nodes)
+        return peak(args.peak, args.only, args.split_nodes, args.folder)
     cases = {k: v for k, v in CASES.items() if args.only in (None, k)}
+    if args.rss_only:
+        return memory(list(cases)[-1], args.split_nodes, args.stream)
     print(f"load average before: {load_average()}\n")
     measured = {}
     for name, widths in cases.items():
@@ -188,14 +224,31 @@ def main() -> None:
         for name, widths in cases.items():
             markdown_row([name] + transport(widths, args.split_nodes))
     if args.rss:
-        name = list(cases)[-1]
-        here = [sys.executable, __file__, "--only", name, "--split-nodes", str(args.split_nodes), "--peak"]
-        rss = {mode: float(subprocess.run(here + [mode], capture_output=True, text=True, check=True).stdout.split()[-1])
-               for mode in ("serial", "parallel")}
         print()
-        markdown_header(["network", "peak RSS serial MB", "peak RSS client (2 workers) MB"])
-        markdown_row([name, f"{rss['serial']:.0f}", f"{rss['parallel']:.0f}"])
+        memory(list(cases)[-1], args.split_nodes, args.stream)
     print(f"\nload average at the end: {load_average()}")
+
+
+def memory(name: str, split_nodes: int, stream: bool) -> None:
+    """The peak memory table of ``name``, each run in a fresh process (with ``stream`` also the
+    version-3 runs, whose files must be byte-equal)."""
+    modes = ("serial", "parallel") + (("serial-stream", "parallel-stream") if stream else ())
+    here = [sys.executable, __file__, "--only", name, "--split-nodes", str(split_nodes), "--peak"]
+    with tempfile.TemporaryDirectory() as tmp:
+        rss = {}
+        for mode in modes:
+            folder = f"{tmp}/{mode}"
+            Path(folder).mkdir()
+            done = subprocess.run(here + [mode, "--folder", folder], capture_output=True, text=True, check=True)
+            rss[mode] = float(done.stdout.split()[-1])
+        if stream and not all(filecmp.cmp(f"{tmp}/serial-stream/{f}", f"{tmp}/parallel-stream/{f}", shallow=False)
+                              for f in ("s.json", "s.cert.json")):
+            raise SystemExit(f"{name}: the streamed files of the cluster run differ from the serial ones")
+    columns = ["peak RSS serial MB", "peak RSS client (2 workers) MB"]
+    if stream:
+        columns += ["peak RSS serial --stream MB", "peak RSS client --stream (2 workers) MB"]
+    markdown_header(["network", *columns])
+    markdown_row([name, *(f"{rss[mode]:.0f}" for mode in modes)])
 
 
 if __name__ == "__main__":

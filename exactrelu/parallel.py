@@ -17,7 +17,9 @@ serial subtree there and the serial regions are the leaves in tree order; so a c
 from it is byte-identical (:func:`encode` loses nothing: every rational is its numerator over a
 multiple of its denominator).  Parts are released from the cluster as they arrive; the merging
 side holds a part, encoded, only until the walk reaches it and its decoded integers only until its
-walk ends, and hands out each region as soon as it is in order.
+walk ends, and hands out each region as soon as it is in order.  With a sink (the version-3
+writer of ``shallow --stream``) the merge hands it the tree node by node in the serial preorder
+and keeps neither tree nor regions.
 
 Dask (the ``dask`` extra) is imported only by :func:`dask_client` and :func:`enumerate_parallel`.
 Without a cluster the same frontier and merge run in one process:
@@ -45,7 +47,7 @@ import pickle
 import sys
 import time
 import uuid
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Iterator, Optional, Sequence
@@ -53,7 +55,7 @@ from typing import Callable, Iterator, Optional, Sequence
 from .domain import Domain
 from .errors import IncompleteError, InputError, InternalError
 from .network import ReluNetwork
-from .regions import (Child, Empty, Enumeration, Leaf, Pending, ProgressFn, Region, Split, enumerate_subtree,
+from .regions import (Child, Empty, Enumeration, Leaf, Pending, ProgressFn, Region, Sink, Split, enumerate_subtree,
                       neuron_order, root_node)
 
 COUNTS = ("nodes", "lps", "empty_children", "decisions", "lp_decisions", "vertex_proofs", "box_proofs")
@@ -264,11 +266,14 @@ def _collector_paused() -> Iterator[None]:
 
 
 def merge(network: ReluNetwork, domain: Domain, fetch: Callable[[Path], Part],
-          on_region: Optional[Callable[[Region], None]] = None) -> Enumeration:
+          on_region: Optional[Callable[[Region], None]] = None, sink: Optional[Sink] = None) -> Enumeration:
     """The whole tree from its parts: ``fetch(path)`` gives the part below the pending node at
     ``path`` (the root's path is ``()``), waiting for it if need be; each part is decoded once, as the
     walk reaches it, and dropped when its walk ends; regions are numbered in tree order and handed
-    to ``on_region`` as soon as they are in order."""
+    to ``on_region`` as soon as they are in order.  With a ``sink`` (:class:`~exactrelu.regions.Sink`)
+    the tree is handed to it node by node in preorder, exactly as the serial search hands it over,
+    and nothing of it is kept (as :func:`~exactrelu.regions.enumerate_regions` with a sink: ``tree``
+    ``None``, ``regions`` empty, ``streamed`` counts them)."""
     result = Enumeration(network, domain, [], Leaf(0))
     totals = [0] * len(COUNTS)
     order = neuron_order(network)
@@ -286,23 +291,37 @@ def merge(network: ReluNetwork, domain: Domain, fetch: Callable[[Path], Part],
         tag = reader.code[reader.at]
         reader.at += 1
         if tag == SPLIT:
+            if sink is not None:
+                sink.split(order[depth])
             active = walk(reader, depth + 1)
-            return Split(order[depth], active, walk(reader, depth + 1))
+            inactive = walk(reader, depth + 1)
+            return Split(order[depth], active, inactive) if sink is None else None
         if tag == LEAF:
             region = reader.region(spans, fmt)
-            result.regions.append(region)
+            if sink is None:
+                result.regions.append(region)
+                found = len(result.regions)
+            else:
+                sink.leaf(result.streamed, region)
+                result.streamed += 1
+                found = result.streamed
             if on_region is not None:
                 on_region(region)
-            return Leaf(len(result.regions) - 1)
+            return Leaf(found - 1)
         if tag == EMPTY:
-            return reader.empty()
+            child = reader.empty()
+            if sink is not None:
+                sink.empty(child)
+            return child
         return below(next(reader.pending).path)
 
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 8 * len(order) + 1000))
     try:
-        with _collector_paused():
-            result.tree = below(())
+        # the collector is paused only while the result grows (with a sink nothing is kept)
+        with _collector_paused() if sink is None else nullcontext():
+            tree = below(())
+        result.tree = tree if sink is None else None
     finally:
         sys.setrecursionlimit(limit)
     for name, value in zip(COUNTS, totals):
@@ -403,6 +422,7 @@ def enumerate_parallel(
     split_nodes: int = 2000,
     retries: int = 3,
     on_region: Optional[Callable[[Region], None]] = None,
+    sink: Optional[Sink] = None,
     stats: Optional[dict] = None,
 ) -> Enumeration:
     """:func:`~exactrelu.regions.enumerate_regions` on the Dask cluster of ``client``, with the same
@@ -411,7 +431,8 @@ def enumerate_parallel(
     ``retries`` times (a task on a worker that dies is recomputed by the scheduler).  ``stats``, if
     given, receives the frontier size, the number of nodes expanded here and the seconds that took,
     the number of tasks and their seconds, and the CPU seconds of this thread (expansion, submission
-    and merge; Dask's client and a local scheduler run in other threads)."""
+    and merge; Dask's client and a local scheduler run in other threads).  With a ``sink`` the merged
+    tree goes to it node by node in preorder, as in the serial run, and is not kept (:func:`merge`)."""
     distributed = _distributed()
     started, thread_started = time.perf_counter(), time.thread_time()
     domain = domain or Domain.reals(network.input_dim)
@@ -461,7 +482,7 @@ def enumerate_parallel(
     try:
         for node in first:
             submit(node)
-        result = merge(network, domain, fetch, on_region)
+        result = merge(network, domain, fetch, on_region, sink)
     finally:
         if live:
             client.cancel([future for future, _ in live.values()])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from exactrelu.certificate import stream_shallow_certificate
+from exactrelu.certificate import StreamWriter, stream_shallow_certificate
 from exactrelu.checker import Checker
 from exactrelu.commands import main
 from exactrelu.domain import Domain
@@ -165,6 +165,55 @@ def test_cluster_survives_a_worker_killed_mid_run(random_network, client):
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next tests
 
 
+def streamed_files(e_of, net, domain) -> tuple[str, bytes]:
+    """The version-3 certificate (its header's shallow hash left unpatched) and the shallow file a
+    :class:`StreamWriter` writes when ``e_of(sink)`` feeds it."""
+    cert, shallow = io.StringIO(), io.BytesIO()
+    writer = StreamWriter(cert, net, domain, "s.json", lambda offset, raw: None)
+    e = e_of(writer)
+    assert e.tree is None and e.regions == [] and e.streamed == writer.shallow.regions  # nothing kept
+    writer.finish(shallow)
+    return cert.getvalue(), shallow.getvalue()
+
+
+@pytest.mark.parametrize("seed,kind,dims", [CASES[0], CASES[3]] + [pytest.param(*case, marks=pytest.mark.slow)
+                                                                 for case in CASES if case not in (CASES[0], CASES[3])])
+def test_cluster_streams_the_serial_version_3_files(random_network, client, seed, kind, dims):
+    """The merge feeds the sink node by node in the serial preorder, also when the workers split
+    their subtrees again (4 nodes a task): the same version-3 certificate and shallow file."""
+    from exactrelu.parallel import enumerate_parallel
+
+    net = random_network(random.Random(seed), dims, kind)
+    for domain in domains(dims[0]):
+        serial = streamed_files(lambda sink: enumerate_regions(net, domain, sink=sink), net, domain)
+        merged = streamed_files(lambda sink: enumerate_parallel(net, domain, client, split_nodes=4, frontier=4,
+                                                                sink=sink), net, domain)
+        assert merged == serial
+
+
+@pytest.mark.slow
+def test_cluster_streams_through_a_worker_killed_mid_run(random_network, client):
+    """As the killed-worker test above, with the version-3 writer fed by the merge."""
+    from exactrelu.parallel import enumerate_parallel
+
+    net = random_network(random.Random(21), [2, 10, 8, 1])
+    domain = Domain.box([-3, -3], [3, 3])
+    killed: list[str] = []
+
+    def kill_one(regions, nodes, lps):
+        busy = [w for w, keys in client.processing().items() if keys]
+        if busy and not killed:
+            killed.append(busy[0])
+            os.kill(client.run(os.getpid, workers=[busy[0]])[busy[0]], signal.SIGKILL)
+
+    serial = streamed_files(lambda sink: enumerate_regions(net, domain, sink=sink), net, domain)
+    merged = streamed_files(lambda sink: enumerate_parallel(net, domain, client, split_nodes=10, frontier=8,
+                                                            progress=kill_one, sink=sink), net, domain)
+    assert killed, "no worker was busy when the first part arrived"
+    assert merged == serial
+    client.wait_for_workers(2, timeout=60)
+
+
 @pytest.mark.slow
 def test_cluster_region_budget_is_incomplete(random_network, client):
     from exactrelu.parallel import enumerate_parallel
@@ -261,3 +310,31 @@ def test_cli_verify_on_a_cluster_gives_the_serial_certificate(client, net_file, 
                  "--scheduler", client.scheduler.address]) == 0
     assert certs[0].read_bytes() == certs[1].read_bytes()
     assert b'"input_sets"' in certs[0].read_bytes()
+
+
+@pytest.mark.parametrize("seed,kind,dims", [CASES[0], CASES[1], CASES[4]])
+def test_cli_shallow_stream_on_a_cluster_is_identical_and_checks(random_network, client, tmp_path, seed, kind, dims):
+    """``shallow --stream --scheduler``: the certificate and shallow file are byte-equal to the serial
+    ``--stream`` run's, and the checker verifies them."""
+    model = tmp_path / "net.json"
+    model.write_text(json.dumps(random_network(random.Random(seed), dims, kind).to_dict()))
+    box = "--box=" + ",".join(["-2:2"] * dims[0])
+    for name, extra in (("serial", []), ("par", ["--scheduler", client.scheduler.address])):
+        (tmp_path / name).mkdir()
+        assert main(["shallow", str(model), box, "-o", str(tmp_path / name / "s.json"), "--stream", "--quiet", *extra]) == 0
+    for file in ("s.json", "s.cert.json"):
+        assert (tmp_path / "serial" / file).read_bytes() == (tmp_path / "par" / file).read_bytes()
+    assert json.loads((tmp_path / "par" / "s.cert.json").read_text().split("\n", 1)[0])["version"] == 3
+    Checker(str(tmp_path / "par" / "s.cert.json"), model=str(model), shallow=str(tmp_path / "par" / "s.json")).run()
+
+
+def test_cli_shallow_stream_budget_on_a_cluster_leaves_nothing(random_network, client, net_file, tmp_path, capsys):
+    """A budget stops the streamed cluster run: exit 3, and neither file (nor a temporary one) is left."""
+    net = random_network(random.Random(5), [2, 8, 6, 1])  # net_file's network
+    count = len(enumerate_regions(net, Domain.box([-2, -2], [2, 2])).regions)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["shallow", str(net_file), "--box=-2:2,-2:2", "-o", str(out / "s.json"), "--stream", "--quiet",
+                 "--max-regions", str(count - 1), "--scheduler", client.scheduler.address]) == 3
+    assert "budget" in capsys.readouterr().err
+    assert list(out.iterdir()) == []

@@ -143,7 +143,7 @@ def test_stream_refuses_what_it_cannot_do(tmp_path, capsys) -> None:
                  "--stream"]) == 2
     assert "--stream writes regular files" in capsys.readouterr().err
     assert main(["shallow", str(model), "--box=-1:1,-1:1", "-o", str(tmp_path / "s.json"), "--stream", "--finite"]) == 2
-    assert "--stream runs serially" in capsys.readouterr().err
+    assert "--stream writes the exact-weight form" in capsys.readouterr().err
     assert not (tmp_path / "s.json").exists() and not (tmp_path / "c.json").exists()
 
 

@@ -29,7 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="how the producer equates the networks region by region (default flint: fastest, see benchmarks)")
     parser.add_argument("--stream", action="store_true",
                         help="write the certificate as version 3 (JSON Lines), line by line as regions are found, "
-                             "keeping only compact data per region (for very many regions; serial, files only)")
+                             "keeping only compact data per region (for very many regions; files only; "
+                             "with --workers/--scheduler the cluster's parts are written as they arrive)")
     parser.add_argument("--finite", action="store_true",
                         help="write the finite-weight lattice form instead (an ordinary exactrelu-network, deeper, "
                              "deployable), certified equal by a lattice certificate (exactrelu-equivalence)")
@@ -98,11 +99,10 @@ def run_stream(args: argparse.Namespace, cert_path: str, console: Console) -> in
     the shallow network from compact per-region data; both committed together."""
     from ..certificate import StreamWriter, relative_name
     from ..io.output import Outputs
-    from ..regions import enumerate_regions
-    from .options import domain_from_args
+    from .options import domain_from_args, enumerator
 
-    if args.finite or args.workers is not None or args.scheduler is not None or args.equation != "flint":
-        raise InputError("--stream runs serially with the default equation: drop --finite, --workers, --scheduler, --equation")
+    if args.finite or args.equation != "flint":
+        raise InputError("--stream writes the exact-weight form with the default equation: drop --finite, --equation")
     with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
         out = outputs.add(args.output, binary=True)
         cert = outputs.add(cert_path)
@@ -112,8 +112,10 @@ def run_stream(args: argparse.Namespace, cert_path: str, console: Console) -> in
         loaded = read_model(args.model, args, console)
         domain = domain_from_args(args, loaded.network.input_dim, loaded)
         writer = StreamWriter(cert, loaded.network, domain, relative_name(out.final, cert.final), cert.overwrite)
-        try:
-            e = enumerate_regions(loaded.network, domain, max_regions=args.max_regions, progress=console.progress, sink=writer)
+        try:  # on a cluster, the merge feeds the writer as the parts arrive, in the serial order
+            with enumerator(args) as enumerate_regions:
+                e = enumerate_regions(loaded.network, domain, max_regions=args.max_regions, progress=console.progress,
+                                      sink=writer)
         finally:
             console.end_progress()
         started = time.perf_counter()
