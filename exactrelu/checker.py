@@ -140,10 +140,8 @@ def load_json(path: str, what: str):
                                 object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise CheckFailure(path, f"invalid or truncated JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except RecursionError:
+    except RecursionError:  # (integers of any length are read: Checker() lifts Python's digit limit)
         raise CheckFailure(path, "JSON nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-        raise CheckFailure(path, f"unreadable JSON value ({exc})") from None
 
 
 # ----------------------------------------------------------------------------- field parsing
@@ -2354,10 +2352,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
     def _load_regular(path: str, what: str, with_text: bool = False):
         """A file named for a binding: a regular file (not a device, FIFO or folder); its parsed
         JSON, or with ``with_text`` the pair (its text, its parsed JSON)."""
-        try:
-            exists, regular = os.path.exists(path), os.path.isfile(path)
-        except (ValueError, OSError):
-            exists = regular = False
+        exists, regular = os.path.exists(path), os.path.isfile(path)  # False, never an error, for any path
         if not exists:
             raise CheckFailure(path, f"cannot read the {what}: no such file")
         if not regular:
@@ -2930,9 +2925,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                 raise CheckFailure(f"{where}.bounds", f"the affine maps of A and B differ on this leaf and no bound is "
                                                       f"given for the sign vector {missing[0]}")
             bounded += 1
-        for k, leaf in enumerate(self.verified_leaves):  # a further guard, at every witness
-            if deviation(a.evaluate(leaf["witness"]), b.evaluate(leaf["witness"]), norm) > bound:
-                raise CheckFailure(f"leaves[{k}].witness", "A and B deviate there by more than the claim allows")
+        # No guard at the witnesses is needed: a witness lies on its leaf, where the bounds above hold
+        # (and the claimed value is >= 0), so the deviation there is at most the claim.
         return bounded
 
     def _check_symbolic_maps(self) -> None:

@@ -170,3 +170,54 @@ def test_a_repeated_weight_of_the_shallow_network_is_named(tmp_path: Path) -> No
     with pytest.raises(checker.CheckFailure) as info:
         checker.Checker(str(path)).run()
     assert (info.value.location, info.value.reason) == ("shallow.layers[1].weights", f"entry {weights[2][:2]} appears twice")
+
+
+HEAD2 = ("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)\n"
+         "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))(assert (<= X_1 1))\n")
+# y = relu(relu(x0 + x1) + relu(x0 - x1) - 2 relu(x0)) on [-1, 1]^2: by hand, y = |x1| - x0 where
+# |x1| > x0 >= 0, y = relu(x0 + |x1|) <= 1 where x0 < 0; its maximum is 1, exactly at x0 = 0, |x1| = 1.
+# Where the first two neurons are both fixed active, the second layer's affine form cancels in x1.
+CANCELS = ReluNetwork.from_lists([([[1, 1], [1, -1], [1, 0]], [0, 0, 0]), ([[1, 1, -2]], [0]), ([[1]], [0])])
+
+
+def test_an_early_leaf_whose_fixed_neurons_cancel_an_input(tmp_path: Path) -> None:
+    from exactrelu.verify import verify_property, write_property_certificate
+    from exactrelu.vnnlib import parse_property
+
+    weak = verify_property(CANCELS, parse_property(HEAD2 + "(assert (>= Y_0 1))\n", "w.vnnlib"), early=True,
+                           attack_first=False)
+    assert weak.status == "violated" and CANCELS.evaluate(weak.counterexample.x) == (1,)
+    assert weak.counterexample.x[0] == 0 and abs(weak.counterexample.x[1]) == 1
+    strict = verify_property(CANCELS, parse_property(HEAD2 + "(assert (> Y_0 1))\n", "s.vnnlib"), early=True,
+                             attack_first=False)
+    assert strict.status == "holds" and strict.closed > 1
+    path = tmp_path / "s.json"
+    write_property_certificate(path, strict)
+    c = checker.Checker(str(path))
+    c.run()
+    assert f"{strict.closed} subproblems closed early" in c.summary()
+    # each closed node's bound on a neuron, raised by one above what its multipliers prove, is refused
+    cert = json.loads(path.read_text())
+    node = next(n for n in cert["tree"]["input_sets"][0] if isinstance(n, dict) and "closed" in n)
+    body = node["closed"]
+    body["bounds"][0][1] = str(checker.rational(body["bounds"][0][1], "b") - 1)
+    tampered = tmp_path / "t.json"
+    tampered.write_text(json.dumps(cert))
+    with pytest.raises(checker.CheckFailure) as info:
+        checker.Checker(str(tampered)).run()
+    assert ".bounds[0]" in info.value.location or ".proofs[0]" in info.value.location
+
+def test_a_property_file_checked_against_a_certificate_stating_no_file_hash(tmp_path: Path) -> None:
+    from exactrelu.verify import verify_property, write_property_certificate
+    from exactrelu.vnnlib import parse_property
+
+    text = HEAD2 + "(assert (> Y_0 1))\n"
+    verdict = verify_property(CANCELS, parse_property(text, "p.vnnlib"))
+    assert verdict.status == "holds"
+    cert, prop = tmp_path / "c.json", tmp_path / "p.vnnlib"
+    write_property_certificate(cert, verdict)  # no property_file_sha256
+    prop.write_text(text)
+    assert json.loads(cert.read_text())["property_file_sha256"] is None
+    c = checker.Checker(str(cert), prop=str(prop))
+    c.run()
+    assert f"the property file {prop} (the certificate states no file hash)" in c.summary()
