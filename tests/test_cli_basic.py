@@ -331,7 +331,7 @@ def test_check_json_reports_the_verdict(tmp_path: Path, capsys) -> None:
     assert bad["verified"] is False and bad["location"] == "version" and "unsupported" in bad["reason"]
     assert bad["kind"] == "shallow" and bad["bindings"] == []
     assert good["kind"] == "shallow" and [b["what"] for b in good["bindings"]] == ["deep network", "domain", "shallow network"]
-    assert good["bindings"][2]["status"].startswith("pinned (") and good["bindings"][0]["status"].startswith("embedded")
+    assert good["bindings"][2]["status"].startswith("named by the certificate (") and good["bindings"][0]["status"].startswith("embedded")
 
 
 def test_check_domain_pins_the_domain(tmp_path: Path, capsys) -> None:
