@@ -77,21 +77,34 @@ def add_parallel_options(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
+def cluster(args: argparse.Namespace) -> Iterator:
+    """The Dask client of ``--workers``/``--scheduler`` (:func:`exactrelu.parallel.dask_client`,
+    imported only then; stopped on leaving), or ``None`` without them."""
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is None and scheduler is None:
+        yield None
+        return
+    if workers is not None and scheduler is not None:
+        raise InputError("give either --workers or --scheduler, not both")
+    from ..parallel import dask_client
+
+    with dask_client(workers, scheduler) as client:
+        yield client
+
+
+@contextlib.contextmanager
 def enumerator(args: argparse.Namespace) -> Iterator[Callable]:
     """The enumeration function the command uses, ``f(network, domain, max_regions=, progress=)``:
     :func:`~exactrelu.regions.enumerate_regions`, or, with ``--workers``/``--scheduler``, the same on
     a Dask cluster (:mod:`exactrelu.parallel`, imported only then), which is stopped on leaving."""
-    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
-    if workers is None and scheduler is None:
-        from ..regions import enumerate_regions
+    with cluster(args) as client:
+        if client is None:
+            from ..regions import enumerate_regions
 
-        yield enumerate_regions
-        return
-    if workers is not None and scheduler is not None:
-        raise InputError("give either --workers or --scheduler, not both")
-    from ..parallel import dask_client, enumerate_parallel
+            yield enumerate_regions
+            return
+        from ..parallel import enumerate_parallel
 
-    with dask_client(workers, scheduler) as client:
         yield functools.partial(enumerate_parallel, client=client)
 
 
