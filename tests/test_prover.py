@@ -509,3 +509,18 @@ def test_verify_workers_on_the_command_line_writes_the_serial_certificate(tmp_pa
     assert main(["verify", *common, "--workers", "2", "--certificate", str(tmp_path / "p.json")]) == 0
     assert (tmp_path / "s.json").read_bytes() == (tmp_path / "p.json").read_bytes()
     Checker(str(tmp_path / "p.json")).run()
+
+
+def test_verify_early_imports_nothing_of_dask_without_the_options(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "z.json").write_text(json.dumps(ZIGZAG.to_dict()))
+    (tmp_path / "p.vnnlib").write_text(HEAD1 + "(assert (> Y_0 1))\n")
+    code = ("import sys; from exactrelu.commands import main; "
+            f"rc = main(['verify', {str(tmp_path / 'z.json')!r}, {str(tmp_path / 'p.vnnlib')!r}, '--early', '--quiet']); "
+            "print(rc, sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed'}))")
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"

@@ -71,9 +71,11 @@ def add_enumeration_options(parser: argparse.ArgumentParser) -> None:
 def add_parallel_options(parser: argparse.ArgumentParser) -> None:
     """``--workers N`` (a local Dask cluster) and ``--scheduler ADDRESS`` (a running one)."""
     parser.add_argument("--workers", type=positive_int, metavar="N",
-                        help="enumerate on a local Dask cluster of N worker processes (the 'dask' extra)")
+                        help="enumerate (verify --early: search) on a local Dask cluster of N worker processes "
+                             "(the 'dask' extra)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="enumerate on the running Dask cluster at ADDRESS (e.g. tcp://host:8786)")
+                        help="enumerate (verify --early: search) on the running Dask cluster at ADDRESS "
+                             "(e.g. tcp://host:8786)")
 
 
 @contextlib.contextmanager
