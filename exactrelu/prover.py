@@ -877,7 +877,9 @@ def _subtree(context: tuple, node: tuple, hint, wall_deadline: Optional[float]) 
     run's deadline given in wall-clock seconds (``time.time``), which every process shares."""
     network, conjs, confirm = context
     deadline = None if wall_deadline is None else time.perf_counter() + wall_deadline - time.time()
+    started = time.perf_counter()
     out = prove_box(network, node[0], node[1], conjs, confirm, deadline, node[2], hint)
+    out.seconds = time.perf_counter() - started
     if out.tree is not None:
         out.tree = flatten(out.tree)
     return out
@@ -897,7 +899,9 @@ def prove_parallel(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conj
     run's; ``confirm`` must pickle (e.g. a ``functools.partial``).  The time limit ``deadline``
     (``time.perf_counter``) holds for the whole run: at it the tasks still running are cancelled and
     each counts as one open subproblem, with the ones the workers left open.  ``stats``, if given,
-    receives the number of nodes decided here (``top``), of tasks sent and of tasks finished."""
+    receives the nodes decided here and their seconds (``top``, ``top_seconds``), the number of tasks
+    sent, and per finished task its nodes and its seconds on the worker (``task_nodes``, ``task_seconds``)."""
+    started = time.perf_counter()
     prover = Prover(network, conjs, confirm, deadline)
     size = frontier or 4 * max(1, len(client.scheduler_info()["workers"]))
     out = Outcome()
@@ -927,7 +931,7 @@ def prove_parallel(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conj
         pending[k:k + 1] = [s for s in slots if s.value is None]
     out.lps = prover.lps
     results: list[Optional[Outcome]] = [None] * len(pending)
-    top = out.nodes
+    top, top_seconds = out.nodes, time.perf_counter() - started
     if pending:
         wall = None if deadline is None else time.time() + deadline - time.perf_counter()
         context = client.scatter([(network, conjs, confirm)], broadcast=True, hash=False)[0]
@@ -954,7 +958,9 @@ def prove_parallel(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conj
         if r is not None:
             out.nodes, out.closed, out.lps = out.nodes + r.nodes, out.closed + r.closed, out.lps + r.lps
     if stats is not None:
-        stats.update(top=top, tasks=len(pending), finished=sum(r is not None for r in results))
+        done = [r for r in results if r is not None]
+        stats.update(top=top, top_seconds=top_seconds, tasks=len(pending), task_nodes=[r.nodes for r in done],
+                     task_seconds=[r.seconds for r in done])
     found = next((r.counterexample for r in results if r is not None and r.counterexample is not None), found)
     if found is not None:
         out.counterexample = found
