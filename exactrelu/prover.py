@@ -22,6 +22,11 @@ the disjunct.  Floats only propose (CROWN-style back-substitution for the bounds
 HiGHS LP for ``mu``); every bound and every closure is computed or checked here in rationals, and
 a rounded proposal that fails falls back to an exact cdd LP (small systems) or to a split.
 
+The search below a node depends on that node alone (its box, its pattern, and the float look-ahead
+its parent's bisection made for it), so :func:`prove_parallel` can run subtrees on several
+processes and put them back in place: the same tree, certificate and counterexample as
+:func:`prove_box`.
+
 >>> from fractions import Fraction as F
 >>> from exactrelu.network import ReluNetwork
 >>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[-1, -1]], [0])])     # y = -|x|
@@ -727,7 +732,8 @@ def _flint_layer(layer):
 @dataclass
 class Outcome:
     """The result of :func:`prove_box`: ``tree`` (closed), or a ``counterexample``, or ``open`` > 0
-    subproblems left when the time ran out; ``nodes``, ``closed`` and ``lps`` count the work."""
+    subproblems left when the time ran out; ``nodes``, ``closed`` and ``lps`` count the work, and
+    ``seconds`` is the time of a worker's task (:func:`prove_parallel`)."""
 
     tree: object = None
     counterexample: object = None

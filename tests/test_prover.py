@@ -488,11 +488,11 @@ def test_workers_keep_the_whole_run_to_the_time_limit(client) -> None:
 
     from exactrelu.prover import prove_parallel
 
-    prover = functools.partial(prove_parallel, client=client, frontier=2)
-    for timeout in (1e-9, 0.05):
+    for frontier, timeout in ((2, 1e-9), (2, 0.05), (1, 0.2)):
+        prover = functools.partial(prove_parallel, client=client, frontier=frontier)
         v = verify_property(ZIGZAG, prop1("(assert (> Y_0 1))"), early=True, attack_first=False, timeout=timeout,
                             prover=prover)
-        assert v.status in ("unknown", "holds")
+        assert v.status in ("unknown", "holds") and (v.status == "unknown" or timeout > 1e-9)
         if v.status == "unknown":
             assert v.open >= 1 and "subproblems of input set 0 open" in v.reason and not v.cases
 
