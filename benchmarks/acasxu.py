@@ -23,13 +23,21 @@ the same instance with the same time limit and one process, right after exactrel
 answer and wall seconds (process start and ONNX load included) to the row:
 
     python benchmarks/acasxu.py --early --timeout 20 --nnenum /work/benchvenv/bin/python
+
+``--workers N`` runs the prover's subproblems (and any enumeration) on a local Dask cluster of N
+processes, as ``verify --workers N`` does; the certificate column shows the first digits of each
+certificate's SHA-256, so a serial and a parallel run can be compared byte for byte:
+
+    python benchmarks/acasxu.py --early --timeout 300 --only prop_3.vnnlib --limit 1 --shrink 3/4 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
+import functools
 import hashlib
 import os
 import subprocess
@@ -104,9 +112,24 @@ def main(argv=None) -> int:
     parser.add_argument("--early", action="store_true", help="the early-closing prover (verify --early)")
     parser.add_argument("--shrink", type=Fraction, help="scale every input box about its centre by this rational")
     parser.add_argument("--nnenum", metavar="PYTHON", help="also run nnenum with this interpreter")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="the prover's subproblems on a local Dask cluster of N processes (verify --workers)")
     args = parser.parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        parallel = {}
+        if args.workers:
+            from exactrelu.parallel import dask_client, enumerate_parallel
+            from exactrelu.prover import prove_parallel
+
+            client = stack.enter_context(dask_client(args.workers))
+            parallel = dict(enumerator=functools.partial(enumerate_parallel, client=client),
+                            prover=functools.partial(prove_parallel, client=client))
+        return run(args, parser, parallel)
+
+
+def run(args, parser, parallel: dict) -> int:
     networks: dict[str, object] = {}
-    markdown_header(["instance", "answer", "seconds", "regions", "nodes / closed / open", "certificate bytes",
+    markdown_header(["instance", "answer", "seconds", "regions", "nodes / closed / open", "certificate bytes (sha256)",
                      "check seconds"] + (["nnenum", "nnenum seconds"] if args.nnenum else []))
     totals = {"holds": 0, "violated": 0, "unknown": 0}
     peer: dict[str, int] = {}
@@ -120,13 +143,14 @@ def main(argv=None) -> int:
             prop = parse_property(raw.decode("utf-8"), str(args.folder / prop_name))
             if args.shrink is not None:
                 prop = dataclasses.replace(prop, input_sets=tuple(shrunk(d, args.shrink) for d in prop.input_sets))
-            verdict = verify_property(networks[onnx], prop, timeout=args.timeout, early=args.early)
+            verdict = verify_property(networks[onnx], prop, timeout=args.timeout, early=args.early, **parallel)
             totals[verdict.status] += 1
             solve_seconds += verdict.seconds
             size, check = "-", "-"
             if verdict.status != "unknown":
                 cert = Path(tmp) / "cert.json"
                 size = write_property_certificate(cert, verdict, hashlib.sha256(raw).hexdigest())
+                size = f"{size} ({hashlib.sha256(cert.read_bytes()).hexdigest()[:12]})"
                 t = time.perf_counter()
                 try:
                     Checker(str(cert), prop=None if args.shrink is not None else str(args.folder / prop_name)).run()

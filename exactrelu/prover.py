@@ -22,6 +22,11 @@ the disjunct.  Floats only propose (CROWN-style back-substitution for the bounds
 HiGHS LP for ``mu``); every bound and every closure is computed or checked here in rationals, and
 a rounded proposal that fails falls back to an exact cdd LP (small systems) or to a split.
 
+The search below a node depends on that node alone (its box, its pattern, and the float look-ahead
+its parent's bisection made for it), so :func:`prove_parallel` can run subtrees on several
+processes and put them back in place: the same tree, certificate and counterexample as
+:func:`prove_box`.
+
 >>> from fractions import Fraction as F
 >>> from exactrelu.network import ReluNetwork
 >>> net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[-1, -1]], [0])])     # y = -|x|
@@ -39,6 +44,7 @@ False
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional, Sequence
@@ -726,7 +732,8 @@ def _flint_layer(layer):
 @dataclass
 class Outcome:
     """The result of :func:`prove_box`: ``tree`` (closed), or a ``counterexample``, or ``open`` > 0
-    subproblems left when the time ran out; ``nodes``, ``closed`` and ``lps`` count the work."""
+    subproblems left when the time ran out; ``nodes``, ``closed`` and ``lps`` count the work, and
+    ``seconds`` is the time of a worker's task (:func:`prove_parallel`)."""
 
     tree: object = None
     counterexample: object = None
@@ -736,39 +743,63 @@ class Outcome:
     lps: int = 0
 
 
+def step(prover: "Prover", lo: tuple, hi: tuple, bits: tuple):
+    """Decide one node and say how the search goes on below it (the same in a serial and a parallel
+    run): ``("violated", counterexample)``, ``("closed", Closed)``, ``("bisect", (i, cut), children)``
+    or ``("split", neuron, children)`` with ``children`` two items in tree order, each ``("visit",
+    (lo, hi, bits))`` or ``("built", Empty)``: a node that does not close is bisected (no neuron fixed
+    yet and more unstable neurons than ``Prover.neuron_splits_below``) or split on its next neuron
+    in layer-major order (a side the box bound decides is proved empty by :func:`box_empty`)."""
+    from .regions import Empty
+
+    status, result = prover.node(lo, hi, bits)
+    if status != "open":
+        return status, result
+    if not bits and result.unstable > prover.neuron_splits_below:
+        i = prover.guide.bisection(lo, hi, prover.conjs)
+        cut = (lo[i] + hi[i]) / 2
+        return "bisect", (i, cut), [("visit", (lo, hi[:i] + (cut,) + hi[i + 1:], bits)),
+                                    ("visit", (lo[:i] + (cut,) + lo[i + 1:], hi, bits))]
+    l, u = result.low, result.high
+    row = 2 * len(lo) + len(bits)
+    children = []
+    for side in (True, False):
+        if (side and u <= 0) or (not side and l > 0):
+            children.append(("built", Empty(box_empty(result.w, lo, hi, row, side))))
+        else:
+            children.append(("visit", (lo, hi, bits + (side,))))
+    return "split", prover.order[len(bits)], children
+
+
 def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Sequence[Sequence[Row]], confirm,
-              deadline: Optional[float] = None) -> Outcome:
-    """Search a tree over the box ``[lo, hi]`` whose every subproblem is closed (no point reaches any
-    disjunct of ``conjs``), depth first: a node that does not close is bisected (no neuron fixed yet
-    and more unstable neurons than ``Prover.neuron_splits_below``) or split on its next neuron in
-    layer-major order (a side the box bound decides is proved empty by :func:`box_empty`).
-    ``confirm(x)`` returns an exact counterexample at ``x`` or ``None``."""
-    from .regions import Empty, Split
+              deadline: Optional[float] = None, bits: tuple = (), hint=None) -> Outcome:
+    """Search a tree over the box ``[lo, hi]`` (below the pattern ``bits``) whose every subproblem
+    is closed (no point reaches any disjunct of ``conjs``), depth first, node by node as
+    :func:`step` says.  ``confirm(x)`` returns an exact counterexample at ``x`` or ``None``;
+    ``hint`` is the look-ahead :meth:`Guide.evaluate` of the start node (when its parent's
+    bisection saw it), so that the search below a node depends on that node alone."""
+    from .regions import Split
 
     prover = Prover(network, conjs, confirm, deadline)
+    if hint is not None:
+        prover.guide.ahead[tuple(lo), tuple(hi)] = hint
     out = Outcome()
-    stack: list = [("visit", (tuple(lo), tuple(hi), ()))]
+    stack: list = [("visit", (tuple(lo), tuple(hi), tuple(bits)))]
     built: list = []
-    n = network.input_dim
     while stack:
         kind, item = stack.pop()
         if kind == "built":
             built.append(item)
             continue
-        if kind == "bisect":
-            above, below = built.pop(), built.pop()
-            built.append(Bisect(item[0], item[1], below, above))
+        if kind in ("bisect", "split"):
+            second, first = built.pop(), built.pop()
+            built.append(Bisect(*item, first, second) if kind == "bisect" else Split(item, first, second))
             continue
-        if kind == "split":
-            inactive, active = built.pop(), built.pop()
-            built.append(Split(item, active, inactive))
-            continue
-        lo_, hi_, bits = item
         if deadline is not None and time.perf_counter() > deadline:
             out.open = 1 + sum(1 for k, _ in stack if k == "visit")
             break
         out.nodes += 1
-        status, result = prover.node(lo_, hi_, bits)
+        status, result, *children = step(prover, *item)
         if status == "violated":
             out.counterexample = result
             break
@@ -776,22 +807,173 @@ def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Se
             out.closed += 1
             built.append(result)
             continue
-        if not bits and result.unstable > prover.neuron_splits_below:
-            i = prover.guide.bisection(lo_, hi_, conjs)
-            cut = (lo_[i] + hi_[i]) / 2
-            stack += [("bisect", (i, cut)), ("visit", (lo_[:i] + (cut,) + lo_[i + 1:], hi_, bits)),
-                      ("visit", (lo_, hi_[:i] + (cut,) + hi_[i + 1:], bits))]
-            continue
-        l, u = result.low, result.high
-        row = 2 * n + len(bits)
-        children = []
-        for side in (True, False):
-            if (side and u <= 0) or (not side and l > 0):
-                children.append(("built", Empty(box_empty(result.w, lo_, hi_, row, side))))
-            else:
-                children.append(("visit", (lo_, hi_, bits + (side,))))
-        stack += [("split", prover.order[len(bits)]), children[1], children[0]]
+        stack += [(status, result), children[0][1], children[0][0]]
     out.lps = prover.lps
     if out.counterexample is None and not out.open:
         out.tree = built.pop()
+    return out
+
+
+# ----------------------------------------------------------------------------- on several processes
+def flatten(tree) -> list:
+    """A tree of the prover in preorder as a flat list, which pickles at any depth: ``("b", i, cut)``
+    for a bisection, ``("s", neuron)`` for a split, a :class:`Closed` or
+    :class:`~exactrelu.regions.Empty` as itself; :func:`unflatten` is its inverse.
+
+    >>> from exactrelu.regions import Empty, Split
+    >>> tree = Bisect(0, Fraction(1, 2), Split((0, 1), Closed([], [], []), Empty({2: ONE})), Closed([], [], []))
+    >>> [item if isinstance(item, tuple) else type(item).__name__ for item in flatten(tree)]
+    [('b', 0, Fraction(1, 2)), ('s', (0, 1)), 'Closed', 'Empty', 'Closed']
+    >>> unflatten(flatten(tree)) == tree
+    True
+    """
+    from .regions import Split
+
+    out, stack = [], [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Bisect):
+            out.append(("b", item.coordinate, item.cut))
+            stack += [item.above, item.below]
+        elif isinstance(item, Split):
+            out.append(("s", item.neuron))
+            stack += [item.inactive, item.active]
+        else:
+            out.append(item)
+    return out
+
+
+def unflatten(flat: Sequence) -> object:
+    """The tree of a :func:`flatten` list (read backwards: a node's two subtrees are built first)."""
+    from .regions import Split
+
+    built: list = []
+    for item in reversed(flat):
+        if isinstance(item, tuple):
+            first, second = built.pop(), built.pop()
+            built.append(Bisect(item[1], item[2], first, second) if item[0] == "b" else Split(item[1], first, second))
+        else:
+            built.append(item)
+    return built.pop()
+
+
+class _Slot:
+    """A node of the tree's top, expanded by :func:`prove_parallel` itself: ``node`` is ``(lo, hi,
+    bits)``; ``value`` its subtree (a leaf, ``(kind, data, first, second)`` with two slots, or a
+    worker's tree), ``None`` while it is open."""
+
+    __slots__ = ("node", "depth", "value")
+
+    def __init__(self, node, depth: int, value=None) -> None:
+        self.node, self.depth, self.value = node, depth, value
+
+    def tree(self):
+        """The subtree in place (the top is a few levels deep: recursion is fine)."""
+        from .regions import Split
+
+        if not isinstance(self.value, tuple):
+            return self.value
+        kind, data, first, second = self.value
+        return (Bisect(*data, first.tree(), second.tree()) if kind == "bisect"
+                else Split(data, first.tree(), second.tree()))
+
+
+def _subtree(context: tuple, node: tuple, hint, wall_deadline: Optional[float]) -> Outcome:
+    """A worker's task: :func:`prove_box` below ``node`` (its tree :func:`flatten`-ed), with the
+    run's deadline given in wall-clock seconds (``time.time``), which every process shares."""
+    network, conjs, confirm = context
+    deadline = None if wall_deadline is None else time.perf_counter() + wall_deadline - time.time()
+    started = time.perf_counter()
+    out = prove_box(network, node[0], node[1], conjs, confirm, deadline, node[2], hint)
+    out.seconds = time.perf_counter() - started
+    if out.tree is not None:
+        out.tree = flatten(out.tree)
+    return out
+
+
+def prove_parallel(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Sequence[Sequence[Row]], confirm,
+                   deadline: Optional[float] = None, *, client, frontier: Optional[int] = None,
+                   retries: int = 3, stats: Optional[dict] = None) -> Outcome:
+    """:func:`prove_box` with the subproblems on the Dask cluster of ``client``.
+
+    The top of the tree is expanded here, node by node as :func:`step` says (always the shallowest
+    open node, the first in tree order among them) until ``frontier`` (default 4 per worker) nodes
+    are open; each open node goes to a worker with the look-ahead its parent's bisection made for
+    it (``hint``: then the search below it is the serial one, which depends on the node alone), and
+    the returned subtrees are put in place.  So without a time limit hit the tree, and the
+    counterexample (the first in tree order: every node before it must have closed), are the serial
+    run's; ``confirm`` must pickle (e.g. a ``functools.partial``).  The time limit ``deadline``
+    (``time.perf_counter``) holds for the whole run: at it the tasks still running are cancelled and
+    each counts as one open subproblem, with the ones the workers left open.  ``stats``, if given,
+    receives the nodes decided here and their seconds (``top``, ``top_seconds``), the number of tasks
+    sent, and per finished task its nodes and its seconds on the worker (``task_nodes``, ``task_seconds``)."""
+    started = time.perf_counter()
+    prover = Prover(network, conjs, confirm, deadline)
+    size = frontier or 4 * max(1, len(client.scheduler_info()["workers"]))
+    out = Outcome()
+    root = _Slot((tuple(lo), tuple(hi), ()), 0)
+    pending, found = [root], None
+    while pending and len(pending) < size:
+        if deadline is not None and time.perf_counter() > deadline:
+            out.open = len(pending)
+            out.lps = prover.lps
+            return out
+        k = min(range(len(pending)), key=lambda k: pending[k].depth)
+        slot = pending[k]
+        out.nodes += 1
+        status, result, *children = step(prover, *slot.node)
+        if status == "violated":  # the nodes after it in tree order no longer matter
+            found = result
+            del pending[k:]
+            break
+        if status == "closed":
+            out.closed += 1
+            slot.value = result
+            del pending[k]
+            continue
+        slots = [_Slot(item, slot.depth + 1) if kind == "visit" else _Slot(None, slot.depth + 1, item)
+                 for kind, item in children[0]]
+        slot.value = (status, result, *slots)
+        pending[k:k + 1] = [s for s in slots if s.value is None]
+    out.lps = prover.lps
+    results: list[Optional[Outcome]] = [None] * len(pending)
+    top, top_seconds = out.nodes, time.perf_counter() - started
+    if pending:
+        wall = None if deadline is None else time.time() + deadline - time.perf_counter()
+        context = client.scatter([(network, conjs, confirm)], broadcast=True, hash=False)[0]
+        run = uuid.uuid4().hex[:12]
+        futures = [client.submit(_subtree, context, s.node, prover.guide.ahead.get((s.node[0], s.node[1]))
+                                 if not s.node[2] else None, wall, key=f"exactrelu-prove-{run}-{k}", pure=False,
+                                 retries=retries) for k, s in enumerate(pending)]
+        try:
+            for k, f in enumerate(futures):  # in tree order: a counterexample ends the run once all before closed
+                left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+                try:
+                    results[k] = f.result(timeout=left)
+                except TimeoutError:
+                    break
+                if results[k].counterexample is not None:
+                    break
+            for k, f in enumerate(futures):  # at the time limit: the tasks that finished meanwhile count
+                if results[k] is None and f.done() and f.status == "finished":
+                    results[k] = f.result()
+        finally:
+            client.cancel([f for f, r in zip(futures, results) if r is None])
+            context.release()
+    for r in results:
+        if r is not None:
+            out.nodes, out.closed, out.lps = out.nodes + r.nodes, out.closed + r.closed, out.lps + r.lps
+    if stats is not None:
+        done = [r for r in results if r is not None]
+        stats.update(top=top, top_seconds=top_seconds, tasks=len(pending), task_nodes=[r.nodes for r in done],
+                     task_seconds=[r.seconds for r in done])
+    found = next((r.counterexample for r in results if r is not None and r.counterexample is not None), found)
+    if found is not None:
+        out.counterexample = found
+        return out
+    out.open = sum(1 if r is None else r.open for r in results)
+    if not out.open:
+        for s, r in zip(pending, results):
+            s.value = unflatten(r.tree)
+        out.tree = root.tree()
     return out

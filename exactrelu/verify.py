@@ -40,6 +40,7 @@ is safe only because a constraint is strict exactly on the boundary holds.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -268,6 +269,7 @@ def verify_property(
     attack_first: bool = True,
     early: bool = False,
     enumerator: Optional[Callable] = None,
+    prover: Optional[Callable] = None,
 ) -> Verdict:
     """Decide ``prop`` for ``network`` exactly (see module docstring).
 
@@ -279,7 +281,8 @@ def verify_property(
     bisections and neuron splits) instead of the region enumeration; an ``unknown`` then counts
     the subproblems left open (``Verdict.open``).  ``enumerator`` replaces
     :func:`~exactrelu.regions.enumerate_regions` (same arguments and result), e.g. by
-    :func:`exactrelu.parallel.enumerate_parallel` on a cluster."""
+    :func:`exactrelu.parallel.enumerate_parallel` on a cluster, and ``prover`` replaces
+    :func:`~exactrelu.prover.prove_box` (e.g. by :func:`exactrelu.prover.prove_parallel`)."""
     from .regions import enumerate_regions
 
     enumerator = enumerator or enumerate_regions
@@ -321,8 +324,8 @@ def verify_property(
         if early and domain.kind == "box":
             from .prover import prove_box
 
-            outcome = prove_box(network, domain.lower, domain.upper, prop.unsafe,
-                                lambda x: confirm(network, prop, x, "prover"), deadline)
+            outcome = (prover or prove_box)(network, domain.lower, domain.upper, prop.unsafe,
+                                            functools.partial(confirm, network, prop, found_by="prover"), deadline)
             verdict.nodes += outcome.nodes
             verdict.lps += outcome.lps
             verdict.closed += outcome.closed

@@ -432,3 +432,95 @@ def test_random_single_value_mutations_of_an_early_certificate(made, tmp_path: P
             problems.append(f"{path} {old!r}->{new!r} was VERIFIED")
     assert not problems, "\n".join(problems[:20])
     assert "rejected" in kinds
+
+
+# ============================================================================ --workers: the same certificate
+def _parallel_cases():
+    """(network, property text, expected answer): on a bisected boundary, at an exact maximum, off it."""
+    cases = [(ZIGZAG, HEAD1 + "(assert (> Y_0 1))\n", "holds"), (ZIGZAG, HEAD1 + "(assert (>= Y_0 1))\n", "violated"),
+             (VEE, HEAD1 + "(assert (>= Y_0 0))\n", "violated")]
+    head = "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)\n" \
+           "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))(assert (<= X_1 1))\n"
+    for seed in (0, 3):
+        net = _random_net(random.Random(seed), [2, 4, 3, 1])
+        top = maximum(net, (["-1", "-1"], ["1", "1"]))
+        cases += [(net, head + f"(assert (> Y_0 {top}))\n", "holds"), (net, head + f"(assert (>= Y_0 {top}))\n", "violated")]
+    return cases
+
+
+@pytest.fixture(scope="module")
+def client():
+    pytest.importorskip("distributed")
+    from exactrelu.parallel import dask_client
+
+    with dask_client(workers=2) as c:
+        yield c
+
+
+@pytest.mark.parametrize("frontier", [1, 2, 8])
+def test_workers_give_the_serial_certificate_and_counterexample(client, frontier: int, tmp_path: Path) -> None:
+    import functools
+
+    from exactrelu.prover import prove_parallel
+
+    stats: dict = {}
+    prover = functools.partial(prove_parallel, client=client, frontier=frontier, stats=stats)
+    for k, (net, text, expected) in enumerate(_parallel_cases()):
+        prop = parse_property(text, "p.vnnlib")
+        serial = verify_property(net, prop, early=True, attack_first=False)
+        parallel = verify_property(net, prop, early=True, attack_first=False, prover=prover)
+        assert serial.status == parallel.status == expected, k
+        if expected == "violated":
+            assert parallel.counterexample == serial.counterexample
+            assert prop.unsafe_disjunct(net.evaluate(parallel.counterexample.x)) is not None
+            continue
+        assert (parallel.nodes, parallel.closed, parallel.lps) == (serial.nodes, serial.closed, serial.lps)
+        a, b = certify(tmp_path, serial, f"s{k}.json"), certify(tmp_path, parallel, f"p{k}.json")
+        assert a.read_bytes() == b.read_bytes()
+        Checker(str(b)).run()
+        assert len(stats["task_nodes"]) == stats["tasks"] and stats["top"] + sum(stats["task_nodes"]) == serial.nodes
+        if frontier <= 2 and serial.nodes > 1:  # open nodes of the top went to the workers (with 8, these
+            assert stats["tasks"] >= 1 and stats["top"] < serial.nodes   # small trees may close in the top)
+
+
+def test_workers_keep_the_whole_run_to_the_time_limit(client) -> None:
+    import functools
+
+    from exactrelu.prover import prove_parallel
+
+    for frontier, timeout in ((2, 1e-9), (2, 0.05), (1, 0.2)):
+        prover = functools.partial(prove_parallel, client=client, frontier=frontier)
+        v = verify_property(ZIGZAG, prop1("(assert (> Y_0 1))"), early=True, attack_first=False, timeout=timeout,
+                            prover=prover)
+        assert v.status in ("unknown", "holds") and (v.status == "unknown" or timeout > 1e-9)
+        if v.status == "unknown":
+            assert v.open >= 1 and "subproblems of input set 0 open" in v.reason and not v.cases
+
+
+@pytest.mark.slow
+def test_verify_workers_on_the_command_line_writes_the_serial_certificate(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from exactrelu.commands import main
+
+    (tmp_path / "z.json").write_text(json.dumps(ZIGZAG.to_dict()))
+    (tmp_path / "p.vnnlib").write_text(HEAD1 + "(assert (> Y_0 1))\n")
+    common = [str(tmp_path / "z.json"), str(tmp_path / "p.vnnlib"), "--early", "--quiet"]
+    assert main(["verify", *common, "--certificate", str(tmp_path / "s.json")]) == 0
+    assert main(["verify", *common, "--workers", "2", "--certificate", str(tmp_path / "p.json")]) == 0
+    assert (tmp_path / "s.json").read_bytes() == (tmp_path / "p.json").read_bytes()
+    Checker(str(tmp_path / "p.json")).run()
+
+
+def test_verify_early_imports_nothing_of_dask_without_the_options(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "z.json").write_text(json.dumps(ZIGZAG.to_dict()))
+    (tmp_path / "p.vnnlib").write_text(HEAD1 + "(assert (> Y_0 1))\n")
+    code = ("import sys; from exactrelu.commands import main; "
+            f"rc = main(['verify', {str(tmp_path / 'z.json')!r}, {str(tmp_path / 'p.vnnlib')!r}, '--early', '--quiet']); "
+            "print(rc, sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed'}))")
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"

@@ -71,9 +71,27 @@ def add_enumeration_options(parser: argparse.ArgumentParser) -> None:
 def add_parallel_options(parser: argparse.ArgumentParser) -> None:
     """``--workers N`` (a local Dask cluster) and ``--scheduler ADDRESS`` (a running one)."""
     parser.add_argument("--workers", type=positive_int, metavar="N",
-                        help="enumerate on a local Dask cluster of N worker processes (the 'dask' extra)")
+                        help="enumerate (verify --early: search) on a local Dask cluster of N worker processes "
+                             "(the 'dask' extra)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="enumerate on the running Dask cluster at ADDRESS (e.g. tcp://host:8786)")
+                        help="enumerate (verify --early: search) on the running Dask cluster at ADDRESS "
+                             "(e.g. tcp://host:8786)")
+
+
+@contextlib.contextmanager
+def cluster(args: argparse.Namespace) -> Iterator:
+    """The Dask client of ``--workers``/``--scheduler`` (:func:`exactrelu.parallel.dask_client`,
+    imported only then; stopped on leaving), or ``None`` without them."""
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is None and scheduler is None:
+        yield None
+        return
+    if workers is not None and scheduler is not None:
+        raise InputError("give either --workers or --scheduler, not both")
+    from ..parallel import dask_client
+
+    with dask_client(workers, scheduler) as client:
+        yield client
 
 
 @contextlib.contextmanager
@@ -81,17 +99,14 @@ def enumerator(args: argparse.Namespace) -> Iterator[Callable]:
     """The enumeration function the command uses, ``f(network, domain, max_regions=, progress=)``:
     :func:`~exactrelu.regions.enumerate_regions`, or, with ``--workers``/``--scheduler``, the same on
     a Dask cluster (:mod:`exactrelu.parallel`, imported only then), which is stopped on leaving."""
-    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
-    if workers is None and scheduler is None:
-        from ..regions import enumerate_regions
+    with cluster(args) as client:
+        if client is None:
+            from ..regions import enumerate_regions
 
-        yield enumerate_regions
-        return
-    if workers is not None and scheduler is not None:
-        raise InputError("give either --workers or --scheduler, not both")
-    from ..parallel import dask_client, enumerate_parallel
+            yield enumerate_regions
+            return
+        from ..parallel import enumerate_parallel
 
-    with dask_client(workers, scheduler) as client:
         yield functools.partial(enumerate_parallel, client=client)
 
 

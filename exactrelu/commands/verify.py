@@ -8,6 +8,7 @@ the VNN-COMP result file.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 from fractions import Fraction
 from pathlib import Path
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from ..verify import stream_property_certificate, verify_property
     from ..vnnlib import parse_property
     from .console import Console
-    from .options import check_command, enumerator, read_model, warn_outside_bounds
+    from .options import check_command, cluster, read_model, warn_outside_bounds
 
     console = Console(args.quiet)
     if args.timeout is not None and not args.timeout > 0:
@@ -93,9 +94,16 @@ def run(args: argparse.Namespace) -> int:
         for k, input_set in enumerate(prop.input_sets):
             warn_outside_bounds(console, input_set, loaded, f"input set {k}: ")
         try:
-            with enumerator(args) as enumerate_regions:
+            with cluster(args) as client:
+                parallel = {}
+                if client is not None:  # the prover's subproblems and the enumerations on the cluster
+                    from ..parallel import enumerate_parallel
+                    from ..prover import prove_parallel
+
+                    parallel = dict(enumerator=functools.partial(enumerate_parallel, client=client),
+                                    prover=functools.partial(prove_parallel, client=client))
                 verdict = verify_property(network, prop, timeout=args.timeout, max_regions=args.max_regions,
-                                          progress=console.progress, early=args.early, enumerator=enumerate_regions)
+                                          progress=console.progress, early=args.early, **parallel)
         finally:
             console.end_progress()
         if results is not None:
