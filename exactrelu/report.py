@@ -551,19 +551,46 @@ def _assemble_shallow(v: Verified, regions, empties, detailed: bool, latex: bool
                 appendix.append(Para([Text(f"The other {E - EMPTY_LIMIT} empty branches (of {E}) are not written out "
                                            "here: their Motzkin multipliers are in the certificate's tree, and the "
                                            "checker verified every one of them before this report was written.")]))
-    command, note = check_command(v, base)
     blocks += [
         Heading(2, [Text(f"{next(section)}. Conclusion")]),
         Para([Text("On each region the deep network is the affine formula shown (the ReLUs are fixed by the pattern), "
                    "and the three-hidden-layer network opens exactly that region's gate (section 2), so it computes the "
                    "same formula. The regions cover the domain. Hence the two networks agree at every point of "),
               dom, Text(".\u00a0∎")]),
-        Heading(2, [Text("Re-check it mechanically")]),
-        Para([Text("The checker verified this certificate before this report was written; the files it was bound to:")]),
-        bindings_items(v),
-        Para([Text("Run it yourself from this report's folder:")]),
-        Para(command),
     ]
+    return recheck_blocks(blocks, v, base, cert, appendix, latex)
+
+
+def region_blocks(blocks: list, regions: Sequence, empties: Sequence, section: int, appendix: list) -> int:
+    """Append the first ``SUMMARY_LIMIT`` regions' blocks (``regions``: pairs ``(key, blocks)``), then,
+    under heading ``section``, the first empty branches, to ``blocks``, and the rest to ``appendix``
+    (empty branches up to ``EMPTY_LIMIT``); the number of the next section."""
+    for _, body in regions[:SUMMARY_LIMIT]:
+        blocks += body
+    if len(regions) > SUMMARY_LIMIT:
+        blocks.append(Para([Text(f"… and {len(regions) - SUMMARY_LIMIT} more regions, listed in the appendix.")]))
+        appendix += [b for _, body in regions[SUMMARY_LIMIT:] for b in body]
+    if empties:
+        blocks.append(Heading(2, [Text(f"{section}. The empty branches")]))
+        section += 1
+        for e in empties[:SUMMARY_LIMIT]:
+            blocks += e
+        if len(empties) > SUMMARY_LIMIT:
+            blocks.append(Para([Text(f"… and {len(empties) - SUMMARY_LIMIT} more empty branches, listed in the appendix.")]))
+            appendix += [b for e in empties[SUMMARY_LIMIT:EMPTY_LIMIT] for b in e]
+            if len(empties) > EMPTY_LIMIT:
+                appendix.append(Para([Text(f"The other {len(empties) - EMPTY_LIMIT} empty branches are not written out "
+                                           "here: their multipliers are in the certificate, verified by the checker.")]))
+    return section
+
+
+def recheck_blocks(blocks: list, v: "Verified", base, cert: dict, appendix: list, latex: bool) -> str:
+    """The closing sections every report ends with (the files the checker was bound to, the command to
+    re-check, the producer, the appendix), appended to ``blocks``; the whole document rendered."""
+    command, note = check_command(v, base)
+    blocks += [Heading(2, [Text("Re-check it mechanically")]),
+               Para([Text("The checker verified this certificate before this report was written; the files it was bound to:")]),
+               bindings_items(v), Para([Text("Run it yourself from this report's folder:")]), Para(command)]
     if note:
         blocks.append(Para(note))
     blocks.append(Para([Text("The certificate's producer: "), Code(_producer(cert))]))

@@ -19,12 +19,12 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import formulas as F
-from .document import Appendix, Block, Code, Heading, Items, Math, Para, Span, Strong, Text, to_latex, to_markdown
+from .document import Block, Code, Heading, Items, Math, Para, Span, Strong, Text
 from .equiv import deviation, side_by_side
 from .certificate import nested_tree
 from .errors import InternalError
-from .report import (EMPTY_LIMIT, SUMMARY_LIMIT, Verified, _count, _producer, bindings_items, check_command, condition_items,
-                     domain_math, empty_block, network_blocks, walk)
+from .report import (Verified, _count, condition_items, domain_math, empty_block, network_blocks, recheck_blocks,
+                     region_blocks, walk)
 
 
 def _diff(alpha, beta, s, m: int, n: int) -> tuple[list[Fraction], Fraction]:
@@ -155,23 +155,7 @@ def render_equivalence(v: Verified, latex: bool, base: Path) -> str:
                    "(weak duality: the sum of nonnegative terms is added, the x-terms cancel).")]),
     ]
     appendix: list[Block] = []
-    for k, body in regions[:SUMMARY_LIMIT]:
-        blocks += body
-    if len(regions) > SUMMARY_LIMIT:
-        blocks.append(Para([Text(f"… and {len(regions) - SUMMARY_LIMIT} more regions, listed in the appendix.")]))
-        appendix += [b for _, body in regions[SUMMARY_LIMIT:] for b in body]
-    section = 3
-    if empties:
-        blocks.append(Heading(2, [Text(f"{section}. The empty branches")]))
-        section += 1
-        for e in empties[:SUMMARY_LIMIT]:
-            blocks += e
-        if len(empties) > SUMMARY_LIMIT:
-            blocks.append(Para([Text(f"… and {len(empties) - SUMMARY_LIMIT} more empty branches, listed in the appendix.")]))
-            appendix += [b for e in empties[SUMMARY_LIMIT:EMPTY_LIMIT] for b in e]
-            if len(empties) > EMPTY_LIMIT:
-                appendix.append(Para([Text(f"The other {len(empties) - EMPTY_LIMIT} empty branches are not written out "
-                                           "here: their multipliers are in the certificate, verified by the checker.")]))
+    section = region_blocks(blocks, regions, empties, 3, appendix)
     conclusion = ([Text("On every region A = B (identical formulas, or a bound 0 on each signed difference), and the "
                         "regions cover the domain. Hence A(x) = B(x) at every point of "), dom, Text(".\u00a0∎")]
                   if claim["kind"] == "equal" else
@@ -179,14 +163,5 @@ def render_equivalence(v: Verified, latex: bool, base: Path) -> str:
                    F.rational(claimed), Text("; the regions cover the domain; and the value is attained at the stated "
                                              "point. Hence the maximum over "), dom, Text(" is exactly "),
                    F.rational(claimed), Text(".\u00a0∎")])
-    command, note = check_command(v, base)
-    blocks += [Heading(2, [Text(f"{section}. Conclusion")]), Para(conclusion),
-               Heading(2, [Text("Re-check it mechanically")]),
-               Para([Text("The checker verified this certificate before this report was written; the files it was bound to:")]),
-               bindings_items(v), Para([Text("Run it yourself from this report's folder:")]), Para(command)]
-    if note:
-        blocks.append(Para(note))
-    blocks.append(Para([Text("The certificate's producer: "), Code(_producer(cert))]))
-    if appendix:
-        blocks += [Appendix(), Heading(2, [Text("Appendix: the remaining regions and empty branches")]), *appendix]
-    return to_latex(blocks) if latex else to_markdown(blocks)
+    blocks += [Heading(2, [Text(f"{section}. Conclusion")]), Para(conclusion)]
+    return recheck_blocks(blocks, v, base, cert, appendix, latex)

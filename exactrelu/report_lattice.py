@@ -28,10 +28,10 @@ from typing import Sequence
 
 from . import formulas as F
 from .certificate import nested_tree
-from .document import Appendix, Block, Code, Heading, Items, Math, Para, Span, Strong, Text, to_latex, to_markdown
+from .document import Block, Code, Heading, Items, Math, Para, Span, Strong, Text
 from .errors import InternalError
-from .report import (EMPTY_LIMIT, SUMMARY_LIMIT, Verified, _count, _producer, bindings_items, check_command, condition_items,
-                     domain_math, empty_block, network_blocks, walk)
+from .report import (Verified, _count, condition_items, domain_math, empty_block, network_blocks, recheck_blocks,
+                     region_blocks, walk)
 
 Map = tuple[list[Fraction], Fraction]
 
@@ -221,33 +221,8 @@ def render_lattice(v: Verified, latex: bool, base: Path) -> str:
                    "so the maximum is at most l.")]),
     ]
     appendix: list[Block] = []
-    for _, body in regions[:SUMMARY_LIMIT]:
-        blocks += body
-    if len(regions) > SUMMARY_LIMIT:
-        blocks.append(Para([Text(f"… and {len(regions) - SUMMARY_LIMIT} more regions, listed in the appendix.")]))
-        appendix += [b for _, body in regions[SUMMARY_LIMIT:] for b in body]
-    section = 5
-    if empties:
-        blocks.append(Heading(2, [Text(f"{section}. The empty branches")]))
-        section += 1
-        for e in empties[:SUMMARY_LIMIT]:
-            blocks += e
-        if len(empties) > SUMMARY_LIMIT:
-            blocks.append(Para([Text(f"… and {len(empties) - SUMMARY_LIMIT} more empty branches, listed in the appendix.")]))
-            appendix += [b for e in empties[SUMMARY_LIMIT:EMPTY_LIMIT] for b in e]
-            if len(empties) > EMPTY_LIMIT:
-                appendix.append(Para([Text(f"The other {len(empties) - EMPTY_LIMIT} empty branches are not written out "
-                                           "here: their multipliers are in the certificate, verified by the checker.")]))
-    command, note = check_command(v, base)
+    section = region_blocks(blocks, regions, empties, 5, appendix)
     blocks += [Heading(2, [Text(f"{section}. Conclusion")]),
                Para([Text("On every region the formula equals A's map, the regions cover the domain, and B computes the "
-                          "formula. Hence A(x) = B(x) at every point of "), dom, Text(".\u00a0∎")]),
-               Heading(2, [Text("Re-check it mechanically")]),
-               Para([Text("The checker verified this certificate before this report was written; the files it was bound to:")]),
-               bindings_items(v), Para([Text("Run it yourself from this report's folder:")]), Para(command)]
-    if note:
-        blocks.append(Para(note))
-    blocks.append(Para([Text("The certificate's producer: "), Code(_producer(cert))]))
-    if appendix:
-        blocks += [Appendix(), Heading(2, [Text("Appendix: the remaining regions and empty branches")]), *appendix]
-    return to_latex(blocks) if latex else to_markdown(blocks)
+                          "formula. Hence A(x) = B(x) at every point of "), dom, Text(".\u00a0∎")])]
+    return recheck_blocks(blocks, v, base, cert, appendix, latex)
