@@ -84,3 +84,13 @@ def test_commands_that_read_version_2_name_a_streamed_certificate(tmp_path, comm
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "a streamed (version 3) certificate: only `exactrelu check` reads that form" in result.stderr
     assert not (tmp_path / "r.md").exists() and not (tmp_path / "p.png").exists()
+
+
+def test_sparse_huge_shape_is_refused_in_process(tmp_path):
+    from exactrelu import checker
+
+    path = tmp_path / "huge.cert.json"
+    path.write_text(json.dumps({"format": "exactrelu-certificate", "version": 2, "network": HUGE}))
+    with pytest.raises(checker.CheckFailure, match="is held densely in memory") as failure:
+        checker.Checker(str(path)).run()
+    assert failure.value.location == "network.layers[0].weight.shape"
