@@ -82,15 +82,22 @@ def run(args: argparse.Namespace) -> int:
     }
     bindings = ["--model", args.model, *(["--shallow", args.output] if named else []), *domain_binding(args, e.domain)]
     say = print if STDOUT not in (args.output, cert_path) else console.warn  # stdout holds a file
-    if args.json:
-        say(json.dumps({**result, "check": check_command(cert_path, bindings)}, indent=1))
+    return summarise(result, bindings, args.json, say, f"wrote {args.output} and {cert_path} ({cert.size} bytes)")
+
+
+def summarise(result: dict, bindings: list, as_json: bool, say, wrote: str) -> int:
+    """The run's summary (``result``, as the ``--json`` object or as four lines) and the command
+    that checks it with every file bound."""
+    check = check_command(result["certificate"], bindings)
+    if as_json:
+        say(json.dumps({**result, "check": check}, indent=1))
         return 0
     say(f"deep network {'-'.join(map(str, result['deep_widths']))} -> shallow network "
-          f"{'-'.join(map(str, result['shallow_widths']))} (three hidden layers, {s.infinite_weights} infinite weights)")
-    say(f"{len(e.regions)} regions ({e.full_dimensional} full-dimensional, {e.lower_dimensional} lower-dimensional), "
-          f"{s.hyperplanes} hyperplanes, over {e.domain.describe()}")
-    say(f"wrote {args.output} and {cert_path} ({cert.size} bytes) in {result['seconds']:.2f} s")
-    say(f"check it with: {check_command(cert_path, bindings)}")
+        f"{'-'.join(map(str, result['shallow_widths']))} (three hidden layers, {result['infinite_weights']} infinite weights)")
+    say(f"{result['regions']} regions ({result['full_dimensional']} full-dimensional, {result['lower_dimensional']} "
+        f"lower-dimensional), {result['hyperplanes']} hyperplanes, over {result['domain']}")
+    say(f"{wrote} in {result['seconds']:.2f} s")
+    say(f"check it with: {check}")
     return 0
 
 
@@ -134,17 +141,8 @@ def run_stream(args: argparse.Namespace, cert_path: str, console: Console) -> in
         "enumeration_seconds": round(e.seconds, 3), "shallow_write_seconds": round(write_seconds, 3),
     }
     bindings = ["--model", args.model, "--shallow", args.output, *domain_binding(args, e.domain)]
-    if args.json:
-        print(json.dumps({**result, "check": check_command(cert_path, bindings)}, indent=1))
-        return 0
-    print(f"deep network {'-'.join(map(str, result['deep_widths']))} -> shallow network "
-          f"{'-'.join(map(str, widths))} (three hidden layers, {infinite} infinite weights)")
-    print(f"{K} regions ({writer.full} full-dimensional, {K - writer.full} lower-dimensional), {J} hyperplanes, "
-          f"over {e.domain.describe()}")
-    print(f"wrote {args.output} ({out.size} bytes) and {cert_path} (version 3, streamed, {cert.size} bytes) "
-          f"in {result['seconds']:.2f} s")
-    print(f"check it with: {check_command(cert_path, bindings)}")
-    return 0
+    return summarise(result, bindings, args.json, print,
+                     f"wrote {args.output} ({out.size} bytes) and {cert_path} (version 3, streamed, {cert.size} bytes)")
 
 
 def run_finite(args: argparse.Namespace, cert_path: str, console: Console) -> int:
