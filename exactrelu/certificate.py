@@ -29,7 +29,7 @@ from .io.output import write_with
 from .network import canonical_dumps
 from .rationals import format_rational
 from .regions import Child, Empty, Enumeration, Leaf, Region, Split
-from .shallow import ShallowNetwork
+from .shallow import Hyperplanes, ShallowNetwork
 
 CERT_FORMAT = "exactrelu-certificate"
 CERT_VERSION = 2
@@ -61,28 +61,105 @@ def _model_rows(shallow: ShallowNetwork) -> dict[int, tuple[dict[int, Fraction],
     return {i: (rows.get(i, {}), first.bias[i]) for i in range(first.rows)}  # type: ignore[misc]
 
 
-def check_gates(shallow: ShallowNetwork) -> None:
-    """On each region ``k`` exactly gate ``k`` is open: its violation score has no term that is
-    positive on ``R_k``, and every other gate ``k'`` has one (a ``j`` with ``h_j > 0`` required by one
-    region and ``h_j <= 0`` by the other).  Raises :class:`InternalError` otherwise."""
+def check_gates(enumeration: Enumeration, shallow: ShallowNetwork) -> None:
+    """On each region ``k`` exactly gate ``k`` is open: its gate rows test exactly ``strict[k]`` and
+    ``weak[k]``, which are the hyperplanes of its conditions, and the case-split tree separates the
+    regions (:class:`Separation`), which gives every other gate ``k'`` a term that is positive on
+    ``R_k``.  Linear in the size of the regions and the tree.  Raises :class:`InternalError` otherwise."""
     J = shallow.hyperplanes
-    third = shallow.layers[2]
     m = shallow.output_dim
     infinite: dict[int, set[int]] = {}
-    for i, j, w in third.entries:
+    for i, j, w in shallow.layers[2].entries:
         if isinstance(w, Infinity):
             infinite.setdefault(i, set()).add(j)
-    strict_bits = [sum(1 << j for j in s) for s in shallow.strict]
-    weak_bits = [sum(1 << j for j in w) for w in shallow.weak]
-    for k in range(shallow.regions):
+    planes = Hyperplanes()
+    for k, region in enumerate(enumeration.regions):
+        if planes.gates(region) != (list(shallow.strict[k]), list(shallow.weak[k])):
+            raise InternalError(f"the gates of region {k} are not the hyperplanes of its conditions")
         own = set(shallow.strict[k]) | {J + j for j in shallow.weak[k]}
-        for o in range(m):
-            for row in (2 * (k * m + o), 2 * (k * m + o) + 1):
-                if infinite.get(row, set()) != own:
-                    raise InternalError(f"gate {row} of region {k} does not test exactly the region's conditions")
-        for other in range(shallow.regions):
-            if other != k and not ((strict_bits[other] & weak_bits[k]) or (weak_bits[other] & strict_bits[k])):
-                raise InternalError(f"the gate of region {other} is not closed on region {k}")
+        for row in range(2 * k * m, 2 * (k + 1) * m):
+            if infinite.get(row, set()) != own:
+                raise InternalError(f"gate {row} of region {k} does not test exactly the region's conditions")
+    separation = Separation(enumeration.network, planes.of)
+    stack = [] if enumeration.tree is None else [enumeration.tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Split):
+            separation.split(item.neuron)
+            stack += [item.inactive, item.active]
+        elif isinstance(item, Leaf):
+            separation.leaf(item.index, enumeration.regions[item.index], shallow.strict[item.index], shallow.weak[item.index])
+        else:
+            separation.empty()
+    separation.finish(len(enumeration.regions))
+
+
+class Separation:
+    """The combinatorial core of the construction lemma, checked on the case-split tree as it is
+    walked in preorder (``split``, ``empty``, ``leaf`` as a :class:`~exactrelu.regions.Sink` hears
+    them), in time linear in the tree: each leaf costs one look-up per split above it.
+
+    Property (S): each region is exactly one leaf (numbered 0, 1, 2, ... in preorder), and every
+    split names one hyperplane ``j``, that of its neuron's pre-activation in every region below it
+    (``hyperplane(affine)``), with ``j`` in ``strict[k]`` for each region ``k`` of its active subtree
+    and in ``weak[k]`` for each region of its inactive one.  A split whose neuron's pre-activation is
+    constant (no hyperplane) may have regions on one side only.
+
+    (S) implies what the lemma needs of the gates (docs/theory.md, section 4): every two regions
+    ``k != k'`` have a ``j`` in ``strict[k] & weak[k']`` or in ``weak[k] & strict[k']``.  Their leaves
+    are distinct, so their lowest common split has one of them in each subtree; it has a
+    hyperplane (its two sides are not empty), and that ``j`` is such a ``j``.  Checking the pairs
+    themselves would be quadratic in the number of regions."""
+
+    UNSET = -1  # no region below the split yet
+
+    def __init__(self, network, hyperplane: Callable[[tuple], Optional[int]]) -> None:
+        self.hyperplane = hyperplane
+        self.offsets = [0]
+        for layer in network.layers[:-1]:
+            self.offsets.append(self.offsets[-1] + layer.out_dim)
+        self.open: list[list] = []  # per split above: [flat neuron, in its active subtree, j, side of its first region]
+        self.leaves = 0
+
+    def split(self, neuron: tuple[int, int]) -> None:
+        self.open.append([self.offsets[neuron[0]] + neuron[1], True, self.UNSET, True])
+
+    def empty(self, child: Optional[Empty] = None) -> None:
+        self._close()
+
+    def leaf(self, index: int, region: Region, strict: Iterable[int], weak: Iterable[int]) -> None:
+        if index != self.leaves:
+            raise InternalError(f"the tree's leaf {self.leaves} in preorder names region {index}")
+        sides = {True: set(strict), False: set(weak)}
+        for split in self.open:
+            flat, side, first = split[0], split[1], split[2]
+            j = self.hyperplane(region.preactivations[flat])
+            if first == self.UNSET:
+                split[2], split[3] = j, side
+            elif j != first:
+                raise InternalError(f"region {index}: the split on neuron {flat} (layer-major) has hyperplane {j}, "
+                                    f"another region below it {first}")
+            if j is None:
+                if side != split[3]:
+                    raise InternalError(f"region {index}: the split on neuron {flat} (layer-major) has a constant "
+                                        "pre-activation and regions on both sides")
+            elif j not in sides[side]:
+                raise InternalError(f"region {index}: hyperplane {j} of the split on neuron {flat} (layer-major) above "
+                                    f"it is not among its {'strict' if side else 'weak'} gates")
+        self.leaves += 1
+        self._close()
+
+    def _close(self) -> None:
+        """A child is complete: so is every split whose inactive child it ends."""
+        while self.open:
+            if self.open[-1][1]:
+                self.open[-1][1] = False
+                return
+            self.open.pop()
+
+    def finish(self, regions: int) -> None:
+        if self.open or self.leaves != regions:
+            raise InternalError(f"the tree is incomplete or has {self.leaves} leaves for {regions} regions")
 
 
 def flint_layers(net) -> list:
@@ -124,7 +201,7 @@ def equate(enumeration: Enumeration, shallow: ShallowNetwork, method: str = "fli
     network under the region's gates are the same affine function (see module docstring)."""
     if method not in EQUATION_METHODS:
         raise InputError(f"--equation: unknown method {method!r}; choose one of {', '.join(EQUATION_METHODS)}")
-    check_gates(shallow)
+    check_gates(enumeration, shallow)
     rows = _model_rows(shallow)
     J, m, n = shallow.hyperplanes, shallow.output_dim, shallow.input_dim
     if method == "sympy":
@@ -361,7 +438,8 @@ class StreamWriter:
     node as the search finds it (docs/certificate-format.md), and gathers the shallow network
     compactly (:class:`~exactrelu.shallow.CompactShallow`).  Regions are equated as they come (the
     deep network under the region's pattern, by python-flint, against the region's affine map, which
-    layer 1 of the construction copies).  :meth:`finish` writes the shallow network to ``shallow_out``
+    layer 1 of the construction copies), and the tree's separation of their gates is checked as it
+    comes (:class:`Separation`; layer 3 of the construction is written from those gates).  :meth:`finish` writes the shallow network to ``shallow_out``
     (canonical JSON, hashed as written), the end line, and the file's SHA-256 into the header's
     placeholder (``patch(offset, bytes)``: the certificate file is regular, not yet published)."""
 
@@ -376,6 +454,7 @@ class StreamWriter:
         self.nodes = self.full = 0
         self.buffer: list[str] = [header + "\n"]
         self.conditions = ConditionTexts()
+        self.separation = Separation(network, self.shallow.planes.of)
 
     def _write(self, line: str) -> None:
         self.nodes += 1
@@ -385,22 +464,25 @@ class StreamWriter:
             self.buffer.clear()
 
     def split(self, neuron: tuple[int, int]) -> None:
+        self.separation.split(neuron)
         self._write('{"split":[%d,%d]}\n' % neuron)
 
     def empty(self, child: Empty) -> None:
+        self.separation.empty(child)
         self._write(node_line(child) + "\n")
 
     def leaf(self, index: int, region: Region) -> None:
         if deep_map_flint(region, self.network, self.layers) != flint_rows(region.alpha, region.beta):
             raise InternalError(f"region {index}: the deep network and the region's affine map differ (flint)")
         self._write('{"leaf":%d,"region":%s}\n' % (index, leaf_json(region, conditions=self.conditions(region))))
-        self.shallow.add(region)
+        self.separation.leaf(index, region, *self.shallow.add(region))
         self.full += region.full_dimensional
 
     def finish(self, shallow_out) -> str:
         """Write the shallow network and the end line; return the shallow file's SHA-256."""
         import hashlib
 
+        self.separation.finish(self.shallow.regions)
         self.out.write("".join(self.buffer))
         self.buffer.clear()
         self.conditions = ConditionTexts()

@@ -485,12 +485,13 @@ class CompactShallow:
     def hyperplanes(self) -> int:
         return len(self.keys)
 
-    def add(self, region) -> None:
-        """Region ``self.regions``'s gates and affine map."""
+    def add(self, region) -> tuple[list[int], list[int]]:
+        """Region ``self.regions``'s gates and affine map; returns its gates (``strict``, ``weak``)."""
         strict, weak = self.planes.gates(region)
         self.strict.append(array("l", strict))
         self.weak.append(array("l", weak))
         self.maps.append(tuple(format_rational(v) for v in (*(a for row in region.alpha for a in row), *region.beta)))
+        return strict, weak
 
     def chunks(self) -> Iterator[str]:
         """The canonical JSON text (sorted keys, no spaces) of the ``exactrelu-shallow`` object."""

@@ -15,21 +15,23 @@ import json
 import os
 import random
 import re
+from dataclasses import replace
 from fractions import Fraction
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
 
 from exactrelu import checker
 from exactrelu.bruteforce import brute_force_patterns
-from exactrelu.certificate import equate, write_certificate
+from exactrelu.certificate import Separation, check_gates, equate, write_certificate
 from exactrelu.commands import main as cli_main
 from exactrelu.domain import Domain
 from exactrelu.errors import InternalError
 from exactrelu.io.jsonfmt import save as save_network
 from exactrelu.network import ReluNetwork
-from exactrelu.regions import enumerate_regions
-from exactrelu.shallow import build_shallow, save_shallow
+from exactrelu.regions import Empty, Leaf, Split, enumerate_regions
+from exactrelu.shallow import SparseLayer, build_shallow, save_shallow
 
 KINDS = (
     "plain", "duplicated", "zero_rows", "dead", "parallel", "three_lines",
@@ -207,6 +209,12 @@ def certify(tmp_path: Path, net: ReluNetwork, domain: Domain):
 CASES = {seed: draw_network(seed) for seed in SEEDS}
 
 
+def gates_pairwise_closed(s) -> bool:
+    """The quadratic definition: every two regions have a ``j`` strict in one and weak in the other."""
+    strict, weak = [set(v) for v in s.strict], [set(v) for v in s.weak]
+    return all(strict[k] & weak[o] or weak[k] & strict[o] for k in range(s.regions) for o in range(k))
+
+
 def test_the_cases_cover_every_kind_and_domain() -> None:
     kinds = {kind for kind, _ in CASES.values()}
     assert kinds == set(KINDS)
@@ -222,6 +230,7 @@ def test_random_network_certificate_verifies(seed: int, tmp_path: Path, capsys) 
     e, s = certify(tmp_path, net, domain)
     equate(e, s, "flint")
     equate(e, s, "sympy")
+    assert gates_pairwise_closed(s)  # what check_gates (inside equate) claims, pair by pair
 
     shallow_path = tmp_path / "shallow.json"
     named = tmp_path / "named.cert.json"
@@ -454,3 +463,63 @@ def test_a_network_with_two_thousand_hidden_neurons_verifies(tmp_path: Path, cap
     data["tree"][-1] = {"leaf": 0}  # leaf 0 twice: the very last node is still checked
     cert.write_text(json.dumps(data), encoding="utf-8")
     assert run_checker(capsys, cert)[:2] == (1, "s NOT VERIFIED\n")
+
+
+def test_check_gates_refuses_gates_that_do_not_close(tmp_path: Path) -> None:
+    """The producer's self-check, linear in the tree (certificate.Separation), refuses shallow
+    networks and trees whose gates do not follow the regions: swapped gates, a gate row without one
+    of its infinite weights, leaves out of preorder."""
+    net = ReluNetwork.from_lists([([[1, 0], [0, 1], [1, 1]], [0, 0, "-1/2"]), ([[1, -1, 2]], [0])])
+    e, s = certify(tmp_path, net, Domain.box(["-1", "-1"], ["1", "1"]))
+    check_gates(e, s)
+    assert len(e.regions) > 2 and gates_pairwise_closed(s)
+    swapped = replace(s, strict=(s.weak[0], *s.strict[1:]), weak=(s.strict[0], *s.weak[1:]))
+    with pytest.raises(InternalError, match="the gates of region 0 are not the hyperplanes of its conditions"):
+        check_gates(e, swapped)
+    third = s.layers[2]
+    cut = SparseLayer(third.rows, third.cols, third.entries[1:], third.bias)
+    with pytest.raises(InternalError, match="gate 0 of region 0 does not test exactly the region's conditions"):
+        check_gates(e, replace(s, layers=(s.layers[0], s.layers[1], cut, s.layers[3])))
+    tree = e.tree
+    assert isinstance(tree, Split)
+    with pytest.raises(InternalError, match=r"the tree's leaf 0 in preorder names region \d+"):
+        check_gates(replace(e, tree=Split(tree.neuron, tree.inactive, tree.active)), s)
+    with pytest.raises(InternalError, match="the tree is incomplete or has 0 leaves"):
+        check_gates(replace(e, tree=Empty({0: Fraction(1)})), s)
+
+
+def test_separation_names_the_split_that_does_not_separate() -> None:
+    """:class:`Separation` on hand-made leaves: a split must name one hyperplane for every region below
+    it, strict on its active side and weak on its inactive side; a constant pre-activation (no
+    hyperplane) may have regions on one side only; the tree must end."""
+    net = SimpleNamespace(layers=[SimpleNamespace(out_dim=2), SimpleNamespace(out_dim=1)])
+    planes = {"a": 0, "b": 1, "c": None}.get
+
+    def region(*pre: str):
+        return SimpleNamespace(preactivations=pre)
+
+    def run(*steps) -> None:
+        check = Separation(net, planes)
+        for step in steps:
+            if step[0] == "split":
+                check.split(step[1])
+            elif step[0] == "empty":
+                check.empty()
+            else:
+                check.leaf(*step[1:])
+        check.finish(sum(step[0] == "leaf" for step in steps))
+
+    run(("split", (0, 0)), ("leaf", 0, region("a", "b"), [0], [1]), ("leaf", 1, region("a", "a"), [], [0]))
+    run(("split", (0, 1)), ("split", (0, 0)), ("leaf", 0, region("a", "b"), [0, 1], []), ("empty",),
+        ("leaf", 1, region("b", "b"), [], [1]))
+    with pytest.raises(InternalError, match=r"region 1: the split on neuron 0 \(layer-major\) has hyperplane 1, another region below it 0"):
+        run(("split", (0, 0)), ("leaf", 0, region("a"), [0], []), ("leaf", 1, region("b"), [], [1]))
+    with pytest.raises(InternalError, match="region 1: hyperplane 0 of the split on neuron 0 .* is not among its weak gates"):
+        run(("split", (0, 0)), ("leaf", 0, region("a"), [0], []), ("leaf", 1, region("a"), [0], []))
+    with pytest.raises(InternalError, match="region 0: hyperplane 1 of the split on neuron 1 .* is not among its strict gates"):
+        run(("split", (0, 1)), ("leaf", 0, region("a", "b"), [0], [1]), ("empty",))
+    run(("split", (0, 0)), ("empty",), ("leaf", 0, region("c"), [], []))
+    with pytest.raises(InternalError, match="region 1: the split on neuron 0 .* has a constant pre-activation and regions on both sides"):
+        run(("split", (0, 0)), ("leaf", 0, region("c"), [], []), ("leaf", 1, region("c"), [], []))
+    with pytest.raises(InternalError, match="the tree is incomplete or has 1 leaves for 1 regions"):
+        run(("split", (1, 0)), ("leaf", 0, region("a", "a", "b"), [1], []))
