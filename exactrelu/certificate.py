@@ -20,7 +20,7 @@ import json
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional, TextIO
+from typing import Callable, Iterable, Iterator, Optional, Sequence, TextIO
 
 from . import __version__
 from .errors import InputError, InternalError
@@ -73,14 +73,16 @@ def check_gates(enumeration: Enumeration, shallow: ShallowNetwork) -> None:
         if isinstance(w, Infinity):
             infinite.setdefault(i, set()).add(j)
     planes = Hyperplanes()
+    indices = []
     for k, region in enumerate(enumeration.regions):
-        if planes.gates(region) != (list(shallow.strict[k]), list(shallow.weak[k])):
+        indices.append(planes.indices(region))
+        if planes.gates(region, indices[k]) != (list(shallow.strict[k]), list(shallow.weak[k])):
             raise InternalError(f"the gates of region {k} are not the hyperplanes of its conditions")
         own = set(shallow.strict[k]) | {J + j for j in shallow.weak[k]}
         for row in range(2 * k * m, 2 * (k + 1) * m):
             if infinite.get(row, set()) != own:
                 raise InternalError(f"gate {row} of region {k} does not test exactly the region's conditions")
-    separation = Separation(enumeration.network, planes.of)
+    separation = Separation(enumeration.network)
     stack = [] if enumeration.tree is None else [enumeration.tree]
     while stack:
         item = stack.pop()
@@ -88,7 +90,7 @@ def check_gates(enumeration: Enumeration, shallow: ShallowNetwork) -> None:
             separation.split(item.neuron)
             stack += [item.inactive, item.active]
         elif isinstance(item, Leaf):
-            separation.leaf(item.index, enumeration.regions[item.index], shallow.strict[item.index], shallow.weak[item.index])
+            separation.leaf(item.index, indices[item.index], shallow.strict[item.index], shallow.weak[item.index])
         else:
             separation.empty()
     separation.finish(len(enumeration.regions))
@@ -101,8 +103,9 @@ class Separation:
 
     Property (S): each region is exactly one leaf (numbered 0, 1, 2, ... in preorder), and every
     split names one hyperplane ``j``, that of its neuron's pre-activation in every region below it
-    (``hyperplane(affine)``), with ``j`` in ``strict[k]`` for each region ``k`` of its active subtree
-    and in ``weak[k]`` for each region of its inactive one.  A split whose neuron's pre-activation is
+    (``indices``, per neuron, of :meth:`~exactrelu.shallow.Hyperplanes.indices`), with ``j`` in
+    ``strict[k]`` for each region ``k`` of its active subtree and in ``weak[k]`` for each region of
+    its inactive one.  A split whose neuron's pre-activation is
     constant (no hyperplane) may have regions on one side only.
 
     (S) implies what the lemma needs of the gates (docs/theory.md, section 4): every two regions
@@ -113,8 +116,7 @@ class Separation:
 
     UNSET = -1  # no region below the split yet
 
-    def __init__(self, network, hyperplane: Callable[[tuple], Optional[int]]) -> None:
-        self.hyperplane = hyperplane
+    def __init__(self, network) -> None:
         self.offsets = [0]
         for layer in network.layers[:-1]:
             self.offsets.append(self.offsets[-1] + layer.out_dim)
@@ -127,13 +129,13 @@ class Separation:
     def empty(self, child: Optional[Empty] = None) -> None:
         self._close()
 
-    def leaf(self, index: int, region: Region, strict: Iterable[int], weak: Iterable[int]) -> None:
+    def leaf(self, index: int, indices: Sequence[Optional[int]], strict: Iterable[int], weak: Iterable[int]) -> None:
         if index != self.leaves:
             raise InternalError(f"the tree's leaf {self.leaves} in preorder names region {index}")
         sides = {True: set(strict), False: set(weak)}
         for split in self.open:
             flat, side, first = split[0], split[1], split[2]
-            j = self.hyperplane(region.preactivations[flat])
+            j = indices[flat]
             if first == self.UNSET:
                 split[2], split[3] = j, side
             elif j != first:
@@ -454,7 +456,7 @@ class StreamWriter:
         self.nodes = self.full = 0
         self.buffer: list[str] = [header + "\n"]
         self.conditions = ConditionTexts()
-        self.separation = Separation(network, self.shallow.planes.of)
+        self.separation = Separation(network)
 
     def _write(self, line: str) -> None:
         self.nodes += 1
@@ -475,7 +477,8 @@ class StreamWriter:
         if deep_map_flint(region, self.network, self.layers) != flint_rows(region.alpha, region.beta):
             raise InternalError(f"region {index}: the deep network and the region's affine map differ (flint)")
         self._write('{"leaf":%d,"region":%s}\n' % (index, leaf_json(region, conditions=self.conditions(region))))
-        self.separation.leaf(index, region, *self.shallow.add(region))
+        indices = self.shallow.planes.indices(region)
+        self.separation.leaf(index, indices, *self.shallow.add(region, indices))
         self.full += region.full_dimensional
 
     def finish(self, shallow_out) -> str:

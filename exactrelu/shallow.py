@@ -436,11 +436,15 @@ class Hyperplanes:
         self._memo[id(affine)] = (affine, j)
         return j
 
-    def gates(self, region) -> tuple[list[int], list[int]]:
-        """``strict`` and ``weak`` of ``region``: the sorted ``j`` with ``h_j > 0`` (resp. ``<= 0``)."""
+    def indices(self, region) -> list[Optional[int]]:
+        """Per hidden neuron of ``region`` (layer-major), the ``j`` of its pre-activation (``None`` if constant)."""
+        return [self.of(affine) for affine in region.preactivations]
+
+    def gates(self, region, indices: Optional[Sequence[Optional[int]]] = None) -> tuple[list[int], list[int]]:
+        """``strict`` and ``weak`` of ``region``: the sorted ``j`` with ``h_j > 0`` (resp. ``<= 0``);
+        ``indices``, when given, is :meth:`indices` of ``region`` already made."""
         strict, weak = set(), set()
-        for affine, active in zip(region.preactivations, region.flat_pattern):
-            j = self.of(affine)
+        for j, active in zip(self.indices(region) if indices is None else indices, region.flat_pattern):
             if j is not None:
                 (strict if active else weak).add(j)
         return sorted(strict), sorted(weak)
@@ -485,9 +489,10 @@ class CompactShallow:
     def hyperplanes(self) -> int:
         return len(self.keys)
 
-    def add(self, region) -> tuple[list[int], list[int]]:
-        """Region ``self.regions``'s gates and affine map; returns its gates (``strict``, ``weak``)."""
-        strict, weak = self.planes.gates(region)
+    def add(self, region, indices: Optional[Sequence[Optional[int]]] = None) -> tuple[list[int], list[int]]:
+        """Region ``self.regions``'s gates and affine map (``indices`` as for :meth:`Hyperplanes.gates`);
+        returns its gates (``strict``, ``weak``)."""
+        strict, weak = self.planes.gates(region, indices)
         self.strict.append(array("l", strict))
         self.weak.append(array("l", weak))
         self.maps.append(tuple(format_rational(v) for v in (*(a for row in region.alpha for a in row), *region.beta)))

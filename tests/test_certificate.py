@@ -493,13 +493,13 @@ def test_separation_names_the_split_that_does_not_separate() -> None:
     it, strict on its active side and weak on its inactive side; a constant pre-activation (no
     hyperplane) may have regions on one side only; the tree must end."""
     net = SimpleNamespace(layers=[SimpleNamespace(out_dim=2), SimpleNamespace(out_dim=1)])
-    planes = {"a": 0, "b": 1, "c": None}.get
+    planes = {"a": 0, "b": 1, "c": None}
 
-    def region(*pre: str):
-        return SimpleNamespace(preactivations=pre)
+    def region(*pre: str) -> list:  # the hyperplane of each neuron's pre-activation
+        return [planes[p] for p in pre]
 
     def run(*steps) -> None:
-        check = Separation(net, planes)
+        check = Separation(net)
         for step in steps:
             if step[0] == "split":
                 check.split(step[1])
