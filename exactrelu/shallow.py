@@ -465,8 +465,8 @@ class CompactShallow:
     >>> from exactrelu.regions import enumerate_regions
     >>> e = enumerate_regions(ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]))
     >>> s = CompactShallow(e.network, e.domain)
-    >>> for k, region in enumerate(e.regions):
-    ...     s.add(region)
+    >>> [s.add(region) for region in e.regions]   # each region's gates: strict, weak
+    [([0], [1]), ([1], [0]), ([], [0, 1])]
     >>> "".join(s.chunks()) == canonical_dumps(build_shallow(e).to_dict())
     True
     """
