@@ -125,6 +125,36 @@ def test_info_prints_the_shallow_sha256_the_certificate_records(run_main, tmp_pa
     assert info["deep_sha256"] == ABS.sha256()
 
 
+def test_info_prints_both_hashes_a_certificate_may_record_labelled(run_main, tmp_path, model) -> None:
+    """A version-2 certificate pins the shallow file's JSON value (canonical text), a version-3 one
+    (``--stream``) the file's bytes: ``info`` prints both, each labelled with the version that pins
+    it, and each equals what that version's certificate records."""
+    import hashlib
+
+    for flags, version, key in (([], 2, "sha256"), (["--stream"], 3, "file_sha256")):
+        folder = tmp_path / f"v{version}"
+        folder.mkdir()
+        assert run_main("shallow", model, "--box=-1:1", *flags, "-o", folder / "s.json")[0] == 0
+        data = (folder / "s.json").read_bytes()
+        cert = json.loads((folder / "s.cert.json").read_text().splitlines()[0] if version == 3 else
+                          (folder / "s.cert.json").read_text())
+        assert cert["version"] == version
+        code, out, _ = run_main("info", folder / "s.json", "--json")
+        info = json.loads(out)
+        assert info[key] == cert["shallow"]["sha256"]
+        assert info["file_sha256"] == hashlib.sha256(data).hexdigest()
+        assert info["sha256"] == checker.raw_sha256(json.loads(data))
+        assert info["sha256"] != info["file_sha256"]
+        code, out, _ = run_main("info", folder / "s.json")
+        lines = out.splitlines()
+        assert code == 0 and lines[-2:] == [
+            f"sha256 (of its JSON value, sorted keys, no spaces: pinned by version-2 certificates): {info['sha256']}",
+            f"sha256 of the file's bytes (pinned by version-3 certificates, shallow --stream): {info['file_sha256']}"]
+    # a deep network keeps its one hash, unlabelled
+    code, out, _ = run_main("info", model)
+    assert code == 0 and out.splitlines()[-1] == f"sha256: {ABS.sha256()}"
+
+
 def test_the_shallow_hint_names_every_binding_and_verifies(run_main, tmp_path, model) -> None:
     out_path = tmp_path / "s.json"
     code, out, _ = run_main("shallow", model, "--box=-1/2:3", "-o", out_path)

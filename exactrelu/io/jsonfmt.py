@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from fractions import Fraction
@@ -34,13 +35,20 @@ ZERO = Fraction(0)
 
 def read_json(path: Path, what: str = "file") -> object:
     """Parse a JSON file; an empty, truncated or invalid file is a :class:`NetworkFormatError`."""
+    return read_json_with_sha256(path, what)[0]
+
+
+def read_json_with_sha256(path: Path, what: str = "file") -> tuple[object, str]:
+    """:func:`read_json`, and the SHA-256 of the file's bytes as read (what a version-3 certificate
+    pins for its shallow file)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NetworkFormatError(f"{path}: cannot read {what}: {exc}") from None
     if not text.strip():
         raise NetworkFormatError(f"{path}: empty {what}")
-    return parse_json_text(text, path, NetworkFormatError)
+    return parse_json_text(text, path, NetworkFormatError), hashlib.sha256(raw).hexdigest()
 
 
 def parse_json_text(text: str, path: Path, error: type[Exception]) -> object:
