@@ -258,6 +258,39 @@ def test_the_command_answers_writes_results_and_names_the_check(tmp_path: Path, 
     assert code == 3 and out.startswith("unknown: region budget of 2 exceeded") and results.read_text() == "unknown\n"
 
 
+def test_the_command_answers_as_json(tmp_path: Path, capsys) -> None:
+    """``--json``: the answer, the counterexample in exact ``"p/q"`` strings (``1/3``, which no float
+    is), the counts, the certificate and the command that checks it; ``null`` where a field does
+    not apply.  With the certificate on stdout (``-``) the summary goes to stderr."""
+    model = write(tmp_path, "peak.json", json.dumps(PEAK.to_dict()))
+    p = write(tmp_path, "p.vnnlib", one(("-1", "1"), "(assert (>= Y_0 0))")[1])
+    code, out, err = run_cli(capsys, "verify", str(model), str(p), "--json", "--certificate", str(tmp_path / "c.json"))
+    answer = json.loads(out)
+    assert code == 1 and err == "" and answer["answer"] == "violated"
+    assert answer["counterexample"] == {"x": ["1/3"], "y": ["0"], "input_set": 0, "unsafe_disjunct": 0, "found_by": "regions"}
+    assert answer["regions"] == 3 and answer["attack_points"] > 0 and answer["reason"] is None
+    assert (answer["input_sets"], answer["unsafe_disjuncts"], answer["closed_early"]) == (1, 1, None)
+    written = answer["certificate"]
+    assert written == str(tmp_path / "c.json") and answer["certificate_bytes"] == (tmp_path / "c.json").stat().st_size
+    assert answer["check"] == f"exactrelu check {written} --model {model} --property {p}"
+    assert run_cli(capsys, *answer["check"].split()[1:])[:2] == (0, "s VERIFIED\n")  # the violation, certified
+    p = write(tmp_path, "q.vnnlib", one(("-1", "1"), "(assert (> Y_0 0))")[1])
+    code, out, _ = run_cli(capsys, "verify", str(model), str(p), "--json", "--early", "--results", str(tmp_path / "r.txt"))
+    answer = json.loads(out)
+    assert code == 0 and answer["answer"] == "holds" and answer["counterexample"] is None
+    assert answer["closed_early"] >= 1 and answer["open_subproblems"] == 0
+    assert (answer["certificate"], answer["check"], answer["results"]) == (None, None, str(tmp_path / "r.txt"))
+    code, out, _ = run_cli(capsys, "verify", str(model), str(p), "--json", "--max-regions", "1", "--certificate",
+                           str(tmp_path / "u.json"))
+    answer = json.loads(out)
+    assert code == 3 and answer["answer"] == "unknown" and answer["reason"].startswith("region budget of 1 exceeded")
+    assert answer["certificate"] is None and not (tmp_path / "u.json").exists()
+    for flags in (["--json"], []):
+        code, out, err = run_cli(capsys, "verify", str(model), str(p), "--certificate", "-", *flags)
+        assert code == 0 and json.loads(out)["format"] == "exactrelu-property"
+        assert (json.loads(err)["certificate"] == "-") if flags else err.startswith("holds: no input")
+
+
 def test_the_command_on_an_onnx_model_notes_the_conversion(tmp_path: Path, capsys) -> None:
     from exactrelu.io.npz import save
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "enumerating every region")
     parser.add_argument("--certificate", metavar="C", help="write the exactrelu-property certificate of the answer to C")
     parser.add_argument("--results", metavar="FILE", help="write the VNN-COMP result file (sat/unsat/timeout/unknown)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the answer as JSON (the counterexample's rationals as \"p/q\" strings)")
     add_quiet(parser)
     add_parallel_options(parser)
 
@@ -69,14 +72,13 @@ def results_text(verdict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.output import Outputs
-    from ..rationals import format_rational
+    from ..io.output import STDOUT, Outputs
     from ..verify import stream_property_certificate, verify_property
     from ..vnnlib import parse_property
     from .console import Console
     from .options import check_command, cluster, read_model, warn_outside_bounds
 
-    console = Console(args.quiet)
+    console = Console(args.quiet or args.json)
     if args.timeout is not None and not args.timeout > 0:
         raise InputError(f"--timeout: {args.timeout} is not a positive number of seconds")
     with Outputs(inputs=[args.model, args.property]) as outputs:
@@ -113,27 +115,63 @@ def run(args: argparse.Namespace) -> int:
         elif cert is not None:
             outputs.drop(cert)
         outputs.commit()
-    q = format_rational
+    written = args.certificate if cert is not None and verdict.status != "unknown" else None
+    check = None if written is None else check_command(written, ["--model", args.model, "--property", args.property])
+    # stdout may hold the certificate or the result file ('-'): then the summary goes to stderr
+    say = console.warn if STDOUT in (written, args.results) else print
+    if args.json:
+        say(json.dumps(summary(verdict, prop, args.early, written, None if written is None else cert.size, check,
+                               args.results), indent=1))
+    else:
+        say_verdict(say, verdict, prop, args.early)
+        if written is not None:
+            say(f"wrote {written} ({cert.size} bytes); check it with: {check}")
+    if cert is not None and written is None:
+        console.note("note: no certificate for an unknown answer; nothing was written to " + args.certificate)
+    return EXIT[verdict.status]
+
+
+def counts_text(verdict, early: bool) -> str:
     counts = f"{verdict.regions} regions, {verdict.nodes} tree nodes, {verdict.lps} LPs, {verdict.seconds:.2f} s"
-    if args.early:
-        counts = f"{verdict.closed} subproblems closed early, " + counts
+    return f"{verdict.closed} subproblems closed early, " + counts if early else counts
+
+
+def say_verdict(say, verdict, prop, early: bool) -> None:
+    """The answer as lines of text (the counterexample coordinate by coordinate, exactly)."""
+    from ..rationals import format_rational as q
+
     if verdict.status == "holds":
-        print(f"holds: no input of the {len(prop.input_sets)} input set(s) reaches any of the {len(prop.unsafe)} "
-              f"unsafe disjunct(s) ({counts})")
+        say(f"holds: no input of the {len(prop.input_sets)} input set(s) reaches any of the {len(prop.unsafe)} "
+            f"unsafe disjunct(s) ({counts_text(verdict, early)})")
     elif verdict.status == "violated":
         c = verdict.counterexample
         how = "the float attack proposed it" if c.found_by == "attack" else "an exact LP over one region found it"
-        print(f"violated: an input of input set {c.input_set} reaches unsafe disjunct {c.disjunct} "
-              f"({how}; confirmed by exact evaluation)")
+        say(f"violated: an input of input set {c.input_set} reaches unsafe disjunct {c.disjunct} "
+            f"({how}; confirmed by exact evaluation)")
         for i, v in enumerate(c.x):
-            print(f"  X_{i} = {q(v)}")
+            say(f"  X_{i} = {q(v)}")
         for j, v in enumerate(c.y):
-            print(f"  Y_{j} = {q(v)}")
+            say(f"  Y_{j} = {q(v)}")
     else:
-        print(f"unknown: {verdict.reason} ({counts}); nothing is claimed")
-    if cert is not None and verdict.status != "unknown":
-        print(f"wrote {args.certificate} ({cert.size} bytes); check it with: "
-              f"{check_command(args.certificate, ['--model', args.model, '--property', args.property])}")
-    elif cert is not None:
-        console.note("note: no certificate for an unknown answer; nothing was written to " + args.certificate)
-    return EXIT[verdict.status]
+        say(f"unknown: {verdict.reason} ({counts_text(verdict, early)}); nothing is claimed")
+
+
+def summary(verdict, prop, early: bool, certificate, size, check, results) -> dict:
+    """The ``--json`` object of an answer: every rational an exact ``"p/q"`` string, every count;
+    ``null`` where a field does not apply (no counterexample, no certificate, not ``--early``)."""
+    from ..rationals import format_rational as q
+
+    c = verdict.counterexample
+    return {
+        "answer": verdict.status,
+        "counterexample": None if c is None else {
+            "x": [q(v) for v in c.x], "y": [q(v) for v in c.y], "input_set": c.input_set,
+            "unsafe_disjunct": c.disjunct, "found_by": c.found_by},
+        "reason": verdict.reason if verdict.status == "unknown" else None,
+        "input_sets": len(prop.input_sets), "unsafe_disjuncts": len(prop.unsafe),
+        "regions": verdict.regions, "tree_nodes": verdict.nodes, "lps": verdict.lps,
+        "attack_points": verdict.attack_points,
+        "closed_early": verdict.closed if early else None, "open_subproblems": verdict.open if early else None,
+        "seconds": round(verdict.seconds, 3),
+        "certificate": certificate, "certificate_bytes": size, "check": check, "results": results,
+    }
