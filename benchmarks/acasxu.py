@@ -1,7 +1,7 @@
 """``exactrelu verify`` on the VNN-COMP 2021 ACAS Xu instances, with a per-instance time limit.
 
 Reads ``acasxu_instances.csv`` (network, property, VNN-COMP time limit) from the ACAS Xu folder
-(default ``../shared/acasxu`` beside the repository), loads each ONNX network exactly, answers the
+(default ``../shared/acasxu`` beside the project's root, the main checkout's also from a git worktree), loads each ONNX network exactly, answers the
 property with :func:`exactrelu.verify.verify_property`, writes the certificate of every answer and
 checks it with the independent checker (naming the VNN-LIB file), and prints a Markdown table:
 instance, answer, seconds, regions, subproblems (tree nodes / closed early / left open),
@@ -50,7 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import markdown_header, markdown_row  # noqa: E402
+from common import markdown_header, markdown_row, require_folder, shared_folder  # noqa: E402
 
 from exactrelu.checker import CheckFailure, Checker  # noqa: E402
 from exactrelu.domain import Domain  # noqa: E402
@@ -58,7 +58,7 @@ from exactrelu.io import load_model  # noqa: E402
 from exactrelu.verify import verify_property, write_property_certificate  # noqa: E402
 from exactrelu.vnnlib import parse_property  # noqa: E402
 
-DEFAULT_FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "acasxu"
+DEFAULT_FOLDER = shared_folder() / "acasxu"
 
 
 def instances(folder: Path, limit: int | None, only: str | None = None) -> list[tuple[str, str, float]]:
@@ -115,6 +115,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, metavar="N",
                         help="the prover's subproblems on a local Dask cluster of N processes (verify --workers)")
     args = parser.parse_args(argv)
+    require_folder(args.folder, "acasxu_instances.csv", "--folder")
     with contextlib.ExitStack() as stack:
         parallel = {}
         if args.workers:

@@ -1,6 +1,6 @@
 """Load the 45 ACAS Xu networks from ONNX and NNet and compare them exactly.
 
-Run:  PYTHONPATH=. python benchmarks/acasxu_load.py [DIR]      (DIR defaults to ../shared/acasxu beside the repository)
+Run:  PYTHONPATH=. python benchmarks/acasxu_load.py [DIR]      (DIR defaults to ../shared/acasxu beside the project's root)
 
 For each network: the ONNX file (Sub, Flatten, MatMul, Add, Relu) read exactly, and the NNet file
 read in normalised coordinates (`load_model(path, nnet_normalized=True)`: the network of its
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import markdown_header, markdown_row
+from common import markdown_header, markdown_row, require_folder, shared_folder
 from exactrelu.io import load_model
 from exactrelu.network import AffineLayer, ReluNetwork
 from exactrelu.vnnlib import load_property
@@ -41,7 +41,8 @@ def rounded(net: ReluNetwork) -> ReluNetwork:
 
 
 def main() -> None:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "acasxu")
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else shared_folder() / "acasxu"
+    require_folder(root, "prop_1.vnnlib", "the argument")
     box = load_property(root / "prop_1.vnnlib").input_sets[0]
     points = [tuple((a + b) / 2 for a, b in zip(box.lower, box.upper)), box.lower, box.upper]
     markdown_header(["network", "widths", "ONNX load s", "NNet load s", "weights = float32(NNet)",

@@ -3,6 +3,8 @@ the ACAS Xu small boxes, CPU timing and Markdown output."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -38,7 +40,26 @@ def box(n: int) -> Domain:
     return Domain.box(["-2"] * n, ["2"] * n)
 
 
-ACASXU = Path("/work/shared/acasxu/nnet")  # the benchmark's ACAS Xu folder (--acasxu DIR overrides)
+def shared_folder() -> Path:
+    """``../shared`` beside the project's root: beside the main checkout, also when this file is in
+    a git worktree of it (the worktree's common git folder is the main checkout's ``.git``), else
+    beside the repository holding this file; whatever the current folder."""
+    here = Path(__file__).resolve().parents[1]
+    try:
+        common = subprocess.run(["git", "-C", str(here), "rev-parse", "--git-common-dir"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):  # no git, or not a repository (an unpacked copy)
+        return here.parent / "shared"
+    return (here / common).resolve().parent.parent / "shared"
+
+
+def require_folder(folder: Path, needed: str, flag: str) -> None:
+    """One clear line (and exit 1) when ``folder / needed`` is not there."""
+    if not (folder / needed).exists():
+        raise SystemExit(f"{sys.argv[0]}: no {folder / needed} (the ACAS Xu files); name their folder with {flag} DIR")
+
+
+ACASXU = shared_folder() / "acasxu" / "nnet"  # the benchmark's ACAS Xu .nnet folder (--acasxu DIR overrides)
 
 
 def acasxu_case(folder: Path, name: str, fraction: Fraction) -> Optional[tuple[ReluNetwork, Domain]]:
