@@ -201,13 +201,10 @@ def load_domain(path: str | Path) -> Domain:
     The domain of a VNN-LIB file is its input set (read by :mod:`exactrelu.vnnlib`; the output
     constraints state the property, not the domain) and must be one box or polytope: a union of
     input sets is refused, pointing to ``exactrelu verify``."""
+    from .io import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DomainError(f"{p}: cannot read domain: {exc}") from None
-    if not text.strip():
-        raise DomainError(f"{p}: empty domain file")
+    text = read_text(p, "domain", DomainError)[0]
     if p.suffix.lower() == ".vnnlib":
         from .vnnlib import domain_of, parse_property
 

@@ -586,26 +586,13 @@ def answer_certificate_text(ans: Answer) -> str:
     leaves), or the enumeration's equivalence certificate."""
     import io
 
-    from .certificate import producer_versions
-
     tol = None if not ans.tolerance else format_rational(ans.tolerance)
     if ans.method == "enumeration" and ans.verdict == "equal":
         buffer = io.StringIO()
         stream_equivalence_certificate(buffer, ans.comparison,
                                        equivalence_header(ans.comparison, ans.tolerance if tol else None))
         return buffer.getvalue()
-    header = {
-        "format": EQUIV_FORMAT,
-        "version": EQUIV_VERSION,
-        "purpose": "equivalence",
-        "producer": producer_versions(),
-        "networks": {"A": ans.a.to_dict(), "B": ans.b.to_dict()},
-        "network_sha256": {"A": ans.a.sha256(), "B": ans.b.sha256()},
-        "domain": ans.domain.to_dict(),
-        "combination": COMBINATION,
-        "order": "layer-major",
-        "method": "counterexample" if ans.verdict == "differ" else ans.method,
-    }
+    header = {**header_fields(ans.a, ans.b, ans.domain), "method": "counterexample" if ans.verdict == "differ" else ans.method}
     if ans.verdict == "equal":
         header["claim"] = {"kind": "equal", "norm": ans.norm}
 
@@ -655,6 +642,12 @@ def equivalence_header(comparison: Comparison, tolerance: Optional[Fraction] = N
     :class:`InputError` if there is no claim to certify (see :func:`claim_of`).  ``purpose`` is
     ``"equivalence"`` or ``"prune"`` (``A`` the original, ``B`` the pruned network): the checker
     refuses a certificate of another purpose than the auditor asks for."""
+    return {**header_fields(comparison.a, comparison.b, comparison.domain, purpose), "claim": claim_of(comparison, tolerance)}
+
+
+def header_fields(a: ReluNetwork, b: ReluNetwork, domain: Domain, purpose: str = "equivalence") -> dict:
+    """The fields every ``exactrelu-equivalence`` header opens with: format, version, purpose,
+    producer, the two networks with their SHA-256, the domain, the combination and the order."""
     from .certificate import producer_versions
 
     return {
@@ -662,12 +655,11 @@ def equivalence_header(comparison: Comparison, tolerance: Optional[Fraction] = N
         "version": EQUIV_VERSION,
         "purpose": purpose,
         "producer": producer_versions(),
-        "networks": {"A": comparison.a.to_dict(), "B": comparison.b.to_dict()},
-        "network_sha256": {"A": comparison.a.sha256(), "B": comparison.b.sha256()},
-        "domain": comparison.domain.to_dict(),
+        "networks": {"A": a.to_dict(), "B": b.to_dict()},
+        "network_sha256": {"A": a.sha256(), "B": b.sha256()},
+        "domain": domain.to_dict(),
         "combination": COMBINATION,
         "order": "layer-major",
-        "claim": claim_of(comparison, tolerance),
     }
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from .errors import InputError
 
@@ -76,6 +76,26 @@ def format_rational(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return f"{value.numerator}/{value.denominator}"
+
+
+def decimal_text(value: Fraction) -> Optional[str]:
+    """The exact decimal text of ``value`` with the fewest digits, or ``None`` when it has no finite
+    decimal expansion (its lowest-terms denominator has a prime other than 2 and 5).
+
+    >>> decimal_text(Fraction(-3, 8)), decimal_text(Fraction(5)), decimal_text(Fraction(7, 20)), decimal_text(Fraction(1, 3))
+    ('-0.375', '5', '0.35', None)
+    """
+    rest, twos, fives = value.denominator, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:
+        return None
+    places = max(twos, fives)
+    digits = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
 
 
 def parse_vector(text: str, where: str = "--x") -> tuple[Fraction, ...]:

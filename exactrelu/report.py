@@ -163,6 +163,24 @@ def walk(network: ReluNetwork, domain: Domain, tree: dict, visit_leaf: Callable,
     visit(tree, 0)
 
 
+def walk_certificate(network: ReluNetwork, domain: Domain, cert: dict, visit_leaf: Callable) -> list[list[Block]]:
+    """:func:`walk` over a certificate's tree, ``visit_leaf`` at each leaf; returns the blocks of
+    its empty branches (:func:`empty_block`), in the tree's order."""
+    widths, D = network.hidden_widths, len(domain.rows())
+    empties: list[list[Block]] = []
+    walk(network, domain, nested_tree(cert["tree"]), visit_leaf,
+         lambda pairs, rows, bits, path: empties.append(empty_block(pairs, rows, bits, widths, D)))
+    return empties
+
+
+def leaf_map(leaf: dict) -> tuple[list[list[Fraction]], list[Fraction], str]:
+    """A certificate leaf's affine map ``alpha, beta`` as rationals, and its kind (``"full-dimensional"``
+    or ``"lower-dimensional"``)."""
+    alpha = [[Fraction(a) for a in row] for row in leaf["alpha"]]
+    beta = [Fraction(b) for b in leaf["beta"]]
+    return alpha, beta, "full-dimensional" if leaf["full_dimensional"] else "lower-dimensional"
+
+
 def leaves_under(node: dict, memo: dict) -> list[int]:
     """The leaf indices of a subtree (memoised by node identity)."""
     key = id(node)
@@ -459,19 +477,15 @@ def render_shallow(v: Verified, latex: bool, picture: Optional[str], base: Path)
     network, domain, shallow, cert = v.networks["deep"], v.domain, v.shallow, v.cert
     leaves = cert["leaves"]
     n, widths = network.input_dim, network.hidden_widths
-    D = len(domain.rows())
     K = len(leaves)
     detailed = K * network.neuron_count <= DETAIL_LIMIT
     regions: list[RegionText] = []
-    empties: list[list[Block]] = []
     memo: dict = {}
 
     def on_leaf(k: int, rows: list[Row], bits: list[bool], path: list[Step]) -> None:
         leaf = leaves[k]
-        alpha = [[Fraction(a) for a in row] for row in leaf["alpha"]]
-        beta = [Fraction(b) for b in leaf["beta"]]
+        alpha, beta, kind = leaf_map(leaf)
         witness = [Fraction(a) for a in leaf["witness"]]
-        kind = "full-dimensional" if leaf["full_dimensional"] else "lower-dimensional"
         formulas = [F.relation(F.variable("y", o + 1), "=", F.affine(alpha[o], beta[o])) for o in range(len(beta))]
         row = [[Text(str(k + 1))], [Code(F.pattern_text(bits, widths))], [Text(kind.split("-")[0])],
                [F.point(witness)], [F.joined(formulas, "; ", r";\ ")]]
@@ -485,10 +499,7 @@ def render_shallow(v: Verified, latex: bool, picture: Optional[str], base: Path)
         head = Para([Strong(F.region_name(k)), Text(f" ({kind}), pattern "), Code(F.pattern_text(bits, widths)), Text(":")])
         regions.append(RegionText(k, [head, Items(items)], row))
 
-    def on_empty(pairs, rows, bits, path) -> None:
-        empties.append(empty_block(pairs, rows, bits, widths, D))
-
-    walk(network, domain, nested_tree(cert["tree"]), on_leaf, on_empty)
+    empties = walk_certificate(network, domain, cert, on_leaf)
     regions.sort(key=lambda r: r.k)
     return _assemble_shallow(v, regions, empties, detailed, latex, picture, base)
 

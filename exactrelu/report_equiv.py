@@ -21,10 +21,9 @@ from pathlib import Path
 from . import formulas as F
 from .document import Block, Code, Heading, Items, Math, Para, Span, Strong, Text
 from .equiv import deviation, side_by_side
-from .certificate import nested_tree
 from .errors import InternalError
-from .report import (Verified, _count, condition_items, domain_math, empty_block, network_blocks, recheck_blocks,
-                     region_blocks, walk)
+from .report import (Verified, _count, condition_items, domain_math, leaf_map, network_blocks, recheck_blocks,
+                     region_blocks, walk_certificate)
 
 
 def _diff(alpha, beta, s, m: int, n: int) -> tuple[list[Fraction], Fraction]:
@@ -79,19 +78,15 @@ def render_equivalence(v: Verified, latex: bool, base: Path) -> str:
     cert, domain = v.cert, v.domain
     net = side_by_side(A, B)
     n, m = A.input_dim, A.output_dim
-    D = len(domain.rows())
     claim = cert["claim"]
     claimed = Fraction(claim.get("value", "0"))
     leaves = cert["leaves"]
     widths = net.hidden_widths
     regions: list[tuple[int, list[Block]]] = []
-    empties: list[list[Block]] = []
 
     def on_leaf(k, rows, bits, path) -> None:
         leaf = leaves[k]
-        alpha = [[Fraction(a) for a in row] for row in leaf["alpha"]]
-        beta = [Fraction(b) for b in leaf["beta"]]
-        kind = "full-dimensional" if leaf["full_dimensional"] else "lower-dimensional"
+        alpha, beta, kind = leaf_map(leaf)
         items = condition_items(net, domain, rows, bits)
         for o in range(m):
             items.append([Text(f"output {o + 1}: "),
@@ -106,10 +101,7 @@ def render_equivalence(v: Verified, latex: bool, base: Path) -> str:
                      Code(F.pattern_text(bits, widths)), Text(":")])
         regions.append((k, [head, Items(items)]))
 
-    def on_empty(pairs, rows, bits, path) -> None:
-        empties.append(empty_block(pairs, rows, bits, widths, D))
-
-    walk(net, domain, nested_tree(cert["tree"]), on_leaf, on_empty)
+    empties = walk_certificate(net, domain, cert, on_leaf)
     regions.sort(key=lambda r: r[0])
     dom = domain_math(domain)
     norm = "inf" if claim["norm"] == "inf" else "1"

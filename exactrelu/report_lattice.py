@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Sequence
 
 from . import formulas as F
-from .certificate import nested_tree
 from .document import Block, Code, Heading, Items, Math, Para, Span, Strong, Text
 from .errors import InternalError
-from .report import (Verified, _count, condition_items, domain_math, empty_block, network_blocks, recheck_blocks,
-                     region_blocks, walk)
+from .report import (Verified, _count, condition_items, domain_math, leaf_map, network_blocks, recheck_blocks,
+                     region_blocks, walk_certificate)
 
 Map = tuple[list[Fraction], Fraction]
 
@@ -155,18 +154,14 @@ def render_lattice(v: Verified, latex: bool, base: Path) -> str:
     A, B = v.networks["A"], v.networks["B"]
     cert, domain = v.cert, v.domain
     n, m = A.input_dim, A.output_dim
-    D = len(domain.rows())
     formula = _formula(cert)
     leaves = cert["leaves"]
     widths = A.hidden_widths
     regions: list[tuple[int, list[Block]]] = []
-    empties: list[list[Block]] = []
 
     def on_leaf(k, rows, bits, path) -> None:
         leaf = leaves[k]
-        alpha = [[Fraction(a) for a in row] for row in leaf["alpha"]]
-        beta = [Fraction(b) for b in leaf["beta"]]
-        kind = "full-dimensional" if leaf["full_dimensional"] else "lower-dimensional"
+        alpha, beta, kind = leaf_map(leaf)
         items = condition_items(A, domain, rows, bits)
         for o in range(m):
             here = Math(f"A{o + 1}", f"A_{{{o + 1}}}") if m > 1 else Math("A", "A")
@@ -178,10 +173,7 @@ def render_lattice(v: Verified, latex: bool, base: Path) -> str:
                      Text(":")])
         regions.append((k, [head, Items(items)]))
 
-    def on_empty(pairs, rows, bits, path) -> None:
-        empties.append(empty_block(pairs, rows, bits, widths, D))
-
-    walk(A, domain, nested_tree(cert["tree"]), on_leaf, on_empty)
+    empties = walk_certificate(A, domain, cert, on_leaf)
     regions.sort(key=lambda r: r[0])
     dom = domain_math(domain)
     sha = cert["network_sha256"]

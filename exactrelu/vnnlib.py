@@ -135,14 +135,9 @@ Term = tuple[Atom, ...]
 
 def load_property(path: Union[str, Path]) -> Property:
     """Read a VNN-LIB 1.0 property file (see :func:`parse_property`)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PropertyError(f"{p}: cannot read property: {exc}") from None
-    if not text.strip():
-        raise PropertyError(f"{p}: empty property file")
-    return parse_property(text, str(p))
+    from .io import read_text
+
+    return parse_property(read_text(path, "property", PropertyError)[0], str(path))
 
 
 def parse_property(text: str, where: str) -> Property:

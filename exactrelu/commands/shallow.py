@@ -9,8 +9,10 @@ embedded in the certificate instead of named.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
+from typing import Iterator
 
 from ..errors import InputError
 from .console import Console
@@ -47,7 +49,7 @@ def beside(output: str, what: str = "certificate") -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..certificate import equate, relative_name, stream_shallow_certificate
-    from ..io.output import STDOUT, Outputs
+    from ..io.output import STDOUT
     from ..shallow import build_shallow, dumps_shallow
 
     console = Console(args.quiet)
@@ -56,12 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return run_stream(args, cert_path, console)
     if args.finite:
         return run_finite(args, cert_path, console)
-    with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
-        out = outputs.add(args.output)
-        cert = outputs.add(cert_path)
-        outputs.open()
-        loaded = read_model(args.model, args, console)
-        e = enumerate_with_progress(args, loaded, console)
+    with enumerated(args, cert_path, console) as (outputs, out, cert, e):
         started = time.perf_counter()
         s = build_shallow(e)
         build_seconds = time.perf_counter() - started
@@ -83,6 +80,21 @@ def run(args: argparse.Namespace) -> int:
     bindings = ["--model", args.model, *(["--shallow", args.output] if named else []), *domain_binding(args, e.domain)]
     say = print if STDOUT not in (args.output, cert_path) else console.warn  # stdout holds a file
     return summarise(result, bindings, args.json, say, f"wrote {args.output} and {cert_path} ({cert.size} bytes)")
+
+
+@contextlib.contextmanager
+def enumerated(args: argparse.Namespace, cert_path: str, console: Console) -> Iterator[tuple]:
+    """``(outputs, out, cert, e)``: ``-o`` and the certificate opened as one
+    :class:`~exactrelu.io.output.Outputs` (published only by ``outputs.commit()`` in the block), the
+    model read and its regions ``e`` enumerated."""
+    from ..io.output import Outputs
+
+    with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
+        out = outputs.add(args.output)
+        cert = outputs.add(cert_path)
+        outputs.open()
+        loaded = read_model(args.model, args, console)
+        yield outputs, out, cert, enumerate_with_progress(args, loaded, console)
 
 
 def summarise(result: dict, bindings: list, as_json: bool, say, wrote: str) -> int:
@@ -149,14 +161,9 @@ def run_finite(args: argparse.Namespace, cert_path: str, console: Console) -> in
     """``shallow --finite``: the finite-weight lattice form and its lattice certificate, written
     together."""
     from ..finite import certify, stream_finite
-    from ..io.output import STDOUT, Outputs
+    from ..io.output import STDOUT
 
-    with Outputs(inputs=[args.model, *domain_inputs(args)]) as outputs:
-        out = outputs.add(args.output)
-        cert = outputs.add(cert_path)
-        outputs.open()
-        loaded = read_model(args.model, args, console)
-        e = enumerate_with_progress(args, loaded, console)
+    with enumerated(args, cert_path, console) as (outputs, out, cert, e):
         form = certify(e)
         stream_finite(form, out, cert)
         outputs.commit()

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 from fractions import Fraction
-from pathlib import Path
 
 from ..errors import InputError, PropertyError
 
@@ -46,18 +45,10 @@ def smt_value(q: Fraction) -> str:
     >>> smt_value(Fraction(-3, 8)), smt_value(Fraction(5)), smt_value(Fraction(1, 3))
     ('-0.375', '5', '(/ 1 3)')
     """
-    d, twos, fives = q.denominator, 0, 0
-    while d % 2 == 0:
-        d, twos = d // 2, twos + 1
-    while d % 5 == 0:
-        d, fives = d // 5, fives + 1
-    if d != 1:
-        return f"(/ {q.numerator} {q.denominator})"
-    digits = max(twos, fives)
-    scaled = abs(q.numerator) * 10 ** digits // q.denominator
-    whole, frac = divmod(scaled, 10 ** digits)
-    text = str(whole) + ("." + str(frac).rjust(digits, "0").rstrip("0") if digits else "")
-    return ("-" if q < 0 else "") + text
+    from ..rationals import decimal_text
+
+    text = decimal_text(q)
+    return f"(/ {q.numerator} {q.denominator})" if text is None else text
 
 
 def results_text(verdict) -> str:
@@ -72,6 +63,7 @@ def results_text(verdict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..io import read_text
     from ..io.output import STDOUT, Outputs
     from ..verify import stream_property_certificate, verify_property
     from ..vnnlib import parse_property
@@ -85,11 +77,7 @@ def run(args: argparse.Namespace) -> int:
         cert = outputs.add(args.certificate) if args.certificate else None
         results = outputs.add(args.results) if args.results else None
         outputs.open()
-        try:
-            raw = Path(args.property).read_bytes()
-            text = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PropertyError(f"{args.property}: cannot read property: {exc}") from None
+        text, raw = read_text(args.property, "property", PropertyError)
         prop = parse_property(text, args.property)
         loaded = read_model(args.model, args, console)
         network = loaded.network

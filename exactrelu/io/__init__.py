@@ -34,6 +34,20 @@ LOADERS = {
 }
 
 
+def read_text(path: str | Path, what: str, error: type[Exception], empty: Optional[str] = None) -> tuple[str, bytes]:
+    """The UTF-8 text of the file ``path`` and its bytes as read; ``error`` naming the file if it
+    cannot be read (``cannot read WHAT: ...``) or holds only white space (``empty``, by default
+    ``empty WHAT file``)."""
+    try:
+        raw = Path(path).read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read {what}: {exc}") from None
+    if not text.strip():
+        raise error(f"{path}: {empty or f'empty {what} file'}")
+    return text, raw
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A network as read from a file, with what the file says about its input domain."""

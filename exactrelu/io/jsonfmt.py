@@ -28,6 +28,7 @@ from pathlib import Path
 from ..errors import NetworkFormatError
 from ..network import NETWORK_FORMAT, NETWORK_VERSION, ReluNetwork
 from ..rationals import format_rational
+from . import read_text
 from .output import write_text
 
 ZERO = Fraction(0)
@@ -41,13 +42,7 @@ def read_json(path: Path, what: str = "file") -> object:
 def read_json_with_sha256(path: Path, what: str = "file") -> tuple[object, str]:
     """:func:`read_json`, and the SHA-256 of the file's bytes as read (what a version-3 certificate
     pins for its shallow file)."""
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NetworkFormatError(f"{path}: cannot read {what}: {exc}") from None
-    if not text.strip():
-        raise NetworkFormatError(f"{path}: empty {what}")
+    text, raw = read_text(path, what, NetworkFormatError, f"empty {what}")
     return parse_json_text(text, path, NetworkFormatError), hashlib.sha256(raw).hexdigest()
 
 

@@ -34,7 +34,7 @@ from typing import Sequence
 
 from ..errors import DomainError, InputError, NetworkFormatError
 from ..network import AffineLayer, ReluNetwork, Vector
-from ..rationals import format_rational, parse_rational
+from ..rationals import decimal_text, format_rational, parse_rational
 from .output import write_bytes
 
 __all__ = ["load", "read", "save", "encode", "format_decimal", "NNetFile"]
@@ -196,21 +196,13 @@ def format_decimal(value: Fraction, where: str) -> str:
     >>> format_decimal(Fraction(-3, 8), "w")
     '-0.375'
     """
-    rest, twos, fives = value.denominator, 0, 0
-    while rest % 2 == 0:
-        rest, twos = rest // 2, twos + 1
-    while rest % 5 == 0:
-        rest, fives = rest // 5, fives + 1
-    if rest != 1:
+    text = decimal_text(value)
+    if text is None:
         raise NetworkFormatError(
             f"NNet cannot hold the exact network: {where} = {format_rational(value)} has no finite decimal "
             "expansion; save it as JSON instead"
         )
-    places = max(twos, fives)
-    scaled = abs(value.numerator) * 10**places // value.denominator
-    digits = str(scaled).rjust(places + 1, "0")
-    sign = "-" if value < 0 else ""
-    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
+    return text
 
 
 def encode(network: ReluNetwork, lows: Sequence[object], highs: Sequence[object]) -> bytes:
