@@ -227,3 +227,36 @@ def abs_model(tmp_path):
     path = tmp_path / "abs.json"
     path.write_text(json.dumps(ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, 1]], [0])]).to_dict()))
     return path
+
+
+def _reference_shapley(net: ReluNetwork, x, background) -> list[list[Fraction]]:
+    """The textbook Shapley formula over coalitions, term by term, with Fractions and the plain
+    exact evaluator (no code shared with :mod:`exactrelu.explain` or :mod:`exactrelu.patterns`)."""
+    import itertools
+    import math
+
+    n, m = net.input_dim, net.output_dim
+
+    def v(S: frozenset) -> list[Fraction]:
+        total = [Fraction(0)] * m
+        for b in background:
+            z = [x[i] if i in S else b[i] for i in range(n)]
+            total = [t + y for t, y in zip(total, net.evaluate(z))]
+        return [t / len(background) for t in total]
+
+    phi = [[Fraction(0)] * m for _ in range(n)]
+    for i in range(n):
+        rest = [j for j in range(n) if j != i]
+        for size in range(n):
+            weight = Fraction(math.factorial(size) * math.factorial(n - size - 1), math.factorial(n))
+            for S in itertools.combinations(rest, size):
+                with_i, without = v(frozenset(S) | {i}), v(frozenset(S))
+                phi[i] = [p + weight * (a - c) for p, a, c in zip(phi[i], with_i, without)]
+    return phi
+
+
+@pytest.fixture
+def reference_shapley() -> Callable[..., list[list[Fraction]]]:
+    """``reference_shapley(net, x, background)``: the textbook Shapley values (see :func:`_reference_shapley`)."""
+    return _reference_shapley
+

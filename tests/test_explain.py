@@ -4,9 +4,7 @@ the shap package (optional extra) on the float network."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 import random
 from fractions import Fraction as F
 from pathlib import Path
@@ -33,28 +31,6 @@ from exactrelu.shallow import build_shallow
 
 # f(x) = relu(x1) + 2 relu(x2)
 TINY = ReluNetwork.from_lists([([[1, 0], [0, 1]], [0, 0]), ([[1, 2]], [0])])
-
-
-def reference_shapley(net: ReluNetwork, x, background) -> list[list[F]]:
-    """The textbook formula, term by term, with the plain Fraction evaluator (no shared code)."""
-    n, m = net.input_dim, net.output_dim
-
-    def v(S: frozenset) -> list[F]:
-        total = [F(0)] * m
-        for b in background:
-            z = [x[i] if i in S else b[i] for i in range(n)]
-            total = [t + y for t, y in zip(total, net.evaluate(z))]
-        return [t / len(background) for t in total]
-
-    phi = [[F(0)] * m for _ in range(n)]
-    for i in range(n):
-        rest = [j for j in range(n) if j != i]
-        for size in range(n):
-            weight = F(math.factorial(size) * math.factorial(n - size - 1), math.factorial(n))
-            for S in itertools.combinations(rest, size):
-                with_i, without = v(frozenset(S) | {i}), v(frozenset(S))
-                phi[i] = [p + weight * (a - c) for p, a, c in zip(phi[i], with_i, without)]
-    return phi
 
 
 def efficiency_holds(net, x, background, values) -> bool:
@@ -87,7 +63,7 @@ def test_hand_computed_interaction() -> None:
 
 # ----------------------------------------------------------------------------- against the formula
 @pytest.mark.parametrize("seed", range(8))
-def test_equals_textbook_formula_and_efficiency_exact(seed: int, random_network, rational_point) -> None:
+def test_equals_textbook_formula_and_efficiency_exact(seed: int, random_network, rational_point, reference_shapley) -> None:
     rng = random.Random(seed)
     n = 2 + seed % 3
     kind = ("generic", "multi_output", "dead", "concurrent")[seed % 4]
@@ -121,7 +97,7 @@ def test_region_lookup_equals_deep_evaluation(seed: int, random_network, rationa
     assert lookup.fallbacks == 0
 
 
-def test_region_lookup_falls_back_outside_a_polytope_domain() -> None:
+def test_region_lookup_falls_back_outside_a_polytope_domain(reference_shapley) -> None:
     # triangle x1, x2 >= 0, x1 + x2 <= 1: the hybrid (1, 1) of x = (1, 0) and b = (0, 1) is outside it,
     # and its pattern (the third neuron x1 + x2 - 1 active) occurs nowhere in the domain
     net = ReluNetwork.from_lists([([[1, -1], [1, 1], [1, 1]], [0, "-1/2", -1]), ([[1, 3, 5]], [0])])
@@ -314,7 +290,7 @@ def test_cli_json_single_point(tiny_json: Path, tmp_path: Path, capsys) -> None:
     assert out["exact"] is True and out["fast_path"] is False
 
 
-def test_cli_multi_output_orientation_and_baseline(multi_json: Path, capsys) -> None:
+def test_cli_multi_output_orientation_and_baseline(multi_json: Path, capsys, reference_shapley) -> None:
     assert main(["explain", str(multi_json), "--x", "1/2,-1/3", "--baseline", "-1,1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     net = ReluNetwork.from_lists([([[1, 0], [1, -1], [0, 1]], [0, "1/2", -1]), ([[1, 2, 0], [0, -1, 3]], [0, "1/3"])])
@@ -337,7 +313,7 @@ def test_cli_text_output_and_regions_method(tiny_json: Path, capsys) -> None:
     assert "exactly" in text
 
 
-def test_cli_batch_csv_and_json(tiny_json: Path, tmp_path: Path, capsys) -> None:
+def test_cli_batch_csv_and_json(tiny_json: Path, tmp_path: Path, capsys, reference_shapley) -> None:
     pts = tmp_path / "pts.csv"
     pts.write_text("1,3\n-1,3\n1/2,1/2\n")
     bg = tmp_path / "bg.csv"

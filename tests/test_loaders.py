@@ -262,14 +262,16 @@ def _node(op: str, inputs: list[str], outputs: list[str], name: str = "", **attr
     return onnx.helper.make_node(op, inputs, outputs, name=name, **attrs)
 
 
-def test_onnx_round_trip(tmp_path: Path) -> None:
-    pytest.importorskip("onnx")
-    path = tmp_path / "net.onnx"
-    onnxfmt.save(NET, path)
-    assert onnxfmt.load(path) == NET
+@pytest.mark.parametrize("module, package, suffix, name", [(onnxfmt, "onnx", ".onnx", "ONNX"),
+                                                       (torchfmt, "torch", ".pt", "PyTorch")])
+def test_onnx_and_torch_round_trip(module, package: str, suffix: str, name: str, tmp_path: Path) -> None:
+    pytest.importorskip(package)
+    path = tmp_path / f"net{suffix}"
+    module.save(NET, path)
+    assert module.load(path) == NET
     assert load_model(path).network.to_dict() == NET.to_dict()
-    with pytest.raises(NetworkFormatError, match=r"ONNX cannot hold the exact network"):
-        onnxfmt.save(THIRD, tmp_path / "third.onnx")
+    with pytest.raises(NetworkFormatError, match=f"{name} cannot hold the exact network"):
+        module.save(THIRD, tmp_path / f"third{suffix}")
 
 
 def test_onnx_gemm_attributes(tmp_path: Path) -> None:
@@ -452,25 +454,17 @@ def test_onnx_refuses_two_inputs_and_bad_files(tmp_path: Path) -> None:
         onnxfmt.load(path)
 
 
-def test_onnx_missing_package_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "onnx", None)
-    path = tmp_path / "m.onnx"
+@pytest.mark.parametrize("module, package, suffix", [(onnxfmt, "onnx", ".onnx"), (torchfmt, "torch", ".pt")])
+def test_onnx_and_torch_missing_package_is_an_input_error(module, package: str, suffix: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, package, None)
+    path = tmp_path / f"m{suffix}"
     path.write_bytes(b"x")
-    with pytest.raises(InputError, match=r"pip install 'exactrelu\[onnx\]'"):
-        onnxfmt.load(path)
+    with pytest.raises(InputError, match=rf"pip install 'exactrelu\[{package}\]'"):
+        module.load(path)
 
 
 # ============================================================================ PyTorch
-def test_torch_round_trip(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
-    path = tmp_path / "net.pt"
-    torchfmt.save(NET, path)
-    assert torchfmt.load(path) == NET
-    assert load_model(path).network.to_dict() == NET.to_dict()
-    with pytest.raises(NetworkFormatError, match=r"PyTorch cannot hold the exact network"):
-        torchfmt.save(THIRD, tmp_path / "third.pt")
-
-
 def test_torch_state_dict_with_prefix_is_exact(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     nn = torch.nn
@@ -581,12 +575,4 @@ def test_torch_refuses_bad_state_dicts_and_files(tmp_path: Path) -> None:
         torchfmt.load(path)
     path.write_bytes(b"")
     with pytest.raises(NetworkFormatError, match=r"empty file"):
-        torchfmt.load(path)
-
-
-def test_torch_missing_package_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "torch", None)
-    path = tmp_path / "m.pt"
-    path.write_bytes(b"x")
-    with pytest.raises(InputError, match=r"pip install 'exactrelu\[torch\]'"):
         torchfmt.load(path)

@@ -14,32 +14,6 @@ from exactrelu.network import ReluNetwork
 from exactrelu.patterns import FloatSigns, PatternMaps, float_up, patterns_of, to_float
 
 
-
-def reference_shapley(net: ReluNetwork, x, background) -> list[list[F]]:
-    """The textbook formula over coalitions, with Fractions and the plain evaluator."""
-    import itertools
-    import math
-
-    n, m = net.input_dim, net.output_dim
-
-    def v(S):
-        total = [F(0)] * m
-        for b in background:
-            out = net.evaluate([x[j] if j in S else b[j] for j in range(n)])
-            total = [t + o for t, o in zip(total, out)]
-        return [t / len(background) for t in total]
-
-    phi = [[F(0)] * m for _ in range(n)]
-    for i in range(n):
-        others = [j for j in range(n) if j != i]
-        for size in range(n):
-            weight = F(math.factorial(size) * math.factorial(n - size - 1), math.factorial(n))
-            for S in itertools.combinations(others, size):
-                hi, lo = v(set(S) | {i}), v(set(S))
-                phi[i] = [p + weight * (a - c) for p, a, c in zip(phi[i], hi, lo)]
-    return phi
-
-
 def random_rational_network(widths, seed):
     rng = random.Random(seed)
     return ReluNetwork.from_lists([
@@ -99,7 +73,7 @@ def test_pattern_maps_reproduce_the_network():
         assert tuple(sum((a * v for a, v in zip(row, x)), c) for row, c in zip(alpha, beta)) == net.evaluate(x)
 
 
-def test_pattern_shapley_equals_the_textbook_formula_with_boundary_hybrids():
+def test_pattern_shapley_equals_the_textbook_formula_with_boundary_hybrids(reference_shapley):
     rng = random.Random(11)
     for seed in range(4):
         net = random_rational_network([3, 4, 3, 2], seed)
@@ -200,7 +174,7 @@ def test_wide_fan_in_uses_smaller_primes():
     assert [tuple(F(int(v), D) for v in row) for row in out] == [net.evaluate(p) for p in points]
 
 
-def test_modular_shapley_equals_the_textbook_formula_with_boundary_hybrids():
+def test_modular_shapley_equals_the_textbook_formula_with_boundary_hybrids(reference_shapley):
     rng = random.Random(17)
     for seed in range(5):
         net = random_rational_network([3, 4, 3, 1 + seed % 2], 40 + seed)
@@ -215,7 +189,7 @@ def test_modular_shapley_equals_the_textbook_formula_with_boundary_hybrids():
             assert r.method in ("modular", "fast path") and not r.approximate
 
 
-def test_modular_shapley_on_float32_networks_equals_deep_and_the_formula():
+def test_modular_shapley_on_float32_networks_equals_deep_and_the_formula(reference_shapley):
     rng = np.random.default_rng(5)
     for n, nb in ((3, 4), (5, 3)):
         net = float32_network([n, 16, 16, 1], n)
@@ -226,7 +200,7 @@ def test_modular_shapley_on_float32_networks_equals_deep_and_the_formula():
         assert [list(row) for row in modular[0].values] == reference_shapley(net, points[0], background)
 
 
-def test_fast_points_skip_the_residues_and_keep_the_values():
+def test_fast_points_skip_the_residues_and_keep_the_values(reference_shapley):
     rng = random.Random(2)
     net = random_rational_network([3, 5, 4, 2], 7)
     near, far = [], []
@@ -259,7 +233,7 @@ def test_modular_batches_many_points_with_progress():
 
 
 @pytest.mark.parametrize("widths", [[3, 4, 3, 3, 2], [3, 2], [2, 5, 1], [3, 6, 4, 1]])
-def test_modular_sums_in_short_runs_and_any_depth(widths):
+def test_modular_sums_in_short_runs_and_any_depth(widths, reference_shapley):
     """Blocks of a few hybrids (the last hidden layer summed over runs of 1 or 2 background rows, several
     runs per point), three hidden layers (a reduction between hidden layers), none (an affine network),
     two outputs: the values equal the textbook formula, boundary hybrids included."""
