@@ -460,10 +460,3 @@ def _shifted(tree, offset: int):
         else:
             built.append(Leaf(node.index + offset) if isinstance(node, Leaf) else node)
     return built.pop()
-
-
-def file_sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
-
