@@ -28,8 +28,8 @@ How ``f`` is evaluated at the ``2^n |B|`` hybrid points ``(x_S, b_rest)``
   prime, on sums over background rows (:class:`ModularShapley`).  A float estimate of each Shapley
   numerator with a rigorous error bound fixes how many primes are needed.  Measured on
   n-[16,16]-1 with a global background, 5 points, 20 background points (CPU time, medians, a
-  loaded machine): about 1.0 (n = 4), 1.4-1.7 (n = 8) and 1.2-1.3 (n = 10) times shap's exact
-  explainer, and 13-32 times faster than ``deep`` (docs/benchmarks.md).
+  loaded machine): about 0.9 (n = 4), 1.4-1.5 (n = 8) and 1.2-1.3 (n = 10) times shap's exact
+  explainer (2.4-2.5 with 50 points), and 13-32 times faster than ``deep`` (docs/benchmarks.md).
 
 The other exact evaluators give the same values and stay for comparison:
 
@@ -785,10 +785,11 @@ class ModularShapley:
             Delta = centred(A1[:, None, :, None, :] * diff.transpose(0, 1, 3, 2)[..., None])  # primes x gb x n x kc x w
             right = np.concatenate([Delta, np.broadcast_to(G[:, b0:b1, None, None, :], (P, gb, 1, kc, w))], axis=2)
             right = right.reshape(P, gb, n + 1, kc * w).astype(float)
-            floats = []  # the masks, with the constant neuron but for the last
+            floats = []  # the masks, with the constant neuron but for the last (reused arrays: no page faults)
             for l, mask in enumerate(masks):
-                f = np.ones((mask.shape[0], mask.shape[1] + (l < hidden - 1)))
-                f[:, : mask.shape[1]] = mask
+                rows, width = mask.shape
+                f = rn._buffer(("mask", l), rows, width) if l < hidden - 1 else rn._scratch(("mask", l), rows, width)
+                f[:, :width] = mask
                 floats.append(f)
             rows = gb * M * kc
             sel = slice(int(points[0]), int(points[-1]) + 1) if int(points[-1]) - int(points[0]) + 1 == kc else points
