@@ -330,10 +330,6 @@ class ResidueNetwork:
         return crt_many(R.astype(np.int64), primes), Q * self.denominator_scale
 
 
-def _bools(shape: tuple[int, int]) -> np.ndarray:
-    return np.empty(shape, dtype=bool)
-
-
 def _reduce(H: np.ndarray, p, inverse, q: Optional[np.ndarray] = None) -> None:
     """``H <- H - p floor(H / p)`` in place, exact for integer-valued ``|H| <= 2^53 - 2p`` (module
     docstring); the result lies in ``[-p, 2p)``.  ``p`` may be an array broadcast against ``H``;
