@@ -96,14 +96,18 @@ class ResidueNetwork:
             t = _lcm_den(itertools.chain(itertools.chain.from_iterable(layer.weight), layer.bias))
             self.layers.append(([[scaled(w, t) for w in row] for row in layer.weight], [scaled(b, t) for b in layer.bias], t))
         self.denominator_scale = math.prod(t for _, _, t in self.layers)
-        self.floats = []  # layers in float64: W^T, |W^T|, b, |b|, conversion errors, gamma
-        for layer in net.layers:
+        self.floats = []  # layers in float64: [W^T; b] (+ the constant neuron), |W^T|, |b|, conversion errors, gamma
+        for l, layer in enumerate(net.layers):
             Wf, We = to_float([v for row in layer.weight for v in row])
             bf, be = to_float(layer.bias)
             shape = (layer.out_dim, layer.in_dim)
-            Wt = Wf.reshape(shape).T.copy()
-            self.floats.append((Wt, np.abs(Wt), bf, np.abs(bf), We.reshape(shape).T.copy(), be,
-                                _gamma(layer.in_dim + 1)))
+            Wt = Wf.reshape(shape).T
+            hidden = l < len(net.layers) - 1
+            Wa = np.zeros((layer.in_dim + 1, layer.out_dim + hidden))
+            Wa[:-1, : layer.out_dim], Wa[-1, : layer.out_dim] = Wt, bf
+            if hidden:
+                Wa[-1, -1] = 1.0  # the constant neuron 1 = 0 v + 1, the next layer's bias input
+            self.floats.append((Wa, np.abs(Wt), np.abs(bf), We.reshape(shape).T.copy(), be, _gamma(layer.in_dim + 1)))
         fan_in = max(layer.in_dim for layer in net.layers)
         self.prime_limit = math.isqrt(EXACT_FLOAT // (fan_in + 1))
         self._primes: list[int] = []
@@ -189,43 +193,45 @@ class ResidueNetwork:
     # ------------------------------------------------------------------ step 1: signs
     def masks(self, Z: np.ndarray, errors: np.ndarray, numerators, Q: int,
               top0: Optional[np.ndarray] = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-        """``(masks, open_rows, Y, e)`` for the points ``Z`` (float64, points x inputs; ``errors[i]``
-        bounds ``|Z[:, i] - z_i|`` for every point; ``top0[i]``, if given, bounds ``|Z[:, i]|``).
+        """``(masks, open_rows, Y, e)`` for the points ``Z`` (float64, points x (inputs + 1), the last
+        column ones; ``errors[i]`` bounds ``|Z[:, i] - z_i|`` for every point; ``top0[i]``, if given,
+        bounds ``|Z[:, i]|``).  Every layer is one BLAS product with the bias as the row read by the
+        ones column, and every hidden layer carries that column on (weight 0 from the inputs, 1 from
+        the ones), so no bias is added row by row.
 
         ``masks``: the activation masks (one bool array, points x width, per hidden layer),
         exact: float-proved, and computed in integers for the points whose signs the floats leave
         open (``open_rows``, row indices; ``numerators(rows)`` gives their integer numerators over
         ``Q``).  A neuron's sign counts as proved when ``|H| > bound`` (``H > bound``: active, ``z > 0``;
         ``H < -bound``: inactive, ``z < 0``), so a point with a pre-activation exactly ``0`` is always
-        open.  ``Y`` (points x outputs): the network's outputs in float64, within ``e[o]`` of the exact
+        open; a batch whose smallest ``|H|`` exceeds the largest bound is proved by that one comparison.  ``Y`` (points x outputs): the network's outputs in float64, within ``e[o]`` of the exact
         output ``o`` at every point (open points: the exact output rounded)."""
         N = Z.shape[0]
         undecided = None
         masks = []
         V, E = Z, errors
         with np.errstate(all="ignore"):
-            for l, (Wt, absWt, b, absb, We, be, gamma) in enumerate(self.floats):
-                H = np.matmul(V, Wt, out=self._scratch(("H", l), N, Wt.shape[1]))  # reused: no page faults
-                H += b
+            for l, (Wa, absWt, absb, We, be, gamma) in enumerate(self.floats):
+                H = np.matmul(V, Wa, out=self._scratch(("H", l), N, Wa.shape[1]))  # reused: no page faults
+                width = absWt.shape[1]
                 if not N:
-                    top = np.zeros(V.shape[1])
-                elif l:  # V >= 0 after a ReLU; one maximum for all columns (a full reduction is fast)
-                    top = np.full(V.shape[1], V.max())
+                    top = np.zeros(absWt.shape[0])
+                elif l:  # V >= 0 after a ReLU (and the ones); one maximum for all columns (a full reduction is fast)
+                    top = np.full(absWt.shape[0], V.max())
                 else:
-                    top = np.abs(V).max(axis=0) if top0 is None else top0
+                    top = np.abs(V[:, :-1]).max(axis=0) if top0 is None else top0
                 bound = gamma * (top @ absWt + absb) + E @ absWt
                 if We.any() or be.any():
                     bound += (top + E) @ We + be
                 bound = bound * SAFETY + TINY
                 if l == len(self.floats) - 1:
                     break
-                clear = np.greater(np.abs(H, out=self._scratch(("abs", l), N, H.shape[1])), bound,
-                                   out=self._scratch(("clear", l), N, H.shape[1], _bools))  # False for NaN
-                if not clear.all():  # some sign is open
-                    open_rows = ~clear.all(axis=1)
+                magnitude = np.abs(H, out=self._scratch(("abs", l), N, H.shape[1]))
+                if N and not magnitude.min() > bound.max():  # some sign may be open (a NaN leaves it open)
+                    open_rows = ~np.greater(magnitude[:, :width], bound).all(axis=1)
                     undecided = open_rows if undecided is None else undecided | open_rows
                 np.maximum(H, 0.0, out=H)  # = H where a sign is proved; open rows are redone exactly
-                masks.append(H > 0.0)
+                masks.append((H > 0.0)[:, :width])
                 V, E = H, bound
         rows = np.flatnonzero(undecided) if undecided is not None else np.zeros(0, dtype=np.int64)
         if len(rows):
@@ -315,17 +321,13 @@ class ResidueNetwork:
         zmax = max((abs(v) for row in num for v in row), default=0)
         primes = self.primes_above(self.numerator_bound(zmax, Q))
         Zf, Ze = to_float([v for p in points for v in p])
-        Zf = Zf.reshape(len(points), self.n)
+        Zf = np.concatenate([Zf.reshape(len(points), self.n), np.ones((len(points), 1))], axis=1)
         errors = Ze.reshape(len(points), self.n).max(axis=0) if len(points) else np.zeros(self.n)
         masks, _, _, _ = self.masks(Zf, errors, lambda rows: [num[r] for r in rows], Q)
         R = np.array([self.propagate(self.first_layer(np.array([[v % p for v in row] for row in num], dtype=float)
                                                       .reshape(len(points), self.n), p, Q), masks, p, Q).copy()
                       for p in primes])
         return crt_many(R.astype(np.int64), primes), Q * self.denominator_scale
-
-
-def _bools(shape: tuple[int, int]) -> np.ndarray:
-    return np.empty(shape, dtype=bool)
 
 
 def _reduce(H: np.ndarray, p, inverse, q: Optional[np.ndarray] = None) -> None:

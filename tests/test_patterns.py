@@ -268,3 +268,34 @@ def test_console_counts_points(monkeypatch, capsys):
     console.count(3, 10)
     console.end_progress()
     assert "3 of 10 points" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("gb, group", [(7, 2), (8, 2), (6, 6), (5, 8), (9, 4), (3, 1)])
+def test_runs_of_background_rows_are_summed_and_reduced_exactly(gb, group):
+    """``_add_runs``: several runs (strided sums), one run, a shorter last run; the result is the sum of
+    the rows modulo p, whatever the grouping, and lands in the selected points only."""
+    shapley = ModularShapley(random_rational_network([2, 3, 1], 1))
+    p = 1000003
+    rng = np.random.default_rng(gb * 10 + group)
+    H = rng.integers(-(2 ** 40), 2 ** 40, size=(gb, 4 * 2 * 3)).astype(float)  # entries (mask, point, width)
+    for sel in (slice(1, 3), np.array([0, 2])):
+        X = np.zeros((4, 3, 3))
+        shapley._add_runs(X, H, sel, group, float(p))
+        expected = np.zeros((4, 3, 3), dtype=np.int64)
+        expected[:, sel] = (H.astype(np.int64).sum(axis=0) % p).reshape(4, 2, 3)
+        assert (X.astype(np.int64) % p == expected).all() and (X[:, 1 if isinstance(sel, np.ndarray) else 0] == 0).all()
+
+
+def test_the_batch_sign_check_falls_back_to_each_neuron_bound():
+    """A pre-activation below the largest bound of the batch (another neuron's, scaled by 10^6) but above
+    its own is still proved by floats; one exactly 0 is decided exactly."""
+    net = ReluNetwork.from_lists([([[1], [10 ** 6]], [0, 0]), ([[1, 1]], [0])])
+    rn = ResidueNetwork(net)
+    points = [(F(1),), (F(1, 10 ** 11),), (F(-1, 10 ** 11),)]
+    Zf, Ze = to_float([v for p in points for v in p])
+    Z = np.concatenate([Zf.reshape(-1, 1), np.ones((3, 1))], axis=1)
+    masks, open_rows, Y, e = rn.masks(Z, Ze.reshape(-1, 1).max(axis=0), None, 1)
+    assert open_rows.tolist() == [] and rn.exact_rows == 0
+    assert masks[0].tolist() == [[True, True], [True, True], [False, False]]
+    out, D = rn.evaluate(points + [(F(0),)])
+    assert rn.exact_rows == 1 and [F(int(v), D) for v in out[:, 0]] == [net.evaluate(p)[0] for p in points + [(F(0),)]]
