@@ -1207,7 +1207,7 @@ class PropertyCertificate(EarlyLeaves):
         sha = field(cert, "network_sha256", "")
         if self.net.sha256() != sha:
             raise CheckFailure("network_sha256", "does not match the embedded network")
-        self._pin_network("network", self.model, sha)
+        self._pin_network("network", self.model, sha, self.net)
         if self.domain_path is not None or self.box is not None:  # only when no option implied the kind
             raise CheckFailure("--domain", "a property certificate's input sets are its property's: name the "
                                            "VNN-LIB file with --property instead of a domain")
@@ -2303,7 +2303,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         sha = field(cert, "network_sha256", "")
         if self.net.sha256() != sha:
             raise CheckFailure("network_sha256", "does not match the embedded network")
-        self._pin_network("deep network", self.model, sha)
+        self._pin_network("deep network", self.model, sha, self.net)
         self.domain = Domain(field(cert, "domain", ""), "domain")
         self._pin_domain()
         if self.domain.dim != self.net.input_dim:
@@ -2360,8 +2360,11 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         loaded = load_json(path, what)
         return loaded if with_text else loaded[1]
 
-    def _pin_network(self, what: str, binding, sha: str) -> None:
-        """Compare the network the certificate records (``sha``) with the file the auditor named."""
+    def _pin_network(self, what: str, binding, sha: str, embedded: "Network") -> None:
+        """Compare the network the certificate records (``sha``, already found to be that of
+        ``embedded``) with the file the auditor named.  The canonical form is a function of the input
+        dimension and the exact layers, so a file whose layers equal ``embedded``'s has that SHA-256
+        without hashing it again; any other file is hashed."""
         if binding is None:
             self.bindings.append((what, f"sha256 {sha}", "embedded (taken from the certificate alone)"))
             return
@@ -2374,7 +2377,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                                             "'exactrelu convert', or use 'exactrelu check', which converts it itself")
             data = self._load_regular(binding, what)
         other = Network(data, f"{what} {label}", allow_floats=True)
-        if other.sha256() != sha:
+        same = other.input_dim == embedded.input_dim and other.layers == embedded.layers
+        if not same and other.sha256() != sha:
             raise CheckFailure(what, f"the certificate is about another network than {label}")
         self.bindings.append((what, f"sha256 {sha}", f"pinned ({label})"))
 
@@ -2812,7 +2816,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             sha = field(shas, name, "network_sha256")
             if net.sha256() != sha:
                 raise CheckFailure(f"network_sha256.{name}", f"does not match the embedded network {name}")
-            self._pin_network(names[name], pins[name], sha)
+            self._pin_network(names[name], pins[name], sha, net)
             self.nets[name] = net
         a, b = self.nets["A"], self.nets["B"]
         if a.input_dim != b.input_dim or a.output_dim != b.output_dim:

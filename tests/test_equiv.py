@@ -576,6 +576,33 @@ def test_model_option_and_dump(certificates, tmp_path: Path, capsys) -> None:
     assert err.startswith("c format: this is an equivalence certificate") and "not the shallow certificate" in err
 
 
+def test_pinned_copy_is_not_hashed_again(certificates, tmp_path: Path, monkeypatch, capsys) -> None:
+    """A pinned file whose exact layers are those of the embedded network (here B written sparse)
+    has its SHA-256 without a second hash: one hash per embedded network, none per pinned copy; a
+    pinned file with other layers is still hashed and refused."""
+    cert = certificates["equal"]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(cert))
+    b = cert["networks"]["B"]
+    sparse = {**b, "layers": [{"weight": {"shape": [len(l["weight"]), len(l["weight"][0])],
+                                          "entries": [[i, j, w] for i, row in enumerate(l["weight"])
+                                                      for j, w in enumerate(row) if w not in ("0", 0)]},
+                               "bias": l["bias"]} for l in b["layers"]]}
+    (tmp_path / "b.json").write_text(json.dumps(sparse))
+    (tmp_path / "a.json").write_text(json.dumps(cert["networks"]["A"]))
+    hashed = []
+    original = checker.Network.sha256
+    monkeypatch.setattr(checker.Network, "sha256", lambda self: hashed.append(self) or original(self))
+    assert checker.main([str(path), "--model-a", str(tmp_path / "a.json"), "--model-b", str(tmp_path / "b.json")]) == 0
+    err = capsys.readouterr().err
+    assert f"pinned ({tmp_path / 'a.json'})" in err and f"pinned ({tmp_path / 'b.json'})" in err
+    assert len(hashed) == 2
+    hashed.clear()
+    assert checker.main([str(path), "--model-a", str(tmp_path / "b.json")]) == 1
+    assert "c network A: the certificate is about another network than" in capsys.readouterr().err
+    assert len(hashed) == 2  # the embedded A and the pinned file, whose layers differ
+
+
 def test_the_lone_checker_file_verifies_an_equivalence_certificate(certificates, tmp_path: Path) -> None:
     """``checker.py`` copied alone, run with no site-packages: it needs nothing but the stdlib."""
     shutil.copy(Path(checker.__file__), tmp_path / "checker.py")
