@@ -1854,13 +1854,10 @@ class StreamedCertificate:
 
     # ------------------------------------------------------------------ the node lines
     def _walk_stream(self) -> None:
-        """Points 2 and 3 of the module docstring over the node lines, as :meth:`_walk_tree` does
-        over a version-2 tree; a failure at a leaf names its line."""
+        """:meth:`Checker._walk` over the node lines (for :meth:`Checker._walk_tree`); a failure at a
+        leaf names its line."""
         if self.guard or self.symbolic:
             raise CheckFailure("--guard/--symbolic", "are checks of version-2 certificates (this one is version 3)")
-        net = self.net
-        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
-        self.referenced, self.leaf_order, self.verified_leaves, self.empty = [], [], [], 0
         self._start_compact()
         self.line = 1
         try:
@@ -1871,9 +1868,6 @@ class StreamedCertificate:
             raise
         finally:
             self.stream[1].close()
-        if not self.compact:
-            raise CheckFailure("domain", "the domain is empty (every branch is proved empty), so the certificate "
-                                         "proves nothing about any point")
 
     def _node_lines(self):
         """``(location, node)`` for each node line, a leaf's region moved to ``self.leaves``; the
@@ -1980,8 +1974,7 @@ class StreamedCertificate:
                 raise CheckFailure("shallow.sha256", f"does not match the shallow network file {source.path}")
         if self.guard:
             self._guard()
-        self.stats.update(hyperplanes=len(self.hyperplanes), leaves=len(self.compact), empty=self.empty,
-                          neurons=len(self.order))
+        self.stats["hyperplanes"] = len(self.hyperplanes)
 
     def _compare_shallow(self, members, where: str) -> None:
         """Every field of the shallow network against the construction over the compact leaves, the
@@ -2365,7 +2358,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         the walk (:attr:`node_index` is -1, the node's index, infinity)."""
         if self.lattice is not None:
             self._check_realisation()
-        (self._walk_tree if self.stream is None else self._walk_stream)()
+        self._walk_tree()
         self.node_index = math.inf
         if self.lattice is not None:
             return self._run_lattice()
@@ -2428,18 +2421,18 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             raise CheckFailure(location, reason)
 
     def _walk_tree(self) -> None:
-        """Points 2 and 3 of the module docstring over the whole tree; an empty domain proves nothing."""
-        net = self.net
-        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
-        self.referenced = [0] * len(self.leaves)
-        self.leaf_order = []
-        self.verified_leaves = [None] * len(self.leaves)
-        self.empty = 0
-        self._walk(self.tree, "tree", list(self.domain.rows))
-        for k, count in enumerate(self.referenced):
-            if count == 0:
-                raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
-        if not self.leaves:
+        """Points 2 and 3 of the module docstring over the whole tree (version 3: its node lines, as
+        they are read, each leaf reached as it comes); an empty domain proves nothing."""
+        count = len(self.leaves)
+        self.order = [(l, i) for l, w in enumerate(self.net.widths) for i in range(w)]
+        self.referenced, self.leaf_order, self.verified_leaves, self.empty = [0] * count, [], [None] * count, 0
+        if self.stream is None:
+            self._walk(self.tree, "tree", list(self.domain.rows))
+        else:
+            self._walk_stream()
+        if 0 in self.referenced:
+            raise CheckFailure(f"leaves[{self.referenced.index(0)}]", "is not reached from the tree")
+        if not self.referenced:
             raise CheckFailure("domain", "the domain is empty (every branch is proved empty), so the certificate "
                                          "proves nothing about any point")
 
