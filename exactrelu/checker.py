@@ -60,10 +60,11 @@ states a max-min formula and walks ``A``'s own tree:
    ``B = l = A`` there (docs/theory.md section 10.6).
 
 Version 2 of each kind stores its trees flat (preorder lists of nodes), walked without recursion, so
-a tree may be as deep as the network has neurons; version 1 (nested trees) is no longer read.  Version 3 of the shallow kind
-(JSON Lines, written by ``shallow --stream``) gives the walk the same stream read line by line
-from the file, its leaves inline, and is checked without holding the certificate or the shallow
-network (:class:`StreamedCertificate`).
+a tree may be as deep as the network has neurons; version 1 (nested trees) is no longer read.
+Version 3 of the shallow kind (JSON Lines, written by ``shallow --stream``) gives the walk the same
+stream read line by line from the file, its leaves inline, and is checked without holding the
+certificate or the shallow network (:class:`StreamedCertificate`); the shallow network of either
+version is compared with the construction by one code path (:meth:`Checker._check_shallow`).
 
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
@@ -1809,6 +1810,7 @@ class StreamedCertificate:
     stream = None  # (header, open file) of a version-3 certificate
 
     def _parse_stream_header(self, header) -> None:
+        """The first line of a version-3 certificate, after what it shares with version 2."""
         if not same_int(header.get("version"), STREAM_VERSION) or header.get("stream") != "jsonl":
             raise CheckFailure("line 1", "a version-3 header has \"version\": 3 and \"stream\": \"jsonl\"")
         for key in ("leaves", "tree"):

@@ -656,6 +656,7 @@ def _set(path, value):
     (_set(("network", "layers", 0, "weight", 1), ["1"]), "network.layers[0].weight", "rows of different lengths"),
     (lambda c: c["domain"].update(dim=1, lower=["-1"], upper=["1"]), "domain.dim", "the network has 2 inputs"),
     (_set(("tree", 3), {"node": 0}), "tree[3]", "expected 'split', 'leaf' or 'empty'"),
+    (_set(("tree", 3), [{"leaf": 0}]), "tree[3]", "expected a node object"),
     (_set(("tree", 2), {"empty": []}), "tree[2].empty", "no multipliers"),
 ])
 def test_malformed_values_are_named(change, location, reason, tmp_path: Path, capsys) -> None:
