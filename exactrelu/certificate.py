@@ -441,8 +441,10 @@ class StreamWriter:
     compactly (:class:`~exactrelu.shallow.CompactShallow`).  Regions are equated as they come (the
     deep network under the region's pattern, by python-flint, against the region's affine map, which
     layer 1 of the construction copies), and the tree's separation of their gates is checked as it
-    comes (:class:`Separation`; layer 3 of the construction is written from those gates).  :meth:`finish` writes the shallow network to ``shallow_out``
-    (canonical JSON, hashed as written), the end line, and the file's SHA-256 into the header's
+    comes (:class:`Separation`; layer 3 of the construction is written from those gates).
+    :meth:`finish` writes the shallow network to ``shallow_out`` (canonical JSON, no trailing
+    newline, hashed as written: the SHA-256 of its bytes is that of its canonical form, which version
+    2 records and ``exactrelu info`` prints), the end line, and the file's SHA-256 into the header's
     placeholder (``patch(offset, bytes)``: the certificate file is regular, not yet published)."""
 
     def __init__(self, out, network, domain, shallow_name: str, patch: Callable[[int, bytes], None]) -> None:
@@ -494,8 +496,6 @@ class StreamWriter:
             raw = chunk.encode("ascii")
             digest.update(raw)
             shallow_out.write(raw)
-        digest.update(b"\n")
-        shallow_out.write(b"\n")
         self.out.write('{"end":{"leaves":%d,"nodes":%d}}\n' % (self.shallow.regions, self.nodes))
         sha = digest.hexdigest()
         self.patch(self.offset, sha.encode("ascii"))

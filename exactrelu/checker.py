@@ -59,12 +59,12 @@ states a max-min formula and walks ``A``'s own tree:
    Motzkin multipliers prove that no point of the leaf has every map of any term above ``l``; so
    ``B = l = A`` there (docs/theory.md section 10.6).
 
-Version 2 of each kind stores its trees flat (preorder lists of nodes); version 1 (nested trees) is
-still read, both turned into the same stream of nodes (:func:`tree_nodes`) and walked without
-recursion, so a tree may be as deep as the network has neurons.  Version 3 of the shallow kind
-(JSON Lines, written by ``shallow --stream``) gives the walk the same stream read line by line
-from the file, its leaves inline, and is checked without holding the certificate or the shallow
-network (:class:`StreamedCertificate`).
+Version 2 of each kind stores its trees flat (preorder lists of nodes), walked without recursion, so
+a tree may be as deep as the network has neurons; version 1 (nested trees) is no longer read.
+Version 3 of the shallow kind (JSON Lines, written by ``shallow --stream``) gives the walk the same
+stream read line by line from the file, its leaves inline, and is checked without holding the
+certificate or the shallow network (:class:`StreamedCertificate`); the shallow network of either
+version is compared with the construction by one code path (:meth:`Checker._check_shallow`).
 
 Output: one line on stdout, ``s VERIFIED`` (exit 0) or ``s NOT VERIFIED`` (exit 1); the reason and
 its location on stderr.
@@ -594,65 +594,6 @@ def _negated(text: str) -> str:
     return text[1:] if text[0] == "-" else "-" + text
 
 
-def construction(leaves, n: int, m: int):
-    """What the shallow network must be (DESIGN.md section 3), in its file's own JSON form: every
-    rational as its canonical string ``"p/q"`` (so a file written canonically is compared with it as
-    it was read), and its four layers as ``{"rows", "cols", "weights", "bias"}``."""
-    index, memo = {}, {}
-    H, c, strict, weak, hyperplane_of = [], [], [], [], []
-    for leaf in leaves:
-        s_k, w_k, own = [], [], []
-        for (w, b), active in zip(leaf["maps"], leaf["bits"]):
-            h = memo.get(id(w))  # a map is one object for every leaf below the node that computed it
-            if h is None:
-                h = memo[id(w)] = (w, normalise(w, b))  # (w kept alive so that its id stays its own)
-            h = h[1]
-            if h is None:
-                own.append(None)
-                continue
-            key, first = h
-            j = index.get(key)
-            if j is None:  # h_j = (w, b) / |first coefficient|, from the integer form over its denominator
-                j = index[key] = len(H)
-                H.append([_text(a, first) for a in key[:-1]])
-                c.append(_text(key[-1], first))
-            (s_k if active else w_k).append(j)
-            own.append(j)
-        strict.append(sorted(set(s_k)))
-        weak.append(sorted(set(w_k)))
-        hyperplane_of.append(own)
-    J, K = len(H), len(leaves)
-    halves = 2 * K * m
-    e1, b1 = [], list(c)
-    for j, h in enumerate(H):
-        e1 += [[j, t, a] for t, a in enumerate(h) if a != "0"]
-    alpha = [[[a for a in row] for row in leaf["alpha_text"]] for leaf in leaves]
-    beta = [list(leaf["beta_text"]) for leaf in leaves]
-    for k in range(K):
-        for o in range(m):
-            row = J + 2 * (k * m + o)
-            plus = [(t, a) for t, a in enumerate(alpha[k][o]) if a != "0"]
-            e1 += [[row, t, a] for t, a in plus] + [[row + 1, t, _negated(a)] for t, a in plus]
-            b1 += [beta[k][o], beta[k][o] if beta[k][o] == "0" else _negated(beta[k][o])]
-    e2 = [[j, j, "-inf"] for j in range(J)] + [[J + j, j, "1"] for j in range(J)]
-    e2 += [[2 * J + t, J + t, "1"] for t in range(halves)]
-    e3 = []
-    for k in range(K):
-        gates = [[j, "-inf"] for j in strict[k]] + [[J + j, "-inf"] for j in weak[k]]
-        for o in range(m):
-            base = 2 * (k * m + o)
-            for row, s in ((base, ("1", "-1")), (base + 1, ("-1", "1"))):
-                e3 += [[row, col, w] for col, w in gates] + [[row, 2 * J + base, s[0]], [row, 2 * J + base + 1, s[1]]]
-    e4 = [[o, 2 * (k * m + o) + d, ("1", "-1")[d]] for o in range(m) for k in range(K) for d in (0, 1)]
-    layers = [{"rows": rows, "cols": cols, "weights": weights, "bias": bias} for rows, cols, weights, bias in (
-        (J + halves, n, e1, b1),
-        (2 * J + halves, J + halves, e2, ["1"] * J + ["0"] * (J + halves)),
-        (halves, 2 * J + halves, e3, ["0"] * halves),
-        (m, halves, e4, ["0"] * m))]
-    return {"H": H, "c": c, "strict": strict, "weak": weak, "alpha": alpha, "beta": beta, "layers": layers,
-            "hyperplane_of": hyperplane_of}
-
-
 def gate_hints(leaves, order, hyperplane_of, J: int, m: int):
     """For the witness of each leaf ``k``, the column of one condition of every other leaf ``k'``
     that fails on leaf ``k``, for ``k'``'s gate rows (layer index 2): the first neuron where their
@@ -1173,25 +1114,13 @@ def node_kind(node, where: str) -> str:
     return kinds[0]
 
 
-def tree_nodes(tree, where: str, flat: bool):
+def tree_nodes(tree, where: str):
     """The nodes of a case-split tree in preorder (a split, its active subtree, its inactive
-    subtree), as ``(location, node)`` pairs: a flat tree (version 2) is that list already; a nested
-    one (version 1, a split holding its children as ``active`` and ``inactive``) is unfolded with
-    an explicit stack.  Both forms give the walk the same stream; version 3 gives it the pairs
-    already (:meth:`StreamedCertificate._node_lines`, read from the file)."""
+    subtree), as ``(location, node)`` pairs: a version-2 tree is that list already; version 3 gives
+    the pairs as it reads them (:meth:`StreamedCertificate._node_lines`)."""
     if hasattr(tree, "__next__"):
-        yield from tree
-        return
-    if flat:
-        for t, node in enumerate(as_list(tree, where)):
-            yield f"{where}[{t}]", node
-        return
-    stack = [(where, tree)]
-    while stack:
-        at, node = stack.pop()
-        yield at, node
-        if node_kind(node, at) == "split":
-            stack += [(f"{at}.inactive", field(node, "inactive", at)), (f"{at}.active", field(node, "active", at))]
+        return tree
+    return ((f"{where}[{t}]", node) for t, node in enumerate(as_list(tree, where)))
 
 
 class PropertyCertificate(EarlyLeaves):
@@ -1201,7 +1130,7 @@ class PropertyCertificate(EarlyLeaves):
     affine map), or it is violated at an exact point, confirmed by exact evaluation."""
 
     def _parse_property(self, cert) -> None:
-        self._read_version(cert, PROPERTY_VERSION)
+        self._read_version(cert, PROPERTY_VERSION, "verify")
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -1876,19 +1805,26 @@ class StreamedCertificate:
     lines are fed to :meth:`Checker._walk` as they are read; each leaf, once checked there, is
     cut down to what the comparison with the shallow network needs (its gates as hyperplane
     indices, its affine map), and the shallow network's file is read in pieces and compared with
-    the construction generated entry by entry (:meth:`_check_shallow_stream`)."""
+    the construction generated entry by entry (:meth:`_check_shallow`)."""
 
     stream = None  # (header, open file) of a version-3 certificate
 
-    def _parse_stream_shallow(self, header) -> None:
-        """The ``shallow`` reference of a version-3 header: a named file (checked for its SHA-256,
-        of its bytes, while it is read) or an embedded network (as in version 2)."""
+    def _parse_stream_header(self, header) -> None:
+        """The first line of a version-3 certificate, after what it shares with version 2."""
         if not same_int(header.get("version"), STREAM_VERSION) or header.get("stream") != "jsonl":
             raise CheckFailure("line 1", "a version-3 header has \"version\": 3 and \"stream\": \"jsonl\"")
         for key in ("leaves", "tree"):
             if key in header:
                 raise CheckFailure(f"line 1.{key}", "a version-3 header holds no leaves or tree (they follow, one node per line)")
-        ref = field(header, "shallow", "")
+        self._parse_shallow_reference(header)
+        self.leaves = []
+
+    def _parse_shallow_reference(self, cert) -> None:
+        """The certificate's ``shallow`` reference: a file (``--shallow``, else the one it names beside
+        it) or a network embedded.  Version 2 reads a file whole and checks the SHA-256 of its
+        canonical form; version 3 reads it in pieces during the check, hashing its bytes (which the
+        producer writes in canonical form, so the two hashes agree for its files)."""
+        ref = field(cert, "shallow", "")
         sha = field(ref, "sha256", "shallow")
         if self.shallow_path is not None or "file" in ref:
             if self.shallow_path is not None:
@@ -1899,15 +1835,17 @@ class StreamedCertificate:
                     raise CheckFailure("shallow.file", "expected the relative name of a file")
                 path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
                 status = f"named by the certificate ({_shown_path(path)}; not pinned: name it with --shallow)"
-            self.shallow = ("file", _JsonReader(path, "shallow network"), sha)
+            if self.stream is not None:
+                self.shallow = ("stream", _JsonReader(path, "shallow network"), sha)
+            else:
+                self.shallow = ("whole", self._load_regular(path, "shallow network"), sha)
         else:
-            network = field(ref, "network", "shallow")
-            if raw_sha256(network) != sha:
-                raise CheckFailure("shallow.sha256", "does not match the shallow network")
-            self.shallow = ("embedded", network, sha)
+            self.shallow = ("whole", field(ref, "network", "shallow"), sha)
             status = "embedded (taken from the certificate alone)"
+        if self.shallow[0] == "whole" and raw_sha256(self.shallow[1]) != sha:
+            raise CheckFailure("shallow.sha256", "does not match the shallow network"
+                               + (f" {self.shallow_path}" if self.shallow_path is not None else ""))
         self.bindings.append(("shallow network", f"sha256 {sha}", status))
-        self.leaves = []
 
     def _dump_stream(self, out) -> None:
         net = self.net
@@ -1918,14 +1856,11 @@ class StreamedCertificate:
 
     # ------------------------------------------------------------------ the node lines
     def _walk_stream(self) -> None:
-        """Points 2 and 3 of the module docstring over the node lines, as :meth:`_walk_tree` does
-        over a version-2 tree; a failure at a leaf names its line."""
+        """:meth:`Checker._walk` over the node lines (for :meth:`Checker._walk_tree`); a failure at a
+        leaf names its line."""
         if self.guard or self.symbolic:
             raise CheckFailure("--guard/--symbolic", "are checks of version-2 certificates (this one is version 3)")
-        net = self.net
-        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
-        self.referenced, self.leaf_order, self.verified_leaves, self.empty = [], [], [], 0
-        self.compact, self.hyperplane_index, self.hyperplanes, self._seen_conditions = [], {}, [], {}
+        self._start_compact()
         self.line = 1
         try:
             self._walk(self._node_lines(), "tree", list(self.domain.rows))
@@ -1935,9 +1870,6 @@ class StreamedCertificate:
             raise
         finally:
             self.stream[1].close()
-        if not self.compact:
-            raise CheckFailure("domain", "the domain is empty (every branch is proved empty), so the certificate "
-                                         "proves nothing about any point")
 
     def _node_lines(self):
         """``(location, node)`` for each node line, a leaf's region moved to ``self.leaves``; the
@@ -1987,39 +1919,53 @@ class StreamedCertificate:
         if end is None:
             raise CheckFailure(f"line {self.line}", "the file ends without its end line (truncated?)")
 
+    def _start_compact(self) -> None:
+        self.compact, self.hyperplane_index, self.hyperplanes, self._seen_maps = [], {}, [], {}
+        self.gates = [] if self.guard else None  # per leaf, each condition's hyperplane (for --guard's hints)
+
     def _compact_leaf(self, k: int) -> None:
         """Leaf ``k``, checked by the walk: check 31 at its witness, then keep its gates (hyperplane
-        indices, in the construction's numbering) and its affine map only."""
-        leaf, region = self.verified_leaves[k], self.leaves[k]
+        indices, in the construction's numbering) and its affine map only (version 3 frees the rest)."""
+        leaf = self.verified_leaves[k]
         x = leaf["witness"]
         if self.net.evaluate(x) != [row_value((a, b, True), x) for a, b in zip(leaf["alpha"], leaf["beta"])]:
-            raise CheckFailure(f"line {self.line} (leaves[{k}].witness)", "the deep network differs from the leaf's affine map there")
-        strict, weak = set(), set()
-        seen = self._seen_conditions
+            raise CheckFailure(f"leaves[{k}].witness", "the deep network differs from the leaf's affine map there")
+        strict, weak, own = set(), set(), []
+        seen = self._seen_maps  # a map is one object for every leaf below the node that computed it
         if len(seen) > STREAM_CACHE:
             seen.clear()
-        for cond, (w, b), active in zip(region["conditions"], leaf["maps"], leaf["bits"]):
-            text = (tuple(cond["w"]), cond["b"])  # the text of values the walk has just confirmed
-            j = seen.get(text, -1)
+        for (w, b), active in zip(leaf["maps"], leaf["bits"]):
+            j = seen.get(id(w), (None, -1))[1]
             if j == -1:
-                h = normalise(w, b)
+                h, j = normalise(w, b), None
                 if h is not None:
                     j = self.hyperplane_index.get(h[0])
-                    if j is None:
-                        j = self.hyperplane_index[h[0]] = len(self.hyperplanes)
-                        self.hyperplanes.append(h)
-                else:
-                    j = None
-                seen[text] = j
+                    if j is None:  # h_j = (w, b) / |first coefficient|, as canonical texts
+                        key, first = h
+                        j = self.hyperplane_index[key] = len(self.hyperplanes)
+                        self.hyperplanes.append(([_text(a, first) for a in key[:-1]], _text(key[-1], first)))
+                seen[id(w)] = (w, j)  # (w kept alive so that its id stays its own)
             if j is not None:
                 (strict if active else weak).add(j)
-        self.compact.append((array.array("l", sorted(strict)), array.array("l", sorted(weak)), leaf["alpha"], leaf["beta"]))
-        self.leaves[k] = self.verified_leaves[k] = None
+            own.append(j)
+        self.compact.append((array.array("l", sorted(strict)), array.array("l", sorted(weak)), leaf["alpha_text"],
+                             leaf["beta_text"]))
+        if self.gates is not None:
+            self.gates.append(own)
+        if self.stream is not None:
+            self.leaves[k] = self.verified_leaves[k] = None
 
     # ------------------------------------------------------------------ the shallow network
-    def _check_shallow_stream(self) -> None:
+    def _check_shallow(self) -> None:
+        """Check 31 at every leaf and the shallow network against the construction over the compact
+        leaves (version 2 compacts them after the walk, version 3 as the walk leaves each), then
+        ``--guard``."""
+        if self.stream is None:
+            self._start_compact()
+            for k in range(len(self.leaves)):
+                self._compact_leaf(k)
         kind, source, sha = self.shallow
-        if kind == "embedded":
+        if kind == "whole":
             if not isinstance(source, dict):
                 raise CheckFailure("shallow", "expected a JSON object")
             self._compare_shallow(source.items(), "shallow")
@@ -2028,20 +1974,29 @@ class StreamedCertificate:
             self._compare_shallow(source.members(_STREAMED, layer), "shallow")
             if source.finish() != sha:
                 raise CheckFailure("shallow.sha256", f"does not match the shallow network file {source.path}")
-        self.stats.update(hyperplanes=len(self.hyperplanes), leaves=len(self.compact), empty=self.empty,
-                          neurons=len(self.order))
+        if self.guard:
+            self._guard()
+        self.stats["hyperplanes"] = len(self.hyperplanes)
 
     def _compare_shallow(self, members, where: str) -> None:
-        """Every field of the shallow network against the construction over the compact leaves,
-        the expected values generated one at a time."""
-        net, n, m = self.net, self.net.input_dim, self.net.output_dim
+        """Every field of the shallow network against the construction over the compact leaves, the
+        expected values generated one at a time as the canonical JSON the producer writes: an element
+        equal to it as read is its value; any other is read and compared value by value (a
+        non-canonical ``"2/4"`` still means 1/2)."""
+        n, m = self.net.input_dim, self.net.output_dim
         K, J = len(self.compact), len(self.hyperplanes)
-        H = lambda: ([Fraction(a, first) for a in key[:-1]] for key, first in self.hyperplanes)  # noqa: E731
-        c = lambda: (Fraction(key[-1], first) for key, first in self.hyperplanes)  # noqa: E731
         expected = {
             "format": SHALLOW_FORMAT, "version": 1, "input_dim": n, "output_dim": m,
             "deep_sha256": self.cert["network_sha256"], "domain": _plain(self.domain.data, "domain"),
         }
+        indices = lambda row, a: array.array("l", [as_int(i, f"{a}[{e}]") for e, i in enumerate(as_list(row, a))])  # noqa: E731
+        read = {"H": (lambda row, a: vector(row, a, n), (h for h, _ in self.hyperplanes), J),
+                "c": (rational, (c for _, c in self.hyperplanes), J),
+                "strict": (indices, (leaf[0] for leaf in self.compact), K),
+                "weak": (indices, (leaf[1] for leaf in self.compact), K),
+                "alpha": (lambda row, a: [vector(r, f"{a}[{o}]", n) for o, r in enumerate(as_list(row, a, m))],
+                          (leaf[2] for leaf in self.compact), K),
+                "beta": (lambda row, a: vector(row, a, m), (leaf[3] for leaf in self.compact), K)}
         seen = set()
         for key, value in members:
             at = f"{where}.{key}"
@@ -2050,25 +2005,14 @@ class StreamedCertificate:
                 want = expected[key]
                 if not (same_int(value, want) if type(want) is int else (_plain(value, at) if key == "domain" else value) == want):
                     raise CheckFailure(at, "differs from the deep network, its domain or the format")
-            elif key == "H":
-                _same_rows(value, at, H(), J, lambda row, a: vector(row, a, n))
-            elif key == "c":
-                _same_rows(value, at, c(), J, rational)
-            elif key in ("strict", "weak"):
-                t = 0 if key == "strict" else 1
-                _same_rows(value, at, (leaf[t] for leaf in self.compact), K,
-                           lambda row, a: array.array("l", [as_int(i, f"{a}[{e}]") for e, i in enumerate(as_list(row, a))]))
-            elif key == "alpha":
-                _same_rows(value, at, (leaf[2] for leaf in self.compact), K,
-                           lambda row, a: [vector(r, f"{a}[{o}]", n) for o, r in enumerate(as_list(row, a, m))])
-            elif key == "beta":
-                _same_rows(value, at, (leaf[3] for leaf in self.compact), K, lambda row, a: vector(row, a, m))
+            elif key in read:
+                _same_rows(value, at, iter(read[key][1]), read[key][2], read[key][0], key not in ("strict", "weak"))
             elif key == "layers":
                 count = 0
                 for t, layer in enumerate(_sequence(value, at)):
                     if t >= 4:
                         raise CheckFailure(at, "expected 4 layers (three hidden and the output)")
-                    self._compare_layer(layer, f"{at}[{t}]", t, H, c)
+                    self._compare_layer(layer, f"{at}[{t}]", t)
                     count += 1
                 if count != 4:
                     raise CheckFailure(at, f"expected 4 layers, found {count}")
@@ -2076,7 +2020,7 @@ class StreamedCertificate:
         if missing:
             raise CheckFailure(f"{where}.{missing[0]}", "missing field")
 
-    def _compare_layer(self, layer, where: str, t: int, H, c) -> None:
+    def _compare_layer(self, layer, where: str, t: int) -> None:
         n, m = self.net.input_dim, self.net.output_dim
         K, J = len(self.compact), len(self.hyperplanes)
         halves = 2 * K * m
@@ -2094,58 +2038,58 @@ class StreamedCertificate:
                 if not same_int(value, rows if key == "rows" else cols):
                     raise CheckFailure(where, f"is not {rows} x {cols}, the construction's shape")
             elif key == "weights":
-                _same_rows(value, at, self._weights(t, H), None, _entry, entries=True)
+                _same_rows(value, at, self._weights(t), None, _entry, entries=True)
             elif key == "bias":
-                _same_rows(value, at, self._bias(t, c), rows, lambda v, a: extended(v, a))
+                _same_rows(value, at, self._bias(t), rows, extended)
         for key in ("rows", "cols", "weights", "bias"):
             if key not in seen:
                 raise CheckFailure(f"{where}.{key}", "missing field")
 
-    def _bias(self, t: int, c):
+    def _bias(self, t: int):
         """Layer ``t``'s bias as the construction gives it, entry by entry."""
         m, J, K = self.net.output_dim, len(self.hyperplanes), len(self.compact)
         if t == 0:
-            yield from c()
+            yield from (c for _, c in self.hyperplanes)
             for _, _, _, beta in self.compact:
                 for b in beta:
                     yield b
-                    yield -b
+                    yield b if b == "0" else _negated(b)
         elif t == 1:
-            yield from itertools.repeat(ONE, J)
-            yield from itertools.repeat(ZERO, J + 2 * K * m)
+            yield from itertools.repeat("1", J)
+            yield from itertools.repeat("0", J + 2 * K * m)
         else:
-            yield from itertools.repeat(ZERO, 2 * K * m if t == 2 else m)
+            yield from itertools.repeat("0", 2 * K * m if t == 2 else m)
 
-    def _weights(self, t: int, H):
-        """Layer ``t``'s entries ``(i, j, w)`` in ``(i, j)`` order, as the construction gives them."""
-        n, m, J, K = self.net.input_dim, self.net.output_dim, len(self.hyperplanes), len(self.compact)
+    def _weights(self, t: int):
+        """Layer ``t``'s entries ``[i, j, w]`` in ``(i, j)`` order, as the construction gives them."""
+        m, J, K = self.net.output_dim, len(self.hyperplanes), len(self.compact)
         halves = 2 * K * m
         if t == 0:
-            for j, row in enumerate(H()):
-                yield from ((j, i, a) for i, a in enumerate(row) if a)
+            for j, (row, _) in enumerate(self.hyperplanes):
+                yield from ([j, i, a] for i, a in enumerate(row) if a != "0")
             for k, (_, _, alpha, _) in enumerate(self.compact):
                 for o in range(m):
                     row = J + 2 * (k * m + o)
-                    yield from ((row, i, a) for i, a in enumerate(alpha[o]) if a)
-                    yield from ((row + 1, i, -a) for i, a in enumerate(alpha[o]) if a)
+                    yield from ([row, i, a] for i, a in enumerate(alpha[o]) if a != "0")
+                    yield from ([row + 1, i, _negated(a)] for i, a in enumerate(alpha[o]) if a != "0")
         elif t == 1:
-            yield from ((j, j, "-inf") for j in range(J))
-            yield from ((J + j, j, ONE) for j in range(J))
-            yield from ((2 * J + i, J + i, ONE) for i in range(halves))
+            yield from ([j, j, "-inf"] for j in range(J))
+            yield from ([J + j, j, "1"] for j in range(J))
+            yield from ([2 * J + i, J + i, "1"] for i in range(halves))
         elif t == 2:
             for k, (strict, weak, _, _) in enumerate(self.compact):
                 for o in range(m):
                     base = 2 * (k * m + o)
-                    for d, s in ((0, ONE), (1, -ONE)):
-                        yield from ((base + d, j, "-inf") for j in strict)
-                        yield from ((base + d, J + j, "-inf") for j in weak)
-                        yield base + d, 2 * J + base, s
-                        yield base + d, 2 * J + base + 1, -s
+                    for d, s in ((0, ("1", "-1")), (1, ("-1", "1"))):
+                        yield from ([base + d, j, "-inf"] for j in strict)
+                        yield from ([base + d, J + j, "-inf"] for j in weak)
+                        yield [base + d, 2 * J + base, s[0]]
+                        yield [base + d, 2 * J + base + 1, s[1]]
         else:
             for o in range(m):
                 for k in range(K):
-                    yield o, 2 * (k * m + o), ONE
-                    yield o, 2 * (k * m + o) + 1, -ONE
+                    yield [o, 2 * (k * m + o), "1"]
+                    yield [o, 2 * (k * m + o) + 1, "-1"]
 
 
 def _sequence(value, where: str):
@@ -2162,22 +2106,30 @@ def _entry(cell, where: str):
     return cell[0], cell[1], extended(cell[2], f"{where}[2]")
 
 
-def _same_rows(value, where: str, expected, count, read, entries: bool = False) -> None:
-    """The elements of the array ``value`` (read by ``read(element, location)``) equal ``expected``
-    one by one, and there are ``count`` of them (all of ``expected`` when ``count`` is None)."""
+def _same_rows(value, where: str, expected, count, read, as_read: bool = True, entries: bool = False) -> None:
+    """The elements of the array ``value`` equal the canonical JSON elements ``expected`` one by one,
+    and there are ``count`` of them (all of ``expected`` when ``count`` is None): with ``as_read``,
+    an element equal to its expected one as read is accepted at once (an entry's indices must be
+    integers, not booleans); any other is read by ``read(element, location)`` and compared with
+    its expected one read alike.  Without ``as_read`` every element is read and compared with its
+    expected one as it stands (a ``strict`` or ``weak`` list: integers, where ``true`` equals 1)."""
     done = object()
     e = -1
     for e, element in enumerate(_sequence(value, where)):
         want = next(expected, done)
-        got = read(element, f"{where}[{e}]")
+        if as_read and element == want and (not entries or (element[0].__class__ is int and element[1].__class__ is int)):
+            continue
+        at = f"{where}[{e}]"
+        got = read(element, at)
+        if want is done:
+            raise CheckFailure(at, "an entry the construction does not have")
+        want = read(want, at) if as_read else want
         if got != want:
-            if want is done:
-                raise CheckFailure(f"{where}[{e}]", "an entry the construction does not have")
             shown = lambda v: v if isinstance(v, str) else fmt(v) if isinstance(v, Fraction) else v  # noqa: E731
             if entries:
-                raise CheckFailure(f"{where}[{e}]", f"is {[shown(v) for v in got]}, the construction gives "
-                                                    f"{[shown(v) for v in want]} (entries in row, column order)")
-            raise CheckFailure(f"{where}[{e}]", "differs from the construction over the leaves")
+                raise CheckFailure(at, f"is {[shown(v) for v in got]}, the construction gives "
+                                       f"{[shown(v) for v in want]} (entries in row, column order)")
+            raise CheckFailure(at, "differs from the construction over the leaves")
     if next(expected, done) is not done or (count is not None and e + 1 != count):
         raise CheckFailure(where, f"has {e + 1} entries, the construction gives more")
 
@@ -2295,9 +2247,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         if kind == "property":
             return self._parse_property(cert)
         if self.stream is None:
-            self._read_version(cert, CERT_VERSION)
-        else:
-            self.flat = True
+            self._read_version(cert, CERT_VERSION, "shallow")
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -2309,28 +2259,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         if self.domain.dim != self.net.input_dim:
             raise CheckFailure("domain.dim", f"is {self.domain.dim}, the network has {self.net.input_dim} inputs")
         if self.stream is not None:
-            return self._parse_stream_shallow(cert)
-        shallow_ref = field(cert, "shallow", "")
-        if self.shallow_path is not None:
-            shallow, status = self._load_regular(self.shallow_path, "shallow network", True), f"pinned ({self.shallow_path})"
-        elif isinstance(shallow_ref, dict) and "file" in shallow_ref:
-            name = shallow_ref["file"]
-            if not isinstance(name, str) or not name or os.path.isabs(name) or "\0" in name:
-                raise CheckFailure("shallow.file", "expected the relative name of a file")
-            path = os.path.join(os.path.dirname(os.path.abspath(self.cert_path)), name)
-            shallow = self._load_regular(path, "shallow network", True)
-            status = f"named by the certificate ({_shown_path(path)}; not pinned: name it with --shallow)"
-        else:
-            shallow = (None, field(shallow_ref, "network", "shallow"))  # (its text is the certificate's: read as with booleans)
-            status = "embedded (taken from the certificate alone)"
-        self.shallow_has_bool = shallow[0] is None or "true" in shallow[0] or "false" in shallow[0]
-        shallow = shallow[1]
-        sha = field(shallow_ref, "sha256", "shallow")
-        if raw_sha256(shallow) != sha:
-            raise CheckFailure("shallow.sha256", "does not match the shallow network"
-                               + (f" {self.shallow_path}" if self.shallow_path is not None else ""))
-        self.bindings.append(("shallow network", f"sha256 {sha}", status))
-        self.shallow = shallow
+            return self._parse_stream_header(cert)
+        self._parse_shallow_reference(cert)
         self.leaves = as_list(field(cert, "leaves", ""), "leaves")
         self.tree = field(cert, "tree", "")
 
@@ -2349,16 +2279,14 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         raise CheckFailure("format", f"expected {CERT_FORMAT!r}, {EQUIV_FORMAT!r} or {PROPERTY_FORMAT!r}, found {fmt_!r}")
 
     @staticmethod
-    def _load_regular(path: str, what: str, with_text: bool = False):
-        """A file named for a binding: a regular file (not a device, FIFO or folder); its parsed
-        JSON, or with ``with_text`` the pair (its text, its parsed JSON)."""
+    def _load_regular(path: str, what: str):
+        """A file named for a binding: a regular file (not a device, FIFO or folder); its parsed JSON."""
         exists, regular = os.path.exists(path), os.path.isfile(path)  # False, never an error, for any path
         if not exists:
             raise CheckFailure(path, f"cannot read the {what}: no such file")
         if not regular:
             raise CheckFailure(path, f"the {what} must be a regular file")
-        loaded = load_json(path, what)
-        return loaded if with_text else loaded[1]
+        return load_json(path, what)[1]
 
     def _pin_network(self, what: str, binding, sha: str, embedded: "Network") -> None:
         """Compare the network the certificate records (``sha``, already found to be that of
@@ -2412,7 +2340,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             print(f"  layer {k}: W = {[[fmt(v) for v in r] for r in W]}, b = {[fmt(v) for v in b]}", file=out)
         shown = lambda obj: json.dumps(obj, default=lambda v: v.text if isinstance(v, JsonFloat) else str(v))  # noqa: E731
         print(f"domain: {shown(self.domain.data)}", file=out)
-        layers = self.shallow.get("layers") if isinstance(self.shallow, dict) else None
+        layers = self.shallow[1].get("layers") if isinstance(self.shallow[1], dict) else None
         sizes = [layer.get("rows") for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) else "?"
         print(f"shallow network: layer widths {sizes}, sha256 {self.cert['shallow'].get('sha256')}", file=out)
         print(f"leaves: {len(self.leaves)}", file=out)
@@ -2427,7 +2355,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             return self._run_property()
         if self.short is not None:
             return self._run_short()
-        if self.workers > 1 and self.stream is None and self.flat and len(self.tree) > 1:
+        if self.workers > 1 and self.stream is None and len(self.tree) > 1:
             return self._run_parallel()
         self._run_tree()
 
@@ -2436,13 +2364,13 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         the walk (:attr:`node_index` is -1, the node's index, infinity)."""
         if self.lattice is not None:
             self._check_realisation()
-        (self._walk_tree if self.stream is None else self._walk_stream)()
+        self._walk_tree()
         self.node_index = math.inf
         if self.lattice is not None:
             return self._run_lattice()
         if self.kind != "shallow":
             return self._run_equivalence()
-        (self._check_shallow if self.stream is None else self._check_shallow_stream)()
+        self._check_shallow()
         if self.symbolic:
             self._check_symbolic()
         self.stats.update(leaves=len(self.leaves), empty=self.empty, neurons=len(self.order))
@@ -2499,18 +2427,18 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             raise CheckFailure(location, reason)
 
     def _walk_tree(self) -> None:
-        """Points 2 and 3 of the module docstring over the whole tree; an empty domain proves nothing."""
-        net = self.net
-        self.order = [(l, i) for l, w in enumerate(net.widths) for i in range(w)]
-        self.referenced = [0] * len(self.leaves)
-        self.leaf_order = []
-        self.verified_leaves = [None] * len(self.leaves)
-        self.empty = 0
-        self._walk(self.tree, "tree", list(self.domain.rows))
-        for k, count in enumerate(self.referenced):
-            if count == 0:
-                raise CheckFailure(f"leaves[{k}]", "is not reached from the tree")
-        if not self.leaves:
+        """Points 2 and 3 of the module docstring over the whole tree (version 3: its node lines, as
+        they are read, each leaf reached as it comes); an empty domain proves nothing."""
+        count = len(self.leaves)
+        self.order = [(l, i) for l, w in enumerate(self.net.widths) for i in range(w)]
+        self.referenced, self.leaf_order, self.verified_leaves, self.empty = [0] * count, [], [None] * count, 0
+        if self.stream is None:
+            self._walk(self.tree, "tree", list(self.domain.rows))
+        else:
+            self._walk_stream()
+        if 0 in self.referenced:
+            raise CheckFailure(f"leaves[{self.referenced.index(0)}]", "is not reached from the tree")
+        if not self.referenced:
             raise CheckFailure("domain", "the domain is empty (every branch is proved empty), so the certificate "
                                          "proves nothing about any point")
 
@@ -2539,12 +2467,14 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         return (f"c {what}; {st['leaves']} regions of A||B ({st['bounded']} with LP-dual bounds), "
                 f"{st['empty']} branches proved empty, {st['neurons']} neurons")
 
-    def _read_version(self, cert, latest: int) -> None:
-        """Version ``latest`` stores each tree flat (a preorder list of nodes), version 1 nested."""
+    def _read_version(self, cert, latest: int, command: str) -> None:
+        """Version ``latest`` (each tree flat, a preorder list of nodes); version 1 (nested trees) is
+        no longer read, and is refused with the command that writes the current version."""
         version = field(cert, "version", "")
-        if not (same_int(version, 1) or same_int(version, latest)):
-            raise CheckFailure("version", f"expected 1 or {latest}, found {version!r} (unsupported version)")
-        self.flat = same_int(version, latest)
+        if same_int(version, 1):
+            raise CheckFailure("version", f"version 1 is no longer read; regenerate it with exactrelu {command}")
+        if not same_int(version, latest):
+            raise CheckFailure("version", f"expected {latest}, found {version!r} (unsupported version)")
 
     def _walk(self, tree, where, rows) -> None:
         """Points 2 and 3 of the module docstring over one tree, iteratively: the nodes come in
@@ -2563,7 +2493,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
         complete = False
         lo, hi = self.evidence
-        for t, (at, node) in enumerate(tree_nodes(tree, where, self.flat)):
+        for t, (at, node) in enumerate(tree_nodes(tree, where)):
             self.node_index = t
             if complete:
                 raise CheckFailure(at, "a node after the tree is complete")
@@ -2702,68 +2632,10 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         self.verified_leaves[k] = {"maps": list(prefix_maps), "bits": list(bits), "witness": witness, "alpha": alpha,
                                    "beta": beta, "alpha_text": alpha_text, "beta_text": beta_text}
 
-    def _check_shallow(self) -> None:
-        s, net = self.shallow, self.net
-        n, m = net.input_dim, net.output_dim
-        if field(s, "format", "shallow") != SHALLOW_FORMAT or not same_int(field(s, "version", "shallow"), 1):
-            raise CheckFailure("shallow.format", f"expected {SHALLOW_FORMAT!r} version 1")
-        if not (same_int(field(s, "input_dim", "shallow"), n) and same_int(field(s, "output_dim", "shallow"), m)):
-            raise CheckFailure("shallow.input_dim", "dimensions differ from the deep network's")
-        if field(s, "deep_sha256", "shallow") != self.cert["network_sha256"]:
-            raise CheckFailure("shallow.deep_sha256", "the shallow network was built from another deep network")
-        if _plain(field(s, "domain", "shallow"), "shallow.domain") != _plain(self.domain.data, "domain"):
-            raise CheckFailure("shallow.domain", "differs from the certificate's domain")
-        want = construction(self.verified_leaves, n, m)
-        # A field equal, as read, to the construction's canonical JSON holds exactly its values; any
-        # other is read and compared value by value (a non-canonical "2/4" still means 1/2).  The
-        # integers compared as read are not booleans: a file with no true/false holds none.
-        plain = not self.shallow_has_bool
-        table = lambda v, w, width: [vector(r, f"{w}[{j}]", width) for j, r in enumerate(as_list(v, w))]  # noqa: E731
-        got_H, got_c = field(s, "H", "shallow"), field(s, "c", "shallow")
-        if not (got_H == want["H"] and got_c == want["c"]):
-            if table(got_H, "shallow.H", n) != table(want["H"], "H", n) or vector(got_c, "shallow.c") != vector(want["c"], "c"):
-                raise CheckFailure("shallow.H", "the hyperplanes differ from those of the leaves' conditions")
-        K = len(self.verified_leaves)
-        for key in ("strict", "weak"):
-            got = as_list(field(s, key, "shallow"), f"shallow.{key}", K)
-            if plain and got == want[key]:
-                continue
-            if not all(isinstance(g, list) and len(g) == len(w) and all(same_int(a, b) for a, b in zip(g, w))
-                       for g, w in zip(got, want[key])):
-                bad = next(k for k in range(K) if not (isinstance(got[k], list) and len(got[k]) == len(want[key][k])
-                                                      and all(same_int(a, b) for a, b in zip(got[k], want[key][k]))))
-                raise CheckFailure(f"shallow.{key}[{bad}]", "differs from the leaf's conditions")
-        alpha = as_list(field(s, "alpha", "shallow"), "shallow.alpha", K)
-        beta = as_list(field(s, "beta", "shallow"), "shallow.beta", K)
-        if not (alpha == want["alpha"] and beta == want["beta"]):
-            for k, leaf in enumerate(self.verified_leaves):
-                if [vector(r, f"shallow.alpha[{k}][{o}]", n) for o, r in enumerate(as_list(alpha[k], f"shallow.alpha[{k}]", m))] \
-                        != leaf["alpha"] or vector(beta[k], f"shallow.beta[{k}]", m) != leaf["beta"]:
-                    raise CheckFailure(f"shallow.alpha[{k}]", "differs from the leaf's affine map")
-        if not (plain and field(s, "layers", "shallow") == want["layers"]):
-            layers = parse_shallow_layers(s, "shallow")
-            for t, (got, exp) in enumerate(zip(layers, parse_shallow_layers(want, "construction"))):
-                lw = f"shallow.layers[{t}]"
-                if got[0] != exp[0] or got[1] != exp[1]:
-                    raise CheckFailure(lw, f"is {got[0]} x {got[1]}, the construction gives {exp[0]} x {exp[1]}")
-                if got[2] != exp[2] and sorted(got[2], key=lambda e: (e[0], e[1])) != exp[2]:
-                    raise CheckFailure(f"{lw}.weights", _first_difference(got[2], exp[2]))
-                if got[3] != exp[3]:
-                    bad = next(i for i in range(len(got[3])) if got[3][i] != exp[3][i])
-                    raise CheckFailure(f"{lw}.bias[{bad}]", "differs from the construction")
-        for k, leaf in enumerate(self.verified_leaves):  # check 31: linear in the certificate
-            x = leaf["witness"]
-            if net.evaluate(x) != [row_value((a, b, True), x) for a, b in zip(leaf["alpha"], leaf["beta"])]:
-                raise CheckFailure(f"leaves[{k}].witness", "the deep network differs from the leaf's affine map there")
-        if self.guard:
-            self._guard(want)
-        self.stats["hyperplanes"] = len(want["H"])
-
-    def _guard(self, want) -> None:
+    def _guard(self) -> None:
         """``--guard``: both networks evaluated in full at every witness (quadratic in the leaves)."""
-        prepared = prepare_shallow(parse_shallow_layers(self.shallow, "shallow"))
-        hints = gate_hints(self.verified_leaves, self.leaf_order, want["hyperplane_of"], len(want["H"]),
-                           self.net.output_dim)
+        prepared = prepare_shallow(parse_shallow_layers(self.shallow[1], "shallow"))
+        hints = gate_hints(self.verified_leaves, self.leaf_order, self.gates, len(self.hyperplanes), self.net.output_dim)
         for k, leaf in enumerate(self.verified_leaves):
             x = leaf["witness"]
             if self.net.evaluate(x) != evaluate_shallow(prepared, x, hints(k)):
@@ -2786,9 +2658,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             yield k, leaf, sympy.Matrix(W) * vec + sympy.Matrix(b), xs, sympy
 
     def _check_symbolic(self) -> None:
-        J = len(self.shallow["H"])
+        J = len(self.shallow[1]["H"])
         rows1 = {}
-        first = parse_shallow_layers(self.shallow, "shallow")[0]
+        first = parse_shallow_layers(self.shallow[1], "shallow")[0]
         for i, j, w in first[2]:
             rows1.setdefault(i, []).append((j, w))
         bias1 = first[3]
@@ -2803,7 +2675,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
 
     # ------------------------------------------------------------------------- equivalence certificates
     def _parse_equivalence(self, cert) -> None:
-        self._read_version(cert, EQUIV_VERSION)
+        self._read_version(cert, EQUIV_VERSION, "equiv (or prune, shallow --finite)")
         self.cert = cert
         networks = field(cert, "networks", "")
         shas = field(cert, "network_sha256", "")
@@ -2965,18 +2837,6 @@ def _split(bits, widths):
         out.append(bits[start : start + w])
         start += w
     return out
-
-
-def _first_difference(got, exp) -> str:
-    g = {(i, j): w for i, j, w in got}
-    e = {(i, j): w for i, j, w in exp}
-    for key in sorted(set(g) | set(e)):
-        if g.get(key) != e.get(key):
-            show = lambda w: "absent" if w is None else (w if isinstance(w, str) else fmt(w))  # noqa: E731
-            return f"entry {list(key)} is {show(g.get(key))}, the construction gives {show(e.get(key))}"
-    seen = set()  # the entries agree as a map, so one of the file's entries is repeated
-    repeated = next((i, j) for i, j, _ in got if (i, j) in seen or seen.add((i, j)))
-    return f"entry {list(repeated)} appears twice"
 
 
 def _nonempty(text: str) -> str:

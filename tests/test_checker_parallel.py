@@ -114,7 +114,7 @@ def test_a_fault_after_the_walk_is_the_main_processs(tmp_path: Path, random_netw
     cert = json.loads(path.read_text())
     cert["shallow"]["sha256"] = checker.raw_sha256(data)
     path.write_text(json.dumps(cert))
-    assert outcome(path, 1) == outcome(path, 2) == ("shallow.H", "the hyperplanes differ from those of the leaves' conditions")
+    assert outcome(path, 1) == outcome(path, 2) == ("shallow.c[0]", "differs from the construction over the leaves")
 
 
 def test_one_process_and_no_fork_are_serial(tmp_path: Path, random_network, monkeypatch) -> None:

@@ -520,7 +520,7 @@ TAMPERS = [
     ("equal", _b_weight_rehashed, r"leaves\[\d+\]\.conditions\[\d+\]: the affine function differs|tree"),
     ("equal", _b_weight_stale_hash, r"network_sha256\.B: does not match"),
     ("equal", _combination, r"combination: expected 'side-by-side'"),
-    ("equal", _version, r"version: expected 1 or 2, found 3"),
+    ("equal", _version, r"version: expected 2, found 3"),
     ("equal", _float_multiplier, r"JSON float|not a rational"),
     ("equal", _sign_not_of_norm, r"sign: is not one of the sign vectors"),
     ("equal", _norm_one_claim, r"claim\.norm: expected 'inf' or '1'"),

@@ -124,6 +124,10 @@ def test_shallow_stream_writes_what_the_default_path_writes(tmp_path) -> None:
     header = json.loads(streamed[0])
     assert header["version"] == 3 and header["stream"] == "jsonl"
     assert header["shallow"] == {"file": "b.json", "sha256": hashlib.sha256((tmp_path / "b.json").read_bytes()).hexdigest()}
+    # the file is its canonical form, so the hash of its bytes is the one version 2 records (and `info` prints)
+    from exactrelu.network import canonical_sha256
+
+    assert header["shallow"]["sha256"] == v2["shallow"]["sha256"] == canonical_sha256(json.loads((tmp_path / "b.json").read_text()))
     assert {k: v for k, v in header.items() if k != "shallow"} == \
         {k: v for k, v in json.loads(converted[0]).items() if k != "shallow"}
     ok, summary, lines = verdict(tmp_path / "b.cert.json")

@@ -77,10 +77,10 @@ EXPECTED = {
     "full_dimension_false_claim": ("leaves[8].witness", "claims full dimension but is on the boundary"),
     "deep_weight_changed_rehashed": ("leaves[0].conditions[3]", "differs from the one recomputed from the deep weights"),
     "deep_weight_changed_stale_hash": ("network_sha256", "does not match the embedded network"),
-    "shallow_weight_changed_rehashed": ("shallow.layers[0].weights", "entry [0, 0] is 2, the construction gives 1"),
+    "shallow_weight_changed_rehashed": ("shallow.layers[0].weights[0]", "is [0, 0, '2'], the construction gives [0, 0, '1']"),
     "shallow_bias_changed_rehashed": ("shallow.layers[1].bias[0]", "differs from the construction"),
-    "shallow_infinite_made_finite": ("shallow.layers[2].weights", "is -1000000, the construction gives -inf"),
-    "shallow_strict_changed_rehashed": ("shallow.strict[0]", "differs from the leaf's conditions"),
+    "shallow_infinite_made_finite": ("shallow.layers[2].weights[0]", "is [0, 0, '-1000000'], the construction gives [0, 0, '-inf']"),
+    "shallow_strict_changed_rehashed": ("shallow.strict[0]", "differs from the construction over the leaves"),
     "wrong_shallow_hash": ("shallow.sha256", "does not match the shallow network"),
     "wrong_network_hash": ("network_sha256", "does not match the embedded network"),
     "json_float": ("leaves[0].witness[0]", "JSON float 0.5 where a rational string belongs"),
@@ -116,21 +116,13 @@ def test_stored_files_are_what_the_generator_makes(tmp_path: Path) -> None:
     assert GEN.derive(stored["valid.json"]) == made
 
 
-def test_version_1_certificate_verifies(tmp_path: Path, capsys) -> None:
-    """The same certificate with its tree nested (version 1) verifies, with the same figures, and a
-    fault in a nested tree is located by its path."""
+def test_version_1_certificate_is_refused(capsys) -> None:
+    """Version 1 (the tree nested, children inside their splits) is no longer read: one line that
+    says so and names the command that writes the current version, exit 1."""
     code, out, err = run_main(capsys, TAMPERED / "valid_v1.json")
-    assert (code, out) == (0, "s VERIFIED\n")
-    assert err.splitlines()[-1] == "c 9 regions, 4 branches proved empty, 8 hyperplanes, 4 neurons"
-    v1 = json.loads((TAMPERED / "valid_v1.json").read_text())
-    assert v1["version"] == 1 and v1["tree"]["active"]["inactive"]["active"]["active"] == {"leaf": 0}
-    v1["tree"]["active"]["inactive"]["active"]["active"] = {"leaf": 99}
-    assert _check(v1, tmp_path) == "tree.active.inactive.active.active.leaf"
-    v1["tree"]["active"]["inactive"]["active"]["active"] = {"leaf": 0}
-    del v1["tree"]["inactive"]["active"]
-    assert _check(v1, tmp_path) == "tree.inactive.active"
-    v1["tree"] = [{"leaf": 0}]
-    assert _check(v1, tmp_path) == "tree"
+    assert json.loads((TAMPERED / "valid_v1.json").read_text())["version"] == 1
+    assert (code, out) == (1, "s NOT VERIFIED\n")
+    assert err.splitlines()[0] == "c version: version 1 is no longer read; regenerate it with exactrelu shallow"
 
 
 def test_valid_certificate_verifies(capsys) -> None:
@@ -664,6 +656,7 @@ def _set(path, value):
     (_set(("network", "layers", 0, "weight", 1), ["1"]), "network.layers[0].weight", "rows of different lengths"),
     (lambda c: c["domain"].update(dim=1, lower=["-1"], upper=["1"]), "domain.dim", "the network has 2 inputs"),
     (_set(("tree", 3), {"node": 0}), "tree[3]", "expected 'split', 'leaf' or 'empty'"),
+    (_set(("tree", 3), [{"leaf": 0}]), "tree[3]", "expected a node object"),
     (_set(("tree", 2), {"empty": []}), "tree[2].empty", "no multipliers"),
 ])
 def test_malformed_values_are_named(change, location, reason, tmp_path: Path, capsys) -> None:
