@@ -29,7 +29,7 @@ def shallow_info(path: str) -> dict:
     """What ``info`` shows of a shallow file, with the two hashes a certificate may record for it:
     ``sha256``, of its parsed JSON value written canonically (version 2, as the checker computes
     it), and ``file_sha256``, of the file's bytes (version 3).  A file written by ``shallow
-    --stream`` is that canonical text, so the two are equal; an indented or respelt file has two.
+    --stream`` is that canonical text, so the two are equal; an indented or respelt file has two."""
     from ..io.jsonfmt import read_json_with_sha256
     from ..network import canonical_sha256
     from ..shallow import shallow_from_dict
