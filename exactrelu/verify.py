@@ -40,7 +40,6 @@ is safe only because a constraint is strict exactly on the boundary holds.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -143,64 +142,78 @@ def confirm(network: ReluNetwork, prop: "Property", x: Sequence[Fraction], found
     return None if d is None else Counterexample(tuple(x), y, s, d, found_by)
 
 
+class Confirm:
+    """:func:`confirm` behind a float gate: ``Confirm(network, prop, found_by)(x)`` evaluates ``x``
+    exactly only when its float output lies within ``TOLERANCE`` (relative) of an unsafe disjunct
+    (:meth:`near`), since an exact evaluation costs about a thousand float ones.  The gate only
+    skips work: a returned counterexample is always confirmed exactly, and a point it skips is
+    merely not tried (it pickles, for the prover's workers)."""
+
+    TOLERANCE = 1e-6
+
+    def __init__(self, network: ReluNetwork, prop: "Property", found_by: str) -> None:
+        self.network, self.prop, self.found_by = network, prop, found_by
+        self._floats = None
+
+    def __getstate__(self) -> dict:
+        return dict(self.__dict__, _floats=None)
+
+    def near(self, xs) -> "list[bool]":
+        """Per float point of ``xs`` (one per row), whether some disjunct's every row is ``>= -TOLERANCE
+        (1 + |y|)`` at the float output ``y``."""
+        import numpy as np
+
+        if self._floats is None:
+            from .prover import float_rows
+
+            self._floats = (self.network.float_layers(), float_rows(self.prop.unsafe))
+        layers, rows = self._floats
+        v = np.atleast_2d(np.asarray(xs, dtype=float))
+        for w, b in layers[:-1]:
+            v = np.maximum(v @ w.T + b, 0.0)
+        y = v @ layers[-1][0].T + layers[-1][1]
+        slack = -self.TOLERANCE * (1.0 + np.abs(y).max(axis=1))
+        near = np.zeros(len(y), dtype=bool)
+        for U, V in rows:
+            near |= (y @ U.T + V >= slack[:, None]).all(axis=1)
+        return list(near)
+
+    def __call__(self, x: Sequence[Fraction]) -> Optional[Counterexample]:
+        if not self.near([[float(v) for v in x]])[0]:
+            return None
+        return confirm(self.network, self.prop, x, self.found_by)
+
+
 def simplest(network: ReluNetwork, prop: "Property", found: Counterexample) -> Counterexample:
     """A counterexample with small denominators near ``found`` (``limit_denominator(10^k)`` for
-    growing ``k``, each confirmed exactly), else ``found`` itself."""
+    growing ``k``, each confirmed exactly after the float gate of :class:`Confirm`), else ``found`` itself."""
+    gate = Confirm(network, prop, found.found_by)
     for k in range(13):
-        shorter = confirm(network, prop, tuple(v.limit_denominator(10 ** k) for v in found.x), found.found_by)
+        shorter = gate(tuple(v.limit_denominator(10 ** k) for v in found.x))
         if shorter is not None:
             return shorter
     return found
 
 
 # ----------------------------------------------------------------------------- the float attack
-def _float_rows(prop: "Property"):
-    import numpy as np
-
-    return [(np.array([[float(a) for a in u] for u, _, _ in conj]).reshape(len(conj), prop.output_dim),
-             np.array([float(v) for _, v, _ in conj])) for conj in prop.unsafe]
-
-
-def _scores(layers, xs, U, V):
-    """Per point, the smallest margin ``u . f(x) + v`` over a disjunct's rows, and its gradient."""
-    import numpy as np
-
-    masks, v = [], xs
-    for w, b in layers[:-1]:
-        z = v @ w.T + b
-        masks.append(z > 0)
-        v = np.maximum(z, 0.0)
-    w, b = layers[-1]
-    y = v @ w.T + b
-    margins = y @ U.T + V if len(V) else np.full((len(xs), 1), np.inf)
-    worst = np.argmin(margins, axis=1)
-    g = U[worst] if len(V) else np.zeros((len(xs), y.shape[1]))
-    g = g @ w
-    for (w, _), mask in zip(reversed(layers[:-1]), reversed(masks)):
-        g = (g * mask) @ w
-    return margins[np.arange(len(xs)), worst], g
-
-
-def _box_candidates(layers, rows, domain, rng, samples: int, restarts: int, steps: int) -> list[tuple[Fraction, ...]]:
+def _box_candidates(layers, rows, domain, rng, samples: int, restarts: int, steps: int,
+                    deadline: Optional[float] = None) -> list[tuple[Fraction, ...]]:
     """One round of the box attack: ``samples`` uniform points, the ``restarts`` best per disjunct
-    climbed by projected sign-gradient steps on the worst row margin; the best points, clamped
-    into the box exactly."""
+    climbed by projected sign-gradient steps on the worst row margin (fewer steps once the
+    ``deadline`` has passed); the best points, clamped into the box exactly."""
     import numpy as np
+
+    from .prover import climb, float_margins
 
     lo = np.array([float(a) for a in domain.lower])
     hi = np.array([float(a) for a in domain.upper])
     xs = np.vstack([lo + (hi - lo) * rng.random((samples, len(lo))), (lo + hi) / 2])
     candidates = []
     for U, V in rows:
-        margins, _ = _scores(layers, xs, U, V)
+        margins, _ = float_margins(layers, xs, U, V)
         start = xs[np.argsort(-margins)[:restarts]]
-        step = (hi - lo) / 8
-        x = start.copy()
-        for _ in range(steps):
-            _, g = _scores(layers, x, U, V)
-            x = np.clip(x + step * np.sign(g), lo, hi)
-            step = step * 0.85
-        best, _ = _scores(layers, x, U, V)
+        x = climb(layers, start, U, V, lo, hi, steps, deadline)
+        best, _ = float_margins(layers, x, U, V)
         pool = np.vstack([x, start])
         scores = np.concatenate([best, margins[np.argsort(-margins)[:restarts]]])
         for p in pool[np.argsort(-scores)[:restarts]]:
@@ -212,15 +225,20 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
            seed: int = 0, deadline: Optional[float] = None) -> tuple[Optional[Counterexample], int]:
     """Float-guided search for a counterexample; every proposal is confirmed exactly.
 
-    Returns the first confirmed counterexample (or ``None``) and the number of points tried exactly.
+    Returns the first confirmed counterexample (or ``None``) and the number of points tried: each
+    is evaluated in floats, and exactly when the float gate of :class:`Confirm` finds it near a
+    disjunct.
     Boxes get rounds of sampling and projected sign-gradient ascent of the worst row margin
     (:func:`_box_candidates`): one round without a ``deadline``, else rounds with fresh seeds, each
     four times larger than the last, until the deadline; other input sets get their exact points
     (a point from the LP and, when bounded, exact convex combinations of their vertices)."""
     import numpy as np
 
+    from .prover import float_rows
+
     layers = network.float_layers()
-    rows = _float_rows(prop)
+    rows = float_rows(prop.unsafe)
+    gate = Confirm(network, prop, "attack")
     tried = 0
     rounds = 0
     while True:
@@ -229,7 +247,8 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
         for s, domain in enumerate(prop.input_sets):
             candidates: list[tuple[Fraction, ...]] = []
             if domain.kind == "box":
-                candidates = _box_candidates(layers, rows, domain, rng, samples * scale, restarts * scale, steps)
+                candidates = _box_candidates(layers, rows, domain, rng, samples * scale, restarts * scale, steps,
+                                             deadline)
             elif rounds == 0:
                 decision = lp.decide(domain.rows(), network.input_dim)
                 if not decision.nonempty:
@@ -246,10 +265,13 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
                     if total:
                         candidates.append(tuple(sum((w * c[t] for w, c in zip(weights, corners)), ZERO) / total
                                                 for t in range(network.input_dim)))
-            for x in candidates:
+            near = gate.near([[float(v) for v in x] for x in candidates]) if candidates else []
+            for x, close in zip(candidates, near):
                 if deadline is not None and time.perf_counter() > deadline:
                     return None, tried
                 tried += 1
+                if not close:
+                    continue
                 found = confirm(network, prop, x, "attack")
                 if found is not None:
                     return simplest(network, prop, found), tried
@@ -325,7 +347,7 @@ def verify_property(
             from .prover import prove_box
 
             outcome = (prover or prove_box)(network, domain.lower, domain.upper, prop.unsafe,
-                                            functools.partial(confirm, network, prop, found_by="prover"), deadline)
+                                            Confirm(network, prop, "prover"), deadline)
             verdict.nodes += outcome.nodes
             verdict.lps += outcome.lps
             verdict.closed += outcome.closed
