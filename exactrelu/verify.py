@@ -40,6 +40,7 @@ is safe only because a constraint is strict exactly on the boundary holds.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -60,6 +61,7 @@ HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
 PROPERTY_FORMAT = "exactrelu-property"
 PROPERTY_VERSION = 2
 ZERO = Fraction(0)
+CORNER_DIM = 10  # boxes with at most this many inputs: the attack starts from every corner too
 
 ProgressFn = Callable[[int, int, int], None]
 
@@ -198,26 +200,27 @@ def simplest(network: ReluNetwork, prop: "Property", found: Counterexample) -> C
 # ----------------------------------------------------------------------------- the float attack
 def _box_candidates(layers, rows, domain, rng, samples: int, restarts: int, steps: int,
                     deadline: Optional[float] = None) -> list[tuple[Fraction, ...]]:
-    """One round of the box attack: ``samples`` uniform points, the ``restarts`` best per disjunct
+    """One round of the box attack: per disjunct, the ``restarts`` best of ``samples`` uniform points
+    and the centre, and the ``restarts`` best corners of the box (up to ``CORNER_DIM`` inputs), each
     climbed by projected sign-gradient steps on the worst row margin (fewer steps once the
-    ``deadline`` has passed); the best points, clamped into the box exactly."""
+    ``deadline`` has passed); the starts and the points reached, clamped into the box exactly."""
     import numpy as np
 
     from .prover import climb, float_margins
 
     lo = np.array([float(a) for a in domain.lower])
     hi = np.array([float(a) for a in domain.upper])
-    xs = np.vstack([lo + (hi - lo) * rng.random((samples, len(lo))), (lo + hi) / 2])
+    groups = [np.vstack([lo + (hi - lo) * rng.random((samples, len(lo))), (lo + hi) / 2])]
+    if len(lo) <= CORNER_DIM:
+        groups.append(np.array(list(itertools.product(*zip(lo, hi)))))
     candidates = []
     for U, V in rows:
-        margins, _ = float_margins(layers, xs, U, V)
-        start = xs[np.argsort(-margins)[:restarts]]
-        x = climb(layers, start, U, V, lo, hi, steps, deadline)
-        best, _ = float_margins(layers, x, U, V)
-        pool = np.vstack([x, start])
-        scores = np.concatenate([best, margins[np.argsort(-margins)[:restarts]]])
-        for p in pool[np.argsort(-scores)[:restarts]]:
-            candidates.append(tuple(min(max(Fraction(float(c)), a), b) for c, a, b in zip(p, domain.lower, domain.upper)))
+        for xs in groups:
+            margins, _ = float_margins(layers, xs, U, V)
+            start = xs[np.argsort(-margins)[:restarts]]
+            for p in np.vstack([climb(layers, start, U, V, lo, hi, steps, deadline), start]):
+                candidates.append(tuple(min(max(Fraction(float(c)), a), b)
+                                        for c, a, b in zip(p, domain.lower, domain.upper)))
     return candidates
 
 
