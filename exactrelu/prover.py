@@ -603,7 +603,8 @@ class Prover:
                 slopes[p, p] = _q(slope)
                 if 0 < slope < 1:
                     shift[p, 0] = -_q(slope * low)
-                columns.append((p, _q(system.lower[n + t]), _q(system.upper[n + t])))
+                if system.upper[n + t]:  # a dead neuron's variable lies in [0, 0]: its residual adds 0
+                    columns.append((p, _q(system.lower[n + t]), _q(system.upper[n + t])))
             up, down2, down3 = (flint.fmpq_mat(flint.fmpz_mat(T, width, [int(v) for v in g.ravel()])) * unit
                                 for g in grids[k])
             residual = (C + down2 + down3 - up).entries()
