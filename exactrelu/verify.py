@@ -3,10 +3,10 @@
 A :class:`~exactrelu.vnnlib.Property` is violated iff some ``x`` in one of its input sets has
 ``f(x)`` in one of its unsafe disjuncts.  :func:`verify_property` decides it exactly:
 
-1. a cheap float attack (random sampling and projected sign-gradient steps on the float network)
-   proposes points; each is turned into an exact rational point of an input set (a float is a
-   dyadic rational; it is clamped into the box exactly) and evaluated exactly; a proposal that
-   fails is discarded;
+1. a cheap float attack (random sampling, the box corners, and projected sign-gradient steps on
+   the float network) proposes points; each is turned into an exact rational point of an input set
+   (a float is a dyadic rational; it is clamped into the box exactly) and, when its float output is
+   near an unsafe disjunct (:class:`Confirm`), evaluated exactly; a proposal that fails is discarded;
 2. then, for every input set, every activation region ``R`` of the set (exact enumeration,
    :func:`exactrelu.regions.enumerate_regions`) and every unsafe disjunct ``D``, one exact LP
    (:func:`exactrelu.lp.decide`) decides whether the region's rows plus ``D``'s rows pulled back
