@@ -716,7 +716,7 @@ class Prover:
                 self.lps += 1
                 decision = lp.decide(rows + [self._pull(bits, row) for row in conj], self.network.input_dim)
                 if decision.nonempty:
-                    found = self.confirm(decision.point)
+                    found = getattr(self.confirm, "exact", self.confirm)(decision.point)  # no float gate here
                     if found is None:
                         raise InternalError("a point of a complete pattern and an unsafe set is not a counterexample")
                     return "violated", found
@@ -855,7 +855,9 @@ def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Se
               deadline: Optional[float] = None, bits: tuple = (), hint=None) -> Outcome:
     """Search a tree over the box ``[lo, hi]`` (below the pattern ``bits``) whose every subproblem
     is closed (no point reaches any disjunct of ``conjs``), depth first, node by node as
-    :func:`step` says.  ``confirm(x)`` returns an exact counterexample at ``x`` or ``None``;
+    :func:`step` says.  ``confirm(x)`` returns an exact counterexample at ``x`` or ``None`` (it may
+    skip points a float gate finds far from the unsafe set; then ``confirm.exact(x)`` must exist and
+    skip nothing: it decides the exact LP points of complete patterns);
     ``hint`` is the look-ahead :meth:`Guide.evaluate` of the start node (when its parent's
     bisection saw it), so that the search below a node depends on that node alone."""
     from .regions import Split

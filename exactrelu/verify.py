@@ -183,6 +183,10 @@ class Confirm:
     def __call__(self, x: Sequence[Fraction]) -> Optional[Counterexample]:
         if not self.near([[float(v) for v in x]])[0]:
             return None
+        return self.exact(x)
+
+    def exact(self, x: Sequence[Fraction]) -> Optional[Counterexample]:
+        """:func:`confirm` without the gate (for points an exact computation says are unsafe)."""
         return confirm(self.network, self.prop, x, self.found_by)
 
 

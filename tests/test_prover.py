@@ -586,3 +586,12 @@ def test_two_output_disjunctions_at_their_exact_maxima(seed: int, tmp_path: Path
 def test_the_attack_finds_a_violation_only_at_a_corner() -> None:
     v = verify_property(ZIGZAG, prop1("(assert (>= Y_0 1))"), early=True)
     assert v.status == "violated" and v.counterexample.x == (F(1),) and v.counterexample.found_by == "attack"
+
+
+def test_a_complete_pattern_decides_its_counterexample_without_the_float_gate(monkeypatch) -> None:
+    from exactrelu.verify import Confirm
+
+    prop = prop1("(assert (>= Y_0 0))")                 # violated only at x = 0
+    monkeypatch.setattr(Confirm, "near", lambda self, xs: [False] * len(xs))  # a gate that lets nothing through
+    out = prove_box(VEE, [F(-1)], [F(1)], prop.unsafe, Confirm(VEE, prop, "prover"))
+    assert out.counterexample is not None and out.counterexample.x == (F(0),) and out.counterexample.y == (F(0),)
