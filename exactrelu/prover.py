@@ -324,12 +324,13 @@ def _multipliers(values: Sequence[float]) -> dict[int, Fraction]:
     return {m: Fraction(k, GRID) for m, v in enumerate(values) if (k := round(v * GRID)) > 0}
 
 
-def float_rows(conjs: Sequence[Sequence[Row]]) -> list:
-    """Per disjunct, its rows ``u . y + v`` as float arrays ``(U, V)`` (guidance only)."""
+def float_rows(conjs: Sequence[Sequence[Row]], outputs: int) -> list:
+    """Per disjunct, its rows ``u . y + v`` over ``outputs`` outputs as float arrays ``(U, V)``
+    (guidance only)."""
     import numpy as np
 
-    return [(np.array([[float(a) for a in u] for u, _, _ in conj], dtype=float).reshape(len(conj), -1)
-             if conj else np.zeros((0, 0)), np.array([float(v) for _, v, _ in conj], dtype=float)) for conj in conjs]
+    return [(np.array([[float(a) for a in u] for u, _, _ in conj], dtype=float).reshape(len(conj), outputs),
+             np.array([float(v) for _, v, _ in conj], dtype=float)) for conj in conjs]
 
 
 def float_margins(layers, xs, U, V):
@@ -544,7 +545,7 @@ class Prover:
         self.np = np
         self.network, self.conjs, self.confirm, self.deadline = network, conjs, confirm, deadline
         self.floats = network.float_layers()
-        self.float_conjs = float_rows(conjs)
+        self.float_conjs = float_rows(conjs, network.output_dim)
         self.exact_layers = [_flint_layer(layer) for layer in network.layers]
         self.order = [(l, i) for l, w in enumerate(network.hidden_widths) for i in range(w)]
         self.neuron_splits_below = neuron_splits_below

@@ -168,7 +168,7 @@ class Confirm:
         if self._floats is None:
             from .prover import float_rows
 
-            self._floats = (self.network.float_layers(), float_rows(self.prop.unsafe))
+            self._floats = (self.network.float_layers(), float_rows(self.prop.unsafe, self.prop.output_dim))
         layers, rows = self._floats
         v = np.atleast_2d(np.asarray(xs, dtype=float))
         for w, b in layers[:-1]:
@@ -244,7 +244,7 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
     from .prover import float_rows
 
     layers = network.float_layers()
-    rows = float_rows(prop.unsafe)
+    rows = float_rows(prop.unsafe, prop.output_dim)
     gate = Confirm(network, prop, "attack")
     tried = 0
     rounds = 0

@@ -16,6 +16,7 @@ Known answers by construction, some exactly on a boundary:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 import random
@@ -555,6 +556,8 @@ def test_the_float_gate_lets_every_boundary_counterexample_through() -> None:
     assert Confirm(VEE, strict, "prover")((F(0),)) is None   # near, but exactly not in the strict set
     again = pickle.loads(pickle.dumps(gate))
     assert again._floats is None and again((F(0),)) == found
+    always = dataclasses.replace(weak, unsafe=((),))       # an empty conjunction: every output is unsafe
+    assert Confirm(VEE, always, "attack")((F(1, 2),)).disjunct == 0
 
 
 @pytest.mark.parametrize("seed", range(4))
