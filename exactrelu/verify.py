@@ -62,6 +62,7 @@ PROPERTY_FORMAT = "exactrelu-property"
 PROPERTY_VERSION = 2
 ZERO = Fraction(0)
 CORNER_DIM = 10  # boxes with at most this many inputs: the attack starts from every corner too
+FAR, NEAR = 0.5, 0.05  # the attack's best relative float margin: stop early below -FAR, go on above -NEAR
 
 ProgressFn = Callable[[int, int, int], None]
 
@@ -160,9 +161,10 @@ class Confirm:
     def __getstate__(self) -> dict:
         return dict(self.__dict__, _floats=None)
 
-    def near(self, xs) -> "list[bool]":
-        """Per float point of ``xs`` (one per row), whether some disjunct's every row is ``>= -TOLERANCE
-        (1 + |y|)`` at the float output ``y``."""
+    def margins(self, xs):
+        """Per float point of ``xs`` (one per row): the largest over the disjuncts of its smallest row
+        margin ``u . y + v`` at the float output ``y`` (``>= 0``: float-unsafe; ``inf`` for an empty
+        disjunct), and ``max |y_i|``."""
         import numpy as np
 
         if self._floats is None:
@@ -174,11 +176,16 @@ class Confirm:
         for w, b in layers[:-1]:
             v = np.maximum(v @ w.T + b, 0.0)
         y = v @ layers[-1][0].T + layers[-1][1]
-        slack = -self.TOLERANCE * (1.0 + np.abs(y).max(axis=1))
-        near = np.zeros(len(y), dtype=bool)
+        best = np.full(len(y), -np.inf)
         for U, V in rows:
-            near |= (y @ U.T + V >= slack[:, None]).all(axis=1)
-        return list(near)
+            best = np.maximum(best, (y @ U.T + V).min(axis=1, initial=np.inf))
+        return best, np.abs(y).max(axis=1, initial=0.0)
+
+    def near(self, xs) -> "list[bool]":
+        """Per float point of ``xs`` (one per row), whether some disjunct's every row is ``>= -TOLERANCE
+        (1 + |y|)`` at the float output ``y``."""
+        best, size = self.margins(xs)
+        return list(best >= -self.TOLERANCE * (1.0 + size))
 
     def __call__(self, x: Sequence[Fraction]) -> Optional[Counterexample]:
         if not self.near([[float(v) for v in x]])[0]:
@@ -229,16 +236,20 @@ def _box_candidates(layers, rows, domain, rng, samples: int, restarts: int, step
 
 
 def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restarts: int = 8, steps: int = 40,
-           seed: int = 0, deadline: Optional[float] = None) -> tuple[Optional[Counterexample], int]:
+           seed: int = 0, deadline: Optional[float] = None,
+           extended: Optional[float] = None) -> tuple[Optional[Counterexample], int]:
     """Float-guided search for a counterexample; every proposal is confirmed exactly.
 
     Returns the first confirmed counterexample (or ``None``) and the number of points tried: each
     is evaluated in floats, and exactly when the float gate of :class:`Confirm` finds it near a
-    disjunct.
+    disjunct (best float margin first; once the deadline has passed, only a round's best).
     Boxes get rounds of sampling and projected sign-gradient ascent of the worst row margin
     (:func:`_box_candidates`): one round without a ``deadline``, else rounds with fresh seeds, each
     four times larger than the last, until the deadline; other input sets get their exact points
-    (a point from the LP and, when bounded, exact convex combinations of their vertices)."""
+    (a point from the LP and, when bounded, exact convex combinations of their vertices).
+    The budget adapts to the best float margin ``m`` seen, relative to the largest ``|y_i|`` seen:
+    after two rounds with ``m < -FAR`` the attack stops (the proof search is the better bet), and
+    while ``m > -NEAR`` it may go on to the later deadline ``extended``."""
     import numpy as np
 
     from .prover import float_rows
@@ -248,6 +259,7 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
     gate = Confirm(network, prop, "attack")
     tried = 0
     rounds = 0
+    best, size = -float("inf"), 0.0
     while True:
         rng = np.random.default_rng(seed + rounds)
         scale = min(4 ** rounds, 64)
@@ -272,19 +284,28 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
                     if total:
                         candidates.append(tuple(sum((w * c[t] for w, c in zip(weights, corners)), ZERO) / total
                                                 for t in range(network.input_dim)))
-            near = gate.near([[float(v) for v in x] for x in candidates]) if candidates else []
-            for x, close in zip(candidates, near):
-                if deadline is not None and time.perf_counter() > deadline:
-                    return None, tried
-                tried += 1
-                if not close:
-                    continue
-                found = confirm(network, prop, x, "attack")
+            if not candidates:
+                continue
+            margins, sizes = gate.margins([[float(v) for v in x] for x in candidates])
+            best, size = max(best, float(margins.max())), max(size, float(sizes.max()))
+            tried += len(candidates)
+            near = [k for k in np.argsort(-margins) if margins[k] >= -Confirm.TOLERANCE * (1.0 + sizes[k])]
+            for rank, k in enumerate(near):  # the best first; past the deadline, only the best
+                if rank and deadline is not None and time.perf_counter() > deadline:
+                    break
+                found = confirm(network, prop, candidates[k], "attack")
                 if found is not None:
                     return simplest(network, prop, found), tried
         rounds += 1
         if deadline is None or all(d.kind != "box" for d in prop.input_sets):
             return None, tried
+        relative = best / size if size > 0 else best
+        if rounds >= 2 and relative < -FAR:
+            return None, tried
+        if time.perf_counter() > deadline:
+            if extended is None or relative <= -NEAR:
+                return None, tried
+            deadline, extended = extended, None
 
 
 # ----------------------------------------------------------------------------- the prover
@@ -330,7 +351,8 @@ def verify_property(
 
     if attack_first:
         budget = None if timeout is None else started + timeout / 10
-        found, verdict.attack_points = attack(network, prop, deadline=budget)
+        longer = None if timeout is None else started + timeout / 4
+        found, verdict.attack_points = attack(network, prop, deadline=budget, extended=longer)
         if found is not None:
             verdict.counterexample = found
             return finish(VIOLATED)
