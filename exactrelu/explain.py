@@ -507,20 +507,20 @@ class ModularShapley:
 
     Every hybrid's activation pattern is proved in float64 by
     :class:`~exactrelu.modular.ResidueNetwork` (integers where the floats cannot tell); with the
-    patterns fixed the integer network is affine on each hybrid, so only sums are computed modulo
-    word-size primes.  With ``F(S, b)`` the integer output numerator of the hybrid ``(x_S, b_rest)``
-    over ``D`` and ``c_i(S) = w(|S| - 1)`` if ``i in S``, ``-w(|S|)`` otherwise
+    patterns fixed, the integer network is linear on each hybrid, so only sums are computed modulo
+    word-size primes, in float64 BLAS.  With ``F(S, b)`` the integer output numerator of the hybrid
+    ``(x_S, b_rest)`` over ``D`` and ``c_i(S) = w(|S| - 1)`` if ``i in S``, ``-w(|S|)`` otherwise
     (``w(s) = s! (n - s - 1)!``)::
 
-        N_i = n! |B| D phi_i = sum_S c_i(S) V(S),   V(S) = sum_b F(S, b),   F(S, b) = R_p^T (z(S, b); Q),
+        N_i = n! |B| D phi_i = sum_S c_i(S) V(S),      V(S) = sum_b F(S, b) = A_L X(S) + |B| c_L D_{L-1},
+        X(S) = sum_b m_{L-1}(S, b) h_{L-1}(S, b)   (the last hidden layer, masked, summed over b),
 
-    ``R_p`` the integer affine map of the hybrid's pattern ``p``
-    (:meth:`~exactrelu.modular.ResidueNetwork.affine_maps`: composed once per distinct pattern of the
-    call, the distinct patterns of all blocks in one batch per prime) and ``z(S, b) = b + 1_S (x - b)``:
-    per hybrid and prime one dot product of ``n + 1`` residues instead of the whole network; the
-    coefficients are applied to the sums ``V`` only (int64, :meth:`_combine`).  A hybrid with a
-    pre-activation exactly ``0`` may take either pattern (that neuron's output is ``0`` on both
-    branches).  How many primes: the float pass also gives every hybrid's output ``Y`` within a
+    per prime: the first layer ``h_1 = G_b + sum_{i in S} Delta_i(b)`` of all ``2^n`` coalitions as one
+    product with the coalition bits, left unreduced; each later hidden layer one product; the last
+    one summed over runs of background rows before its reduction (the prime's size chosen, from the
+    sum's length, for the fewest primes: :meth:`~exactrelu.modular.ResidueNetwork.summing_limit`);
+    the output layer and the coefficients only on the sums ``X`` (int64: ``|c| <= p/2``,
+    ``0 <= V < p``, ``2^n p^2 / 2 < 2^63``).  How many primes: the float pass also gives every hybrid's output ``Y`` within a
     rigorous ``e`` (:meth:`~exactrelu.modular.ResidueNetwork.masks`), so ``y_i = fl(sum_S c_i(S)
     fl(sum_b Y))`` is within
 
@@ -605,22 +605,27 @@ class ModularShapley:
             if not maps.in_closure(numerators([r])[0], Q, key):
                 fast[points[q]] = False
 
-    def _blocks(self, k: int, nb: int) -> list[tuple[np.ndarray, int, int]]:
-        """Blocks ``(points, b0, b1)`` of about :attr:`CHUNK` hybrids: a few points with a run of
-        background rows."""
+    def _blocks(self, k: int, nb: int) -> tuple[int, list[tuple[np.ndarray, int, int]]]:
+        """``(group, blocks)``: blocks ``(points, b0, b1)`` of about :attr:`CHUNK` hybrids, each a few
+        points with a run of at most ``group`` background rows."""
         M = 1 << self.n
         group = min(nb, max(1, self.CHUNK // M))
         per = max(1, self.CHUNK // (M * group))
-        return [(np.arange(p0, min(p0 + per, k)), b0, min(b0 + group, nb)) for p0 in range(0, k, per) for b0 in range(0, nb, group)]
+        return group, [(np.arange(p0, min(p0 + per, k)), b0, min(b0 + group, nb))
+                       for p0 in range(0, k, per) for b0 in range(0, nb, group)]
 
     def shapley(self, xs: Sequence[Vector], background: Sequence[Vector], fast_path: bool = True):
         """For each point: ``(numerators, denominator, fast)``; ``phi[i][o] = numerators[i][o] / denominator``.
 
         Two passes over blocks of pairs ``(x, b)`` (:meth:`_blocks`): the float pass (masks, fast-path
-        flags, the float estimate ``y`` and its bound ``E``, each block's distinct patterns), then,
-        with the distinct patterns of all blocks merged and their affine maps composed once per
-        prime, the residue pass (:meth:`_residues`)."""
-        from .modular import crt_many, merge_patterns
+        flags, the float estimate ``y`` and its bound ``E``), then the residue pass, all primes at
+        once.  The first layer of a block is one product ``[bits | 1] (2^n x (n + 1)) * [Delta; G]``
+        per prime, with ``Delta_i = A_1[:, i] (x_i - b_i)`` and ``G = A_1 b + c_1 Q`` as centred
+        residues, left unreduced; the last hidden layer (masked) is summed over the block's
+        background rows before it is reduced, and the output layer and the Shapley coefficients are
+        applied to those sums (:meth:`~exactrelu.modular.ResidueNetwork.summing_limit` bounds the
+        primes so that every step is exact)."""
+        from .modular import crt_many
         from .patterns import SAFETY, TINY, _gamma, float_up, to_float
 
         n, m, M = self.n, self.m, 1 << self.n
@@ -636,7 +641,7 @@ class ModularShapley:
         Xf, Bf = Xf.reshape(k, n), Bf.reshape(nb, n)
         errors = np.maximum(Xe.reshape(k, n).max(axis=0), Be.reshape(nb, n).max(axis=0))
         top = np.maximum(np.abs(Xf).max(axis=0), np.abs(Bf).max(axis=0))  # bounds every hybrid's |z_i|
-        blocks = self._blocks(k, nb)
+        group, blocks = self._blocks(k, nb)
         bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1)  # the hybrids carry a ones column
         Xf, Bf = (np.concatenate([A, np.ones((len(A), 1))], axis=1) for A in (Xf, Bf))
         fast = np.full(k, fast_path)
@@ -666,17 +671,15 @@ class ModularShapley:
             Vf[:, points] += Y.reshape(gb, M, kc, m).sum(axis=0)
             y_max = max(y_max, float(np.abs(Y).max()))
             e_max = max(e_max, float(e.max()))
-            inverse, codes, patterns = rn.patterns(masks, gb * M * kc)
-            done.append((points, b0, b1, inverse, (codes, patterns)))
-        ids, patterns = merge_patterns([block[-1] for block in done])
-        work = []  # the blocks restricted to the points that are not fast, with global pattern numbers
-        for (points, b0, b1, inverse, _), ids in zip(done, ids):
+            done.append((points, b0, b1, masks))
+        work = []  # the blocks restricted to the points that are not fast
+        for points, b0, b1, masks in done:
             keep = ~fast[points]
             if keep.any() and not keep.all():
-                inverse = inverse.reshape(b1 - b0, M, len(points))[:, :, keep].reshape(-1)
+                masks = [mask.reshape(b1 - b0, M, len(points), -1)[:, :, keep].reshape(-1, mask.shape[1]) for mask in masks]
                 points = points[keep]
             if keep.any():
-                work.append((points, b0, b1, inverse, ids))
+                work.append((points, b0, b1, masks))
         # y_i = sum_S c_i(S) Vf(S) estimates sum_S c_i(S) V(S) / D within E (rounding of both sums included)
         total = 2 * math.factorial(n)  # sum_S |c_i(S)|
         y = np.matmul(self._coefficient_floats, Vf.reshape(M, k * m)).reshape(n, k, m)
@@ -691,8 +694,14 @@ class ModularShapley:
             zmax = max(abs(v) for row in itertools.chain(xq, bq) for v in row)
             DE = total * nb * rn.numerator_bound(zmax, Q)
             lows = np.full((n, k, m), -DE, dtype=object)
-        primes = rn.primes_above(DE + 1)
-        residues = self._residues(primes, xq, bq, Q, work, k, rn.affine_maps(patterns, primes))
+        best: Optional[tuple[int, list[int]]] = None  # (rows per sum, primes): the fewest primes, then the longest sums
+        for g in sorted({min(group, 1 << j) for j in range(group.bit_length() + 1)}):
+            limit = min(rn.summing_limit(g, n + 1, nb), math.isqrt((1 << 64) // M) - 1)  # and M p^2 / 2 < 2^63
+            primes = rn.primes_above(DE + 1, limit)
+            if best is None or len(primes) <= len(best[1]):
+                best = (g, primes)
+        group, primes = best
+        residues = self._residues(primes, group, xq, bq, Q, work, k)
         lows_r = np.array([(lows % p).astype(np.int64) for p in primes])
         pr = np.array(primes, dtype=np.int64)
         N = crt_many((residues - lows_r) % pr[:, None, None, None], primes)  # N_i - lows_i, centred
@@ -711,46 +720,101 @@ class ModularShapley:
                 results.append((N[:, p, :].tolist(), denominator, False))
         return results
 
-    def _residues(self, primes: Sequence[int], xq, bq, Q: int, work, k: int, maps: np.ndarray) -> np.ndarray:
-        """``N_i mod p`` (primes x n x points x outputs, int64 in ``[0, p)``) for every prime, from the
-        blocks' pattern numbers (the fast points' entries stay 0): every hybrid through its pattern's
-        affine map (``maps``, :meth:`~exactrelu.modular.ResidueNetwork.affine_maps`), ``F = R^T (z; Q)``, ``n + 1``
-        products of residues (floats, exact for ``p <= prime_limit``), reduced and summed over the
-        background rows; then the Shapley coefficients on those sums (:meth:`_combine`)."""
-        from .modular import _round, centred_residues
+    def _add_runs(self, X: np.ndarray, H: np.ndarray, sel, group: int, p: float) -> None:
+        """``X[:, sel] += sum_r reduce(sum of run r of H)`` for the runs of ``group`` consecutive rows of
+        ``H`` (background rows x the block's entries; the last run may be shorter).  Several runs are
+        summed by strided row additions into one reused array and reduced in one call."""
+        from .modular import _reduce
 
-        n, m, M = self.n, self.m, 1 << self.n
-        P = len(primes)
+        rn, (gb, size) = self.residue, H.shape
+        runs, tail = divmod(gb, group)
+        total = None
+        if runs > 1:
+            S = rn._scratch(("runs", runs), runs, size)
+            np.copyto(S, H[: runs * group : group])
+            for g in range(1, group):
+                S += H[g : runs * group : group]
+            _reduce(S, p, 1.0 / p, rn._scratch(("runs q", runs), runs, size))
+            total = S.sum(axis=0)
+        for start in ([0] if runs == 1 else []) + ([runs * group] if tail else []):
+            S = H[start : start + group].sum(axis=0)
+            _reduce(S, p, 1.0 / p, rn._scratch("run q", 1, size)[0])
+            total = S if total is None else total + S
+        X[:, sel] += total.reshape((X.shape[0], -1, X.shape[2]))
+
+    def _residues(self, primes: Sequence[int], group: int, xq, bq, Q: int, work, k: int) -> np.ndarray:
+        """``N_i mod p`` (primes x n x points x outputs, int64 in ``[0, p)``) for every prime, from the
+        blocks' exact masks (the fast points' entries stay 0), the last hidden layer summed over
+        ``group`` background rows at a time.  Every hidden layer but the last carries one more neuron,
+        the constant 1 (mask 1), which the next layer's bias row reads."""
+        from .modular import _reduce
+
+        rn, n, m, M = self.residue, self.n, self.m, 1 << self.n
+        P, nb = len(primes), len(bq)
         pr = np.array(primes, dtype=np.int64)
         pf = pr.astype(float)
-        Xr = np.array([centred_residues([x + [Q] for x in xq], p) for p in primes]).reshape(P, len(xq), n + 1)
-        Br = np.array([centred_residues([b + [Q] for b in bq], p) for p in primes]).reshape(P, len(bq), n + 1)
-        bits = np.concatenate([self.bits, np.zeros((M, 1), dtype=bool)], axis=1)[None, :, None, :].astype(float)
-        V = np.zeros((P, M, k, m))  # sum_b F(S, b) mod p, each term |.| <= p/2 + 2: exact below 2^53 (|B| <= 2^26)
-        for points, b0, b1, inverse, ids in work:  # rows ordered (background row, mask, point)
-            kc, gb = len(points), b1 - b0
-            table = maps[:, ids]  # the block's patterns: a small table (random reads stay in cache)
-            Z = self.residue._scratch("hybrids", gb * M * kc, n + 1).reshape(gb, M, kc, n + 1)
-            for t in range(P):
-                B = Br[t, b0:b1][:, None, None]
-                np.multiply(bits, Xr[t, points][None, None] - B, out=Z)  # z = b + 1_S (x - b), |.| <= p/2
-                Z += B
-                F = np.einsum("rj,rjo->ro", Z.reshape(-1, n + 1), table[t].take(inverse, axis=0))  # |F| <= (n + 1) (p/2 + 2)^2
-                _round(F, pf[t])
-                V[t][:, points] += F.reshape(gb, M, kc, m).sum(axis=0)
-        V = np.remainder(V.astype(np.int64), pr[:, None, None, None])
-        return self._combine(V.reshape(P, M, k * m), primes).reshape(P, n, k, m)
 
-    def _combine(self, V: np.ndarray, primes: Sequence[int]) -> np.ndarray:
-        """``sum_S c_i(S) V[S] mod p`` (primes x n x columns, in ``[0, p)``) for ``V`` (primes x 2^n x
-        columns, int64 in ``[0, p)``).  ``V = 2^16 V_hi + V_lo`` with ``0 <= V_lo < 2^16`` and
-        ``V_hi < 2^16`` (``p < 2^32``), so each of the two int64 products sums ``2^n <= 2^14`` terms
-        below ``2^31 2^16`` in magnitude (``|c| <= p/2``): below ``2^61``, exact."""
-        pr = np.array(primes, dtype=np.int64)[:, None, None]
-        C = self._coefficient_residues(primes)
-        high = np.matmul(C, V >> 16) % pr
-        low = np.matmul(C, V & 0xFFFF)
-        return ((high << 16) + low) % pr
+        def centred(a: np.ndarray) -> np.ndarray:
+            p = pr.reshape((P,) + (1,) * (a.ndim - 1))
+            return (a + p // 2) % p - p // 2
+
+        def reduce(a: np.ndarray) -> None:
+            p = pf.reshape((P,) + (1,) * (a.ndim - 1))
+            _reduce(a, p, 1.0 / p)
+
+        weights, D = [], Q  # per layer: primes x (in + 1) x (out + 1), centred weights over the bias row c_l D
+        for l, (_, _, t) in enumerate(rn.layers):
+            W = np.array([rn._layer_residues(l, p, D) for p in primes])
+            if l < len(rn.layers) - 2:  # the constant neuron: 1 = 0 x + 1
+                W = np.concatenate([W, np.zeros(W.shape[:2] + (1,))], axis=2)
+                W[:, -1, -1] = 1.0
+            weights.append(W)
+            D *= t
+        first = weights[0].astype(np.int64)
+        A1, c1 = first[:, :-1, :], first[:, -1, :]
+        Xr = np.array([[[v % p for v in x] for x in xq] for p in primes], dtype=np.int64).reshape(P, len(xq), n)
+        Br = np.array([[[v % p for v in b] for b in bq] for p in primes], dtype=np.int64).reshape(P, nb, n)
+        G = centred(np.matmul(Br, A1) + c1[:, None, :])  # |terms| < p^2 / 2, n of them: int64 (constant: 1)
+        bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1).astype(float)
+        hidden = len(rn.layers) - 1
+        w = weights[0].shape[2]
+        X = np.zeros((P, M, k, weights[-1].shape[1] - 1 if hidden else m))  # |X| < 2 p |B|
+        for points, b0, b1, masks in work:  # rows ordered (background row, mask, point)
+            kc, gb = len(points), b1 - b0
+            diff = (Xr[:, None, points, :] - Br[:, b0:b1, None, :]) % pr[:, None, None, None]  # primes x gb x kc x n
+            Delta = centred(A1[:, None, :, None, :] * diff.transpose(0, 1, 3, 2)[..., None])  # primes x gb x n x kc x w
+            right = np.concatenate([Delta, np.broadcast_to(G[:, b0:b1, None, None, :], (P, gb, 1, kc, w))], axis=2)
+            right = right.reshape(P, gb, n + 1, kc * w).astype(float)
+            floats = []  # the masks, with the constant neuron but for the last (reused arrays: no page faults)
+            for l, mask in enumerate(masks):
+                rows, width = mask.shape
+                f = rn._buffer(("mask", l), rows, width) if l < hidden - 1 else rn._scratch(("mask", l), rows, width)
+                f[:, :width] = mask
+                floats.append(f)
+            rows = gb * M * kc
+            sel = slice(int(points[0]), int(points[-1]) + 1) if int(points[-1]) - int(points[0]) + 1 == kc else points
+            for t in range(P):  # one prime at a time: the work arrays stay in cache (and are reused)
+                H = np.matmul(bits, right[t], out=rn._scratch("first", gb * M, kc * w).reshape(gb, M, kc * w))
+                H = H.reshape(rows, w)  # |H| <= (n + 1) p / 2, unreduced
+                for l in range(1, hidden):
+                    if l > 1:
+                        _reduce(H, pf[t], 1.0 / pf[t])
+                    H *= floats[l - 1]
+                    H = np.matmul(H, weights[l][t], out=rn._scratch(("hidden", l), rows, weights[l].shape[2]))
+                if hidden:
+                    H *= floats[hidden - 1]
+                self._add_runs(X[t], H.reshape(gb, -1), sel, group, pf[t])
+        reduce(X)
+        if hidden:  # the output layer on the sums: F = A_L X + |B| c_L D_{L-1}
+            out = weights[-1]
+            bias = ((nb % pr)[:, None] * out[:, -1].astype(np.int64)) % pr[:, None]
+            F = np.matmul(X.reshape(P, M * k, -1), out[:, :-1]) + bias[:, None, :].astype(float)
+            reduce(F)
+        else:
+            F = X.reshape(P, M * k, m)
+        Fi = np.remainder(F.astype(np.int64), pr[:, None, None]).reshape(P, M, k * m)
+        residues = np.matmul(self._coefficient_residues(primes), Fi) % pr[:, None, None]
+        return residues.reshape(P, n, k, m)
 
 
 # ============================================================================ Shapley values

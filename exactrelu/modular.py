@@ -17,17 +17,13 @@ for float32 weights and data), so they are computed in two exact steps:
    column maxima of ``|v|`` in place of ``|v|``, so one vector per layer); a neuron's sign is proved
    when the value clears the bound.  A point with an unproved sign (on or near a boundary, where
    ``h = 0`` is exactly what integers see) gets its pattern in exact Python integers.
-2. **affine maps.**  With the pattern fixed the network is affine, ``F = a_p . z + c_p Q``, and its
-   integer map is the product of the masked layers (:meth:`ResidueNetwork.affine_maps`): computed
-   once per distinct pattern of a batch (:meth:`ResidueNetwork.patterns` packs the masks into exact
-   float codes and makes them unique), modulo word-size primes, then each point costs one dot
-   product of ``n + 1`` residues with its pattern's row.  A point with a pre-activation exactly
-   ``0`` may take either branch of that neuron (its output is ``0`` on both), so any pattern
-   consistent with the exact signs gives its exact value.  For a prime ``p`` with
-   ``(k + 1) (p/2 + 2)^2 <= 2^53 - 2p`` (``k`` the largest fan-in) everything runs exactly in float64
-   (BLAS for the products of the layers): every residue is centred, ``|r| <= p/2 + 2`` (the reduction
-   :func:`_round`), so every product and every partial sum of a row, in whatever order a BLAS adds
-   them, is an integer below ``2^53``.
+2. **residues.**  With the pattern fixed, each layer is affine, so ``F mod p`` follows from the
+   residues of ``z`` by the same products taken modulo ``p``.  For a prime ``p`` with
+   ``(k + 1) p^2 <= 2^53`` (``k`` the largest fan-in) these products run exactly in float64 BLAS:
+   the inputs are integers in ``[-p, 2p)``, the weights are centred residues ``|a| <= p/2``, so every
+   product and every partial sum of a row, in whatever order a BLAS adds them, is an integer below
+   ``k p^2 + p < 2^53``, hence exact.  The reduction ``x - p floor(x * (1/p))`` of such an ``x`` is
+   exact and lands in ``[-p, 2p)`` (the float quotient is within 1 of ``x / p``).
 
 Whatever is finally needed (here: a linear combination of outputs with integer coefficients, whose
 magnitude the caller bounds by ``B``) is computed modulo enough primes that their product exceeds
@@ -90,9 +86,7 @@ def _is_prime(p: int) -> bool:
 
 class ResidueNetwork:
     """A :class:`ReluNetwork` as integer layers, evaluated by float-proved signs and residues
-    (module docstring).  :meth:`primes` are the largest primes with ``(k + 1) (p/2 + 2)^2 <= 2^53 - 2p``."""
-
-    MAP_CHUNK = 2048  # patterns composed at a time (affine_maps)
+    (module docstring).  :meth:`primes` are the largest primes with ``(k + 1) p^2 <= 2^53``."""
 
     def __init__(self, net: ReluNetwork) -> None:
         self.net = net
@@ -115,14 +109,12 @@ class ResidueNetwork:
                 Wa[-1, -1] = 1.0  # the constant neuron 1 = 0 v + 1, the next layer's bias input
             self.floats.append((Wa, np.abs(Wt), np.abs(bf), We.reshape(shape).T.copy(), be, _gamma(layer.in_dim + 1)))
         fan_in = max(layer.in_dim for layer in net.layers)
-        p = math.isqrt(4 * EXACT_FLOAT // (fan_in + 1))
-        while (fan_in + 1) * (p // 2 + 2) ** 2 > EXACT_FLOAT - 2 * p:
-            p -= 1
-        self.prime_limit = p  # the largest p with (k + 1) (p/2 + 2)^2 <= 2^53 - 2p
-        self._augmented_cache: dict[int, list[np.ndarray]] = {}
+        self.prime_limit = math.isqrt(EXACT_FLOAT // (fan_in + 1))
         self._primes: list[int] = []
         self._maps: Optional[PatternMaps] = None
+        self._residue_cache: dict = {}
         self._buffers: dict = {}
+        self._limits: dict[tuple[int, int, int], int] = {}
         self.exact_rows = 0  # points whose pattern needed exact integers
 
     # ------------------------------------------------------------------ bounds and primes
@@ -158,6 +150,45 @@ class ResidueNetwork:
             count += 1
             product = math.prod(self.primes(count, limit))
         return self.primes(count, limit)
+
+    def summing_limit(self, group: int, inputs: int, blocks: int) -> int:
+        """The largest ``p`` for which a residue pass that sums the last hidden layer over ``group``
+        hybrids at a time, at most ``blocks`` such sums per entry, is exact
+        (:meth:`exactrelu.explain.ModularShapley.shapley`), the first-layer residues being sums of at
+        most ``inputs`` centred residues (``|.| <= p/2``).
+
+        The bounds, with ``k_l`` the fan-in of layer ``l`` and every weight a centred residue: the
+        first layer is unreduced, ``|h_0| <= inputs p/2``; a later hidden layer reads inputs of
+        magnitude ``I_l`` (``I_1 = inputs p/2``, then ``2p``: reduced to ``[-p, 2p)``) and gives
+        ``|h_l| <= k_l I_l p/2 + p`` (bias in ``[0, p)``), every partial sum included; the last hidden
+        layer is summed over ``group`` hybrids before its reduction, and ``blocks`` reduced sums (each in
+        ``[-p, 2p)``) are added; the output layer reads ``[-p, 2p)`` (``|F| <= k_L p^2 + p``).  Each must
+        stay below ``2^53 - 2p`` (:func:`_reduce`)."""
+        key = (group, inputs, blocks)
+        hit = self._limits.get(key)
+        if hit is not None:
+            return hit
+
+        def exact(p: int) -> bool:
+            room = EXACT_FLOAT - 2 * p
+            bound = inputs * p // 2 + 1
+            hidden = self.layers[1:-1]
+            for l, (A, _, _) in enumerate(hidden):
+                bound = len(A[0]) * bound * p // 2 + p + 1
+                if bound > room:
+                    return False
+                if l < len(hidden) - 1:
+                    bound = 2 * p
+            return group * bound <= room and 2 * p * blocks <= room and len(self.layers[-1][0][0]) * p * p + p <= room
+
+        low, high = 1000, self.prime_limit * 4
+        while low < high:  # the largest p with exact(p) (monotone in p)
+            mid = (low + high + 1) // 2
+            low, high = (mid, high) if exact(mid) else (low, mid - 1)
+        if not exact(low):
+            raise ValueError("the network's fan-in is too large for word-size residues")
+        self._limits[key] = low
+        return low
 
     # ------------------------------------------------------------------ step 1: signs
     def masks(self, Z: np.ndarray, errors: np.ndarray, numerators, Q: int,
@@ -224,72 +255,40 @@ class ResidueNetwork:
             self._maps = PatternMaps(self.net)
         return self._maps
 
-    # ------------------------------------------------------------------ step 2: one affine map per pattern
-    @staticmethod
-    def patterns(masks: Sequence[np.ndarray], rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(inverse, codes, bits)``: the distinct activation patterns of ``rows`` points (``masks`` as
-        from :meth:`masks`), point ``r`` having the pattern ``inverse[r]``, whose mask row (all hidden
-        neurons) is ``bits[inverse[r]]`` and whose code is ``codes[inverse[r]]`` (52 neurons to a
-        word, each an exact float: distinct patterns have distinct codes)."""
-        bits = np.concatenate(masks, axis=1) if masks else np.zeros((rows, 0), dtype=bool)
-        total = bits.shape[1]
-        weights = np.zeros((total, max(1, -(-total // 52))))
-        for w in range(weights.shape[1]):
-            weights[52 * w : 52 * (w + 1), w] = np.exp2(np.arange(min(52, total - 52 * w)))
-        codes, first, inverse = _unique_rows(bits @ weights)
-        return inverse, codes, bits[first]
-
-    def affine_maps(self, patterns: np.ndarray, primes: Sequence[int]) -> np.ndarray:
-        """The integer affine maps of the mask rows ``patterns`` (patterns x hidden neurons, bool)
-        modulo each prime (primes x patterns x (inputs + 1) x outputs, floats holding residues with
-        ``|r| <= p/2 + 2``): for numerators ``z`` over ``Q`` of a point with that pattern,
-        ``F = R[:n]^T z + R[n]^T Q`` (mod ``p``) is its output numerator over ``D = Q t_1 ... t_L``.
-        At a point whose pre-activation is exactly ``0`` either branch of that neuron gives the same
-        value (its output is ``0`` on both), so any pattern consistent with the exact signs
-        (:meth:`masks` decides ties either way) gives the point's exact output.
-
-        The masked layers are composed from the output backwards, one BLAS product per layer for
-        all patterns: a row ``[r | s]`` (coefficients of the layer's masked inputs, and of ``Q``)
-        becomes ``[r A_l | s + r . c_l T_l]`` (``T_l = t_1 ... t_{l-1}``), starting from the output
-        layer's ``[A_L[o] | c_L[o] T_L]``, the inputs of layer ``l`` masked by ``m_{l-1}``
-        (:func:`_round` after each product).  Exactness: every product sums at most ``k + 1`` terms
-        (``k`` the fan-in) of magnitude at most ``(p/2 + 2)^2``, below ``2^53 - 2p`` for
-        ``p <= prime_limit``."""
-        U = len(patterns)
-        out = np.empty((len(primes), U, self.n + 1, self.m))
-        starts = np.cumsum([0] + [len(c) for _, c, _ in self.layers[:-1]])
-        masks = [_with_one(patterns[:, starts[l] : starts[l + 1]])[:, None, :] for l in range(len(starts) - 1)]
-        for k, p in enumerate(primes):
-            layers = self._augmented(p)
-            for u0 in range(0, U, self.MAP_CHUNK):  # chunks of patterns: the work arrays stay in cache
-                u1 = min(U, u0 + self.MAP_CHUNK)
-                R = np.broadcast_to(layers[-1][None], (u1 - u0,) + layers[-1].shape)
-                for l in range(len(self.layers) - 2, -1, -1):
-                    R = np.matmul((R * masks[l][u0:u1]).reshape((u1 - u0) * self.m, -1), layers[l]).reshape(u1 - u0, self.m, -1)
-                    _round(R, p)
-                out[k, u0:u1] = R.transpose(0, 2, 1)
+    # ------------------------------------------------------------------ step 2: residues
+    def first_layer(self, Zr: np.ndarray, p: int, Q: int) -> np.ndarray:
+        """First-layer pre-activation residues (points x width, floats) of integer numerators whose
+        residues mod ``p`` are ``Zr`` (points x inputs, floats in ``[0, p)``) over ``Q``."""
+        weights = self._layer_residues(0, p, Q)
+        out = Zr @ weights[:-1]
+        out += weights[-1]
         return out
 
-    def _augmented(self, p: int) -> list[np.ndarray]:
-        """Each layer modulo ``p`` as ``[[A_l, c_l T_l], [0, 1]]`` (out + 1 x in + 1, centred residues as
-        floats; the output layer without the last row), cached per prime."""
-        hit = self._augmented_cache.get(p)
-        if hit is None:
-            half, scale, hit = p // 2, 1, []
-            for l, (A, c, t) in enumerate(self.layers):
-                M = np.zeros((len(c) + 1, self.net.layers[l].in_dim + 1))
-                M[:-1, :-1] = np.array([[(a + half) % p - half for a in row] for row in A], dtype=float).reshape(len(c), -1)
-                M[:-1, -1] = [(ci * scale + half) % p - half for ci in c]
-                M[-1, -1] = 1.0
-                hit.append(M if l < len(self.layers) - 1 else M[:-1])
-                scale *= t
-            if len(self._augmented_cache) > 64:
-                self._augmented_cache.clear()
-            self._augmented_cache[p] = hit
-        return hit
+    def propagate(self, H: np.ndarray, masks: Sequence[np.ndarray], p: int, Q: int) -> np.ndarray:
+        """``F mod p`` (points x outputs, floats in ``[-p, 2p)``) from first-layer pre-activation
+        residues ``H`` (floats, integers of magnitude ``<= k p^2 + p``; overwritten) and the points'
+        exact masks.  Every layer is one BLAS product with the bias as an extra input column of ones.
+        The result lives in a work array that the next call overwrites."""
+        inverse = 1.0 / p
+        D = Q * self.layers[0][2]
+        rows = H.shape[0]
+        for l in range(1, len(self.layers)):
+            width = H.shape[1]
+            _reduce(H, p, inverse, self._scratch(("q", l), rows, width))
+            V = self._buffer(l, rows, width)
+            np.multiply(H, masks[l - 1], out=V[:, :width])
+            weights = self._layer_residues(l, p, D)
+            H = np.matmul(V, weights, out=self._scratch(("out", l), rows, weights.shape[1]))
+            D *= self.layers[l][2]
+        _reduce(H, p, inverse, self._scratch("q", rows, H.shape[1]))
+        return H
+
+    def _buffer(self, key, rows: int, width: int) -> np.ndarray:
+        """A reused ``rows x (width + 1)`` work array whose last column is ones (the bias input)."""
+        return self._scratch(("ones", key), rows, width + 1, np.ones)
 
     def _scratch(self, key, rows: int, width: int, make=np.empty) -> np.ndarray:
-        """A reused ``rows x width`` work array (whose contents callers overwrite)."""
+        """A reused ``rows x width`` work array (whose contents callers overwrite, ones column aside)."""
         key = (key, rows, width)
         V = self._buffers.get(key)
         if V is None:
@@ -298,11 +297,25 @@ class ResidueNetwork:
             V = self._buffers[key] = make((rows, width))
         return V
 
+    def _layer_residues(self, l: int, p: int, D: int) -> np.ndarray:
+        """Layer ``l``'s weights as centred residues (``|a| <= p/2``; in x out) over one more row, the
+        bias ``c_l D`` in ``[0, p)``."""
+        key = (l, p, D)
+        hit = self._residue_cache.get(key)
+        if hit is None:
+            A, c, _ = self.layers[l]
+            half = p // 2
+            rows = [[(a + half) % p - half for a in column] for column in zip(*A)]
+            hit = np.array(rows + [[ci * D % p for ci in c]], dtype=float).reshape(len(rows) + 1, len(c))
+            if len(self._residue_cache) > 256:
+                self._residue_cache.clear()
+            self._residue_cache[key] = hit
+        return hit
+
     # ------------------------------------------------------------------ all together
     def evaluate(self, points: Sequence[Sequence[Fraction]]) -> tuple[np.ndarray, int]:
         """Output numerators (points x outputs, Python integers in an object array) over one
-        denominator ``D``: step 1, each point through its pattern's affine map modulo enough primes
-        (step 2), and the Chinese remainder theorem."""
+        denominator ``D``: steps 1 and 2 and the Chinese remainder theorem."""
         Q = _lcm_den(itertools.chain.from_iterable(points))
         num = [[scaled(v, Q) for v in p] for p in points]
         zmax = max((abs(v) for row in num for v in row), default=0)
@@ -311,54 +324,19 @@ class ResidueNetwork:
         Zf = np.concatenate([Zf.reshape(len(points), self.n), np.ones((len(points), 1))], axis=1)
         errors = Ze.reshape(len(points), self.n).max(axis=0) if len(points) else np.zeros(self.n)
         masks, _, _, _ = self.masks(Zf, errors, lambda rows: [num[r] for r in rows], Q)
-        inverse, _, patterns = self.patterns(masks, len(points))
-        maps = self.affine_maps(patterns, primes)
-        R = np.array([np.einsum("rj,rjo->ro", centred_residues([row + [Q] for row in num], p).reshape(len(points), self.n + 1),
-                                maps[t][inverse]) for t, p in enumerate(primes)])  # |R| <= (n + 1) (p/2 + 2)^2: exact
+        R = np.array([self.propagate(self.first_layer(np.array([[v % p for v in row] for row in num], dtype=float)
+                                                      .reshape(len(points), self.n), p, Q), masks, p, Q).copy()
+                      for p in primes])
         return crt_many(R.astype(np.int64), primes), Q * self.denominator_scale
 
 
-def _unique_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(unique, first, inverse)`` of the rows of ``codes`` (a 2-d float array; one column is sorted
-    as numbers, faster than rows)."""
-    if codes.shape[1] == 1:
-        unique, first, inverse = np.unique(codes[:, 0], return_index=True, return_inverse=True)
-        return unique[:, None], first, inverse.reshape(-1)
-    unique, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
-    return unique, first, inverse.reshape(-1)
-
-
-def merge_patterns(blocks: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[list[np.ndarray], np.ndarray]:
-    """``(ids, bits)`` for batches' ``(codes, bits)`` from :meth:`ResidueNetwork.patterns`: the
-    distinct patterns of all batches (mask rows ``bits``), batch ``j``'s pattern ``u`` being
-    ``bits[ids[j][u]]``."""
-    if not blocks:
-        return [], np.zeros((0, 0), dtype=bool)
-    _, first, inverse = _unique_rows(np.concatenate([codes for codes, _ in blocks]))
-    bits = np.concatenate([b for _, b in blocks])[first]
-    cuts = np.cumsum([len(codes) for codes, _ in blocks])[:-1]
-    return np.split(inverse, cuts), bits
-
-
-def centred_residues(rows: Sequence[Sequence[int]], p: int) -> np.ndarray:
-    """The integers ``rows`` as centred residues modulo ``p`` (floats, ``|r| <= p/2``)."""
-    half = p // 2
-    return np.array([[(v + half) % p - half for v in row] for row in rows], dtype=float)
-
-
-def _with_one(mask: np.ndarray) -> np.ndarray:
-    """``[mask | 1]`` (rows x width + 1): a layer's mask with the constant input's."""
-    return np.concatenate([mask, np.ones((len(mask), 1), dtype=bool)], axis=1)
-
-
-def _round(H: np.ndarray, p) -> None:
-    """``H <- H - p rint(H / p)`` in place, for integer-valued ``|H| <= 2^53 - 2p``: the float quotient
-    (two roundings) is within ``2^-52 |H| / p <= 2 / p`` of ``H / p``, so the result is ``H mod p``
-    with ``|.| <= p/2 + 2``, exactly (``p rint(.)`` is an integer of magnitude at most ``2^53``).
-    ``p`` may be an array broadcast against ``H``."""
-    q = H * (1.0 / p)
-    np.rint(q, out=q)
-    q *= p
+def _reduce(H: np.ndarray, p, inverse, q: Optional[np.ndarray] = None) -> None:
+    """``H <- H - p floor(H / p)`` in place, exact for integer-valued ``|H| <= 2^53 - 2p`` (module
+    docstring); the result lies in ``[-p, 2p)``.  ``p`` may be an array broadcast against ``H``;
+    ``q`` is scratch space of ``H``'s shape."""
+    q = np.multiply(H, inverse, out=q)
+    np.floor(q, out=q)
+    np.multiply(q, p, out=q)
     np.subtract(H, q, out=H)
 
 

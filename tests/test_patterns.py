@@ -104,7 +104,7 @@ import pytest
 
 from exactrelu.commands.console import Console
 from exactrelu.explain import ModularShapley, shapley_values
-from exactrelu.modular import EXACT_FLOAT, ResidueNetwork, _is_prime, crt, crt_many, merge_patterns
+from exactrelu.modular import EXACT_FLOAT, ResidueNetwork, _is_prime, crt, crt_many
 
 
 def float32_network(widths, seed):
@@ -131,9 +131,7 @@ def test_crt_and_primes():
     rn = ResidueNetwork(random_rational_network([3, 5, 2], 0))
     found = rn.primes(6)
     assert all(_is_prime(p) for p in found) and found == sorted(found, reverse=True)
-    L = rn.prime_limit  # fan-in 5: the largest p with 6 (p/2 + 2)^2 <= 2^53 - 2p
-    assert all((5 + 1) * (p // 2 + 2) ** 2 <= EXACT_FLOAT - 2 * p for p in found + [L])
-    assert (5 + 1) * ((L + 1) // 2 + 2) ** 2 > EXACT_FLOAT - 2 * (L + 1)
+    assert all((5 + 1) * p * p <= EXACT_FLOAT < (5 + 1) * (rn.prime_limit + 1) ** 2 for p in found)  # fan-in 5
     assert not any(_is_prime(q) for q in range(found[1] + 1, found[0]))
     assert math.prod(rn.primes_above(10 ** 40)) > 2 * 10 ** 40 + 1
     assert [q for q in range(2, 60) if _is_prime(q)] == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59]
@@ -170,8 +168,7 @@ def test_wide_fan_in_uses_smaller_primes():
     net = ReluNetwork.from_lists([([[F(rng.randint(-9, 9), 4) for _ in range(300)] for _ in range(3)], [0, 1, F(-1, 2)]),
                                   ([[1, -2, 3]], [0])])
     rn = ResidueNetwork(net)
-    L = rn.prime_limit
-    assert 301 * (L // 2 + 2) ** 2 <= EXACT_FLOAT - 2 * L and 301 * ((L + 1) // 2 + 2) ** 2 > EXACT_FLOAT - 2 * (L + 1)
+    assert rn.prime_limit ** 2 * 301 <= EXACT_FLOAT < (rn.prime_limit + 1) ** 2 * 301
     points = [tuple(F(rng.randint(-99, 99), 8) for _ in range(300)) for _ in range(5)]
     out, D = rn.evaluate(points)
     assert [tuple(F(int(v), D) for v in row) for row in out] == [net.evaluate(p) for p in points]
@@ -273,58 +270,20 @@ def test_console_counts_points(monkeypatch, capsys):
     assert "3 of 10 points" in capsys.readouterr().err
 
 
-def test_affine_maps_give_the_exact_output_on_either_side_of_a_tie():
-    """A point with a pre-activation exactly 0 may take either branch of that neuron: the affine maps of
-    its exact pattern and of the pattern with that neuron flipped both give its exact output (three
-    hidden layers, two outputs, the largest primes)."""
-    rng = random.Random(8)
-    net = random_rational_network([3, 4, 3, 3, 2], 11)
-    rn = ResidueNetwork(net)
-    points = [on_boundary(net, rng) for _ in range(6)]
-    Q = math.lcm(*(v.denominator for x in points for v in x))
-    num = [[int(v * Q) for v in x] for x in points]
-    exact = rn.pattern_maps.exact_patterns(num, Q)
-    flipped = exact.copy()
-    flipped[:, 0] ^= True  # the first neuron of the first layer: h = 0 at every point
-    primes = rn.primes(8)
-    for bits in (exact, flipped):
-        maps = rn.affine_maps(bits, primes)
-        assert (np.abs(maps) <= np.array(primes)[:, None, None, None] // 2 + 2).all()
-        R = np.array([np.einsum("rj,rjo->ro", np.array([[(v % p) for v in row + [Q]] for row in num], dtype=float), maps[t])
-                      for t, p in enumerate(primes)])
-        out, D = crt_many(R.astype(np.int64), primes), Q * rn.denominator_scale
-        assert [tuple(F(int(v), D) for v in row) for row in out] == [net.evaluate(x) for x in points]
-
-
-def test_patterns_of_more_than_one_word_are_told_apart_and_merged():
-    """60 hidden neurons: two codes per pattern; points whose patterns differ only past the first 52
-    neurons get different numbers, equal patterns in two batches get one number."""
-    rng = np.random.default_rng(3)
-    masks = [rng.random((40, 30)) < 0.5, rng.random((40, 30)) < 0.5]
-    masks[1][1] = masks[1][0]
-    masks[0][1] = masks[0][0]
-    masks[1][1, -1] = not masks[1][0, -1]  # rows 0 and 1 differ in neuron 60 only
-    masks[0][2], masks[1][2] = masks[0][0], masks[1][0]  # row 2 equals row 0
-    inverse, codes, bits = ResidueNetwork.patterns(masks, 40)
-    assert codes.shape[1] == 2 and (bits[inverse] == np.concatenate(masks, axis=1)).all()
-    assert inverse[0] == inverse[2] != inverse[1]
-    second = ResidueNetwork.patterns([m[::-1] for m in masks], 40)
-    ids, merged = merge_patterns([(codes, bits), second[1:]])
-    first_ids, second_ids = ids[0][inverse], ids[1][second[0]]
-    assert (first_ids == second_ids[::-1]).all() and len(merged) == len(bits)
-    assert (merged[first_ids] == np.concatenate(masks, axis=1)).all()
-
-
-def test_the_shapley_coefficients_are_applied_exactly_modulo_each_prime():
-    shapley = ModularShapley(random_rational_network([14, 2, 1], 0))
-    primes = shapley.residue.primes(2, 2 ** 32 - 1)  # above any prime used: the bound's worst case
-    rng = np.random.default_rng(1)
-    V = np.array([rng.integers(0, p, size=(1 << 14, 2)) for p in primes])
-    got = shapley._combine(V, primes)
-    C = shapley.coefficients.tolist()
-    for t, p in enumerate(primes):
-        expected = [[sum(c * int(v) for c, v in zip(row, V[t, :, col])) % p for col in range(2)] for row in C]
-        assert got[t].tolist() == expected
+@pytest.mark.parametrize("gb, group", [(7, 2), (8, 2), (6, 6), (5, 8), (9, 4), (3, 1)])
+def test_runs_of_background_rows_are_summed_and_reduced_exactly(gb, group):
+    """``_add_runs``: several runs (strided sums), one run, a shorter last run; the result is the sum of
+    the rows modulo p, whatever the grouping, and lands in the selected points only."""
+    shapley = ModularShapley(random_rational_network([2, 3, 1], 1))
+    p = 1000003
+    rng = np.random.default_rng(gb * 10 + group)
+    H = rng.integers(-(2 ** 40), 2 ** 40, size=(gb, 4 * 2 * 3)).astype(float)  # entries (mask, point, width)
+    for sel in (slice(1, 3), np.array([0, 2])):
+        X = np.zeros((4, 3, 3))
+        shapley._add_runs(X, H, sel, group, float(p))
+        expected = np.zeros((4, 3, 3), dtype=np.int64)
+        expected[:, sel] = (H.astype(np.int64).sum(axis=0) % p).reshape(4, 2, 3)
+        assert (X.astype(np.int64) % p == expected).all() and (X[:, 1 if isinstance(sel, np.ndarray) else 0] == 0).all()
 
 
 def test_the_batch_sign_check_falls_back_to_each_neuron_bound():
