@@ -222,3 +222,12 @@ def test_a_property_file_checked_against_a_certificate_stating_no_file_hash(tmp_
     c = checker.Checker(str(cert), prop=str(prop))
     c.run()
     assert f"the property file {prop} (the certificate states no file hash)" in c.summary()
+
+
+def test_a_node_of_one_kind_with_another_key_is_that_kind() -> None:
+    """A node with one of the four kinds and a key of no kind (a note, say) is that kind: the extra
+    key claims nothing, and the node is checked as the kind it has; two kinds are refused."""
+    assert checker.node_kind({"leaf": 0, "note": "x"}, "tree[0]") == "leaf"
+    assert checker.node_kind({"note": "x", "split": [0, 0]}, "tree[0]") == "split"
+    with pytest.raises(checker.CheckFailure, match="expected 'split', 'leaf' or 'empty'"):
+        checker.node_kind({"note": "x"}, "tree[0]")
