@@ -2232,6 +2232,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
 
     @without_gc
     def parse(self):
+        if os.path.exists(self.cert_path) and not os.path.isfile(self.cert_path):  # a pipe, device or folder
+            raise CheckFailure(self.cert_path, "the certificate must be a regular file (not a pipe, device or folder)")
         self.stream = stream_header(self.cert_path)  # version 3 (StreamedCertificate), else None
         cert = self.stream[0] if self.stream is not None else load_json(self.cert_path, "certificate")[1]
         if not isinstance(cert, dict):

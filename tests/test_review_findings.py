@@ -94,3 +94,27 @@ def test_sparse_huge_shape_is_refused_in_process(tmp_path):
     with pytest.raises(checker.CheckFailure, match="is held densely in memory") as failure:
         checker.Checker(str(path)).run()
     assert failure.value.location == "network.layers[0].weight.shape"
+
+
+# A certificate that is not a regular file: /dev/zero made the checker read one endless "line"
+# (stream_header's readline, memory without bound, no verdict); a pipe (`cat C | check /dev/stdin`)
+# had its first line eaten by stream_header and was then reported as an "empty certificate".
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_a_certificate_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
+    import os
+
+    from exactrelu import checker
+
+    path = {"device": "/dev/zero", "fifo": str(tmp_path / "c.fifo"), "folder": str(tmp_path)}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    with pytest.raises(checker.CheckFailure, match="the certificate must be a regular file"):
+        checker.Checker(path).run()
+
+
+def test_a_piped_certificate_is_not_called_empty(tmp_path):
+    path = _abs_certificate(tmp_path)
+    result = subprocess.run([sys.executable, str(CHECKER), "/dev/stdin"], input=path.read_text(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == "s NOT VERIFIED\n" and "Traceback" not in result.stderr
+    assert "the certificate must be a regular file" in result.stderr and "empty" not in result.stderr
