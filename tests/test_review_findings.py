@@ -118,3 +118,25 @@ def test_a_piped_certificate_is_not_called_empty(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and result.stdout == "s NOT VERIFIED\n" and "Traceback" not in result.stderr
     assert "the certificate must be a regular file" in result.stderr and "empty" not in result.stderr
+
+
+# A network with no hyperplane (every pre-activation constant on the domain: J = 0): shallow
+# --stream wrote layer 1's bias as [,"-18",...], invalid JSON, and still said "wrote ... check it
+# with"; the checker then answered "invalid or truncated JSON".
+def test_streamed_shallow_file_without_hyperplanes_is_valid_json(tmp_path):
+    from exactrelu import checker
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["0", "0"]], "bias": ["-1"]}, {"weight": [["0"], ["1"]], "bias": ["-2", "3"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    for extra, name in (["--stream"], "S3.json"), ([], "S2.json"):
+        result = subprocess.run([sys.executable, "-m", "exactrelu", "shallow", str(tmp_path / "net.json"),
+                                 "--box=-2:1,0:1", "-o", str(tmp_path / name), "--quiet", *extra],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    streamed = json.loads((tmp_path / "S3.json").read_text())
+    assert streamed == json.loads((tmp_path / "S2.json").read_text()) and streamed["H"] == []
+    assert streamed["layers"][0]["bias"] == ["-2", "2", "3", "-3"]
+    check = checker.Checker(str(tmp_path / "S3.cert.json"), model=str(tmp_path / "net.json"),
+                            shallow=str(tmp_path / "S3.json"))
+    check.run()
