@@ -140,3 +140,24 @@ def test_streamed_shallow_file_without_hyperplanes_is_valid_json(tmp_path):
     check = checker.Checker(str(tmp_path / "S3.cert.json"), model=str(tmp_path / "net.json"),
                             shallow=str(tmp_path / "S3.json"))
     check.run()
+
+
+# Weights near the float range (10^300): the exact Shapley values were right, but numpy's
+# "RuntimeWarning: invalid value encountered in matmul" (the float estimate overflowing, which the
+# code then handles with the a priori bound) was printed on the user's stderr by `exactrelu explain`.
+@pytest.mark.parametrize("sign", [1, -1])
+def test_shapley_beyond_the_float_range_warns_nothing(reference_shapley, sign):
+    import warnings
+
+    from exactrelu.explain import Explainer
+    from exactrelu.network import ReluNetwork
+
+    big = 10 ** 300
+    net = ReluNetwork.from_lists([([[big, -big], [-big, big]], [0, 0]), ([[big, sign * big]], [0])])
+    background = [[1, 2], [1, 1], [2, 1]]
+    points = [[2, 1], [1, 3]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        results = Explainer(net, background, method="modular", fast_path=False).explain_many(points)
+    for x, result in zip(points, results):
+        assert [list(row) for row in result.values] == reference_shapley(net, x, background)
