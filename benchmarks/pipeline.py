@@ -14,8 +14,18 @@ For each benchmark network over [-2, 2]^n, measured in one run:
 * the check in 2 processes (``check --workers 2``) against the serial check, in wall-clock seconds
   (the best of 3 runs each, since the helper's CPU time is not this process's).
 
-Times are CPU seconds of this process (``time.process_time``), fairer than wall time on a shared
-machine, except the last three columns.
+Times are CPU seconds (fairer than wall time on a shared machine), except the three ``wall`` columns.
+Two measures of check / produce, each comparing like with like:
+
+* **in process** (``produce s``, ``check s``): ``time.process_time`` of this process around the
+  library calls, both warm, so both sides exclude the interpreter's start and the imports; the
+  producer's side holds enumeration, construction, equation and writing both files, the checker's
+  side reading both files, hashing and every check (``Checker(cert).run()``);
+* **as commands** (``... CPU s (commands)``): the user + system CPU seconds (``wait4``) of
+  ``python -m exactrelu shallow MODEL --box=... -o S.json`` against ``python -m exactrelu.checker
+  S.cert.json``, each a fresh process, so both sides include their fixed costs (interpreter start,
+  imports: printed under the table, measured with ``--help``); the same for ``shallow --stream``
+  (version 3, read line by line by the checker).
 
 ``--large`` instead runs the scale row: one large network (default 3-[56,56]-1 over [-2, 2]^3, about
 1.4e5 regions) through ``exactrelu shallow --stream`` (version-3 certificate) and then the checker,
@@ -101,7 +111,9 @@ def main() -> None:
             return large_rows(args.large_widths, folder)
     markdown_header(["network", "K", "J", "hidden widths", "infinite weights", "LPs / region", "enumerate s", "construct s",
                      "flint equation s", "sympy equation s", "sympy / flint", "certificate MB", "produce s",
-                     "check s", "check / produce", "check wall s", "2 workers wall s", "speed-up"])
+                     "check s", "check / produce", "produce CPU s (commands)", "check CPU s (commands)",
+                     "check / produce (commands)", "v3 produce CPU s", "v3 check CPU s", "v3 check / produce",
+                     "check wall s", "2 workers wall s", "speed-up"])
     for name, widths in NETWORKS.items():
         if args.only and name != args.only:
             continue
@@ -122,6 +134,7 @@ def main() -> None:
             check.run()
             t5 = time.process_time()
             walls = [min(_wall(cert_path, workers) for _ in range(3)) for workers in (1, 2)]
+            commands = [_commands(net, widths[0], Path(tmp), stream) for stream in (False, True)]
         sympy_s, ratio = "-", "-"
         if len(e.regions) <= args.sympy_limit:
             t6 = time.process_time()
@@ -133,7 +146,24 @@ def main() -> None:
         markdown_row([name, s.regions, s.hyperplanes, hidden, s.infinite_weights, f"{e.lps / len(e.regions):.2f}",
                       f"{t1 - t0:.2f}", f"{t2 - t1:.2f}",
                       f"{t3 - t2:.2f}", sympy_s, ratio, f"{size / 1e6:.2f}", f"{produce:.2f}", f"{t5 - t4:.2f}",
-                      f"{(t5 - t4) / produce:.2f}", f"{walls[0]:.2f}", f"{walls[1]:.2f}", f"{walls[0] / walls[1]:.2f}"])
+                      f"{(t5 - t4) / produce:.2f}",
+                      *(f"{v:.2f}" for made, checked in commands for v in (made, checked, checked / made)),
+                      f"{walls[0]:.2f}", f"{walls[1]:.2f}", f"{walls[0] / walls[1]:.2f}"])
+        sys.stdout.flush()
+    fixed = [measured([sys.executable, "-m", *command, "--help"])[2] for command in (["exactrelu", "shallow"], ["exactrelu.checker"])]
+    print(f"\nfixed costs (CPU s of `--help`: interpreter start and imports): shallow {fixed[0]:.2f}, checker {fixed[1]:.2f}")
+
+
+def _commands(net, n: int, folder: Path, stream: bool) -> tuple[float, float]:
+    """CPU seconds of ``exactrelu shallow`` (``--stream``: version 3) and of the checker on what it
+    wrote, each in a fresh process (fixed costs included on both sides)."""
+    model, shallow = folder / "model.json", folder / ("v3.json" if stream else "v2.json")
+    model.write_text(json.dumps(net.to_dict()))
+    box_flag = "--box=" + ",".join(["-2:2"] * n)
+    _, _, made, _ = measured([sys.executable, "-m", "exactrelu", "shallow", str(model), box_flag, "-o", str(shallow),
+                              *(["--stream"] if stream else [])])
+    _, _, checked, _ = measured([sys.executable, "-m", "exactrelu.checker", str(shallow)[:-5] + ".cert.json"])
+    return made, checked
 
 
 def _wall(cert_path, workers: int) -> float:

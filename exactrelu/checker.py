@@ -491,19 +491,19 @@ def compose(layer, maps, bits, n):
     """Pre-activations of the next layer as affine maps ``(w, c, (N, d))`` of ``x`` (``(w, c) = N / d``
     over integers too), given the layer ``(W s, b s, s)`` over integers (:meth:`Network.scaled`), the
     previous layer's maps and its activation bits.  The sums run over integers on one common
-    denominator ``s D``."""
+    denominator ``s D``: each coordinate of a map is one dot product of the layer's row (its
+    active entries) with a column of the active maps' integer rows."""
     W, b, s = layer
     index = [j for j, on in enumerate(bits) if on]
     D = lcm_of(maps[j][2][1] for j in index)
-    rows = [[a * (D // d) for a in N] for N, d in (maps[j][2] for j in index)]
+    scaled_rows = [N if d == D else [a * (D // d) for a in N] for N, d in (maps[j][2] for j in index)]
+    columns = list(zip(*scaled_rows)) or [()] * (n + 1)
     den = s * D
     out = []
     for row, c in zip(W, b):
-        total = [0] * n + [c * D]
-        for j, M in zip(index, rows):
-            coef = row[j]
-            if coef:
-                total = [t + coef * a for t, a in zip(total, M)]
+        coefs = [row[j] for j in index]
+        total = [sum(map(operator.mul, coefs, column)) for column in columns]
+        total[n] += c * D
         out.append(([Fraction(a, den) for a in total[:n]], Fraction(total[n], den), (total, den)))
     return out
 
@@ -515,10 +515,14 @@ def _condition_texts(w, c) -> tuple:
     return {"w": w_text, "b": c_text, "rel": ">"}, {"w": w_text, "b": c_text, "rel": "<="}
 
 
-def multiplier_pairs(pairs, where: str, count: int):
+_MULTIPLIERS = {}  # multiplier strings "p/q" already read, with p > 0: their (p, q)
+
+
+def multiplier_pairs(pairs, where: str, count: int) -> list:
     """The pairs ``[m, "p/q"]`` of a certificate's multipliers as ``(m, p, q)``: ``m`` the index of
     one of ``count`` rows, none twice, every ``lambda_m = p / q`` a positive rational (``q > 0``)."""
     seen = set()
+    out = []
     for t, pair in enumerate(as_list(pairs, where)):
         m = pair[0] if pair.__class__ is list and len(pair) == 2 else None
         if m.__class__ is not int or not 0 <= m < count:  # (the class of a boolean is bool)
@@ -528,14 +532,18 @@ def multiplier_pairs(pairs, where: str, count: int):
             raise CheckFailure(f"{where}[{t}]", f"row {m} appears twice")
         seen.add(m)
         lam = pair[1]
-        parts = _parts(lam) if lam.__class__ is str else None
-        if parts is None:  # not a plain "p/q": read (or refused) as every rational is
-            lam = rational(lam, f"{where}[{t}][1]")
-            parts = lam.numerator, lam.denominator
-        p, q = parts
-        if p <= 0:
-            raise CheckFailure(f"{where}[{t}]", f"multiplier {fmt(Fraction(p, q))} of row {m} is not positive")
-        yield m, p, q
+        parts = _MULTIPLIERS.get(lam) if lam.__class__ is str else None
+        if parts is None:
+            parts = _parts(lam) if lam.__class__ is str else None
+            if parts is None:  # not a plain "p/q": read (or refused) as every rational is
+                lam = rational(lam, f"{where}[{t}][1]")
+                parts = lam.numerator, lam.denominator
+            if parts[0] <= 0:
+                raise CheckFailure(f"{where}[{t}]", f"multiplier {fmt(Fraction(*parts))} of row {m} is not positive")
+            if lam.__class__ is str:
+                _MULTIPLIERS[lam] = parts
+        out.append((m, *parts))
+    return out
 
 
 def combine(rows, pairs, where: str, n: int, integer_rows=None):
@@ -543,19 +551,17 @@ def combine(rows, pairs, where: str, n: int, integer_rows=None):
     the ``u`` part, ``N[n] / L`` the ``v`` part), and whether a strict row has ``lambda_m > 0``, for
     pairs ``[m, "lambda_m"]`` with distinct rows and positive multipliers.  ``integer_rows[m]``, when
     given, is row ``m`` as integers over a positive denominator (computed once for a walk)."""
-    terms = []  # (p_m, q_m d_m, the row m as integers N_m over its denominator d_m)
-    strict = False
-    for m, p, q in multiplier_pairs(pairs, where, len(rows)):
-        N, d = scaled([*rows[m][0], rows[m][1]]) if integer_rows is None else integer_rows[m]
-        terms.append((p, q * d, N))
-        strict = strict or rows[m][2]
+    terms = multiplier_pairs(pairs, where, len(rows))
+    if integer_rows is None:
+        integer_rows = {m: scaled([*rows[m][0], rows[m][1]]) for m, _, _ in terms}
     # (p_m / q_m) (N_m / d_m) summed over integers on the common denominator L of the q_m d_m
-    L = lcm_of(qd for _, qd, _ in terms)
+    L = math.lcm(*[q * integer_rows[m][1] for m, _, q in terms])
     total = [0] * (n + 1)
-    for p, qd, N in terms:
-        coef = p * (L // qd)
+    for m, p, q in terms:
+        N, d = integer_rows[m]
+        coef = p * (L // (q * d))
         total = [t + coef * a for t, a in zip(total, N)]
-    return total, L, strict
+    return total, L, any(rows[m][2] for m, _, _ in terms)
 
 
 def check_motzkin(rows, pairs, where: str, integer_rows=None) -> None:
@@ -1102,8 +1108,15 @@ class EarlyLeaves:
 
 
 # ----------------------------------------------------------------------------- case-split trees
+_NODE_KINDS = frozenset(("leaf", "split", "empty", "closed"))
+
+
 def node_kind(node, where: str) -> str:
     """A tree node is ``{"split": [l, i]}``, ``{"leaf": k}`` or ``{"empty": [[m, lambda], ...]}``."""
+    if node.__class__ is dict and len(node) == 1:  # the common case: one key
+        for kind in node:
+            if kind in _NODE_KINDS:
+                return kind
     if not isinstance(node, dict):
         raise CheckFailure(where, "expected a node object")
     kinds = [kind for kind in ("leaf", "split", "empty", "closed") if kind in node]
@@ -1894,8 +1907,9 @@ class StreamedCertificate:
                 raise CheckFailure(f"{at}.{exc.location}", exc.reason) from None
             except RecursionError:
                 raise CheckFailure(at, "JSON nested too deeply") from None
-            if len(_PARSED) > STREAM_CACHE:  # a cache, bounded: the stream may hold any number of rationals
+            if len(_PARSED) + len(_MULTIPLIERS) > STREAM_CACHE:  # caches, bounded: the stream may hold any number of rationals
                 _PARSED.clear()
+                _MULTIPLIERS.clear()
             if isinstance(node, dict) and "end" in node:
                 end = field(node, "end", at)
                 if len(node) != 1 or not isinstance(end, dict) or set(end) != {"nodes", "leaves"}:
@@ -2491,8 +2505,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         bits, prefix_maps = [], []
         texts = [None] * len(net.widths)  # texts[l][i]: neuron i's condition as a leaf states it (active, inactive)
         negated = [None] * len(net.widths)  # negated[l][i]: its inactive row and that row over integers, once made
-        self.prefix_conditions = []
-        self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
+        conditions = self.prefix_conditions = []
+        integer_rows = self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
         complete = False
         lo, hi = self.evidence
         for t, (at, node) in enumerate(tree_nodes(tree, where)):
@@ -2503,9 +2517,10 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             if kind == "split":
                 if depth >= len(order):
                     raise CheckFailure(at, "splits after every neuron is decided")
-                split = as_list(node["split"], f"{at}.split", 2)
+                split = node["split"]
                 l, i = order[depth]
-                if not (same_int(split[0], l) and same_int(split[1], i)):
+                if not (split.__class__ is list and len(split) == 2 and same_int(split[0], l) and same_int(split[1], i)):
+                    split = as_list(split, f"{at}.split", 2)
                     raise CheckFailure(f"{at}.split", f"expected neuron [{l}, {i}] (layer-major order), found {split}")
                 if i == 0:
                     if l == 0:
@@ -2516,9 +2531,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                     texts[l] = [_condition_texts(w, c) for w, c, _ in maps[l]]
                     negated[l] = [None] * len(maps[l])
                 w, c, integer_row = maps[l][i]
-                self.prefix_conditions.append(texts[l][i])
+                conditions.append(texts[l][i])
                 rows.append(neuron_row(w, c, True))
-                self.integer_rows.append(integer_row)
+                integer_rows.append(integer_row)
                 bits.append(True)
                 prefix_maps.append((w, c))
                 continue
@@ -2541,21 +2556,21 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                 self._check_closed(node["closed"], f"{at}.closed", rows, bits)
             else:
                 if lo <= t < hi:
-                    check_motzkin(rows, node["empty"], f"{at}.empty", self.integer_rows)
+                    check_motzkin(rows, node["empty"], f"{at}.empty", integer_rows)
                 self.empty += 1
             while bits and not bits[-1]:  # climb out of finished inactive children
                 rows.pop()
-                self.integer_rows.pop()
+                integer_rows.pop()
                 bits.pop()
                 prefix_maps.pop()
-                self.prefix_conditions.pop()
+                conditions.pop()
             if bits:  # the active child of this split is finished: its inactive child comes next
                 l, i = order[len(bits) - 1]  # (maps[l] is the one this split used: only a split of [l, 0] replaces it)
                 if negated[l][i] is None:
                     w, c = prefix_maps[-1]
-                    N, d = self.integer_rows[-1]
+                    N, d = integer_rows[-1]
                     negated[l][i] = neuron_row(w, c, False), ([-a for a in N], d)
-                rows[-1], self.integer_rows[-1] = negated[l][i]
+                rows[-1], integer_rows[-1] = negated[l][i]
                 bits[-1] = False
             else:
                 complete = True

@@ -59,6 +59,8 @@ Form = tuple[dict[int, Fraction], Fraction]
 SparseRow = tuple[dict[int, Fraction], Fraction, bool]
 GRID = 2 ** 24
 MARGIN = 1e-9  # a float LP slack above this: not worth an exact closure attempt
+LOOK_AHEAD = 2  # coordinates whose bisection the guide tries by float LPs (:meth:`Guide.bisection`)
+CLIMB_STEPS = 30  # gradient steps from an open node's LP point (:meth:`Prover._open`)
 
 
 def add_scaled(acc: dict[int, Fraction], scale: Fraction, form: dict[int, Fraction]) -> None:
@@ -151,6 +153,21 @@ def snapped(low: Fraction, high: Fraction, grid: int = 2 ** 20) -> tuple[Fractio
     extra = m * 2 ** e - width
     l -= Fraction(extra // 2, grid)
     return l, l + Fraction(m * 2 ** e, grid)
+
+
+def snapped_floats(low, high, grid: int = 2 ** 20):
+    """:func:`snapped` on float arrays with ``low < 0 < high`` (``|low|, |high| < 2^32``): the same
+    values, since scaling by the power of two ``grid`` and rounding to integers are exact in floats."""
+    import numpy as np
+
+    l, u = np.floor(low * grid), np.ceil(high * grid)
+    width = (u - l).astype(np.int64)
+    e = np.maximum(np.frexp(width.astype(float))[1] - 4, 0)           # bit_length(width) - 4
+    size = 2.0 ** e
+    m = np.ceil(width / size)
+    extra = m * size - width
+    l = l - np.floor(extra / 2)
+    return l / grid, (l + m * size) / grid
 
 
 def combine(rows: Sequence[SparseRow], multipliers: dict[int, Fraction], start: Optional[Form] = None):
@@ -307,6 +324,52 @@ def _multipliers(values: Sequence[float]) -> dict[int, Fraction]:
     return {m: Fraction(k, GRID) for m, v in enumerate(values) if (k := round(v * GRID)) > 0}
 
 
+def float_rows(conjs: Sequence[Sequence[Row]], outputs: int) -> list:
+    """Per disjunct, its rows ``u . y + v`` over ``outputs`` outputs as float arrays ``(U, V)``
+    (guidance only)."""
+    import numpy as np
+
+    return [(np.array([[float(a) for a in u] for u, _, _ in conj], dtype=float).reshape(len(conj), outputs),
+             np.array([float(v) for _, v, _ in conj], dtype=float)) for conj in conjs]
+
+
+def float_margins(layers, xs, U, V):
+    """Per float point of ``xs`` (rows), the smallest margin ``u . f(x) + v`` over a disjunct's rows
+    ``(U, V)`` and its gradient in ``x`` (guidance only)."""
+    import numpy as np
+
+    masks, v = [], xs
+    for w, b in layers[:-1]:
+        z = v @ w.T + b
+        masks.append(z > 0)
+        v = np.maximum(z, 0.0)
+    w, b = layers[-1]
+    y = v @ w.T + b
+    margins = y @ U.T + V if len(V) else np.full((len(xs), 1), np.inf)
+    worst = np.argmin(margins, axis=1)
+    g = U[worst] if len(V) else np.zeros((len(xs), y.shape[1]))
+    g = g @ w
+    for (w, _), mask in zip(reversed(layers[:-1]), reversed(masks)):
+        g = (g * mask) @ w
+    return margins[np.arange(len(xs)), worst], g
+
+
+def climb(layers, xs, U, V, lo, hi, steps: int, deadline: Optional[float] = None):
+    """The float points ``xs`` (rows) after ``steps`` projected sign-gradient steps up the worst row
+    margin of ``(U, V)`` in the box ``[lo, hi]`` (steps of an eighth of the box, shrinking by 0.85;
+    fewer once the ``deadline`` has passed): proposals for a counterexample, never a claim."""
+    import numpy as np
+
+    step = (hi - lo) / 8
+    for _ in range(steps):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        _, g = float_margins(layers, xs, U, V)
+        xs = np.clip(xs + step * np.sign(g), lo, hi)
+        step = step * 0.85
+    return xs
+
+
 class Guide:
     """Float guidance for a node (never a decision): CROWN bounds of every neuron (the slopes
     :meth:`Prover._crown` uses, then :func:`snapped` as the exact bounds will be) and the float
@@ -363,9 +426,8 @@ class Guide:
                 const = const + np.maximum(lam, 0.0) @ hi + np.minimum(lam, 0.0) @ lo
                 ends.append(sign * const)
             u, l = ends
-            for p in np.nonzero((l < 0) & (u > 0) & (fixed[j] == 0))[0]:
-                a, c = snapped(Fraction(float(l[p])), Fraction(float(u[p])))
-                l[p], u[p] = float(a), float(c)
+            live = (l < 0) & (u > 0) & (fixed[j] == 0)
+            l[live], u[live] = snapped_floats(l[live], u[live])
             out.append((l, u))
             relax.append(self.slopes(l, u, fixed[j]))
         return out, fixed
@@ -435,19 +497,32 @@ class Guide:
                 break
         return worst, point
 
+    def gap(self, bounds, fixed) -> float:
+        """A cheap measure of a node's looseness: the sum over its unstable unfixed neurons of the
+        triangle's height ``-u l / (u - l)``."""
+        np = self.np
+        total = 0.0
+        for (l, u), f in zip(bounds, fixed):
+            live = (l < 0) & (u > 0) & (f == 0)
+            total += float((-u[live] * l[live] / (u[live] - l[live])).sum())
+        return total
+
     def bisection(self, lo, hi, conjs) -> int:
-        """The input coordinate whose bisection leaves the smallest worse-half :meth:`slack` (ties:
-        the first), for a node with no neuron fixed."""
-        scores, seen = [], []
+        """For a node with no neuron fixed, the input coordinate whose bisection leaves the smallest
+        worse-half :meth:`slack` (ties: the first) among the ``LOOK_AHEAD`` coordinates with the
+        smallest worse-half :meth:`gap` (ties: the first)."""
+        halves = []
         for i in range(len(lo)):
             cut = (lo[i] + hi[i]) / 2
-            halves = {}
-            for a, b in ((lo, hi[:i] + (cut,) + hi[i + 1:]), (lo[:i] + (cut,) + lo[i + 1:], hi)):
-                guess = self.bounds(a, b, ())
-                halves[a, b] = guess + self.slack(a, b, *guess, conjs)
-            scores.append(max(v[2] for v in halves.values()))
-            seen.append(halves)
-        best = min(range(len(lo)), key=lambda i: scores[i])
+            halves.append([(a, b, self.bounds(a, b, ())) for a, b in
+                           ((lo, hi[:i] + (cut,) + hi[i + 1:]), (lo[:i] + (cut,) + lo[i + 1:], hi))])
+        gaps = [max(self.gap(*guess) for _, _, guess in pair) for pair in halves]
+        shortlist = sorted(range(len(lo)), key=lambda i: gaps[i])[:LOOK_AHEAD]
+        scores, seen = {}, {}
+        for i in shortlist:
+            seen[i] = {(a, b): guess + self.slack(a, b, *guess, conjs) for a, b, guess in halves[i]}
+            scores[i] = max(v[2] for v in seen[i].values())
+        best = min(sorted(shortlist), key=lambda i: scores[i])
         self.ahead.update(seen[best])
         return best
 
@@ -470,6 +545,7 @@ class Prover:
         self.np = np
         self.network, self.conjs, self.confirm, self.deadline = network, conjs, confirm, deadline
         self.floats = network.float_layers()
+        self.float_conjs = float_rows(conjs, network.output_dim)
         self.exact_layers = [_flint_layer(layer) for layer in network.layers]
         self.order = [(l, i) for l, w in enumerate(network.hidden_widths) for i in range(w)]
         self.neuron_splits_below = neuron_splits_below
@@ -528,7 +604,8 @@ class Prover:
                 slopes[p, p] = _q(slope)
                 if 0 < slope < 1:
                     shift[p, 0] = -_q(slope * low)
-                columns.append((p, _q(system.lower[n + t]), _q(system.upper[n + t])))
+                if system.upper[n + t]:  # a dead neuron's variable lies in [0, 0]: its residual adds 0
+                    columns.append((p, _q(system.lower[n + t]), _q(system.upper[n + t])))
             up, down2, down3 = (flint.fmpq_mat(flint.fmpz_mat(T, width, [int(v) for v in g.ravel()])) * unit
                                 for g in grids[k])
             residual = (C + down2 + down3 - up).entries()
@@ -640,7 +717,7 @@ class Prover:
                 self.lps += 1
                 decision = lp.decide(rows + [self._pull(bits, row) for row in conj], self.network.input_dim)
                 if decision.nonempty:
-                    found = self.confirm(decision.point)
+                    found = getattr(self.confirm, "exact", self.confirm)(decision.point)  # no float gate here
                     if found is None:
                         raise InternalError("a point of a complete pattern and an unsafe set is not a counterexample")
                     return "violated", found
@@ -662,12 +739,16 @@ class Prover:
         return "closed", Closed(system.bounds, proofs, closures)
 
     def _open(self, lo, hi, nxt, unstable: int, point):
-        """An open node (after trying the float ``point``, if any, as a counterexample)."""
+        """An open node, after trying as counterexamples the float ``point`` (if any) and the points
+        :func:`climb` reaches from it in the node's box, one per disjunct."""
         if point is not None:
-            x = tuple(min(max(Fraction(float(v)), a), c) for v, a, c in zip(point, lo, hi))
-            found = self.confirm(x)
-            if found is not None:
-                return "violated", found
+            np = self.np
+            flo, fhi = np.array([float(v) for v in lo]), np.array([float(v) for v in hi])
+            start = np.clip(np.asarray(point, dtype=float), flo, fhi)[None, :]
+            for p in [start] + [climb(self.floats, start, U, V, flo, fhi, CLIMB_STEPS) for U, V in self.float_conjs]:
+                found = self.confirm(tuple(min(max(Fraction(float(v)), a), c) for v, a, c in zip(p[0], lo, hi)))
+                if found is not None:
+                    return "violated", found
         w, c = nxt
         low = c + sum((a * (lo[i] if a > 0 else hi[i]) for i, a in enumerate(w)), ZERO)
         high = c + sum((a * (hi[i] if a > 0 else lo[i]) for i, a in enumerate(w)), ZERO)
@@ -775,7 +856,9 @@ def prove_box(network, lo: Sequence[Fraction], hi: Sequence[Fraction], conjs: Se
               deadline: Optional[float] = None, bits: tuple = (), hint=None) -> Outcome:
     """Search a tree over the box ``[lo, hi]`` (below the pattern ``bits``) whose every subproblem
     is closed (no point reaches any disjunct of ``conjs``), depth first, node by node as
-    :func:`step` says.  ``confirm(x)`` returns an exact counterexample at ``x`` or ``None``;
+    :func:`step` says.  ``confirm(x)`` returns an exact counterexample at ``x`` or ``None`` (it may
+    skip points a float gate finds far from the unsafe set; then ``confirm.exact(x)`` must exist and
+    skip nothing: it decides the exact LP points of complete patterns);
     ``hint`` is the look-ahead :meth:`Guide.evaluate` of the start node (when its parent's
     bisection saw it), so that the search below a node depends on that node alone."""
     from .regions import Split

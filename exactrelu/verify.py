@@ -3,10 +3,10 @@
 A :class:`~exactrelu.vnnlib.Property` is violated iff some ``x`` in one of its input sets has
 ``f(x)`` in one of its unsafe disjuncts.  :func:`verify_property` decides it exactly:
 
-1. a cheap float attack (random sampling and projected sign-gradient steps on the float network)
-   proposes points; each is turned into an exact rational point of an input set (a float is a
-   dyadic rational; it is clamped into the box exactly) and evaluated exactly; a proposal that
-   fails is discarded;
+1. a cheap float attack (random sampling, the box corners, and projected sign-gradient steps on
+   the float network) proposes points; each is turned into an exact rational point of an input set
+   (a float is a dyadic rational; it is clamped into the box exactly) and, when its float output is
+   near an unsafe disjunct (:class:`Confirm`), evaluated exactly; a proposal that fails is discarded;
 2. then, for every input set, every activation region ``R`` of the set (exact enumeration,
    :func:`exactrelu.regions.enumerate_regions`) and every unsafe disjunct ``D``, one exact LP
    (:func:`exactrelu.lp.decide`) decides whether the region's rows plus ``D``'s rows pulled back
@@ -40,7 +40,7 @@ is safe only because a constraint is strict exactly on the boundary holds.
 
 from __future__ import annotations
 
-import functools
+import itertools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -61,6 +61,8 @@ HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
 PROPERTY_FORMAT = "exactrelu-property"
 PROPERTY_VERSION = 2
 ZERO = Fraction(0)
+CORNER_DIM = 10  # boxes with at most this many inputs: the attack starts from every corner too
+FAR, NEAR = 0.5, 0.05  # the attack's best relative float margin: stop early below -FAR, go on above -NEAR
 
 ProgressFn = Callable[[int, int, int], None]
 
@@ -143,93 +145,129 @@ def confirm(network: ReluNetwork, prop: "Property", x: Sequence[Fraction], found
     return None if d is None else Counterexample(tuple(x), y, s, d, found_by)
 
 
+class Confirm:
+    """:func:`confirm` behind a float gate: ``Confirm(network, prop, found_by)(x)`` evaluates ``x``
+    exactly only when its float output lies within ``TOLERANCE`` (relative) of an unsafe disjunct
+    (:meth:`near`), since an exact evaluation costs about a thousand float ones.  The gate only
+    skips work: a returned counterexample is always confirmed exactly, and a point it skips is
+    merely not tried (it pickles, for the prover's workers)."""
+
+    TOLERANCE = 1e-6
+
+    def __init__(self, network: ReluNetwork, prop: "Property", found_by: str) -> None:
+        self.network, self.prop, self.found_by = network, prop, found_by
+        self._floats = None
+
+    def __getstate__(self) -> dict:
+        return dict(self.__dict__, _floats=None)
+
+    def margins(self, xs):
+        """Per float point of ``xs`` (one per row): the largest over the disjuncts of its smallest row
+        margin ``u . y + v`` at the float output ``y`` (``>= 0``: float-unsafe; ``inf`` for an empty
+        disjunct), and ``max |y_i|``."""
+        import numpy as np
+
+        if self._floats is None:
+            from .prover import float_rows
+
+            self._floats = (self.network.float_layers(), float_rows(self.prop.unsafe, self.prop.output_dim))
+        layers, rows = self._floats
+        v = np.atleast_2d(np.asarray(xs, dtype=float))
+        for w, b in layers[:-1]:
+            v = np.maximum(v @ w.T + b, 0.0)
+        y = v @ layers[-1][0].T + layers[-1][1]
+        best = np.full(len(y), -np.inf)
+        for U, V in rows:
+            best = np.maximum(best, (y @ U.T + V).min(axis=1, initial=np.inf))
+        return best, np.abs(y).max(axis=1, initial=0.0)
+
+    def near(self, xs) -> "list[bool]":
+        """Per float point of ``xs`` (one per row), whether some disjunct's every row is ``>= -TOLERANCE
+        (1 + |y|)`` at the float output ``y``."""
+        best, size = self.margins(xs)
+        return list(best >= -self.TOLERANCE * (1.0 + size))
+
+    def __call__(self, x: Sequence[Fraction]) -> Optional[Counterexample]:
+        if not self.near([[float(v) for v in x]])[0]:
+            return None
+        return self.exact(x)
+
+    def exact(self, x: Sequence[Fraction]) -> Optional[Counterexample]:
+        """:func:`confirm` without the gate (for points an exact computation says are unsafe)."""
+        return confirm(self.network, self.prop, x, self.found_by)
+
+
 def simplest(network: ReluNetwork, prop: "Property", found: Counterexample) -> Counterexample:
     """A counterexample with small denominators near ``found`` (``limit_denominator(10^k)`` for
-    growing ``k``, each confirmed exactly), else ``found`` itself."""
+    growing ``k``, each confirmed exactly after the float gate of :class:`Confirm`), else ``found`` itself."""
+    gate = Confirm(network, prop, found.found_by)
     for k in range(13):
-        shorter = confirm(network, prop, tuple(v.limit_denominator(10 ** k) for v in found.x), found.found_by)
+        shorter = gate(tuple(v.limit_denominator(10 ** k) for v in found.x))
         if shorter is not None:
             return shorter
     return found
 
 
 # ----------------------------------------------------------------------------- the float attack
-def _float_rows(prop: "Property"):
+def _box_candidates(layers, rows, domain, rng, samples: int, restarts: int, steps: int,
+                    deadline: Optional[float] = None) -> list[tuple[Fraction, ...]]:
+    """One round of the box attack: per disjunct, the ``restarts`` best of ``samples`` uniform points
+    and the centre, and the ``restarts`` best corners of the box (up to ``CORNER_DIM`` inputs), each
+    climbed by projected sign-gradient steps on the worst row margin (fewer steps once the
+    ``deadline`` has passed); the starts and the points reached, clamped into the box exactly."""
     import numpy as np
 
-    return [(np.array([[float(a) for a in u] for u, _, _ in conj]).reshape(len(conj), prop.output_dim),
-             np.array([float(v) for _, v, _ in conj])) for conj in prop.unsafe]
-
-
-def _scores(layers, xs, U, V):
-    """Per point, the smallest margin ``u . f(x) + v`` over a disjunct's rows, and its gradient."""
-    import numpy as np
-
-    masks, v = [], xs
-    for w, b in layers[:-1]:
-        z = v @ w.T + b
-        masks.append(z > 0)
-        v = np.maximum(z, 0.0)
-    w, b = layers[-1]
-    y = v @ w.T + b
-    margins = y @ U.T + V if len(V) else np.full((len(xs), 1), np.inf)
-    worst = np.argmin(margins, axis=1)
-    g = U[worst] if len(V) else np.zeros((len(xs), y.shape[1]))
-    g = g @ w
-    for (w, _), mask in zip(reversed(layers[:-1]), reversed(masks)):
-        g = (g * mask) @ w
-    return margins[np.arange(len(xs)), worst], g
-
-
-def _box_candidates(layers, rows, domain, rng, samples: int, restarts: int, steps: int) -> list[tuple[Fraction, ...]]:
-    """One round of the box attack: ``samples`` uniform points, the ``restarts`` best per disjunct
-    climbed by projected sign-gradient steps on the worst row margin; the best points, clamped
-    into the box exactly."""
-    import numpy as np
+    from .prover import climb, float_margins
 
     lo = np.array([float(a) for a in domain.lower])
     hi = np.array([float(a) for a in domain.upper])
-    xs = np.vstack([lo + (hi - lo) * rng.random((samples, len(lo))), (lo + hi) / 2])
+    groups = [np.vstack([lo + (hi - lo) * rng.random((samples, len(lo))), (lo + hi) / 2])]
+    if len(lo) <= CORNER_DIM:
+        groups.append(np.array(list(itertools.product(*zip(lo, hi)))))
     candidates = []
     for U, V in rows:
-        margins, _ = _scores(layers, xs, U, V)
-        start = xs[np.argsort(-margins)[:restarts]]
-        step = (hi - lo) / 8
-        x = start.copy()
-        for _ in range(steps):
-            _, g = _scores(layers, x, U, V)
-            x = np.clip(x + step * np.sign(g), lo, hi)
-            step = step * 0.85
-        best, _ = _scores(layers, x, U, V)
-        pool = np.vstack([x, start])
-        scores = np.concatenate([best, margins[np.argsort(-margins)[:restarts]]])
-        for p in pool[np.argsort(-scores)[:restarts]]:
-            candidates.append(tuple(min(max(Fraction(float(c)), a), b) for c, a, b in zip(p, domain.lower, domain.upper)))
+        for xs in groups:
+            margins, _ = float_margins(layers, xs, U, V)
+            start = xs[np.argsort(-margins)[:restarts]]
+            for p in np.vstack([climb(layers, start, U, V, lo, hi, steps, deadline), start]):
+                candidates.append(tuple(min(max(Fraction(float(c)), a), b)
+                                        for c, a, b in zip(p, domain.lower, domain.upper)))
     return candidates
 
 
 def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restarts: int = 8, steps: int = 40,
-           seed: int = 0, deadline: Optional[float] = None) -> tuple[Optional[Counterexample], int]:
+           seed: int = 0, deadline: Optional[float] = None,
+           extended: Optional[float] = None) -> tuple[Optional[Counterexample], int]:
     """Float-guided search for a counterexample; every proposal is confirmed exactly.
 
-    Returns the first confirmed counterexample (or ``None``) and the number of points tried exactly.
+    Returns the first confirmed counterexample (or ``None``) and the number of points tried: each
+    is evaluated in floats, and exactly when the float gate of :class:`Confirm` finds it near a
+    disjunct (best float margin first; once the deadline has passed, only a round's best).
     Boxes get rounds of sampling and projected sign-gradient ascent of the worst row margin
     (:func:`_box_candidates`): one round without a ``deadline``, else rounds with fresh seeds, each
     four times larger than the last, until the deadline; other input sets get their exact points
-    (a point from the LP and, when bounded, exact convex combinations of their vertices)."""
+    (a point from the LP and, when bounded, exact convex combinations of their vertices).
+    The budget adapts to the best float margin ``m`` seen, relative to the largest ``|y_i|`` seen:
+    after two rounds with ``m < -FAR`` the attack stops (the proof search is the better bet), and
+    while ``m > -NEAR`` it may go on to the later deadline ``extended``."""
     import numpy as np
 
+    from .prover import float_rows
+
     layers = network.float_layers()
-    rows = _float_rows(prop)
+    rows = float_rows(prop.unsafe, prop.output_dim)
+    gate = Confirm(network, prop, "attack")
     tried = 0
     rounds = 0
+    best, size = -float("inf"), 0.0
     while True:
         rng = np.random.default_rng(seed + rounds)
         scale = min(4 ** rounds, 64)
         for s, domain in enumerate(prop.input_sets):
             candidates: list[tuple[Fraction, ...]] = []
             if domain.kind == "box":
-                candidates = _box_candidates(layers, rows, domain, rng, samples * scale, restarts * scale, steps)
+                candidates = _box_candidates(layers, rows, domain, rng, samples * scale, restarts * scale, steps,
+                                             deadline)
             elif rounds == 0:
                 decision = lp.decide(domain.rows(), network.input_dim)
                 if not decision.nonempty:
@@ -246,16 +284,28 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
                     if total:
                         candidates.append(tuple(sum((w * c[t] for w, c in zip(weights, corners)), ZERO) / total
                                                 for t in range(network.input_dim)))
-            for x in candidates:
-                if deadline is not None and time.perf_counter() > deadline:
-                    return None, tried
-                tried += 1
-                found = confirm(network, prop, x, "attack")
+            if not candidates:
+                continue
+            margins, sizes = gate.margins([[float(v) for v in x] for x in candidates])
+            best, size = max(best, float(margins.max())), max(size, float(sizes.max()))
+            tried += len(candidates)
+            near = [k for k in np.argsort(-margins) if margins[k] >= -Confirm.TOLERANCE * (1.0 + sizes[k])]
+            for rank, k in enumerate(near):  # the best first; past the deadline, only the best
+                if rank and deadline is not None and time.perf_counter() > deadline:
+                    break
+                found = confirm(network, prop, candidates[k], "attack")
                 if found is not None:
                     return simplest(network, prop, found), tried
         rounds += 1
         if deadline is None or all(d.kind != "box" for d in prop.input_sets):
             return None, tried
+        relative = best / size if size > 0 else best
+        if rounds >= 2 and relative < -FAR:
+            return None, tried
+        if time.perf_counter() > deadline:
+            if extended is None or relative <= -NEAR:
+                return None, tried
+            deadline, extended = extended, None
 
 
 # ----------------------------------------------------------------------------- the prover
@@ -301,7 +351,8 @@ def verify_property(
 
     if attack_first:
         budget = None if timeout is None else started + timeout / 10
-        found, verdict.attack_points = attack(network, prop, deadline=budget)
+        longer = None if timeout is None else started + timeout / 4
+        found, verdict.attack_points = attack(network, prop, deadline=budget, extended=longer)
         if found is not None:
             verdict.counterexample = found
             return finish(VIOLATED)
@@ -325,7 +376,7 @@ def verify_property(
             from .prover import prove_box
 
             outcome = (prover or prove_box)(network, domain.lower, domain.upper, prop.unsafe,
-                                            functools.partial(confirm, network, prop, found_by="prover"), deadline)
+                                            Confirm(network, prop, "prover"), deadline)
             verdict.nodes += outcome.nodes
             verdict.lps += outcome.lps
             verdict.closed += outcome.closed

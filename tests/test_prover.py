@@ -16,6 +16,7 @@ Known answers by construction, some exactly on a boundary:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 import random
@@ -524,3 +525,76 @@ def test_verify_early_imports_nothing_of_dask_without_the_options(tmp_path: Path
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 []"
+
+
+# ============================================================================ float guidance never decides
+def test_the_float_snapping_equals_the_exact_snapping() -> None:
+    import numpy as np
+
+    from exactrelu.prover import snapped_floats
+
+    rng = np.random.default_rng(7)
+    grid_points = [-(2.0 ** -20), -3 * 2.0 ** -20, -1.0, -0.75]       # on the grid already
+    low = np.concatenate([-rng.random(2000) * 10.0 ** rng.integers(-7, 4, 2000), grid_points])
+    high = np.concatenate([rng.random(2000) * 10.0 ** rng.integers(-7, 4, 2000), [2.0 ** -20, 1.0, 15 * 2.0 ** -20, 0.25]])
+    l, u = snapped_floats(low, high)
+    for a, b, c, d in zip(low, high, l, u):
+        assert snapped(F(float(a)), F(float(b))) == (F(float(c)), F(float(d)))
+
+
+def test_the_float_gate_lets_every_boundary_counterexample_through() -> None:
+    import pickle
+
+    from exactrelu.verify import Confirm
+
+    weak, strict = prop1("(assert (>= Y_0 0))"), prop1("(assert (> Y_0 0))")
+    gate = Confirm(VEE, weak, "prover")
+    found = gate((F(0),))                               # y = 0 exactly: on the boundary of the unsafe set
+    assert found is not None and found.y == (F(0),) and found.found_by == "prover"
+    assert gate.near([[0.5], [-1e-3], [0.0]]) == [False, False, True]
+    assert gate((F(1, 2),)) is None                     # far: skipped, and it is no counterexample either
+    assert Confirm(VEE, strict, "prover")((F(0),)) is None   # near, but exactly not in the strict set
+    again = pickle.loads(pickle.dumps(gate))
+    assert again._floats is None and again((F(0),)) == found
+    always = dataclasses.replace(weak, unsafe=((),))       # an empty conjunction: every output is unsafe
+    assert Confirm(VEE, always, "attack")((F(1, 2),)).disjunct == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_two_output_disjunctions_at_their_exact_maxima(seed: int, tmp_path: Path) -> None:
+    from exactrelu.domain import Domain
+
+    rng = random.Random(100 + seed)
+    net = _random_net(rng, [2, 4, 4, 2])
+    domain = Domain.box(["-1", "-1"], ["1", "1"])
+    tops = [max(maximize(region_rows(domain, r), r.alpha[k], r.beta[k], 2).value
+                for r in enumerate_regions(net, domain).regions) for k in range(2)]
+    head = "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)(declare-const Y_1 Real)\n" \
+           "(assert (>= X_0 -1))(assert (<= X_0 1))(assert (>= X_1 -1))(assert (<= X_1 1))\n"
+    cases = [((">", ">"), (0, 0), "holds"), ((">", ">="), (0, 0), "violated"), ((">=", ">"), (0, 0), "violated"),
+             ((">=", ">="), (F(1, 1000), F(1, 1000)), "holds")]
+    for (r0, r1), (e0, e1), expected in cases:
+        text = head + f"(assert (or (and ({r0} Y_0 {tops[0] + e0})) (and ({r1} Y_1 {tops[1] + e1}))))\n"
+        prop = parse_property(text, "d.vnnlib")
+        for attack_first in (True, False):
+            v = verify_property(net, prop, early=True, attack_first=attack_first)
+            assert v.status == expected, (r0, r1, attack_first)
+            if expected == "holds":
+                Checker(str(certify(tmp_path, v))).run()
+            else:
+                y = net.evaluate(v.counterexample.x)
+                assert prop.unsafe_disjunct(y) is not None and y[v.counterexample.disjunct] == tops[v.counterexample.disjunct]
+
+
+def test_the_attack_finds_a_violation_only_at_a_corner() -> None:
+    v = verify_property(ZIGZAG, prop1("(assert (>= Y_0 1))"), early=True)
+    assert v.status == "violated" and v.counterexample.x == (F(1),) and v.counterexample.found_by == "attack"
+
+
+def test_a_complete_pattern_decides_its_counterexample_without_the_float_gate(monkeypatch) -> None:
+    from exactrelu.verify import Confirm
+
+    prop = prop1("(assert (>= Y_0 0))")                 # violated only at x = 0
+    monkeypatch.setattr(Confirm, "near", lambda self, xs: [False] * len(xs))  # a gate that lets nothing through
+    out = prove_box(VEE, [F(-1)], [F(1)], prop.unsafe, Confirm(VEE, prop, "prover"))
+    assert out.counterexample is not None and out.counterexample.x == (F(0),) and out.counterexample.y == (F(0),)
