@@ -404,6 +404,8 @@ class Domain:
             lo = vector(field(data, "lower", where), f"{where}.lower", n)
             hi = vector(field(data, "upper", where), f"{where}.upper", n)
             for i in range(n):
+                if lo[i] > hi[i]:  # (a certificate without a tree, structural equivalence, has no witness to show it)
+                    raise CheckFailure(f"{where}.lower[{i}]", f"exceeds the upper bound {fmt(hi[i])}: the box is empty")
                 e = [ONE if j == i else ZERO for j in range(n)]
                 self.rows.append((e, -lo[i], False))
                 self.rows.append(([-a for a in e], hi[i], False))
