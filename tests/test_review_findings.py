@@ -202,3 +202,15 @@ def test_a_structural_certificate_over_an_empty_polytope_is_refused(tmp_path):
     (tmp_path / "empty.cert.json").write_text(json.dumps(cert))
     with pytest.raises(checker.CheckFailure):
         checker.Checker(str(tmp_path / "empty.cert.json")).run()
+
+
+# `exactrelu report C -o S.json`, S.json the shallow file the certificate names: the checker read it
+# to verify the certificate, and the report then replaced it with the Markdown proof (only the files
+# named by options counted as inputs).
+def test_report_does_not_overwrite_the_shallow_file_the_certificate_names(tmp_path):
+    path = _abs_certificate(tmp_path)
+    before = (tmp_path / "S.json").read_bytes()
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "report", str(path), "-o", str(tmp_path / "S.json"),
+                             "--no-picture"], capture_output=True, text=True)
+    assert result.returncode == 2 and "is also an input; refusing to overwrite it" in result.stderr
+    assert (tmp_path / "S.json").read_bytes() == before
