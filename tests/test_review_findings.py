@@ -214,3 +214,20 @@ def test_report_does_not_overwrite_the_shallow_file_the_certificate_names(tmp_pa
                              "--no-picture"], capture_output=True, text=True)
     assert result.returncode == 2 and "is also an input; refusing to overwrite it" in result.stderr
     assert (tmp_path / "S.json").read_bytes() == before
+
+
+# The package's JSON readers took the last of two equal keys ("H": [], "H": [...]) where the checker
+# refuses the file: `exactrelu info` printed the legitimate file's value hash for it, and `eval` ran it.
+def test_the_package_refuses_a_duplicate_key_as_the_checker_does(tmp_path):
+    from exactrelu.errors import NetworkFormatError
+    from exactrelu.io.jsonfmt import read_json
+
+    path = _abs_certificate(tmp_path).parent / "S.json"
+    text = path.read_text()
+    assert text.startswith("{") and '"H":' in text
+    (tmp_path / "dup.json").write_text('{"H":[],' + text[1:])
+    with pytest.raises(NetworkFormatError, match="the field 'H' appears twice in one JSON object"):
+        read_json(tmp_path / "dup.json", "shallow network")
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "info", str(tmp_path / "dup.json")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "appears twice" in result.stderr and "sha256" not in result.stdout
