@@ -231,3 +231,28 @@ def test_the_package_refuses_a_duplicate_key_as_the_checker_does(tmp_path):
     result = subprocess.run([sys.executable, "-m", "exactrelu", "info", str(tmp_path / "dup.json")],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "appears twice" in result.stderr and "sha256" not in result.stdout
+
+
+# verify --early never ended on this 3-6-4-1 network (input X_0 is read by no neuron): every tie of
+# the look-ahead's scores went to coordinate 0, whose halves change no bound, so the same box was
+# cut along X_0 forever (the default enumeration answers in 0.05 s).
+def test_verify_early_ends_when_an_input_is_read_by_no_neuron(tmp_path):
+    net = {"format": "exactrelu-network", "version": 1, "layers": [
+        {"weight": [["0", "-3", "-1"], ["0", "3", "1"], ["0", "3", "1"], ["0", "-3", "-1"], ["0", "3", "1"], ["0", "3", "1"]],
+         "bias": ["1", "0", "1/2", "1", "0", "1/2"]},
+        {"weight": [["-3", "-2", "-3/4", "-3/4", "-3/2", "0"], ["-2", "-3/2", "1", "-2", "3", "-3"],
+                    ["-3/2", "-3/2", "1/3", "0", "1", "3/4"], ["-3", "-2", "-3/4", "-3/4", "-3/2", "0"]],
+         "bias": ["-2/3", "1", "-1", "-2/3"]},
+        {"weight": [["-3", "3/4", "-1/4", "-3"]], "bias": ["2"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    box = [("-2", "-1"), ("-1", "1"), ("0", "2")]  # the maximum of Y_0 on it is 2
+    (tmp_path / "p.vnnlib").write_text("".join(f"(declare-const X_{i} Real)\n" for i in range(3)) + "(declare-const Y_0 Real)\n"
+                                       + "".join(f"(assert (>= X_{i} {lo}))\n(assert (<= X_{i} {hi}))\n" for i, (lo, hi) in enumerate(box))
+                                       + "(assert (> Y_0 2))\n")
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", str(tmp_path / "net.json"), str(tmp_path / "p.vnnlib"),
+                             "--early", "--json", "--certificate", str(tmp_path / "p.cert.json")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and json.loads(result.stdout)["answer"] == "holds", result.stderr
+    check = subprocess.run([sys.executable, str(CHECKER), str(tmp_path / "p.cert.json"), "--model", str(tmp_path / "net.json"),
+                            "--property", str(tmp_path / "p.vnnlib")], capture_output=True, text=True)
+    assert check.stdout == "s VERIFIED\n"
