@@ -404,6 +404,8 @@ class Domain:
             lo = vector(field(data, "lower", where), f"{where}.lower", n)
             hi = vector(field(data, "upper", where), f"{where}.upper", n)
             for i in range(n):
+                if lo[i] > hi[i]:  # (a certificate without a tree, structural equivalence, has no witness to show it)
+                    raise CheckFailure(f"{where}.lower[{i}]", f"exceeds the upper bound {fmt(hi[i])}: the box is empty")
                 e = [ONE if j == i else ZERO for j in range(n)]
                 self.rows.append((e, -lo[i], False))
                 self.rows.append(([-a for a in e], hi[i], False))
@@ -2246,6 +2248,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
 
     @without_gc
     def parse(self):
+        if os.path.exists(self.cert_path) and not os.path.isfile(self.cert_path):  # a pipe, device or folder
+            raise CheckFailure(self.cert_path, "the certificate must be a regular file (not a pipe, device or folder)")
         self.stream = stream_header(self.cert_path)  # version 3 (StreamedCertificate), else None
         cert = self.stream[0] if self.stream is not None else load_json(self.cert_path, "certificate")[1]
         if not isinstance(cert, dict):

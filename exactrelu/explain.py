@@ -668,9 +668,10 @@ class ModularShapley:
                 if b0 == 0:  # the hybrid of mask 2^n - 1 is the point itself
                     for q, p in enumerate(points.tolist()):
                         own_patterns[p] = np.concatenate([mask[(M - 1) * kc + q] for mask in masks]).tobytes()
-            Vf[:, points] += Y.reshape(gb, M, kc, m).sum(axis=0)
-            y_max = max(y_max, float(np.abs(Y).max()))
-            e_max = max(e_max, float(e.max()))
+            with np.errstate(all="ignore"):  # (inf - inf beyond the float range: the a priori bound below)
+                Vf[:, points] += Y.reshape(gb, M, kc, m).sum(axis=0)
+                y_max = max(y_max, float(np.abs(Y).max()))
+                e_max = max(e_max, float(e.max()))
             done.append((points, b0, b1, masks))
         work = []  # the blocks restricted to the points that are not fast
         for points, b0, b1, masks in done:
@@ -682,9 +683,10 @@ class ModularShapley:
                 work.append((points, b0, b1, masks))
         # y_i = sum_S c_i(S) Vf(S) estimates sum_S c_i(S) V(S) / D within E (rounding of both sums included)
         total = 2 * math.factorial(n)  # sum_S |c_i(S)|
-        y = np.matmul(self._coefficient_floats, Vf.reshape(M, k * m)).reshape(n, k, m)
-        v_max = float(np.abs(Vf).max())
-        E = (total * (nb * e_max + _gamma(nb + 1) * nb * y_max) + _gamma(M + 1) * total * v_max) * SAFETY * SAFETY + TINY
+        with np.errstate(all="ignore"):  # floats beyond their range are caught below (the a priori bound)
+            y = np.matmul(self._coefficient_floats, Vf.reshape(M, k * m)).reshape(n, k, m)
+            v_max = float(np.abs(Vf).max())
+            E = (total * (nb * e_max + _gamma(nb + 1) * nb * y_max) + _gamma(M + 1) * total * v_max) * SAFETY * SAFETY + TINY
         D = Q * rn.denominator_scale
         if math.isfinite(E) and np.isfinite(y).all():
             DE = math.ceil(Fraction(float_up(Fraction(E))) * D)

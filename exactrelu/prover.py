@@ -509,20 +509,23 @@ class Guide:
 
     def bisection(self, lo, hi, conjs) -> int:
         """For a node with no neuron fixed, the input coordinate whose bisection leaves the smallest
-        worse-half :meth:`slack` (ties: the first) among the ``LOOK_AHEAD`` coordinates with the
-        smallest worse-half :meth:`gap` (ties: the first)."""
+        worse-half :meth:`slack` among the ``LOOK_AHEAD`` coordinates with the smallest worse-half
+        :meth:`gap`, ties going to the widest coordinate, then the first (an input that no neuron
+        reads leaves every gap and slack as they were: bisected on a tie by index, it was chosen
+        forever and the search never ended)."""
         halves = []
         for i in range(len(lo)):
             cut = (lo[i] + hi[i]) / 2
             halves.append([(a, b, self.bounds(a, b, ())) for a, b in
                            ((lo, hi[:i] + (cut,) + hi[i + 1:]), (lo[:i] + (cut,) + lo[i + 1:], hi))])
         gaps = [max(self.gap(*guess) for _, _, guess in pair) for pair in halves]
-        shortlist = sorted(range(len(lo)), key=lambda i: gaps[i])[:LOOK_AHEAD]
+        width = [hi[i] - lo[i] for i in range(len(lo))]  # ties go to the widest (an input no neuron reads ties forever)
+        shortlist = sorted(range(len(lo)), key=lambda i: (gaps[i], -width[i]))[:LOOK_AHEAD]
         scores, seen = {}, {}
         for i in shortlist:
             seen[i] = {(a, b): guess + self.slack(a, b, *guess, conjs) for a, b, guess in halves[i]}
             scores[i] = max(v[2] for v in seen[i].values())
-        best = min(sorted(shortlist), key=lambda i: scores[i])
+        best = min(sorted(shortlist), key=lambda i: (scores[i], -width[i]))
         self.ahead.update(seen[best])
         return best
 

@@ -519,8 +519,8 @@ class CompactShallow:
         yield ',"format":"%s","input_dim":%d,"layers":[' % (SHALLOW_FORMAT, n)
         # layer 1: the hyperplanes, then relu(l_ko) and relu(-l_ko) of every region and output
         yield '{"bias":[' + ",".join('"%s"' % q(Fraction(key[-1], first)) for key, first in zip(self.keys, firsts))
-        for texts in self.maps:
-            yield "".join(',"%s","%s"' % (b, _negated(b)) for b in texts[m * n:])
+        for k, texts in enumerate(self.maps):  # (no comma before the first bias when there is no hyperplane)
+            yield ("," if J or k else "") + ",".join('"%s","%s"' % (b, _negated(b)) for b in texts[m * n:])
         yield '],"cols":%d,"rows":%d,"weights":[' % (n, J + halves)
         sep = ""
         for j, (key, first) in enumerate(zip(self.keys, firsts)):

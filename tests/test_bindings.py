@@ -184,12 +184,13 @@ def test_dump_parses_the_certificate_once(files, capsys, monkeypatch) -> None:
 
 
 def test_an_empty_domain_is_not_verified(tmp_path: Path, capsys) -> None:
-    """A certificate over an empty box has no leaf: it proves nothing, whatever its tree says."""
+    """A certificate over an empty polytope has no leaf: it proves nothing, whatever its tree says
+    (an empty box is refused as it is read: test_review_findings)."""
     e = enumerate_regions(ABS, Domain.box(["-1"], ["1"]))
     s = build_shallow(e)
     write_certificate(tmp_path / "c.json", e, s)
     cert = json.loads((tmp_path / "c.json").read_text())
-    cert["domain"] = {"kind": "box", "dim": 1, "lower": ["1"], "upper": ["0"]}   # x >= 1 and x <= 0
+    cert["domain"] = {"kind": "polytope", "dim": 1, "A": [["-1"], ["1"]], "b": ["-1", "0"]}   # x >= 1 and x <= 0
     proof = {"empty": [[0, "1"], [1, "1"]]}                                      # (x - 1) + (0 - x) = -1 < 0
     cert["tree"] = [{"split": [0, 0]}, proof, proof]
     cert["leaves"] = []

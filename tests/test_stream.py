@@ -421,8 +421,8 @@ def test_an_empty_domain_proves_nothing(tmp_path) -> None:
     e = enumerate_regions(net, Domain.box(["-1"], ["1"]))
     write_certificate(tmp_path / "c.v2.json", e, build_shallow(e))
     cert = json.loads((tmp_path / "c.v2.json").read_text())
-    cert["domain"] = {"kind": "box", "dim": 1, "lower": ["1"], "upper": ["0"]}  # x >= 1 and x <= 0
-    proof = {"empty": [[0, "1"], [1, "1"]]}
+    cert["domain"] = {"kind": "polytope", "dim": 1, "A": [["-1"], ["1"]], "b": ["-1", "0"]}  # x >= 1 and x <= 0
+    proof = {"empty": [[0, "1"], [1, "1"]]}  # (an empty box is refused as it is read: test_review_findings)
     cert["tree"], cert["leaves"] = [{"split": [0, 0]}, proof, proof], []
     (tmp_path / "c.v3.json").write_text("".join(stream_lines(cert)))
     ok, where, reason = verdict(tmp_path / "c.v3.json")

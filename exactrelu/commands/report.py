@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     files = {name: getattr(args, name) for name in ("model", "shallow", "model_a", "model_b", "pruned", "domain")}
     with Outputs(inputs=[args.certificate, *(f for f in files.values() if f)]) as outputs:
         verified = read_certificate(args.certificate, files)
+        if verified.shallow_path is not None:  # the shallow file the certificate names is an input too
+            outputs.inputs.append(str(verified.shallow_path))
         deep = verified.networks.get("deep")
         picture = not args.no_picture and deep is not None
         text, image, name = plan_proof(outputs, args.output, deep, verified.domain, picture)

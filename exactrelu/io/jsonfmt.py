@@ -46,10 +46,21 @@ def read_json_with_sha256(path: Path, what: str = "file") -> tuple[object, str]:
     return parse_json_text(text, path, NetworkFormatError), hashlib.sha256(raw).hexdigest()
 
 
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object whose keys are distinct (as the checker requires: a duplicate would be read as
+    its last value here and refused there)."""
+    seen: set = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"the field {key!r} appears twice in one JSON object")
+        seen.add(key)
+    return dict(pairs)
+
+
 def parse_json_text(text: str, path: Path, error: type[Exception]) -> object:
     """``json.loads`` with every failure (syntax, nesting depth, huge integers) as ``error`` naming ``path``."""
     try:
-        return json.loads(text, parse_float=_binary64)
+        return json.loads(text, parse_float=_binary64, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and exc.lineno == 2 and _streamed_header(text):
             raise error(f"{path}: a streamed (version 3) certificate: only `exactrelu check` reads that form; "
