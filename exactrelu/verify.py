@@ -184,8 +184,12 @@ class Confirm:
     def near(self, xs) -> "list[bool]":
         """Per float point of ``xs`` (one per row), whether some disjunct's every row is ``>= -TOLERANCE
         (1 + |y|)`` at the float output ``y``."""
-        best, size = self.margins(xs)
-        return list(best >= -self.TOLERANCE * (1.0 + size))
+        return list(self.within(*self.margins(xs)))
+
+    @classmethod
+    def within(cls, best, size):
+        """Given :meth:`margins`, whether each point's best margin is ``>= -TOLERANCE (1 + |y|)``."""
+        return best >= -cls.TOLERANCE * (1.0 + size)
 
     def __call__(self, x: Sequence[Fraction]) -> Optional[Counterexample]:
         if not self.near([[float(v) for v in x]])[0]:
@@ -289,7 +293,8 @@ def attack(network: ReluNetwork, prop: "Property", *, samples: int = 512, restar
             margins, sizes = gate.margins([[float(v) for v in x] for x in candidates])
             best, size = max(best, float(margins.max())), max(size, float(sizes.max()))
             tried += len(candidates)
-            near = [k for k in np.argsort(-margins) if margins[k] >= -Confirm.TOLERANCE * (1.0 + sizes[k])]
+            close = Confirm.within(margins, sizes)
+            near = [k for k in np.argsort(-margins) if close[k]]
             for rank, k in enumerate(near):  # the best first; past the deadline, only the best
                 if rank and deadline is not None and time.perf_counter() > deadline:
                     break
