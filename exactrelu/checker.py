@@ -404,7 +404,7 @@ class Domain:
             lo = vector(field(data, "lower", where), f"{where}.lower", n)
             hi = vector(field(data, "upper", where), f"{where}.upper", n)
             for i in range(n):
-                if lo[i] > hi[i]:  # (a certificate without a tree, structural equivalence, has no witness to show it)
+                if lo[i] > hi[i]:
                     raise CheckFailure(f"{where}.lower[{i}]", f"exceeds the upper bound {fmt(hi[i])}: the box is empty")
                 e = [ONE if j == i else ZERO for j in range(n)]
                 self.rows.append((e, -lo[i], False))
@@ -1274,8 +1274,9 @@ def property_summary(checker) -> str:
             f"about {bound}")
 # ----------------------------------------------------------------------------- structural and counterexample certificates
 # An ``exactrelu-equivalence`` certificate with ``"method": "structural"`` proves ``A = B`` by facts per
-# hidden layer (docs/theory.md, "Structural equivalence"), one with ``"method": "counterexample"``
-# proves ``||A(x) - B(x)|| > tolerance`` at one exact point.  Neither has a tree or leaves.
+# hidden layer (docs/theory.md, "Structural equivalence") and shows by its ``witness``, a point of the
+# domain, that the claim is about some point; one with ``"method": "counterexample"`` proves
+# ``||A(x) - B(x)|| > tolerance`` at one exact point.  Neither has a tree or leaves.
 def _reduced_rows(W, b, facts, reps):
     """The rows of a layer as affine maps of the previous layer's representatives (or of ``x``)."""
     if facts is None:
@@ -1379,6 +1380,7 @@ class _ShortCertificates:
             if len(a.layers) != len(b.layers):
                 raise CheckFailure("structure", "A and B have different numbers of layers")
             self.structure = as_list(field(cert, "structure", ""), "structure", len(a.layers) - 1)
+            self.witness = vector(field(cert, "witness", ""), "witness", a.input_dim)
         else:
             if kind != "differ" or self.kind == "prune":
                 raise CheckFailure("claim.kind", "a counterexample certificate claims 'differ' (equivalence only)")
@@ -1403,6 +1405,10 @@ class _ShortCertificates:
             if got <= c["tolerance"]:
                 raise CheckFailure("claim.deviation", f"{fmt(got)} does not exceed the tolerance {fmt(c['tolerance'])}")
             return
+        for t, row in enumerate(self.domain.rows):  # the facts are about the domain's points: show it has one
+            if not holds(row, self.witness):
+                raise CheckFailure("witness", f"is outside the domain (violates domain row {t}), so nothing shows "
+                                              f"the domain has a point")
         data = self.domain.data
         bounds = None
         if data.get("kind") == "box":

@@ -96,7 +96,13 @@ class Domain:
             raise DomainError(f"domain has dimension {self.dim} but {what} has {dim} inputs")
 
     def check_nonempty(self) -> Vector:
-        """A point of the domain, or :class:`DomainError` if it is empty (decided exactly)."""
+        """A point of the domain, or :class:`DomainError` if it is empty (decided exactly): ``0`` in
+        ``R^n``, a box's lower corner (its constructor refuses ``lower > upper``), a polytope's point
+        from an exact LP."""
+        if self.kind == "reals":
+            return (Fraction(0),) * self.dim
+        if self.kind == "box":
+            return self.lower
         decision = decide(self.rows(), self.dim)
         if not decision.nonempty:
             raise DomainError("the domain is empty (its constraints have no common point)")

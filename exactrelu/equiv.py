@@ -434,7 +434,8 @@ class Answer:
     search confirmed exactly: ``point`` and its exact ``deviation``, a lower bound of the maximum),
     ``"region"`` (the first region of the enumeration whose maximum exceeds the tolerance: its
     maximiser and deviation, again a lower bound) or ``"enumeration"`` (``comparison``, with the exact
-    maximum)."""
+    maximum).  ``witness`` is a point of the domain (the domain is proved nonempty before any proof:
+    a claim about no point proves nothing)."""
 
     a: "ReluNetwork"
     b: "ReluNetwork"
@@ -448,6 +449,7 @@ class Answer:
     facts: object = None
     comparison: Optional[Comparison] = None
     seconds: float = 0.0
+    witness: Optional[Vector] = None
 
 
 def _float_grad_steps(layers, X: "np.ndarray", sign: "np.ndarray", outputs: "np.ndarray") -> "np.ndarray":
@@ -543,9 +545,11 @@ def decide(a: "ReluNetwork", b: "ReluNetwork", domain: Optional["Domain"] = None
     domain.check_dimension(a.input_dim)
     if tolerance < 0:
         raise InputError("--tolerance: must be >= 0")
+    witness = domain.check_nonempty()  # DomainError on an empty domain: no answer, no certificate
 
     def answer(verdict, method, **kw) -> Answer:
-        return Answer(a, b, domain, norm, tolerance, verdict, method, seconds=time.perf_counter() - started, **kw)
+        return Answer(a, b, domain, norm, tolerance, verdict, method, seconds=time.perf_counter() - started,
+                      witness=witness, **kw)
 
     if structural:
         facts = structural_facts(a, b, domain)
@@ -595,6 +599,7 @@ def answer_certificate_text(ans: Answer) -> str:
     header = {**header_fields(ans.a, ans.b, ans.domain), "method": "counterexample" if ans.verdict == "differ" else ans.method}
     if ans.verdict == "equal":
         header["claim"] = {"kind": "equal", "norm": ans.norm}
+        header["witness"] = [format_rational(v) for v in ans.witness]
 
         def fact(f):
             return "dead" if f == "dead" else [f[0], format_rational(f[1])]

@@ -178,7 +178,7 @@ def _structural_certificate(tmp_path):
     return cert
 
 
-# A structural equivalence certificate has no tree and no witness, so nothing showed its domain has
+# A structural equivalence certificate had no tree and no witness, so nothing showed its domain has
 # a point: with the box edited to lower > upper it was "s VERIFIED" (a claim about no point), though
 # the user guide says a certificate over an empty domain is not verified (tree kinds refuse it).
 def test_a_structural_certificate_over_an_empty_box_is_refused(tmp_path):
@@ -192,16 +192,18 @@ def test_a_structural_certificate_over_an_empty_box_is_refused(tmp_path):
     assert failure.value.location == "domain.lower[0]"
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: a structural certificate carries no point of its domain, so the "
-                                       "checker cannot tell an empty polytope without searching (see the report)")
+# The same over an empty polytope was "s VERIFIED" too (the checker cannot find a point without
+# searching): the certificate now carries a witness point, which no empty domain has.
 def test_a_structural_certificate_over_an_empty_polytope_is_refused(tmp_path):
     from exactrelu import checker
 
     cert = _structural_certificate(tmp_path)
+    assert cert["witness"] == ["-1", "-1"]  # the box's lower corner
     cert["domain"] = {"dim": 2, "kind": "polytope", "A": [["1", "0"], ["-1", "0"]], "b": ["-1", "-1"]}  # x1 <= -1, x1 >= 1
     (tmp_path / "empty.cert.json").write_text(json.dumps(cert))
-    with pytest.raises(checker.CheckFailure):
+    with pytest.raises(checker.CheckFailure, match="is outside the domain \\(violates domain row 1\\)") as failure:
         checker.Checker(str(tmp_path / "empty.cert.json")).run()
+    assert failure.value.location == "witness"
 
 
 # `exactrelu report C -o S.json`, S.json the shallow file the certificate names: the checker read it
@@ -256,3 +258,25 @@ def test_verify_early_ends_when_an_input_is_read_by_no_neuron(tmp_path):
     check = subprocess.run([sys.executable, str(CHECKER), str(tmp_path / "p.cert.json"), "--model", str(tmp_path / "net.json"),
                             "--property", str(tmp_path / "p.vnnlib")], capture_output=True, text=True)
     assert check.stdout == "s VERIFIED\n"
+
+
+# The other equivalence certificates over an empty polytope: an enumerated one has a tree whose every
+# branch is proved empty and no leaf, and the tree walk refuses it (as for the shallow kind).
+def test_an_enumerated_equivalence_certificate_over_an_empty_polytope_is_refused(tmp_path):
+    from exactrelu import checker
+    from exactrelu.domain import Domain
+    from exactrelu.equiv import compare, write_equivalence_certificate
+    from exactrelu.network import ReluNetwork
+
+    A = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, -1]], [0])])   # relu(x) - relu(-x) = x
+    B = ReluNetwork.from_lists([([[1]], [0])])
+    write_equivalence_certificate(tmp_path / "c.json", compare(A, B, Domain.box(["-1"], ["1"])))
+    checker.Checker(str(tmp_path / "c.json")).run()
+    cert = json.loads((tmp_path / "c.json").read_text())
+    cert["domain"] = {"kind": "polytope", "dim": 1, "A": [["-1"], ["1"]], "b": ["-1", "0"]}   # x >= 1 and x <= 0
+    proof = {"empty": [[0, "1"], [1, "1"]]}                                      # (x - 1) + (0 - x) = -1 < 0
+    cert["tree"], cert["leaves"] = [proof], []
+    (tmp_path / "c.json").write_text(json.dumps(cert))
+    with pytest.raises(checker.CheckFailure, match="the domain is empty") as failure:
+        checker.Checker(str(tmp_path / "c.json")).run()
+    assert failure.value.location == "domain"

@@ -260,3 +260,45 @@ def test_a_fact_must_name_a_representative(tmp_path):
     duplicate = 4  # the duplicate of A's neuron 0: not a representative
     assert answer.facts.layers[0]["A"][duplicate][0] != duplicate
     reject(tmp_path, answer, lambda d: d["structure"][0]["B"][0].__setitem__(0, duplicate), "not a representative")
+
+
+# A structural certificate's facts say nothing about an empty domain, so it carries a point of its
+# domain (the witness) and the checker verifies by arithmetic that the point satisfies every row.
+def test_a_structural_certificate_carries_a_point_of_its_polytope(tmp_path):
+    A = ReluNetwork.from_lists([([[1, 0], [-1, 0]], [0, 0]), ([[1, 1]], [0])])      # |x1|
+    B = ReluNetwork.from_lists([([[-3, 0], ["1/2", 0]], [0, 0]), ([["1/3", 2]], [0])])
+    triangle = Domain.polytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])               # x >= 0, x1 + x2 <= 1
+    answer = decide(A, B, triangle)
+    assert answer.method == "structural" and triangle.contains(answer.witness)
+    c = write_and_check(tmp_path, answer)
+    assert "structural" in c.summary()
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert [F(v) for v in data["witness"]] == list(answer.witness)
+    reject(tmp_path, answer, lambda d: d.update(witness=["1", "1"]), "violates domain row 2")    # x1 + x2 = 2 > 1
+    reject(tmp_path, answer, lambda d: d.update(witness=["0", "-1/7"]), "violates domain row 1")
+    reject(tmp_path, answer, lambda d: d.pop("witness"), "missing field")
+    reject(tmp_path, answer, lambda d: d.update(witness=["0"]), "expected 2 entries")
+
+
+def test_a_witness_outside_the_box_is_refused(tmp_path):
+    A = ReluNetwork.from_lists(rnet([2, 4, 3, 1], 0))
+    B = ReluNetwork.from_lists(transformed(rnet([2, 4, 3, 1], 0), 0))
+    answer = decide(A, B, BOX)
+    assert answer.witness == (-2, -2)
+    write_and_check(tmp_path, answer, lambda d: d.update(witness=["2", "0"]))  # any point of the box will do
+    with pytest.raises(checker.CheckFailure, match="violates domain row 3") as failure:
+        write_and_check(tmp_path, answer, lambda d: d.update(witness=["0", "21/10"]))
+    assert failure.value.location == "witness"
+    answer = decide(A, B, Domain.reals(2))  # no dead-by-box rule is needed for this pair
+    assert answer.method == "structural" and answer.witness == (0, 0)
+    write_and_check(tmp_path, answer, lambda d: d.update(witness=["-100", "7/3"]))
+
+
+def test_no_answer_over_an_empty_polytope():
+    from exactrelu.errors import DomainError
+
+    A = ReluNetwork.from_lists([([[1]], [0]), ([[1]], [0])])
+    empty = Domain.polytope([[1], [-1]], [-1, -1])  # x <= -1 and x >= 1
+    assert structural_facts(A, A, empty) is not None  # the facts alone would "prove" A = A on no point
+    with pytest.raises(DomainError, match="the domain is empty"):
+        decide(A, A, empty)
