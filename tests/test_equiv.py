@@ -349,15 +349,21 @@ def test_command_equal_not_equal_json_and_certificate(tmp_path: Path, run_cli) -
     assert summary["outputs"] == {"A": [str(v) for v in a.evaluate(x)], "B": [str(v) for v in c.evaluate(x)]}
     assert a.evaluate(x) != c.evaluate(x)
     assert summary["max_deviation"] == "1/500" and summary["argmax"] == ["-2"]
-    assert not (tmp_path / "d.json").exists()
+    # A and B differ (exit 1), but the claim `--max-deviation` certifies, the exact maximum, holds
+    assert summary["certificate"] == str(tmp_path / "d.json") and check_file(tmp_path / "d.json") == (0, "verified")
+    claim = json.loads((tmp_path / "d.json").read_text())["claim"]
+    assert claim == {"kind": "max_deviation", "norm": "inf", "value": "1/500", "argmax": ["-2"], "tolerance": None}
     code, out, _ = run_cli("equiv", pa, pc, "--box", "-2:3", "--tolerance", "1/500", "--max-deviation",
                            "--certificate", tmp_path / "e.json")
     assert code == 0 and "WITHIN TOLERANCE 1/500" in out
     assert check_file(tmp_path / "e.json") == (0, "verified")
-    code, out, _ = run_cli("equiv", pa, pc, "--box=-2:3", "--tolerance", "0.001", "--max-deviation")
+    code, out, err = run_cli("equiv", pa, pc, "--box=-2:3", "--tolerance", "0.001", "--max-deviation",
+                             "--certificate", tmp_path / "f.json")
     assert code == 1 and "NOT WITHIN TOLERANCE 1/1000" in out
-    code, out, _ = run_cli("equiv", pa, pc, "--max-deviation")
+    assert "no certificate written: the maximum deviation exceeds the tolerance" in err and not (tmp_path / "f.json").exists()
+    code, out, err = run_cli("equiv", pa, pc, "--max-deviation", "--certificate", tmp_path / "g.json")
     assert code == 1 and "unbounded" in out
+    assert "no certificate written: the deviation is unbounded on the domain" in err and not (tmp_path / "g.json").exists()
 
 
 def test_command_default_answers_early(tmp_path: Path, run_cli) -> None:

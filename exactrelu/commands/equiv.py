@@ -28,7 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--norm", choices=NORMS, default="inf", help="norm of A(x) - B(x) (default inf)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--certificate", metavar="PATH",
-                        help="on success write an exactrelu-equivalence certificate to PATH")
+                        help="on success write an exactrelu-equivalence certificate to PATH (with --max-deviation: "
+                             "of the exact maximum deviation, also when A and B differ, unless it is unbounded "
+                             "or over the tolerance)")
     early = parser.add_mutually_exclusive_group()
     early.add_argument("--early", dest="early", action="store_true", default=True,
                        help="(the default) answer from the first proof: a structural mapping (permuted, positively "
@@ -77,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             success = not result.unbounded and result.max_deviation <= tolerance
         written = None
-        if cert is not None and success:
+        # The claim certified is the exact maximum deviation (at most the tolerance, if given): it holds
+        # whenever the maximum is finite and within the tolerance, A = B or not.
+        certified = not result.unbounded and (tolerance is None or result.max_deviation <= tolerance)
+        if cert is not None and certified:
             stream_equivalence_certificate(cert, result, equivalence_header(result, tolerance))
             outputs.commit()
             written, size = args.certificate, cert.size
@@ -132,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         if written:
             say(f"wrote {written} ({size} bytes); check it with: {check_command(written, bindings)}")
         elif args.certificate:
-            console.note("note: no certificate written: the claim does not hold")
+            why = "the deviation is unbounded on the domain" if result.unbounded else "the maximum deviation exceeds the tolerance"
+            console.note(f"note: no certificate written: {why}")
     return 0 if success else 1
 
 
