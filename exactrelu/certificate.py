@@ -328,18 +328,16 @@ def tree_chunks(child: Child | list[Child]) -> Iterator[str]:
 
 
 def nested_tree(tree):
-    """A certificate's tree (the JSON value) with children inside their splits, as in version 1:
-    ``{"split": [l, i], "active": ..., "inactive": ...}``; a flat preorder list (version 2) is
-    folded without recursion, a nested tree is returned as it is.  For readers that render small
-    certificates (:mod:`exactrelu.report`), not for the checker.
+    """A certificate's tree (the JSON value: a flat preorder list, or ``{"input_sets": [list, ...]}``
+    for a property certificate) with children inside their splits:
+    ``{"split": [l, i], "active": ..., "inactive": ...}``, folded without recursion.  For readers
+    that render small certificates (:mod:`exactrelu.report`), not for the checker.
 
     >>> nested_tree([{"split": [0, 0]}, {"leaf": 0}, {"empty": [[1, "1"]]}])
     {'split': [0, 0], 'active': {'leaf': 0}, 'inactive': {'empty': [[1, '1']]}}
     """
     if isinstance(tree, dict) and isinstance(tree.get("input_sets"), list):
         return {"input_sets": [nested_tree(t) for t in tree["input_sets"]]}
-    if not isinstance(tree, list):
-        return tree
     root: dict = {}
     open_splits: list[dict] = []  # splits whose inactive child is still to come
     for node in tree:
