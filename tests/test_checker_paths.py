@@ -231,3 +231,12 @@ def test_a_node_of_one_kind_with_another_key_is_that_kind() -> None:
     assert checker.node_kind({"note": "x", "split": [0, 0]}, "tree[0]") == "split"
     with pytest.raises(checker.CheckFailure, match="expected 'split', 'leaf' or 'empty'"):
         checker.node_kind({"note": "x"}, "tree[0]")
+
+
+def test_the_dev_extra_installs_what_measures_the_checker_coverage():
+    """That no line of the trusted base is untested is measured with coverage.py, configured in
+    pyproject.toml's [tool.coverage.run]: `pip install -e .[dev]` must install it."""
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert config["tool"]["coverage"]["run"]
+    assert "coverage>=7" in config["project"]["optional-dependencies"]["dev"]
