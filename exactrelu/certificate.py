@@ -243,41 +243,12 @@ def json_vector(values) -> str:
     return "[" + ",".join(json_rational(v) for v in values) + "]"
 
 
-def condition_json(affine, active: bool) -> str:
-    """One condition of a leaf as JSON text: ``{"w":[...],"b":...,"rel":">"}`` (or ``"<="``)."""
-    w, b = affine
-    return '{"w":%s,"b":%s,"rel":"%s"}' % (json_vector(w), json_rational(b), ">" if active else "<=")
-
-
-class ConditionTexts:
-    """The JSON text of a region's conditions, each condition's made once per pre-activation
-    object (the search shares one object among all regions of a layer cell)."""
-
-    MEMO = 1 << 16  # pre-activation objects remembered at most
-
-    def __init__(self) -> None:
-        self._memo: dict[int, tuple[object, str, str]] = {}  # id(pre-activation) -> (it, active, inactive)
-
-    def __call__(self, region: Region) -> str:
-        memo, parts = self._memo, []
-        for affine, active in zip(region.preactivations, region.flat_pattern):
-            texts = memo.get(id(affine))
-            if texts is None or texts[0] is not affine:
-                if len(memo) > self.MEMO:
-                    memo.clear()
-                texts = memo[id(affine)] = (affine, condition_json(affine, True), condition_json(affine, False))
-            parts.append(texts[1] if active else texts[2])
-        return ",".join(parts)
-
-
-def leaf_json(region: Region, extra: str = "", conditions: Optional[str] = None) -> str:
-    """One leaf of the ``leaves`` list as JSON text; ``extra`` adds fields (``,"name":...``);
-    ``conditions``, when given, is the text of its conditions already made."""
-    if conditions is None:
-        conditions = ",".join(condition_json(affine, on) for affine, on in zip(region.preactivations, region.flat_pattern))
+def leaf_json(region: Region, extra: str = "") -> str:
+    """One leaf of the ``leaves`` list as JSON text; ``extra`` adds fields (``,"name":...``).  A
+    leaf states no conditions: the checker derives them from the splits on the path to the leaf."""
     pattern = "[" + ",".join("[" + ",".join("1" if bit else "0" for bit in layer) + "]" for layer in region.pattern) + "]"
-    return '{"pattern":%s,"conditions":[%s],"witness":%s,"alpha":[%s],"beta":%s,"full_dimensional":%s%s}' % (
-        pattern, conditions, json_vector(region.witness), ",".join(json_vector(r) for r in region.alpha),
+    return '{"pattern":%s,"witness":%s,"alpha":[%s],"beta":%s,"full_dimensional":%s%s}' % (
+        pattern, json_vector(region.witness), ",".join(json_vector(r) for r in region.alpha),
         json_vector(region.beta), "true" if region.full_dimensional else "false", extra,
     )
 
@@ -380,9 +351,8 @@ def relative_name(target: str | Path, certificate: str | Path) -> str:
 def stream_shallow_certificate(out: TextIO, enumeration: Enumeration, shallow: ShallowNetwork,
                                shallow_name: Optional[str] = None) -> None:
     """Write the certificate of ``shallow`` = the deep network to the text stream ``out``."""
-    conditions = ConditionTexts()
     stream_certificate(out, certificate_header(enumeration, shallow, shallow_name),
-                       (leaf_json(region, conditions=conditions(region)) for region in enumeration.regions), enumeration.tree)
+                       (leaf_json(region) for region in enumeration.regions), enumeration.tree)
 
 
 def write_certificate(
@@ -455,7 +425,6 @@ class StreamWriter:
         self.offset = header.index('"sha256":"%s"' % PLACEHOLDER) + len('"sha256":"')
         self.nodes = self.full = 0
         self.buffer: list[str] = [header + "\n"]
-        self.conditions = ConditionTexts()
         self.separation = Separation(network)
 
     def _write(self, line: str) -> None:
@@ -476,7 +445,7 @@ class StreamWriter:
     def leaf(self, index: int, region: Region) -> None:
         if deep_map_flint(region, self.network, self.layers) != flint_rows(region.alpha, region.beta):
             raise InternalError(f"region {index}: the deep network and the region's affine map differ (flint)")
-        self._write('{"leaf":%d,"region":%s}\n' % (index, leaf_json(region, conditions=self.conditions(region))))
+        self._write('{"leaf":%d,"region":%s}\n' % (index, leaf_json(region)))
         indices = self.shallow.planes.indices(region)
         self.separation.leaf(index, indices, *self.shallow.add(region, indices))
         self.full += region.full_dimensional
@@ -488,7 +457,6 @@ class StreamWriter:
         self.separation.finish(self.shallow.regions)
         self.out.write("".join(self.buffer))
         self.buffer.clear()
-        self.conditions = ConditionTexts()
         digest = hashlib.sha256()
         for chunk in self.shallow.chunks():
             raw = chunk.encode("ascii")

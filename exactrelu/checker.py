@@ -12,9 +12,9 @@ What a ``s VERIFIED`` verdict establishes (docs/certificate-format.md, docs/theo
    order into ``z > 0`` / ``z <= 0``; every child is a node, a leaf, or proved empty by Motzkin
    multipliers that the checker verifies; so the leaves' patterns are exactly the patterns that
    occur in the domain, each region once;
-3. **each leaf**: its conditions, recomputed from the deep weights and its pattern, match; its
-   witness satisfies them exactly (strictly, where it claims full dimension); its affine map,
-   recomputed, matches;
+3. **each leaf**: its pattern is the path that reaches it; its witness satisfies exactly the
+   conditions of that path, recomputed from the deep weights (strictly, where it claims full
+   dimension; a leaf states no conditions of its own); its affine map, recomputed, matches;
 4. **the shallow network is the construction** over exactly these leaves: every weight recomputed
    from the leaves matches, so by the construction lemma it equals the deep network on every
    point of the domain.  At every witness the deep network, evaluated exactly, equals the leaf's
@@ -508,13 +508,6 @@ def compose(layer, maps, bits, n):
         total[n] += c * D
         out.append(([Fraction(a, den) for a in total[:n]], Fraction(total[n], den), (total, den)))
     return out
-
-
-def _condition_texts(w, c) -> tuple:
-    """A neuron's condition ``w . x + c > 0`` / ``<= 0`` as a leaf of a certificate states it, with its
-    rationals as canonical strings: a stated condition equal to it as read has exactly its values."""
-    w_text, c_text = [fmt(a) for a in w], fmt(c)
-    return {"w": w_text, "b": c_text, "rel": ">"}, {"w": w_text, "b": c_text, "rel": "<="}
 
 
 _MULTIPLIERS = {}  # multiplier strings "p/q" already read, with p > 0: their (p, q)
@@ -1145,7 +1138,7 @@ class PropertyCertificate(EarlyLeaves):
     affine map), or it is violated at an exact point, confirmed by exact evaluation."""
 
     def _parse_property(self, cert) -> None:
-        self._read_version(cert, PROPERTY_VERSION, "verify")
+        self._read_version(cert, PROPERTY_VERSION)
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -2164,6 +2157,8 @@ KINDS = {
     "property": "a VNN-LIB property holds on the network (no input of its input set reaches its unsafe set), "
                 "or is violated at an exact input",
 }
+WRITERS = {"shallow": "shallow", "equivalence": "equiv (or prune, shallow --finite)",
+           "prune": "equiv (or prune, shallow --finite)", "property": "verify"}  # the command that writes each kind
 MODEL_SUFFIXES = (".onnx", ".npz", ".pt", ".pth", ".nnet")
 
 
@@ -2271,7 +2266,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         if kind == "property":
             return self._parse_property(cert)
         if self.stream is None:
-            self._read_version(cert, CERT_VERSION, "shallow")
+            self._read_version(cert, CERT_VERSION)
         self.cert = cert
         self.net = Network(field(cert, "network", ""), "network")
         sha = field(cert, "network_sha256", "")
@@ -2401,8 +2396,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
 
     def _run_parallel(self) -> None:
         """:meth:`_run_tree` in :attr:`workers` processes: ``workers - 1`` helpers, forked after the
-        parse, each check the evidence (Motzkin multipliers, leaves' patterns, conditions and
-        witnesses) of one range of the tree's nodes; this process checks the rest (every leaf's
+        parse, each check the evidence (Motzkin multipliers, leaves' patterns and witnesses) of one range of the tree's nodes; this process checks the rest (every leaf's
         affine map and everything before and after the walk).  Every process runs the same walk, so
         each reaches a node in the same state; of the failures found, the one a serial run meets
         first is reported: the earliest node, and at one node a helper's (its checks come first)."""
@@ -2491,12 +2485,12 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         return (f"c {what}; {st['leaves']} regions of A||B ({st['bounded']} with LP-dual bounds), "
                 f"{st['empty']} branches proved empty, {st['neurons']} neurons")
 
-    def _read_version(self, cert, latest: int, command: str) -> None:
+    def _read_version(self, cert, latest: int) -> None:
         """Version ``latest`` (each tree flat, a preorder list of nodes); version 1 (nested trees) is
         no longer read, and is refused with the command that writes the current version."""
         version = field(cert, "version", "")
         if same_int(version, 1):
-            raise CheckFailure("version", f"version 1 is no longer read; regenerate it with exactrelu {command}")
+            raise CheckFailure("version", f"version 1 is no longer read; regenerate it with exactrelu {WRITERS[self.kind]}")
         if not same_int(version, latest):
             raise CheckFailure("version", f"expected {latest}, found {version!r} (unsupported version)")
 
@@ -2511,9 +2505,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
         order, net, n = self.order, self.net, self.net.input_dim
         maps = [None] * len(net.widths)  # maps[l][i]: neuron i's (w, c, (w, c) over integers), for the current path
         bits, prefix_maps = [], []
-        texts = [None] * len(net.widths)  # texts[l][i]: neuron i's condition as a leaf states it (active, inactive)
         negated = [None] * len(net.widths)  # negated[l][i]: its inactive row and that row over integers, once made
-        conditions = self.prefix_conditions = []
         integer_rows = self.integer_rows = [scaled([*u, v]) for u, v, _ in rows]  # rows[t] over integers, in step with rows
         complete = False
         lo, hi = self.evidence
@@ -2536,10 +2528,8 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                     else:
                         start = sum(net.widths[: l - 1])
                         maps[l] = compose(net.scaled(l), maps[l - 1], bits[start : start + net.widths[l - 1]], n)
-                    texts[l] = [_condition_texts(w, c) for w, c, _ in maps[l]]
                     negated[l] = [None] * len(maps[l])
                 w, c, integer_row = maps[l][i]
-                conditions.append(texts[l][i])
                 rows.append(neuron_row(w, c, True))
                 integer_rows.append(integer_row)
                 bits.append(True)
@@ -2571,7 +2561,6 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                 integer_rows.pop()
                 bits.pop()
                 prefix_maps.pop()
-                conditions.pop()
             if bits:  # the active child of this split is finished: its inactive child comes next
                 l, i = order[len(bits) - 1]  # (maps[l] is the one this split used: only a split of [l, 0] replaces it)
                 if negated[l][i] is None:
@@ -2586,18 +2575,20 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
             raise CheckFailure(where, "the tree ends before every branch is closed (truncated?)")
 
     def _check_leaf(self, k, rows, maps, bits, prefix_maps, evidence: bool = True, record: bool = True) -> None:
-        """Point 3 at leaf ``k``: its ``evidence`` (pattern, conditions, witness) and its ``record``
+        """Point 3 at leaf ``k``: its ``evidence`` (pattern, witness) and its ``record``
         (its recomputed affine map, kept for the checks after the walk); a parallel check divides
         the two between processes (:meth:`_run_parallel`), a serial one does both."""
         if evidence:
-            witness = self._leaf_evidence(k, rows, bits, prefix_maps)
+            witness = self._leaf_evidence(k, rows, bits)
         if record:
             if not evidence:
                 witness = vector(field(self.leaves[k], "witness", f"leaves[{k}]"), f"leaves[{k}].witness", self.net.input_dim)
             self._leaf_record(k, maps, bits, prefix_maps, witness)
 
-    def _leaf_evidence(self, k, rows, bits, prefix_maps) -> list:
-        """The pattern, the conditions and the witness of leaf ``k``; returns the witness."""
+    def _leaf_evidence(self, k, rows, bits) -> list:
+        """The pattern and the witness of leaf ``k`` against the path's conditions (``rows``, derived
+        from the splits above it; a leaf that states its own is of an earlier release); returns the
+        witness."""
         where = f"leaves[{k}]"
         leaf = self.leaves[k]
         net, n = self.net, self.net.input_dim
@@ -2610,17 +2601,9 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
                 flat.append(bit == 1)
         if flat != bits:
             raise CheckFailure(f"{where}.pattern", "differs from the tree path that reaches this leaf")
-        conditions = as_list(field(leaf, "conditions", where), f"{where}.conditions", len(bits))
-        stated = [texts[0] if bit else texts[1] for texts, bit in zip(self.prefix_conditions, bits)]
-        for t, (cond, (w, c), bit) in enumerate(zip(conditions, prefix_maps, bits) if conditions != stated else ()):
-            cw = f"{where}.conditions[{t}]"
-            got_w = vector(field(cond, "w", cw), f"{cw}.w", n)
-            got_b = rational(field(cond, "b", cw), f"{cw}.b")
-            rel = field(cond, "rel", cw)
-            if got_w != list(w) or got_b != c:
-                raise CheckFailure(cw, "the affine function differs from the one recomputed from the deep weights")
-            if rel != (">" if bit else "<="):
-                raise CheckFailure(f"{cw}.rel", f"is {rel!r} but the pattern makes it {'>' if bit else '<='!r}")
+        if "conditions" in leaf:
+            raise CheckFailure(f"{where}.conditions", "leaf conditions are no longer written (they are derived from "
+                                                      f"the path); regenerate it with exactrelu {WRITERS[self.kind]}")
         witness = vector(field(leaf, "witness", where), f"{where}.witness", n)
         X, D = scaled(witness)
         # each row's value at the witness times a positive integer (its sign is what counts)
@@ -2700,7 +2683,7 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
 
     # ------------------------------------------------------------------------- equivalence certificates
     def _parse_equivalence(self, cert) -> None:
-        self._read_version(cert, EQUIV_VERSION, "equiv (or prune, shallow --finite)")
+        self._read_version(cert, EQUIV_VERSION)
         self.cert = cert
         networks = field(cert, "networks", "")
         shas = field(cert, "network_sha256", "")

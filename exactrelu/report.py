@@ -547,7 +547,7 @@ def _assemble_shallow(v: Verified, regions, empties, detailed: bool, latex: bool
             appendix += [b for r in rest for b in r.blocks]
         else:
             appendix += [Para([Text("Every region, with its pattern, dimension, witness and formula (its conditions "
-                                    "are the neuron conditions of its pattern, listed in the certificate; its gate "
+                                    "are the neuron conditions of its pattern, which the case split states; its gate "
                                     "argument is the one above, with the split at which two patterns first differ):")]),
                          Table(["region", "pattern", "dim.", "witness", "formula"], [r.row for r in regions],
                                (0.08, 0.2, 0.1, 0.18, 0.3))]

@@ -146,7 +146,7 @@ INT_FIELDS = re.compile(
 )
 RATIONAL_FIELDS = re.compile(
     r"network\.layers\[\d+\]\.(weight\[\d+\]|bias)\[\d+\]|domain\.(lower|upper|b|A\[\d+\])\[\d+\]"
-    r"|leaves\[\d+\]\.(witness\[\d+\]|alpha\[\d+\]\[\d+\]|beta\[\d+\]|conditions\[\d+\]\.(w\[\d+\]|b))"
+    r"|leaves\[\d+\]\.(witness\[\d+\]|alpha\[\d+\]\[\d+\]|beta\[\d+\])"
     r"|tree\[\d+\]\.empty\[\d+\]\[1\]|shallow\.network\.(H\[\d+\]\[\d+\]|c\[\d+\]|alpha\[\d+\]\[\d+\]\[\d+\]|beta\[\d+\]\[\d+\])"
     r"|shallow\.network\.layers\[\d+\]\.(weights\[\d+\]\[2\]|bias\[\d+\])"
 )

@@ -223,19 +223,16 @@ def test_demo_includes_the_picture(tmp_path: Path, capsys) -> None:
 
 
 # ----------------------------------------------------------------------------- labels, colours, limits
-def _leaf_contains(leaf: dict, x) -> bool:
-    """The certificate's own conditions of a leaf (``w . x + b > 0`` or ``<= 0``), exactly."""
-    for c in leaf["conditions"]:
-        z = sum((F(w) * v for w, v in zip(c["w"], x)), F(c["b"]))
-        if not (z > 0 if c["rel"] == ">" else z <= 0):
-            return False
-    return True
+def _leaf_contains(net: ReluNetwork, leaf: dict, x) -> bool:
+    """``x`` satisfies the leaf's conditions (``z > 0`` or ``z <= 0`` for each hidden neuron, as its
+    pattern says), exactly: the pattern of ``x`` is the leaf's."""
+    return [[int(bit) for bit in layer] for layer in net.pattern(x)] == leaf["pattern"]
 
 
 @pytest.mark.parametrize("name,box", [("iris-classifier", "0:7,0:3"), ("xor", "0:1"), ("nnet", None)])
 def test_picture_labels_and_report_numbers_agree(name: str, box, tmp_path: Path, capsys) -> None:
     """Label k + 1 of the picture lies in the region the report (and the certificate) calls Region
-    k + 1, checked exactly against the certificate's leaf conditions, and in no other."""
+    k + 1, checked exactly against the leaf's conditions (its pattern), and in no other."""
     from exactrelu.io import load_model
     from exactrelu.plot import plot_regions
 
@@ -247,7 +244,7 @@ def test_picture_labels_and_report_numbers_agree(name: str, box, tmp_path: Path,
     assert result.labels, "no region got a label"
     report = (root / "proof.md").read_text()
     for k, point in result.labels.items():
-        assert [j for j, leaf in enumerate(cert["leaves"]) if _leaf_contains(leaf, point)] == [k]
+        assert [j for j, leaf in enumerate(cert["leaves"]) if _leaf_contains(net, leaf, point)] == [k]
         if k < 12:
             assert f"**Region {k + 1}** " in report
     assert all(result.polygons[k].full_dimensional for k in result.labels)

@@ -138,6 +138,21 @@ def test_no_empty_heading_and_placeholders_explained(tmp_path: Path, capsys) -> 
     assert "Here NET.json is your copy of the deep network" in text
 
 
+def _path_conditions(network: dict, pattern: list) -> list:
+    """Each hidden neuron's pre-activation ``(w, b)`` (``w . x + b``) under ``pattern``, layer-major,
+    composed exactly here from the network's weights: the conditions of the leaf with that pattern."""
+    layers = [([[F(a) for a in row] for row in L["weight"]], [F(c) for c in L["bias"]]) for L in network["layers"]]
+    n = len(layers[0][0][0])
+    inputs = [([F(int(i == j)) for j in range(n)], F(0)) for i in range(n)]  # x_i as affine functions
+    out = []
+    for (W, bias), bits in zip(layers, pattern):
+        z = [([sum(a * u[0][t] for a, u in zip(row, inputs)) for t in range(n)], c + sum(a * u[1] for a, u in zip(row, inputs)))
+             for row, c in zip(W, bias)]
+        out += z
+        inputs = [u if on else ([F(0)] * n, F(0)) for u, on in zip(z, bits)]
+    return out
+
+
 @pytest.mark.parametrize("name", ["three-inputs", "iris-classifier", "max"])
 def test_dropped_conditions_are_implied_and_kept_ones_are_not(name: str) -> None:
     """Independently of the report: a dropped condition's negation is infeasible with the kept ones
@@ -152,13 +167,13 @@ def test_dropped_conditions_are_implied_and_kept_ones_are_not(name: str) -> None
         dropped = set(re.findall(r"z\d+_\d+", block.split("so not listed: ")[1].split("\n")[0])) if "so not listed" in block else set()
         rows, names = [], []
         widths = [len(layer) for layer in leaf["pattern"]]
-        for d, c in enumerate(leaf["conditions"]):
-            w, b = [F(a) for a in c["w"]], F(c["b"])
+        bits = [bit == 1 for layer in leaf["pattern"] for bit in layer]
+        for d, ((w, b), active) in enumerate(zip(_path_conditions(cert["network"], leaf["pattern"]), bits)):
             if not any(w):
                 continue
             l = next(t for t in range(len(widths)) if d < sum(widths[: t + 1]))
             names.append(f"z{l + 1}_{d - sum(widths[:l]) + 1}")
-            rows.append((tuple(w), b, True) if c["rel"] == ">" else (tuple(-a for a in w), -b, False))
+            rows.append((tuple(w), b, True) if active else (tuple(-a for a in w), -b, False))
         kept = [r for r, nm in zip(rows, names) if nm not in dropped]
         for r, nm in zip(rows, names):
             negation = (tuple(-a for a in r[0]), -r[1], not r[2])

@@ -72,10 +72,11 @@ EXPECTED = {
     "leaf_removed": ("tree[23].leaf", "expected an integer in [0, 7]"),
     "leaf_duplicated": ("leaves[9]", "is not reached from the tree"),
     "pattern_bit_flipped": ("leaves[3].pattern", "differs from the tree path"),
-    "strictness_swapped": ("leaves[1].conditions[0].rel", "is '<=' but the pattern makes it"),
+    "leaf_conditions_stated": ("leaves[1].conditions", "leaf conditions are no longer written (they are derived from "
+                                                       "the path); regenerate it with exactrelu shallow"),
     "witness_off_region": ("leaves[6].witness", "violates condition 0"),
     "full_dimension_false_claim": ("leaves[8].witness", "claims full dimension but is on the boundary"),
-    "deep_weight_changed_rehashed": ("leaves[0].conditions[3]", "differs from the one recomputed from the deep weights"),
+    "deep_weight_changed_rehashed": ("leaves[0].alpha", "the affine map differs from the one recomputed from the deep weights"),
     "deep_weight_changed_stale_hash": ("network_sha256", "does not match the embedded network"),
     "shallow_weight_changed_rehashed": ("shallow.layers[0].weights[0]", "is [0, 0, '2'], the construction gives [0, 0, '1']"),
     "shallow_bias_changed_rehashed": ("shallow.layers[1].bias[0]", "differs from the construction"),
@@ -344,10 +345,7 @@ def recheck(cert: dict) -> bool:
                         any(not _is_int(b) for layer in leaf["pattern"] for b in layer):
                     return None
                 rows = base + [neuron_row(m, s) for m, s in zip(maps, bits)]
-                for cond, m, s in zip(leaf["conditions"], maps, bits):
-                    if [_q(a) for a in cond["w"]] != m[0] or _q(cond["b"]) != m[1] or cond["rel"] != (">" if s else "<="):
-                        return None
-                if len(leaf["conditions"]) != len(bits):
+                if "conditions" in leaf:  # the form of an earlier release
                     return None
                 x = [_q(v) for v in leaf["witness"]]
                 if len(x) != n or not all(value(r, x) > 0 if r[2] else value(r, x) >= 0 for r in rows):
@@ -604,7 +602,7 @@ def test_categories_that_stay_valid(tmp_path: Path) -> None:
 def test_the_recheck_oracle_rejects_every_stored_semantic_fault() -> None:
     """Sanity of the oracle itself: it rejects the tampered files whose fault is on the deep side."""
     for name in ("multiplier_sign_flipped", "multiplier_changed", "leaf_removed", "leaf_duplicated",
-                 "pattern_bit_flipped", "strictness_swapped", "witness_off_region", "full_dimension_false_claim",
+                 "pattern_bit_flipped", "leaf_conditions_stated", "witness_off_region", "full_dimension_false_claim",
                  "deep_weight_changed_rehashed", "tree_child_missing", "split_out_of_order", "leaf_alpha_changed",
                  "empty_proof_on_nonempty_child", "leaf_too_early", "json_float"):
         text = (TAMPERED / f"{name}.json").read_text()

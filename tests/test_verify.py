@@ -431,6 +431,8 @@ TAMPERS = [
     ("holds", lambda c: c.__setitem__("property_file_sha256", 7), "property_file_sha256", "expected a SHA-256"),
     ("holds", lambda c: c["network"]["layers"][0]["bias"].__setitem__(0, "1"), "network_sha256", "does not match"),
     ("holds", lambda c: c["leaves"].append(copy.deepcopy(c["leaves"][0])), "leaves[11]", "is not reached"),
+    ("holds", lambda c: _leaf0(c).__setitem__("conditions", []), "leaves[0].conditions",  # an earlier release's form
+     "leaf conditions are no longer written (they are derived from the path); regenerate it with exactrelu verify"),
     ("violated", lambda c: c["counterexample"]["x"].__setitem__(0, "4"), "counterexample.x",
      "is outside input set 1 (violates its row 1)"),
     ("violated", lambda c: c["counterexample"]["y"].__setitem__(0, "4"), "counterexample.y", "differs from the exact output"),

@@ -172,9 +172,9 @@ def _pattern_bit(c):
     return c
 
 
-def _rel_swapped(c):
-    cond = c["leaves"][1]["conditions"][0]
-    cond["rel"] = "<=" if cond["rel"] == ">" else ">"
+def _conditions_stated(c):
+    # a leaf as the previous release wrote it, with its conditions (its first, z1 > 0, exactly right)
+    c["leaves"][1]["conditions"] = [{"w": ["1", "0"], "b": "0", "rel": ">"}]
     return c
 
 
@@ -291,7 +291,7 @@ FAULTS: dict[str, Callable[[dict], dict]] = {
     "leaf_removed": _leaf_removed,
     "leaf_duplicated": _leaf_duplicated,
     "pattern_bit_flipped": _pattern_bit,
-    "strictness_swapped": _rel_swapped,
+    "leaf_conditions_stated": _conditions_stated,
     "witness_off_region": _witness_off_region,
     "full_dimension_false_claim": _full_dimension_false_claim,
     "deep_weight_changed_rehashed": _deep_weight_rehashed,
