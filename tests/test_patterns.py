@@ -299,3 +299,54 @@ def test_the_batch_sign_check_falls_back_to_each_neuron_bound():
     assert masks[0].tolist() == [[True, True], [True, True], [False, False]]
     out, D = rn.evaluate(points + [(F(0),)])
     assert rn.exact_rows == 1 and [F(int(v), D) for v in out[:, 0]] == [net.evaluate(p)[0] for p in points + [(F(0),)]]
+
+
+def test_the_first_layer_by_subset_sums_is_within_its_bound():
+    """``hybrid_first_layer`` (one addition of two doubling sums per entry) against the exact
+    pre-activations ``W z + c`` of every hybrid: within the stated bound, the constant neuron exactly 1;
+    and ``subset_sums`` of integers is exact for every mask."""
+    from exactrelu.modular import subset_sums
+
+    rng = random.Random(9)
+    net = random_rational_network([4, 5, 3, 1], 9)
+    rn = ResidueNetwork(net)
+    n, M = 4, 16
+    xs = [tuple(F(rng.randint(-99, 99), 7) for _ in range(n)) for _ in range(3)]
+    bs = [tuple(F(rng.randint(-99, 99), 3) for _ in range(n)) for _ in range(2)]
+    Xf, Xe = (a.reshape(3, n) for a in to_float([v for x in xs for v in x]))
+    Bf, Be = (a.reshape(2, n) for a in to_float([v for b in bs for v in b]))
+    errors = np.maximum(Xe.max(axis=0), Be.max(axis=0))
+    top = np.maximum(np.abs(Xf).max(axis=0), np.abs(Bf).max(axis=0))
+    PB = np.ascontiguousarray(rn.subset_sums(np.concatenate([Bf, np.ones((2, 1))], axis=1), True)[:, ::-1])
+    PX = np.ascontiguousarray(rn.subset_sums(Xf, False).transpose(1, 0, 2))
+    H, bound = rn.hybrid_first_layer(PX, PB, errors, top)
+    layer = net.layers[0]
+    widest = F(0)
+    for j, b in enumerate(bs):
+        for S in range(M):
+            for q, x in enumerate(xs):
+                z = [x[i] if S >> i & 1 else b[i] for i in range(n)]
+                row = H[(j * M + S) * 3 + q]
+                assert row[-1] == 1.0
+                for o, (w, c) in enumerate(zip(layer.weight, layer.bias)):
+                    gap = abs(F(float(row[o])) - sum((a * v for a, v in zip(w, z)), c))
+                    assert gap <= F(float(bound[o]))
+                    widest = max(widest, gap / F(float(bound[o])))
+    assert 0 < widest < 1  # rounding happened, and the bound covers it
+    terms = np.random.default_rng(3).integers(-1000, 1000, size=(2, n, 3)).astype(float)
+    sums = subset_sums(terms, 5.0)
+    assert all((sums[:, S] == 5 + sum((terms[:, i] for i in range(n) if S >> i & 1), np.zeros((2, 3)))).all()
+               for S in range(M))
+
+
+def test_modular_without_kept_subset_sums(reference_shapley):
+    """Background subset sums recomputed per block (too many to keep): the same exact values."""
+    rng = random.Random(6)
+    net = random_rational_network([3, 4, 3, 2], 6)
+    points = [tuple(F(rng.randint(-9, 9), 4) for _ in range(3)) for _ in range(3)] + [on_boundary(net, rng)]
+    background = [tuple(F(rng.randint(-9, 9), 3) for _ in range(3)) for _ in range(5)]
+    explainer = Explainer(net, background, fast_path=False)
+    explainer.modular = ModularShapley(net)
+    explainer.modular.CHUNK, explainer.modular.SUBSET_SUMS = 16, 0  # two background rows per block
+    for x, r in zip(points, explainer.explain_many(points)):
+        assert [list(row) for row in r.values] == reference_shapley(net, x, background)
