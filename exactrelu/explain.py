@@ -515,10 +515,8 @@ class ModularShapley:
         N_i = n! |B| D phi_i = sum_S c_i(S) V(S),      V(S) = sum_b F(S, b) = A_L X(S) + |B| c_L D_{L-1},
         X(S) = sum_b m_{L-1}(S, b) h_{L-1}(S, b)   (the last hidden layer, masked, summed over b),
 
-    per prime: the first layer ``h_1(S, b, x) = P_b(S^c) + P_x(S)`` of all ``2^n`` coalitions as one
-    addition of two subset sums of centred residues, ``P_b(T) = c_1 Q + sum_{i in T} A_1[:, i] b_i``
-    and ``P_x(S) = sum_{i in S} A_1[:, i] x_i``, each built once per background row or point by
-    doubling (:func:`~exactrelu.modular.subset_sums`), left unreduced; each later hidden layer one product; the last
+    per prime: the first layer ``h_1 = G_b + sum_{i in S} Delta_i(b)`` of all ``2^n`` coalitions as one
+    product with the coalition bits, left unreduced; each later hidden layer one product; the last
     one summed over runs of background rows before its reduction (the prime's size chosen, from the
     sum's length, for the fewest primes: :meth:`~exactrelu.modular.ResidueNetwork.summing_limit`);
     the output layer and the coefficients only on the sums ``X`` (int64: ``|c| <= p/2``,
@@ -543,7 +541,6 @@ class ModularShapley:
     MAX_FEATURES = 14
     MAX_BACKGROUND = 1 << 26  # |V(S)| sums stay below 2^53 in float64
     CHUNK = 8192  # hybrids per batch
-    SUBSET_SUMS = 1 << 22  # floats of the background rows' first-layer subset sums kept for all blocks
     _cache: dict[int, tuple["weakref.ref[ReluNetwork]", "ModularShapley"]] = {}
 
     @classmethod
@@ -622,11 +619,9 @@ class ModularShapley:
 
         Two passes over blocks of pairs ``(x, b)`` (:meth:`_blocks`): the float pass (masks, fast-path
         flags, the float estimate ``y`` and its bound ``E``), then the residue pass, all primes at
-        once.  In both passes the first layer of a block is one addition per entry of two subset
-        sums over the coalitions, of the background row (over the complement, with the bias) and of
-        the point (:meth:`~exactrelu.modular.ResidueNetwork.hybrid_first_layer` in floats, centred
-        residues ``A_1[:, i] z_i`` in the residue pass: at most ``n + 1`` terms ``|.| <= p/2``, as a
-        product's, left unreduced); the last hidden layer (masked) is summed over the block's
+        once.  The first layer of a block is one product ``[bits | 1] (2^n x (n + 1)) * [Delta; G]``
+        per prime, with ``Delta_i = A_1[:, i] (x_i - b_i)`` and ``G = A_1 b + c_1 Q`` as centred
+        residues, left unreduced; the last hidden layer (masked) is summed over the block's
         background rows before it is reduced, and the output layer and the Shapley coefficients are
         applied to those sums (:meth:`~exactrelu.modular.ResidueNetwork.summing_limit` bounds the
         primes so that every step is exact)."""
@@ -647,11 +642,8 @@ class ModularShapley:
         errors = np.maximum(Xe.reshape(k, n).max(axis=0), Be.reshape(nb, n).max(axis=0))
         top = np.maximum(np.abs(Xf).max(axis=0), np.abs(Bf).max(axis=0))  # bounds every hybrid's |z_i|
         group, blocks = self._blocks(k, nb)
-        # the first layer's subset sums (ResidueNetwork.hybrid_first_layer): of the background rows kept for
-        # all blocks when they fit in SUBSET_SUMS floats, of the points per run of blocks
-        PB: dict[int, np.ndarray] = {}
-        PX: tuple[int, Optional[np.ndarray]] = (-1, None)
-        keep_sums = nb * M * rn.floats[0][0].shape[1] <= self.SUBSET_SUMS
+        bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1)  # the hybrids carry a ones column
+        Xf, Bf = (np.concatenate([A, np.ones((len(A), 1))], axis=1) for A in (Xf, Bf))
         fast = np.full(k, fast_path)
         own_patterns: dict[int, bytes] = {}
         Vf = np.zeros((M, k, m))  # sum_b of the float outputs
@@ -659,6 +651,7 @@ class ModularShapley:
         done = []
         for points, b0, b1 in blocks:  # ---- the float pass; rows ordered (background row, mask, point)
             kc, gb = len(points), b1 - b0
+            Zf = np.where(bits[None, :, None, :], Xf[points][None, None, :, :], Bf[b0:b1][:, None, None, :])
 
             def numerators(rows: list[int], points=points, b0=b0, kc=kc) -> list[list[int]]:
                 out = []
@@ -669,15 +662,7 @@ class ModularShapley:
                     out.append([x[i] if (mask >> i) & 1 else b[i] for i in range(n)])
                 return out
 
-            pb = PB.get(b0)
-            if pb is None:
-                pb = np.ascontiguousarray(rn.subset_sums(Bf[b0:b1], True)[:, ::-1])  # at S: over S^c
-                if keep_sums:
-                    PB[b0] = pb
-            if PX[0] != int(points[0]):  # the blocks of one run of points are consecutive
-                PX = (int(points[0]), np.ascontiguousarray(rn.subset_sums(Xf[points], False).transpose(1, 0, 2)))
-            first = rn.hybrid_first_layer(PX[1], pb, errors, top)
-            masks, open_rows, Y, e = rn.masks(None, errors, numerators, Q, first=first)
+            masks, open_rows, Y, e = rn.masks(Zf.reshape(-1, n + 1), errors, numerators, Q, top)
             if fast_path:
                 self._closure(fast, masks, open_rows, points, numerators, Q)
                 if b0 == 0:  # the hybrid of mask 2^n - 1 is the point itself
@@ -764,7 +749,7 @@ class ModularShapley:
         blocks' exact masks (the fast points' entries stay 0), the last hidden layer summed over
         ``group`` background rows at a time.  Every hidden layer but the last carries one more neuron,
         the constant 1 (mask 1), which the next layer's bias row reads."""
-        from .modular import _reduce, subset_sums
+        from .modular import _reduce
 
         rn, n, m, M = self.residue, self.n, self.m, 1 << self.n
         P, nb = len(primes), len(bq)
@@ -791,27 +776,17 @@ class ModularShapley:
         A1, c1 = first[:, :-1, :], first[:, -1, :]
         Xr = np.array([[[v % p for v in x] for x in xq] for p in primes], dtype=np.int64).reshape(P, len(xq), n)
         Br = np.array([[[v % p for v in b] for b in bq] for p in primes], dtype=np.int64).reshape(P, nb, n)
-        base = centred(c1).astype(float)[:, None, :]  # the bias row c_1 Q (constant: 1)
-        sums_b: dict[int, np.ndarray] = {}  # per run of background rows, kept when they fit in SUBSET_SUMS
-        keep_sums = P * nb * M * first.shape[2] <= self.SUBSET_SUMS
-        sums_x: tuple[int, Optional[np.ndarray]] = (-1, None)
+        G = centred(np.matmul(Br, A1) + c1[:, None, :])  # |terms| < p^2 / 2, n of them: int64 (constant: 1)
+        bits = np.concatenate([self.bits, np.ones((M, 1), dtype=bool)], axis=1).astype(float)
         hidden = len(rn.layers) - 1
         w = weights[0].shape[2]
         X = np.zeros((P, M, k, weights[-1].shape[1] - 1 if hidden else m))  # |X| < 2 p |B|
         for points, b0, b1, masks in work:  # rows ordered (background row, mask, point)
             kc, gb = len(points), b1 - b0
-            # the first layer at (x_S, b_rest) is SB[b, S^c] + SX[x, S]: subset sums of centred residues
-            # A_1[:, i] z_i (|.| <= p/2; with c_1 in SB), so |H| <= (n + 1) p/2, unreduced, as a product's
-            SB = sums_b.get(b0)
-            if SB is None:
-                SB = np.ascontiguousarray(subset_sums(centred(Br[:, b0:b1, :, None] * A1[:, None]).astype(float),
-                                                      base)[:, :, ::-1])  # indexed by S, holding S^c
-                if keep_sums:
-                    sums_b[b0] = SB
-            if sums_x[0] != int(points[0]):  # the blocks of one run of points are consecutive
-                sums_x = (int(points[0]), np.ascontiguousarray(
-                    subset_sums(centred(Xr[:, points, :, None] * A1[:, None]).astype(float), 0.0).transpose(0, 2, 1, 3)))
-            SX = sums_x[1]
+            diff = (Xr[:, None, points, :] - Br[:, b0:b1, None, :]) % pr[:, None, None, None]  # primes x gb x kc x n
+            Delta = centred(A1[:, None, :, None, :] * diff.transpose(0, 1, 3, 2)[..., None])  # primes x gb x n x kc x w
+            right = np.concatenate([Delta, np.broadcast_to(G[:, b0:b1, None, None, :], (P, gb, 1, kc, w))], axis=2)
+            right = right.reshape(P, gb, n + 1, kc * w).astype(float)
             floats = []  # the masks, with the constant neuron but for the last (reused arrays: no page faults)
             for l, mask in enumerate(masks):
                 rows, width = mask.shape
@@ -821,7 +796,7 @@ class ModularShapley:
             rows = gb * M * kc
             sel = slice(int(points[0]), int(points[-1]) + 1) if int(points[-1]) - int(points[0]) + 1 == kc else points
             for t in range(P):  # one prime at a time: the work arrays stay in cache (and are reused)
-                H = np.add(SB[t][:, :, None, :], SX[t][None], out=rn._scratch("first", rows, w).reshape(gb, M, kc, w))
+                H = np.matmul(bits, right[t], out=rn._scratch("first", gb * M, kc * w).reshape(gb, M, kc * w))
                 H = H.reshape(rows, w)  # |H| <= (n + 1) p / 2, unreduced
                 for l in range(1, hidden):
                     if l > 1:

@@ -191,42 +191,8 @@ class ResidueNetwork:
         return low
 
     # ------------------------------------------------------------------ step 1: signs
-    def subset_sums(self, Z: np.ndarray, with_bias: bool) -> np.ndarray:
-        """``P`` (points x ``2^n`` x (width + 1), float64): ``P[q, S] = sum_{i in S} fl(W[:, i] Z[q, i])``
-        for every mask ``S`` (:func:`subset_sums`), after the bias row (and the constant neuron's 1) if
-        ``with_bias``: each entry a recursive sum of at most ``n`` products (after the bias)."""
-        Wa = self.floats[0][0]
-        return subset_sums(Z[:, : self.n, None] * Wa[: self.n], Wa[-1] if with_bias else 0.0)
-
-    def hybrid_first_layer(self, PX: np.ndarray, PB: np.ndarray, errors: np.ndarray,
-                           top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(H, bound)``: the first layer in float64 at every hybrid ``(x_S, b_rest)`` of some points
-        and background rows, rows ordered (background row, mask ``S``, point), as :meth:`masks` takes
-        it (``first=``), from their :meth:`subset_sums`: ``PB[b, S]`` the sum of background row ``b``
-        over the complement of ``S`` with the bias (background rows x masks x width), ``PX[S, x]``
-        point ``x``'s over ``S`` without it (masks x points x width); ``H(b, S, x) = fl(PB[b, S] +
-        PX[S, x])``, one addition per entry.  ``errors[i]`` bounds the conversion error of coordinate ``i`` of every point and
-        row, and ``top[i]`` its magnitude.
-
-        In exact arithmetic on the floats the sum is ``W z + c`` at the hybrid ``z``, so the
-        conversion terms of the bound are those of one product; for the rounding, every term of that
-        sum (``W_i z_i`` or ``c``) passes through at most ``n + 2`` roundings (its product, at most
-        ``n`` additions in ``PB`` or ``n - 1`` in ``PX``, the final addition), so the computed value
-        is within ``gamma_{n+2} (top |W| + |c|)`` (Higham, Lemma 3.3; the sum of the terms'
-        magnitudes), the product's bound with ``gamma_{n+1}`` raised to ``gamma_{n+2}``."""
-        Wa, absWt, absb, We, be, _ = self.floats[0]
-        gb, M, width = PB.shape
-        kc = PX.shape[1]
-        H = self._scratch("hybrids", gb * M * kc, width).reshape(gb, M, kc, width)
-        np.add(PB[:, :, None, :], PX[None], out=H)
-        bound = _gamma(self.n + 2) * (top @ absWt + absb) + errors @ absWt
-        if We.any() or be.any():
-            bound += (top + errors) @ We + be
-        return H.reshape(-1, width), bound * SAFETY + TINY
-
-    def masks(self, Z: Optional[np.ndarray], errors: np.ndarray, numerators, Q: int,
-              top0: Optional[np.ndarray] = None,
-              first: Optional[tuple[np.ndarray, np.ndarray]] = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    def masks(self, Z: np.ndarray, errors: np.ndarray, numerators, Q: int,
+              top0: Optional[np.ndarray] = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
         """``(masks, open_rows, Y, e)`` for the points ``Z`` (float64, points x (inputs + 1), the last
         column ones; ``errors[i]`` bounds ``|Z[:, i] - z_i|`` for every point; ``top0[i]``, if given,
         bounds ``|Z[:, i]|``).  Every layer is one BLAS product with the bias as the row read by the
@@ -236,32 +202,28 @@ class ResidueNetwork:
         ``masks``: the activation masks (one bool array, points x width, per hidden layer),
         exact: float-proved, and computed in integers for the points whose signs the floats leave
         open (``open_rows``, row indices; ``numerators(rows)`` gives their integer numerators over
-        ``Q``).  ``first``, if given, is the first layer already computed with its bound
-        (:meth:`hybrid_first_layer`; ``Z`` is then not read).  A neuron's sign counts as proved when ``|H| > bound`` (``H > bound``: active, ``z > 0``;
+        ``Q``).  A neuron's sign counts as proved when ``|H| > bound`` (``H > bound``: active, ``z > 0``;
         ``H < -bound``: inactive, ``z < 0``), so a point with a pre-activation exactly ``0`` is always
         open; a batch whose smallest ``|H|`` exceeds the largest bound is proved by that one comparison.  ``Y`` (points x outputs): the network's outputs in float64, within ``e[o]`` of the exact
         output ``o`` at every point (open points: the exact output rounded)."""
-        N = Z.shape[0] if first is None else first[0].shape[0]
+        N = Z.shape[0]
         undecided = None
         masks = []
         V, E = Z, errors
         with np.errstate(all="ignore"):
             for l, (Wa, absWt, absb, We, be, gamma) in enumerate(self.floats):
+                H = np.matmul(V, Wa, out=self._scratch(("H", l), N, Wa.shape[1]))  # reused: no page faults
                 width = absWt.shape[1]
-                if l == 0 and first is not None:
-                    H, bound = first
+                if not N:
+                    top = np.zeros(absWt.shape[0])
+                elif l:  # V >= 0 after a ReLU (and the ones); one maximum for all columns (a full reduction is fast)
+                    top = np.full(absWt.shape[0], V.max())
                 else:
-                    H = np.matmul(V, Wa, out=self._scratch(("H", l), N, Wa.shape[1]))  # reused: no page faults
-                    if not N:
-                        top = np.zeros(absWt.shape[0])
-                    elif l:  # V >= 0 after a ReLU (and the ones); one maximum for all columns (a full reduction is fast)
-                        top = np.full(absWt.shape[0], V.max())
-                    else:
-                        top = np.abs(V[:, :-1]).max(axis=0) if top0 is None else top0
-                    bound = gamma * (top @ absWt + absb) + E @ absWt
-                    if We.any() or be.any():
-                        bound += (top + E) @ We + be
-                    bound = bound * SAFETY + TINY
+                    top = np.abs(V[:, :-1]).max(axis=0) if top0 is None else top0
+                bound = gamma * (top @ absWt + absb) + E @ absWt
+                if We.any() or be.any():
+                    bound += (top + E) @ We + be
+                bound = bound * SAFETY + TINY
                 if l == len(self.floats) - 1:
                     break
                 magnitude = np.abs(H, out=self._scratch(("abs", l), N, H.shape[1]))
@@ -366,20 +328,6 @@ class ResidueNetwork:
                                                       .reshape(len(points), self.n), p, Q), masks, p, Q).copy()
                       for p in primes])
         return crt_many(R.astype(np.int64), primes), Q * self.denominator_scale
-
-
-def subset_sums(terms: np.ndarray, base) -> np.ndarray:
-    """``out[..., S, :] = base + sum_{i in S} terms[..., i, :]`` for every mask ``S < 2^n`` (bit ``i``:
-    term ``i``; ``terms`` is ... x n x w), by doubling: ``out[..., S + 2^i, :] = out[..., S, :] +
-    terms[..., i, :]`` for ``S < 2^i``, one addition per entry.  Each entry is the recursive sum of
-    ``base`` and its terms in increasing ``i``."""
-    n, width = terms.shape[-2:]
-    out = np.empty(terms.shape[:-2] + (1 << n, width))
-    out[..., 0, :] = base
-    for i in range(n):
-        half = 1 << i
-        np.add(out[..., :half, :], terms[..., i, None, :], out=out[..., half : 2 * half, :])
-    return out
 
 
 def _reduce(H: np.ndarray, p, inverse, q: Optional[np.ndarray] = None) -> None:
