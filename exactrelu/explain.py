@@ -100,7 +100,7 @@ import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -1065,28 +1065,35 @@ def _sampled(evaluator: IntegerNetwork, x: Vector, bg: list[Vector], samples: in
 
 
 # ============================================================================ input files
-def read_points_csv(path: str | Path, dim: int, what: str = "background") -> list[Vector]:
-    """Points from a CSV file: one point per row, no header, entries as on the command line
-    (``1/2``, ``-0.25``, ``3``).  Blank lines are skipped."""
+def iter_points_csv(path: str | Path, dim: int, what: str = "background") -> Iterator[Vector]:
+    """The points of a CSV file one at a time, read line by line (memory bounded by a line): one
+    point per row, no header, entries as on the command line (``1/2``, ``-0.25``, ``3``).  Blank
+    lines are skipped; a file without points raises :class:`InputError` after its last line."""
     p = Path(path)
+    found = False
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with p.open(encoding="utf-8", newline="") as handle:
+            for line_no, row in enumerate(csv.reader(handle), start=1):
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                if len(row) != dim:
+                    raise InputError(f"{p}: line {line_no} has {len(row)} columns, the network has {dim} inputs")
+                try:
+                    point = tuple(parse_rational(cell.strip(), f"column {j + 1}") for j, cell in enumerate(row))
+                except InputError as exc:
+                    hint = " (the file must not have a header row)" if not found else ""
+                    raise InputError(f"{p}: line {line_no}: {exc}{hint}") from None
+                found = True
+                yield point
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{p}: cannot read the {what} file: {exc}") from None
-    points = []
-    for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != dim:
-            raise InputError(f"{p}: line {line_no} has {len(row)} columns, the network has {dim} inputs")
-        try:
-            points.append(tuple(parse_rational(cell.strip(), f"column {j + 1}") for j, cell in enumerate(row)))
-        except InputError as exc:
-            hint = " (the file must not have a header row)" if not points else ""
-            raise InputError(f"{p}: line {line_no}: {exc}{hint}") from None
-    if not points:
+    if not found:
         raise InputError(f"{p}: the {what} file has no points")
-    return points
+
+
+def read_points_csv(path: str | Path, dim: int, what: str = "background") -> list[Vector]:
+    """All the points of a CSV file (:func:`iter_points_csv`), as a list."""
+    return list(iter_points_csv(path, dim, what))
 
 
 # ============================================================================ reports

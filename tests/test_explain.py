@@ -334,6 +334,101 @@ def test_cli_batch_csv_and_json(tiny_json: Path, tmp_path: Path, capsys, referen
     assert data["items"][1]["shapley"] == [[v] for v in rows[2][4:6]]
 
 
+def _batch_files(tmp_path: Path, random_network, rational_point, points: int = 7):
+    """A random 3-[4, 3]-2 network, ``points`` rational points and 3 background rows, as files."""
+    rng = random.Random(11)
+    net = random_network(rng, [3, 4, 3, 2], "generic")
+    lo, hi = [F(-2)] * 3, [F(2)] * 3
+    xs = [rational_point(rng, lo, hi) for _ in range(points)]
+    background = [rational_point(rng, lo, hi) for _ in range(3)]
+    files = {name: tmp_path / name for name in ("net.json", "pts.csv", "bg.csv")}
+    files["net.json"].write_text(json.dumps(net.to_dict()))
+    files["pts.csv"].write_text("".join(",".join(map(str, x)) + "\n" for x in xs))
+    files["bg.csv"].write_text("".join(",".join(map(str, b)) + "\n" for b in background))
+    return net, xs, background, files
+
+
+def test_cli_batch_streams_chunks_exactly(tmp_path: Path, capsys, random_network, rational_point,
+                                          reference_shapley) -> None:
+    net, xs, background, files = _batch_files(tmp_path, random_network, rational_point)
+    base = ["explain", str(files["net.json"]), "--points", str(files["pts.csv"]), "--background", str(files["bg.csv"]),
+            "--no-fast-path"]
+    out = tmp_path / "out.csv"
+    assert main(base + ["--batch", "--chunk", "3", "--progress", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "1 of 7 points" in err and "7 of 7 points" in err  # the progress display: the first, the last
+    text = out.read_text()
+    assert "points/s" not in text and "\r" not in text  # never in the output file
+    rows = [line.split(",") for line in text.splitlines()]
+    assert rows[0][4:7] == ["phi_x1", "phi_x2", "phi_x3"] and len(rows) == 1 + 2 * len(xs)
+    for k, x in enumerate(xs):
+        expected = reference_shapley(net, x, background)
+        mean = [sum((net.evaluate(b)[o] for b in background), F(0)) / 3 for o in range(2)]
+        for o in range(2):
+            row = rows[1 + 2 * k + o]
+            assert row[:2] == [str(k + 1), str(o + 1)]
+            assert [F(v) for v in row[4:7]] == [expected[i][o] for i in range(3)]
+            assert (F(row[2]), F(row[3])) == (net.evaluate(x)[o], mean[o])
+            assert sum((F(v) for v in row[4:7]), F(0)) == F(row[2]) - F(row[3])  # efficiency, exactly
+    assert main(base) == 0  # the same rows as the whole file in one batch
+    assert capsys.readouterr().out == text
+    assert main(base + ["--batch", "--chunk", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["points"] == len(xs) == len(data["items"]) and data["fast_path_applied"] == 0
+    for x, item in zip(xs, data["items"]):
+        assert item["x"] == [str(v) for v in x]
+        assert [[F(v) for v in row] for row in item["shapley"]] == reference_shapley(net, x, background)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("1,2,-1\n0,0,0\n1,1\n", r"pts.csv: line 3 has 2 columns, the network has 3 inputs"),
+    ("x1,x2,x3\n1,2,-1\n", r"pts.csv: line 1: column 1: 'x1' is not a rational.*header row"),
+    ("1,2,-1\n9,0,0\n", r"pts.csv: point 2 \(9, 0, 0\) is outside the domain"),
+    ("\n", r"pts.csv: the points file has no points"),
+])
+def test_cli_batch_bad_point_file_one_line_and_no_output(tmp_path: Path, capsys, random_network, rational_point,
+                                                         content, message) -> None:
+    _, _, _, files = _batch_files(tmp_path, random_network, rational_point)
+    files["pts.csv"].write_text(content)
+    out = tmp_path / "out.csv"
+    assert main(["explain", str(files["net.json"]), "--points", str(files["pts.csv"]), "--batch", "--chunk", "1",
+                 "--box=-2:2", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("exactrelu: error:")
+    import re
+
+    assert re.search(message, err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bg.csv", "net.json", "pts.csv"]
+
+
+def test_cli_batch_refuses_its_input_and_leaves_nothing_when_interrupted(
+        tmp_path: Path, capsys, monkeypatch, random_network, rational_point) -> None:
+    _, _, _, files = _batch_files(tmp_path, random_network, rational_point)
+    before = files["pts.csv"].read_text()
+    base = ["explain", str(files["net.json"]), "--points", str(files["pts.csv"]), "--batch", "--chunk", "2"]
+    assert main(base + ["-o", str(files["pts.csv"])]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "pts.csv" in err
+    assert files["pts.csv"].read_text() == before
+    assert main(["explain", str(files["net.json"]), "--x", "0,0,0", "--batch"]) == 2
+    assert capsys.readouterr().err.strip() == "exactrelu: error: --batch: needs --points FILE.csv (the points to stream)"
+    calls = []
+    real = Explainer.explain_many
+
+    def interrupted(self, points, progress=None):
+        calls.append(len(points))
+        if len(calls) == 2:  # the second chunk: the first one's rows are already written
+            raise KeyboardInterrupt
+        return real(self, points, progress)
+
+    monkeypatch.setattr(Explainer, "explain_many", interrupted)
+    out = tmp_path / "out.csv"
+    assert main(base + ["-o", str(out)]) == 3  # interrupted: incomplete
+    assert "nothing was written" in capsys.readouterr().err
+    assert calls == [2, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bg.csv", "net.json", "pts.csv"]  # no file, no temporary
+
+
 def test_cli_sampled_is_labelled_approximate(tmp_path: Path, capsys) -> None:
     p = tmp_path / "add.json"
     p.write_text(json.dumps(_additive(3).to_dict()))

@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import json
+import sys
 from fractions import Fraction
+from typing import Callable, Iterable, Iterator
 
 from ..errors import InputError
 from ..rationals import format_rational
@@ -17,6 +20,7 @@ from .options import add_domain_options, add_model_options, add_quiet, domain_fr
 
 SUMMARY = "explain a point: its region, its exact local linear model, and exact Shapley values"
 EXAMPLE = "exactrelu explain net.json --x 1/2,3 --background background.csv --json"
+BATCH_CHUNK = 1000  # points per chunk of --batch
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +30,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--x", help="the point, comma-separated rationals such as 1/2,3")
     where.add_argument("--points", metavar="FILE.csv", help="batch mode: one point per row (no header)")
+    parser.add_argument("--batch", action="store_true",
+                        help="with --points: stream the file in chunks of --chunk points (memory bounded by the chunk); "
+                             "with -o the results go to a temporary file renamed into place at the end")
+    parser.add_argument("--chunk", type=positive_int, default=BATCH_CHUNK, metavar="N",
+                        help=f"points per chunk of --batch (default {BATCH_CHUNK})")
+    parser.add_argument("--progress", action="store_true",
+                        help="show the progress of a batch on stderr even when it is not a terminal")
     ref = parser.add_mutually_exclusive_group()
     ref.add_argument("--background", metavar="FILE.csv",
                      help="background set B: one point per row, no header (default: the single point 0)")
@@ -54,7 +65,9 @@ def _check_inside(domain, point, what: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..io.output import Outputs
 
-    console = Console(args.quiet)
+    if args.batch and args.points is None:
+        raise InputError("--batch: needs --points FILE.csv (the points to stream)")
+    console = Console(args.quiet, progress=args.progress)
     with Outputs(inputs=[args.model, *domain_inputs(args), args.points, args.background]) as outputs:
         target = outputs.add(args.output) if args.output else None
         outputs.open()
@@ -63,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace, console: Console, outputs, target) -> None:
-    from ..explain import ZERO, Explainer, IntegerNetwork, RegionLookup, explain_point, read_points_csv
+    from ..explain import ZERO, Explainer, IntegerNetwork, RegionLookup, explain_point, iter_points_csv, read_points_csv
     from ..rationals import parse_vector
 
     loaded = read_model(args.model, args, console)
@@ -72,10 +85,14 @@ def _explain(args: argparse.Namespace, console: Console, outputs, target) -> Non
     domain = domain_from_args(args, loaded.network.input_dim, loaded)
     if args.x is not None:
         points = [net.coerce_point(parse_vector(args.x, "--x"), "--x")]
-    else:
-        points = read_points_csv(args.points, n, "points")
-    for k, p in enumerate(points):
-        _check_inside(domain, p, "--x: the point" if args.x is not None else f"{args.points}: point {k + 1}")
+        _check_inside(domain, points[0], "--x: the point")
+    else:  # every point is read and checked before any is explained (a bad file: one line, no output)
+        points = []
+        for k, p in enumerate(iter_points_csv(args.points, n, "points")):
+            _check_inside(domain, p, f"{args.points}: point {k + 1}")
+            if not args.batch:
+                points.append(p)
+        total = k + 1
     baseline = None
     if args.background:
         background = read_points_csv(args.background, n, "background")
@@ -102,29 +119,67 @@ def _explain(args: argparse.Namespace, console: Console, outputs, target) -> Non
                      f"(enumerated in {e.seconds:.2f} s)")
     explainer = Explainer(net, background, method=args.method, max_features=args.max_features, samples=args.samples,
                           seed=args.seed, fast_path=not args.no_fast_path, evaluator=evaluator, lookup=lookup)
-    results = explainer.explain_many(points, progress=console.count if len(points) > 1 else None)
-    console.end_progress()
-    items = [explain_point(explainer, p, baseline=baseline if args.baseline else None, domain=domain, result=r)
-             for p, r in zip(points, results)]
-    fast = sum(it["fast_path"] for it in items)
-    approx = sum(not it["exact"] for it in items)
+
+    def explained(chunk: list, done: int, total: int) -> list[dict]:
+        items = []
+        for p, r in zip(chunk, explainer.explain_many(chunk)):
+            items.append(explain_point(explainer, p, baseline=baseline if args.baseline else None, domain=domain,
+                                       result=r))
+            if total > 1:
+                console.count(done + len(items), total)
+        return items
+
+    write = target.write if target is not None else sys.stdout.write
     if args.x is not None:
-        text = json.dumps(items[0], indent=1) if args.json else text_report(items[0], net, desc)
-    elif args.json:
-        text = json.dumps({"points": len(items), "fast_path_applied": fast, "background": desc,
-                           "items": items}, indent=1)
+        item = explained(points, 0, 1)[0]
+        fast, approx, count = int(item["fast_path"]), int(not item["exact"]), 1
+        write((json.dumps(item, indent=1) if args.json else text_report(item, net, desc)) + "\n")
     else:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(csv_rows(items, n))
-        text = buffer.getvalue().rstrip("\n")
+        chunks = (_chunks(iter_points_csv(args.points, n, "points"), args.chunk) if args.batch else [points])
+        fast, approx, count = _write_batch(chunks, total, explained, write, args.json, desc, n,
+                                           args.samples is not None and n > args.max_features)
+        console.end_progress()
     if target is not None:
-        target.write(text + "\n")
         outputs.commit()
         console.note(f"wrote {args.output}")
-    else:
-        print(text)
-    console.note(f"one-region fast path applied to {fast} of {len(items)} point{'s' * (len(items) != 1)}"
+    console.note(f"one-region fast path applied to {fast} of {count} point{'s' * (count != 1)}"
                  + (f"; {approx} APPROXIMATE (sampled) result{'s' * (approx != 1)}" if approx else ""))
+
+
+def _chunks(points: Iterator, size: int) -> Iterator[list]:
+    """``points`` in lists of ``size`` (the last one shorter)."""
+    while chunk := list(itertools.islice(points, size)):
+        yield chunk
+
+
+def _write_batch(chunks: Iterable[list], total: int, explained: Callable[[list, int, int], list[dict]],
+                 write: Callable[[str], object], as_json: bool, desc: str, n: int, may_sample: bool) -> tuple[int, int, int]:
+    """Explain the points chunk by chunk and write each chunk's results as soon as it is done: CSV
+    rows (:func:`csv_rows`, the header first) or one JSON object whose ``items`` are written one by
+    one and whose counts follow them.  Returns the counts (fast path, approximate, points)."""
+    fast = approx = done = 0
+    if as_json:
+        write(f'{{\n "background": {json.dumps(desc)},\n "items": [\n')
+    else:
+        write(_csv_text([csv_head(n, may_sample)]))
+    for chunk in chunks:
+        items = explained(chunk, done, total)
+        fast += sum(it["fast_path"] for it in items)
+        approx += sum(not it["exact"] for it in items)
+        if as_json:
+            write((",\n" if done else "") + ",\n".join(json.dumps(it, indent=1) for it in items))
+        else:
+            write(_csv_text(csv_rows(items, done + 1)))
+        done += len(items)
+    if as_json:
+        write(f'\n ],\n "points": {done},\n "fast_path_applied": {fast}\n}}\n')
+    return fast, approx, done
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
 
 
 def text_report(item: dict, net, background_desc: str) -> str:
@@ -175,17 +230,21 @@ def text_report(item: dict, net, background_desc: str) -> str:
 CSV_HEAD = ("point", "output", "f_x", "mean_f_background")
 
 
-def csv_rows(items: list[dict], n: int) -> list[list[str]]:
-    approx = any(not it["exact"] for it in items)
-    head = [*CSV_HEAD, *(f"phi_x{i + 1}" for i in range(n)), "pattern", "fast_path", "exact"]
-    if approx:
-        head[4:4 + n] = [f"phi_x{i + 1}_approximate" for i in range(n)]
-    rows = [head]
-    for p, it in enumerate(items, start=1):
+def csv_head(n: int, approximate: bool) -> list[str]:
+    """The CSV header; the value columns say ``_approximate`` when the request may sample
+    (``--samples`` above the feature limit), whatever each point turns out to need."""
+    values = [f"phi_x{i + 1}_approximate" if approximate else f"phi_x{i + 1}" for i in range(n)]
+    return [*CSV_HEAD, *values, "pattern", "fast_path", "exact"]
+
+
+def csv_rows(items: list[dict], first: int = 1) -> list[list[str]]:
+    """One row per point and output; points numbered from ``first``."""
+    rows = []
+    for p, it in enumerate(items, start=first):
         values = it.get("shapley", it.get("shapley_approximate"))
         pattern = "|".join("".join(map(str, layer)) for layer in it["region"]["pattern"])
         for o in range(len(it["output"])):
             rows.append([str(p), str(o + 1), it["efficiency"]["f_x"][o], it["efficiency"]["mean_f_background"][o],
-                         *(values[i][o] for i in range(n)), pattern, str(it["fast_path"]).lower(),
+                         *(row[o] for row in values), pattern, str(it["fast_path"]).lower(),
                          "true" if it["exact"] else "false (APPROXIMATE)"])
     return rows
