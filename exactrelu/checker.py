@@ -773,6 +773,7 @@ def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
 PROPERTY_FORMAT = "exactrelu-property"
 PROPERTY_VERSION = 2
 VNNLIB_FORMAT = "exactrelu-vnnlib-property"
+VNNLIB_NESTING = 200  # the deepest parenthesis nesting read (exactrelu.vnnlib.MAX_NESTING)
 
 
 def canonical_row(row, where: str, dim: int) -> dict:
@@ -842,6 +843,8 @@ def read_vnnlib(text: str, where: str) -> tuple:
         tokens += body.replace("(", " ( ").replace(")", " ) ").split()
     stack = [[]]
     for token in tokens:
+        if token == "(" and len(stack) > VNNLIB_NESTING:
+            raise CheckFailure(where, f"parentheses nested more than {VNNLIB_NESTING} deep")
         if token == "(":
             stack.append([])
         elif token == ")" and len(stack) > 1:

@@ -256,3 +256,46 @@ def test_verify_early_ends_when_an_input_is_read_by_no_neuron(tmp_path):
     check = subprocess.run([sys.executable, str(CHECKER), str(tmp_path / "p.cert.json"), "--model", str(tmp_path / "net.json"),
                             "--property", str(tmp_path / "p.vnnlib")], capture_output=True, text=True)
     assert check.stdout == "s VERIFIED\n"
+
+
+def _nested_property(levels: int) -> str:
+    """A 2-input property whose output atom sits inside ``levels`` nested ``(and ...)``."""
+    return ("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+            "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
+            "(assert " + "(and " * levels + "(> Y_0 1)" + ")" * levels + ")\n")
+
+
+# A property nested 500 deep (`(assert (and (and ... (> Y_0 1) ...)))`): `exactrelu verify` ended in a
+# RecursionError traceback with exit 1 (the code of "violated"), and `exactrelu regions --domain`
+# likewise; the checker answered s NOT VERIFIED blaming "tree: nested too deeply" for the property file.
+def test_a_property_nested_too_deeply_is_refused_in_one_line(tmp_path):
+    from exactrelu import checker
+    from exactrelu.errors import PropertyError
+    from exactrelu.vnnlib import MAX_NESTING, parse_property
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["1", "1"]], "bias": ["0"]}, {"weight": [["1/2"]], "bias": ["0"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    (tmp_path / "deep.vnnlib").write_text(_nested_property(500))
+    for command in (["verify", "net.json", "deep.vnnlib"], ["regions", "net.json", "--domain", "deep.vnnlib"]):
+        result = subprocess.run([sys.executable, "-m", "exactrelu", *command], capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
+        assert result.stderr == f"exactrelu: error: deep.vnnlib, line 8: parentheses nested more than {MAX_NESTING} deep\n"
+    # the deepest accepted property (the assert, MAX_NESTING - 2 ands, the atom) is answered, and its
+    # certificate checks against that file; one level more is refused by both readers alike.
+    limit = MAX_NESTING - 2
+    assert parse_property(_nested_property(limit), "ok").unsafe == parse_property("(declare-const X_0 Real)(declare-const X_1 Real)"
+                                                                                "(declare-const Y_0 Real)(assert (> Y_0 1))", "ok").unsafe
+    with pytest.raises(PropertyError, match="nested more than"):
+        parse_property(_nested_property(limit + 1), "too deep")
+    (tmp_path / "ok.vnnlib").write_text(_nested_property(limit))
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", "net.json", "ok.vnnlib", "--certificate", "c.json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("holds"), result.stderr  # max of (x0 + x1) / 2 is 1
+    check = checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "ok.vnnlib"))
+    check.run()
+    (tmp_path / "ok.vnnlib").write_text(_nested_property(limit + 1))
+    with pytest.raises(checker.CheckFailure, match=f"parentheses nested more than {checker.VNNLIB_NESTING} deep") as failure:
+        checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "ok.vnnlib")).run()
+    assert failure.value.location == str(tmp_path / "ok.vnnlib")
+    assert checker.VNNLIB_NESTING == MAX_NESTING
