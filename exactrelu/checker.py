@@ -774,6 +774,7 @@ PROPERTY_FORMAT = "exactrelu-property"
 PROPERTY_VERSION = 2
 VNNLIB_FORMAT = "exactrelu-vnnlib-property"
 VNNLIB_NESTING = 200  # the deepest parenthesis nesting read (exactrelu.vnnlib.MAX_NESTING)
+VNNLIB_IGNORED = ("set-logic", "set-info", "set-option", "check-sat", "get-model", "exit")  # commands without meaning here
 
 
 def canonical_row(row, where: str, dim: int) -> dict:
@@ -863,6 +864,8 @@ def read_vnnlib(text: str, where: str) -> tuple:
             names[form[1]] = (form[1][0], int(form[1][2:]))
         elif isinstance(form, list) and form[:1] == ["assert"] and len(form) == 2:
             formulas.append(form[1])
+        elif isinstance(form, list) and form and form[0] in VNNLIB_IGNORED:
+            continue
         else:
             raise CheckFailure(where, f"unsupported top-level form {json.dumps(form)}")
     dims = {side: sum(1 for s, _ in names.values() if s == side) for side in "XY"}
@@ -888,14 +891,19 @@ def read_vnnlib(text: str, where: str) -> tuple:
                 for k, a in coefficients.items():
                     total[k] = total.get(k, ZERO) + a
             return total, sum((c for _, c in parts), ZERO)
-        if head in ("*", "/") and len(args) == 2 and not args[1][0] and (head == "*" or args[1][1]):
-            return scaled(args[0], args[1][1] if head == "*" else 1 / args[1][1])
-        if head == "*" and len(args) == 2 and not args[0][0]:
-            return scaled(args[1], args[0][1])
+        if head == "/" and len(args) == 2 and not args[1][0] and args[1][1]:
+            return scaled(args[0], 1 / args[1][1])
+        if head == "*" and args and sum(1 for t in args if t[0]) <= 1:  # (* c ... t): constant factors, one term
+            product = ONE
+            for t in args:
+                product *= ONE if t[0] else t[1]
+            return scaled(next((t for t in args if t[0]), ({}, ONE)), product)
         raise CheckFailure(where, f"unsupported term {json.dumps(expr)}")
 
     def dnf(expr):
         """The formula as a set of terms, each a frozenset of atoms (side, normal row)."""
+        if expr in ("true", "false"):
+            return {frozenset()} if expr == "true" else set()
         head = expr[0] if isinstance(expr, list) and expr else None
         if head == "and":
             terms = {frozenset()}

@@ -299,3 +299,57 @@ def test_a_property_nested_too_deeply_is_refused_in_one_line(tmp_path):
         checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "ok.vnnlib")).run()
     assert failure.value.location == str(tmp_path / "ok.vnnlib")
     assert checker.VNNLIB_NESTING == MAX_NESTING
+
+
+# formats.md lets a property use `true`, `false` and `(* c ... t)` (several constant factors, a
+# constant computed by a term); exactrelu verify read them and printed "check it with: exactrelu
+# check C --model M --property P", but the checker's own VNN-LIB reader refused all three
+# ('unsupported formula "true"', 'unsupported term ["*", "2", ["/", "1", "4"], "Y_0"]'), so a true
+# certificate was s NOT VERIFIED against the very file it was written for.
+@pytest.mark.parametrize("formula, answer", [
+    ("(and true (>= Y_0 2))", "holds"),             # max of Y_0 = (x0 + x1) / 2 on [0, 1]^2 is 1
+    ("(or false (>= Y_0 1))", "violated"),          # at (1, 1), exactly on the boundary
+    ("true", "violated"),
+    ("(> (* 2 (/ 1 4) Y_0 3) 3/2)", "holds"),       # 3/2 Y_0 > 3/2 never: Y_0 <= 1
+    ("(>= (* (+ 1 1) (- Y_0 1/2) 1/4) 1/4)", "violated"),  # (Y_0 - 1/2) / 2 >= 1/4 iff Y_0 >= 1
+])
+def test_the_checker_reads_every_vnnlib_form_verify_reads(tmp_path, formula, answer):
+    from exactrelu import checker
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["1", "1"]], "bias": ["0"]}, {"weight": [["1/2"]], "bias": ["0"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    (tmp_path / "p.vnnlib").write_text("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+                                       "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
+                                       f"(assert {formula})\n")
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", "net.json", "p.vnnlib", "--certificate", "c.json",
+                             "--json"], capture_output=True, text=True, cwd=tmp_path)
+    assert json.loads(result.stdout)["answer"] == answer, result.stderr
+    if answer == "violated":
+        x = [checker.Fraction(v) for v in json.loads(result.stdout)["counterexample"]["x"]]
+        assert x == [1, 1] or formula == "true"
+    check = checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib"))
+    check.run()
+    assert any(what == "property" and status.startswith("pinned") for what, _, status in check.bindings)
+
+
+# The same for the SMT-LIB commands formats.md says are "allowed and ignored" (set-logic, check-sat,
+# ...): verify ignored them, the checker refused the file ('unsupported top-level form ["set-logic",
+# "QF_LRA"]'), so the certificate verify wrote was s NOT VERIFIED against its own property file.
+def test_the_checker_ignores_the_commands_verify_ignores(tmp_path):
+    from exactrelu import checker
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["1", "1"]], "bias": ["0"]}, {"weight": [["1/2"]], "bias": ["0"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    (tmp_path / "p.vnnlib").write_text('(set-logic QF_LRA)\n(set-info :status unsat)\n(set-option :produce-models true)\n'
+                                       "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+                                       "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
+                                       "(assert (> Y_0 1))\n(check-sat)\n(get-model)\n(exit)\n")
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", "net.json", "p.vnnlib", "--certificate", "c.json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("holds"), result.stderr
+    checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib")).run()
+    (tmp_path / "p.vnnlib").write_text((tmp_path / "p.vnnlib").read_text() + "(push 1)\n")
+    with pytest.raises(checker.CheckFailure, match=r'unsupported top-level form \["push", "1"\]'):
+        checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib")).run()
