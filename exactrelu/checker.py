@@ -363,20 +363,26 @@ def nearest_binary64(q: Fraction, where: str) -> Fraction:
     return result if q > 0 else -result
 
 
+def decimal(value: str, where: str) -> Fraction:
+    """The rational a "p/q" or decimal string denotes (:data:`_MODEL_RATIONAL`), its exponent at most
+    6 digits long: ``1e999999999`` is refused, not built (10**e alone would take minutes)."""
+    match = _MODEL_RATIONAL.match(value)
+    exponent = match.group(2) if match else None
+    if not match or (exponent is not None and len(exponent.lstrip("+-").lstrip("0")) > 6):
+        raise CheckFailure(where, f"{value[:60]!r} is not a number (p/q, or a decimal)")
+    try:
+        return Fraction("".join(value.split()))
+    except (ValueError, ZeroDivisionError):
+        raise CheckFailure(where, f"{value!r} is not a number") from None
+
+
 def _float_tolerant(value, where):
     """For ``--model`` files only: the network format allows JSON numbers, which denote binary64
     values; each becomes that value exactly (:func:`nearest_binary64`)."""
-    if isinstance(value, JsonFloat):  # the JSON grammar's numbers are all decimals Fraction reads
-        return nearest_binary64(Fraction(value.text), where)
+    if isinstance(value, JsonFloat):  # the JSON grammar's numbers are all decimals
+        return nearest_binary64(decimal(value.text, where), where)
     if isinstance(value, str):
-        match = _MODEL_RATIONAL.match(value)
-        exponent = match.group(2) if match else None
-        if not match or (exponent is not None and len(exponent.lstrip("+-").lstrip("0")) > 6):
-            raise CheckFailure(where, f"{value[:60]!r} is not a number (p/q, or a decimal)")
-        try:
-            return Fraction("".join(value.split()))
-        except (ValueError, ZeroDivisionError):
-            raise CheckFailure(where, f"{value!r} is not a number") from None
+        return decimal(value, where)
     return rational(value, where)
 
 
@@ -875,11 +881,10 @@ def read_vnnlib(text: str, where: str) -> tuple:
     def linear(expr):
         if isinstance(expr, str) and expr in names:
             return {names[expr]: ONE}, ZERO
+        if isinstance(expr, str) and not _MODEL_RATIONAL.match(expr):
+            raise CheckFailure(where, f"{expr!r} is neither a declared variable nor a number")
         if isinstance(expr, str):
-            try:
-                return {}, Fraction(expr)
-            except (ValueError, ZeroDivisionError):
-                raise CheckFailure(where, f"{expr!r} is neither a declared variable nor a number") from None
+            return {}, decimal(expr, where)
         head, args = (expr[0], [linear(a) for a in expr[1:]]) if expr and isinstance(expr[0], str) else (None, [])
         scaled = lambda t, c: ({k: a * c for k, a in t[0].items()}, t[1] * c)  # noqa: E731
         if head == "-" and len(args) == 1:

@@ -353,3 +353,30 @@ def test_the_checker_ignores_the_commands_verify_ignores(tmp_path):
     (tmp_path / "p.vnnlib").write_text((tmp_path / "p.vnnlib").read_text() + "(push 1)\n")
     with pytest.raises(checker.CheckFailure, match=r'unsupported top-level form \["push", "1"\]'):
         checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib")).run()
+
+
+# A 25-byte number with a huge exponent: the checker built 10**999999999 (minutes, gigabytes, no
+# verdict) for `1e999999999` as a VNN-LIB constant (--property) or as a JSON number in a --model
+# file; the package's readers refuse it at once (rationals.MAX_EXPONENT).
+@pytest.mark.parametrize("where", ["property", "model"])
+def test_the_checker_refuses_a_huge_exponent_at_once(tmp_path, where):
+    from exactrelu import checker
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["1", "1"]], "bias": ["0"]}, {"weight": [["1/2"]], "bias": ["0"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    text = ("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+            "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n(assert (> Y_0 1))\n")
+    (tmp_path / "p.vnnlib").write_text(text)
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", "net.json", "p.vnnlib", "--certificate", "c.json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    if where == "property":
+        (tmp_path / "p.vnnlib").write_text(text.replace("(> Y_0 1)", "(> Y_0 1e999999999)"))
+        location = str(tmp_path / "p.vnnlib")
+    else:
+        (tmp_path / "net.json").write_text(json.dumps(net).replace('"1/2"', "1e999999999"))
+        location = f"network {tmp_path / 'net.json'}.layers[1].weight[0][0]"
+    with pytest.raises(checker.CheckFailure, match=r"'1e999999999' is not a number \(p/q, or a decimal\)") as failure:
+        checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib")).run()
+    assert failure.value.location == location
