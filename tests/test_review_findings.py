@@ -2,6 +2,7 @@
 would be expanded densely (one clear refusal, no MemoryError), and a shallow file the certificate
 names reported as such, not as pinned."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -380,3 +381,18 @@ def test_the_checker_refuses_a_huge_exponent_at_once(tmp_path, where):
     with pytest.raises(checker.CheckFailure, match=r"'1e999999999' is not a number \(p/q, or a decimal\)") as failure:
         checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib")).run()
     assert failure.value.location == location
+
+
+@pytest.mark.parametrize("constant, reason", [("foo", "'foo' is neither a declared variable nor a number"),
+                                              ("1_000", "'1_000' is neither a declared variable nor a number"),
+                                              ("3/0", "'3/0' is not a number")])
+def test_the_checker_reads_vnnlib_constants_as_verify_does(constant, reason):
+    from exactrelu import checker
+    from exactrelu.errors import PropertyError
+    from exactrelu.vnnlib import parse_property
+
+    text = f"(declare-const X_0 Real)(declare-const Y_0 Real)(assert (>= X_0 0))(assert (<= X_0 1))(assert (> Y_0 {constant}))"
+    with pytest.raises(checker.CheckFailure, match=re.escape(reason)):
+        checker.read_vnnlib(text, "p.vnnlib")
+    with pytest.raises(PropertyError):
+        parse_property(text, "p.vnnlib")
