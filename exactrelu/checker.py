@@ -363,20 +363,26 @@ def nearest_binary64(q: Fraction, where: str) -> Fraction:
     return result if q > 0 else -result
 
 
+def decimal(value: str, where: str) -> Fraction:
+    """The rational a "p/q" or decimal string denotes (:data:`_MODEL_RATIONAL`), its exponent at most
+    6 digits long: ``1e999999999`` is refused, not built (10**e alone would take minutes)."""
+    match = _MODEL_RATIONAL.match(value)
+    exponent = match.group(2) if match else None
+    if not match or (exponent is not None and len(exponent.lstrip("+-").lstrip("0")) > 6):
+        raise CheckFailure(where, f"{value[:60]!r} is not a number (p/q, or a decimal)")
+    try:
+        return Fraction("".join(value.split()))
+    except (ValueError, ZeroDivisionError):
+        raise CheckFailure(where, f"{value!r} is not a number") from None
+
+
 def _float_tolerant(value, where):
     """For ``--model`` files only: the network format allows JSON numbers, which denote binary64
     values; each becomes that value exactly (:func:`nearest_binary64`)."""
-    if isinstance(value, JsonFloat):  # the JSON grammar's numbers are all decimals Fraction reads
-        return nearest_binary64(Fraction(value.text), where)
+    if isinstance(value, JsonFloat):  # the JSON grammar's numbers are all decimals
+        return nearest_binary64(decimal(value.text, where), where)
     if isinstance(value, str):
-        match = _MODEL_RATIONAL.match(value)
-        exponent = match.group(2) if match else None
-        if not match or (exponent is not None and len(exponent.lstrip("+-").lstrip("0")) > 6):
-            raise CheckFailure(where, f"{value[:60]!r} is not a number (p/q, or a decimal)")
-        try:
-            return Fraction("".join(value.split()))
-        except (ValueError, ZeroDivisionError):
-            raise CheckFailure(where, f"{value!r} is not a number") from None
+        return decimal(value, where)
     return rational(value, where)
 
 
@@ -766,6 +772,8 @@ def check_dual_bound(rows, pairs, objective, constant, where: str) -> Fraction:
 PROPERTY_FORMAT = "exactrelu-property"
 PROPERTY_VERSION = 2
 VNNLIB_FORMAT = "exactrelu-vnnlib-property"
+VNNLIB_NESTING = 200  # the deepest parenthesis nesting read (exactrelu.vnnlib.MAX_NESTING)
+VNNLIB_IGNORED = ("set-logic", "set-info", "set-option", "check-sat", "get-model", "exit")  # commands without meaning here
 
 
 def canonical_row(row, where: str, dim: int) -> dict:
@@ -835,6 +843,8 @@ def read_vnnlib(text: str, where: str) -> tuple:
         tokens += body.replace("(", " ( ").replace(")", " ) ").split()
     stack = [[]]
     for token in tokens:
+        if token == "(" and len(stack) > VNNLIB_NESTING:
+            raise CheckFailure(where, f"parentheses nested more than {VNNLIB_NESTING} deep")
         if token == "(":
             stack.append([])
         elif token == ")" and len(stack) > 1:
@@ -853,6 +863,8 @@ def read_vnnlib(text: str, where: str) -> tuple:
             names[form[1]] = (form[1][0], int(form[1][2:]))
         elif isinstance(form, list) and form[:1] == ["assert"] and len(form) == 2:
             formulas.append(form[1])
+        elif isinstance(form, list) and form and form[0] in VNNLIB_IGNORED:
+            continue
         else:
             raise CheckFailure(where, f"unsupported top-level form {json.dumps(form)}")
     dims = {side: sum(1 for s, _ in names.values() if s == side) for side in "XY"}
@@ -862,11 +874,10 @@ def read_vnnlib(text: str, where: str) -> tuple:
     def linear(expr):
         if isinstance(expr, str) and expr in names:
             return {names[expr]: ONE}, ZERO
+        if isinstance(expr, str) and not _MODEL_RATIONAL.match(expr):
+            raise CheckFailure(where, f"{expr!r} is neither a declared variable nor a number")
         if isinstance(expr, str):
-            try:
-                return {}, Fraction(expr)
-            except (ValueError, ZeroDivisionError):
-                raise CheckFailure(where, f"{expr!r} is neither a declared variable nor a number") from None
+            return {}, decimal(expr, where)
         head, args = (expr[0], [linear(a) for a in expr[1:]]) if expr and isinstance(expr[0], str) else (None, [])
         scaled = lambda t, c: ({k: a * c for k, a in t[0].items()}, t[1] * c)  # noqa: E731
         if head == "-" and len(args) == 1:
@@ -878,14 +889,19 @@ def read_vnnlib(text: str, where: str) -> tuple:
                 for k, a in coefficients.items():
                     total[k] = total.get(k, ZERO) + a
             return total, sum((c for _, c in parts), ZERO)
-        if head in ("*", "/") and len(args) == 2 and not args[1][0] and (head == "*" or args[1][1]):
-            return scaled(args[0], args[1][1] if head == "*" else 1 / args[1][1])
-        if head == "*" and len(args) == 2 and not args[0][0]:
-            return scaled(args[1], args[0][1])
+        if head == "/" and len(args) == 2 and not args[1][0] and args[1][1]:
+            return scaled(args[0], 1 / args[1][1])
+        if head == "*" and args and sum(1 for t in args if t[0]) <= 1:  # (* c ... t): constant factors, one term
+            product = ONE
+            for t in args:
+                product *= ONE if t[0] else t[1]
+            return scaled(next((t for t in args if t[0]), ({}, ONE)), product)
         raise CheckFailure(where, f"unsupported term {json.dumps(expr)}")
 
     def dnf(expr):
         """The formula as a set of terms, each a frozenset of atoms (side, normal row)."""
+        if expr in ("true", "false"):
+            return {frozenset()} if expr == "true" else set()
         head = expr[0] if isinstance(expr, list) and expr else None
         if head == "and":
             terms = {frozenset()}

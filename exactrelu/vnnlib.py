@@ -113,6 +113,11 @@ def _point(values: Sequence[object], dim: int, what: str) -> tuple:
 MAX_DISJUNCTS = 100_000
 """The largest DNF (number of conjunctions) an input or output part may expand to."""
 
+MAX_NESTING = 200
+"""The deepest parenthesis nesting read (VNN-COMP files nest 4 or 5 deep); deeper is refused as it
+is read, since the formula's evaluation recurses once per level (``checker.py`` has the same
+bound, so the two accept the same files)."""
+
 _IGNORED = {"set-logic", "set-info", "set-option", "check-sat", "get-model", "exit"}
 _VARIABLE = re.compile(r"([XY])_(0|[1-9][0-9]*)")
 _RELATIONS = {"<=", ">=", "<", ">", "="}
@@ -417,6 +422,8 @@ def _sexprs(text: str, where: str) -> list[Expr]:
     for number, content in enumerate(text.split("\n"), start=1):
         for token in re.findall(r"\(|\)|[^\s()]+", content):
             if token == "(":
+                if len(stack) > MAX_NESTING:
+                    raise PropertyError(f"{where}, line {number}: parentheses nested more than {MAX_NESTING} deep")
                 node = _SList()
                 node.line = number
                 stack.append(node)

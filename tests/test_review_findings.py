@@ -2,6 +2,7 @@
 would be expanded densely (one clear refusal, no MemoryError), and a shallow file the certificate
 names reported as such, not as pinned."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -280,3 +281,142 @@ def test_an_enumerated_equivalence_certificate_over_an_empty_polytope_is_refused
     with pytest.raises(checker.CheckFailure, match="the domain is empty") as failure:
         checker.Checker(str(tmp_path / "c.json")).run()
     assert failure.value.location == "domain"
+
+
+def _nested_property(levels: int) -> str:
+    """A 2-input property whose output atom sits inside ``levels`` nested ``(and ...)``."""
+    return ("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+            "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
+            "(assert " + "(and " * levels + "(> Y_0 1)" + ")" * levels + ")\n")
+
+
+# A property nested 500 deep (`(assert (and (and ... (> Y_0 1) ...)))`): `exactrelu verify` ended in a
+# RecursionError traceback with exit 1 (the code of "violated"), and `exactrelu regions --domain`
+# likewise; the checker answered s NOT VERIFIED blaming "tree: nested too deeply" for the property file.
+def test_a_property_nested_too_deeply_is_refused_in_one_line(tmp_path):
+    from exactrelu import checker
+    from exactrelu.errors import PropertyError
+    from exactrelu.vnnlib import MAX_NESTING, parse_property
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["1", "1"]], "bias": ["0"]}, {"weight": [["1/2"]], "bias": ["0"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    (tmp_path / "deep.vnnlib").write_text(_nested_property(500))
+    for command in (["verify", "net.json", "deep.vnnlib"], ["regions", "net.json", "--domain", "deep.vnnlib"]):
+        result = subprocess.run([sys.executable, "-m", "exactrelu", *command], capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
+        assert result.stderr == f"exactrelu: error: deep.vnnlib, line 8: parentheses nested more than {MAX_NESTING} deep\n"
+    # the deepest accepted property (the assert, MAX_NESTING - 2 ands, the atom) is answered, and its
+    # certificate checks against that file; one level more is refused by both readers alike.
+    limit = MAX_NESTING - 2
+    assert parse_property(_nested_property(limit), "ok").unsafe == parse_property("(declare-const X_0 Real)(declare-const X_1 Real)"
+                                                                                "(declare-const Y_0 Real)(assert (> Y_0 1))", "ok").unsafe
+    with pytest.raises(PropertyError, match="nested more than"):
+        parse_property(_nested_property(limit + 1), "too deep")
+    (tmp_path / "ok.vnnlib").write_text(_nested_property(limit))
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", "net.json", "ok.vnnlib", "--certificate", "c.json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("holds"), result.stderr  # max of (x0 + x1) / 2 is 1
+    check = checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "ok.vnnlib"))
+    check.run()
+    (tmp_path / "ok.vnnlib").write_text(_nested_property(limit + 1))
+    with pytest.raises(checker.CheckFailure, match=f"parentheses nested more than {checker.VNNLIB_NESTING} deep") as failure:
+        checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "ok.vnnlib")).run()
+    assert failure.value.location == str(tmp_path / "ok.vnnlib")
+    assert checker.VNNLIB_NESTING == MAX_NESTING
+
+
+# formats.md lets a property use `true`, `false` and `(* c ... t)` (several constant factors, a
+# constant computed by a term); exactrelu verify read them and printed "check it with: exactrelu
+# check C --model M --property P", but the checker's own VNN-LIB reader refused all three
+# ('unsupported formula "true"', 'unsupported term ["*", "2", ["/", "1", "4"], "Y_0"]'), so a true
+# certificate was s NOT VERIFIED against the very file it was written for.
+@pytest.mark.parametrize("formula, answer", [
+    ("(and true (>= Y_0 2))", "holds"),             # max of Y_0 = (x0 + x1) / 2 on [0, 1]^2 is 1
+    ("(or false (>= Y_0 1))", "violated"),          # at (1, 1), exactly on the boundary
+    ("true", "violated"),
+    ("(> (* 2 (/ 1 4) Y_0 3) 3/2)", "holds"),       # 3/2 Y_0 > 3/2 never: Y_0 <= 1
+    ("(>= (* (+ 1 1) (- Y_0 1/2) 1/4) 1/4)", "violated"),  # (Y_0 - 1/2) / 2 >= 1/4 iff Y_0 >= 1
+])
+def test_the_checker_reads_every_vnnlib_form_verify_reads(tmp_path, formula, answer):
+    from exactrelu import checker
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["1", "1"]], "bias": ["0"]}, {"weight": [["1/2"]], "bias": ["0"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    (tmp_path / "p.vnnlib").write_text("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+                                       "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
+                                       f"(assert {formula})\n")
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", "net.json", "p.vnnlib", "--certificate", "c.json",
+                             "--json"], capture_output=True, text=True, cwd=tmp_path)
+    assert json.loads(result.stdout)["answer"] == answer, result.stderr
+    if answer == "violated":
+        x = [checker.Fraction(v) for v in json.loads(result.stdout)["counterexample"]["x"]]
+        assert x == [1, 1] or formula == "true"
+    check = checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib"))
+    check.run()
+    assert any(what == "property" and status.startswith("pinned") for what, _, status in check.bindings)
+
+
+# The same for the SMT-LIB commands formats.md says are "allowed and ignored" (set-logic, check-sat,
+# ...): verify ignored them, the checker refused the file ('unsupported top-level form ["set-logic",
+# "QF_LRA"]'), so the certificate verify wrote was s NOT VERIFIED against its own property file.
+def test_the_checker_ignores_the_commands_verify_ignores(tmp_path):
+    from exactrelu import checker
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["1", "1"]], "bias": ["0"]}, {"weight": [["1/2"]], "bias": ["0"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    (tmp_path / "p.vnnlib").write_text('(set-logic QF_LRA)\n(set-info :status unsat)\n(set-option :produce-models true)\n'
+                                       "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+                                       "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
+                                       "(assert (> Y_0 1))\n(check-sat)\n(get-model)\n(exit)\n")
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", "net.json", "p.vnnlib", "--certificate", "c.json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("holds"), result.stderr
+    checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib")).run()
+    (tmp_path / "p.vnnlib").write_text((tmp_path / "p.vnnlib").read_text() + "(push 1)\n")
+    with pytest.raises(checker.CheckFailure, match=r'unsupported top-level form \["push", "1"\]'):
+        checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib")).run()
+
+
+# A 25-byte number with a huge exponent: the checker built 10**999999999 (minutes, gigabytes, no
+# verdict) for `1e999999999` as a VNN-LIB constant (--property) or as a JSON number in a --model
+# file; the package's readers refuse it at once (rationals.MAX_EXPONENT).
+@pytest.mark.parametrize("where", ["property", "model"])
+def test_the_checker_refuses_a_huge_exponent_at_once(tmp_path, where):
+    from exactrelu import checker
+
+    net = {"format": "exactrelu-network", "version": 1,
+           "layers": [{"weight": [["1", "1"]], "bias": ["0"]}, {"weight": [["1/2"]], "bias": ["0"]}]}
+    (tmp_path / "net.json").write_text(json.dumps(net))
+    text = ("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+            "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n(assert (> Y_0 1))\n")
+    (tmp_path / "p.vnnlib").write_text(text)
+    result = subprocess.run([sys.executable, "-m", "exactrelu", "verify", "net.json", "p.vnnlib", "--certificate", "c.json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    if where == "property":
+        (tmp_path / "p.vnnlib").write_text(text.replace("(> Y_0 1)", "(> Y_0 1e999999999)"))
+        location = str(tmp_path / "p.vnnlib")
+    else:
+        (tmp_path / "net.json").write_text(json.dumps(net).replace('"1/2"', "1e999999999"))
+        location = f"network {tmp_path / 'net.json'}.layers[1].weight[0][0]"
+    with pytest.raises(checker.CheckFailure, match=r"'1e999999999' is not a number \(p/q, or a decimal\)") as failure:
+        checker.Checker(str(tmp_path / "c.json"), model=str(tmp_path / "net.json"), prop=str(tmp_path / "p.vnnlib")).run()
+    assert failure.value.location == location
+
+
+@pytest.mark.parametrize("constant, reason", [("foo", "'foo' is neither a declared variable nor a number"),
+                                              ("1_000", "'1_000' is neither a declared variable nor a number"),
+                                              ("3/0", "'3/0' is not a number")])
+def test_the_checker_reads_vnnlib_constants_as_verify_does(constant, reason):
+    from exactrelu import checker
+    from exactrelu.errors import PropertyError
+    from exactrelu.vnnlib import parse_property
+
+    text = f"(declare-const X_0 Real)(declare-const Y_0 Real)(assert (>= X_0 0))(assert (<= X_0 1))(assert (> Y_0 {constant}))"
+    with pytest.raises(checker.CheckFailure, match=re.escape(reason)):
+        checker.read_vnnlib(text, "p.vnnlib")
+    with pytest.raises(PropertyError):
+        parse_property(text, "p.vnnlib")
