@@ -13,6 +13,7 @@ from exactrelu.errors import InputError
 from exactrelu.io.jsonfmt import network_from_dict
 
 CHECKER = Path(__file__).resolve().parents[1] / "exactrelu" / "checker.py"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # A 150-byte file whose sparse first layer claims 10**13 columns: both readers used to expand it to a
 # dense list of lists before anything else, so the answer was a MemoryError traceback (or, for a
@@ -420,3 +421,24 @@ def test_the_checker_reads_vnnlib_constants_as_verify_does(constant, reason):
         checker.read_vnnlib(text, "p.vnnlib")
     with pytest.raises(PropertyError):
         parse_property(text, "p.vnnlib")
+
+
+# A defect inside a command (an internal self-check that fails, or any unexpected exception) used
+# to end with exit 1, which `verify` and `equiv` use for a negative answer: it is now exit 3, one
+# line, no traceback, and says there is no answer.
+@pytest.mark.parametrize("raised, said", [("internal", "internal self-check failed: region 0 differs"),
+                                          ("unexpected", "internal error (RecursionError: too deep)")])
+def test_a_defect_in_a_command_is_no_answer_and_never_exit_1(monkeypatch, capsys, raised, said):
+    import exactrelu.commands.verify as verify_command
+    from exactrelu.commands import main
+    from exactrelu.errors import InternalError
+
+    def broken(args):
+        raise InternalError("region 0 differs") if raised == "internal" else RecursionError("too deep")
+
+    monkeypatch.setattr(verify_command, "run", broken)
+    code = main(["verify", str(EXAMPLES / "abs.json"), "p.vnnlib"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.startswith("exactrelu: INCOMPLETE: " + said) and "there is no answer" in err
+    assert "Traceback" not in err and err.count("\n") == 1

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="exactrelu",
         description="Exact regions, the equivalent three-hidden-layer network, and checkable certificates for ReLU networks.",
-        epilog="exit codes: 0 success/verified, 1 not verified or negative answer, 2 bad input or usage, 3 incomplete",
+        epilog="exit codes: 0 success/verified, 1 not verified or negative answer, 2 bad input or usage, 3 incomplete or no answer",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"exactrelu {__version__}")
@@ -158,9 +158,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"exactrelu: NOT VERIFIED: {exc}", file=sys.stderr)
             return EXIT_NEGATIVE
         except InternalError as exc:
-            print(f"exactrelu: internal self-check failed: {exc}; {_what_was_written(since)} (please report this)",
-                  file=sys.stderr)
-            return EXIT_NEGATIVE
+            print(f"exactrelu: INCOMPLETE: internal self-check failed: {exc}; there is no answer and "
+                  f"{_what_was_written(since)} (please report this)", file=sys.stderr)
+            return EXIT_INCOMPLETE
         except (InputError, ExtendedArithmeticError, ExactReluError) as exc:
             print(f"exactrelu: error: {exc}", file=sys.stderr)
             return EXIT_INPUT
@@ -169,3 +169,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except OSError as exc:
             print(f"exactrelu: error: {exc}", file=sys.stderr)
             return EXIT_INPUT
+        except Exception as exc:  # a defect: never exit 1, which would read as a negative answer
+            print(f"exactrelu: INCOMPLETE: internal error ({type(exc).__name__}: {exc}); there is no answer and "
+                  f"{_what_was_written(since)} (please report this)", file=sys.stderr)
+            return EXIT_INCOMPLETE
