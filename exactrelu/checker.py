@@ -2412,10 +2412,10 @@ class Checker(PropertyCertificate, _ShortCertificates, LatticeCertificate, Strea
 
     def _run_parallel(self) -> None:
         """:meth:`_run_tree` in :attr:`workers` processes: ``workers - 1`` helpers, forked after the
-        parse, each check the evidence (Motzkin multipliers, leaves' patterns and witnesses) of one range of the tree's nodes; this process checks the rest (every leaf's
-        affine map and everything before and after the walk).  Every process runs the same walk, so
-        each reaches a node in the same state; of the failures found, the one a serial run meets
-        first is reported: the earliest node, and at one node a helper's (its checks come first)."""
+        parse, each check the evidence (Motzkin multipliers, leaves' patterns and witnesses) of one
+        range of the tree's nodes; this process checks the rest (every leaf's affine map and
+        everything before and after the walk).  Every process runs the same walk, so each reaches a
+        node in the same state; of the failures found, the one a serial run meets first is reported: the earliest node, and at one node a helper's (its checks come first)."""
         import multiprocessing  # (only here: a serial check does without its import time)
 
         if "fork" not in multiprocessing.get_all_start_methods():  # helpers must inherit the parsed certificate
