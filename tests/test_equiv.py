@@ -638,3 +638,23 @@ def test_region_budget_makes_the_answer_incomplete(tmp_path: Path, run_cli) -> N
     code, out, err = run_cli("equiv", a, a, "--max-deviation", "--max-regions", "1", "--certificate", tmp_path / "c.json")
     assert code == 3 and "INCOMPLETE" in err and out == ""
     assert not (tmp_path / "c.json").exists()
+
+
+@pytest.mark.parametrize("tolerance, written", [("0", True), ("1/2", True), ("1", False)])
+def test_command_differ_writes_the_counterexample_certificate(tmp_path: Path, run_cli, tolerance, written) -> None:
+    """``equiv --certificate`` on a ``differ`` answer writes the counterexample certificate (exit 1),
+    which the checker verifies with both networks and the box pinned.  The maximum deviation is
+    exactly 1, at x = -1 (|x| = 1, relu(x) = 0): at tolerance 1, on the boundary, they are within it."""
+    a = save(net(([[1], [-1]], [0, 0]), ([[1, 1]], [0])), tmp_path / "a.json")   # |x|
+    b = save(net(([[1]], [0]), ([[1]], [0])), tmp_path / "b.json")               # relu(x)
+    c = tmp_path / "c.json"
+    code, out, err = run_cli("equiv", a, b, "--box=-1:1", "--tolerance", tolerance, "--certificate", c)
+    assert code == (1 if written else 0), err
+    assert ("DIFFER" if written else "WITHIN TOLERANCE") in out
+    claim = json.loads(c.read_text())["claim"]
+    assert claim["kind"] == ("differ" if written else "max_deviation")
+    if written:
+        assert claim["point"] == ["-1"]
+    assert check_file(c) == (0, "verified")
+    code, out, err = run_cli("check", c, "--model-a", a, "--model-b", b, "--box=-1:1")
+    assert (code, out) == (0, "s VERIFIED\n") and "pinned (--box=-1:1)" in err

@@ -28,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--norm", choices=NORMS, default="inf", help="norm of A(x) - B(x) (default inf)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--certificate", metavar="PATH",
-                        help="on success write an exactrelu-equivalence certificate to PATH (with --max-deviation: "
+                        help="write an exactrelu-equivalence certificate of the answer to PATH: equal, or differ at an exact point (with --max-deviation: "
                              "of the exact maximum deviation, also when A and B differ, unless it is unbounded "
                              "or over the tolerance)")
     early = parser.add_mutually_exclusive_group()
@@ -145,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
 def run_early(args: argparse.Namespace, a, b, tolerance, domain, console: Console, outputs, cert) -> int:
     """``equiv`` (``--early``, the default): :func:`exactrelu.equiv.decide` (structural, then a
     confirmed float counterexample, then the enumeration up to the first region over the tolerance),
-    printed, and its certificate on success."""
+    printed, and its certificate: of ``A = B`` (or within the tolerance), or of ``differ`` at the
+    exact point whose deviation exceeds the tolerance."""
     from ..equiv import ZERO, answer_certificate_text, decide
 
     tolerance = tolerance or ZERO
@@ -156,7 +157,8 @@ def run_early(args: argparse.Namespace, a, b, tolerance, domain, console: Consol
         console.end_progress()
     success = ans.verdict == "equal"
     written = None
-    if cert is not None and success:
+    shown = success or (ans.deviation is not None and ans.deviation > tolerance)  # a differ claim the checker re-proves
+    if cert is not None and shown:
         cert.write(answer_certificate_text(ans))
         outputs.commit()
         written = args.certificate
