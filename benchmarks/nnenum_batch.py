@@ -9,7 +9,7 @@ process, each input box in turn with the time left) and prints one tab-separated
 answer (``holds``, ``violated``, ``timeout``, ...), seconds (spec, network load and search; the
 import excluded).  nnenum's own progress output is discarded.
 
-    /work/main/.venv/bin/python -c "import sys; sys.path[:0] = ['benchmarks', '.']; from acasxu import \\
+    .venv/bin/python -c "import sys; sys.path[:0] = ['benchmarks', '.']; from acasxu import \\
         instances, DEFAULT_FOLDER as F; [print(F / n, F / p) for n, p, _ in instances(F, 186)]" \\
       | OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /work/benchvenv/bin/python benchmarks/nnenum_batch.py 6
 """
